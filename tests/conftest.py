@@ -1,0 +1,122 @@
+"""Shared fixtures.
+
+The database is SQLite (a file, so threads can share it) unless TEST_DATABASE_URL
+points at PostgreSQL; `.ci/run` runs the suite both ways. Each pytest-xdist worker
+gets its own database, migrated once with Alembic; each test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.factories import Factories
+from vouchers import create_app
+from vouchers.extensions import db
+
+POSTGRES_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def postgres_reachable(url: str = POSTGRES_DEFAULT) -> str | None:
+    """None if a PostgreSQL server answers at ``url``, else the reason it does not."""
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"PostgreSQL not reachable at {url}: {exc.__class__.__name__}"
+
+
+def fresh_postgres_database(base_url: str, name: str) -> str:
+    """Create (or re-create) database ``name`` on the server of ``base_url``; return its URL."""
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise ValueError(name)
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def migrated_app(database_url: str, instance_path: str, **config):
+    os.environ["INSTANCE_PATH"] = instance_path
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "WTF_CSRF_ENABLED": False,
+        "UPLOAD_FOLDER": os.path.join(instance_path, "uploads"),
+        "RATELIMIT_ENABLED": False,
+        **config,
+    })
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return fresh_postgres_database(url, f"vouchers_test_{_worker()}")
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
+
+
+@pytest.fixture(scope="session")
+def _app(database_url, tmp_path_factory):
+    app = migrated_app(database_url, str(tmp_path_factory.mktemp("instance")))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _empty_all_tables() -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(_app):
+    """The app, inside an app context, with empty tables before and after the test."""
+    with _app.app_context():
+        _empty_all_tables()
+        yield _app
+        db.session.rollback()
+        db.session.remove()
+        _empty_all_tables()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(app) -> Factories:
+    """Factories for calls, users and applications in any state."""
+    return Factories()
+
+
+@pytest.fixture
+def is_postgres(database_url) -> bool:
+    return database_url.startswith("postgresql")

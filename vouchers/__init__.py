@@ -1,0 +1,41 @@
+"""The voucher grant management app."""
+
+import logging
+import os
+
+from flask import Flask
+
+from .config import from_environment
+from .database import configure_sqlite
+from .extensions import csrf, db, login_manager, migrate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INSTANCE_PATH", os.path.join(ROOT, "instance")),
+        template_folder=os.path.join(ROOT, "templates"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+
+    from . import cli, formatting
+    from .auth import loader  # noqa: F401  (registers the user loader)
+    from .public.views import bp as public_bp
+
+    formatting.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(public_bp)
+    return app

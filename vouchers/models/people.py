@@ -1,0 +1,92 @@
+"""Users (applicants, evaluators, managers) and the organisations SMEs apply for."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflows.lifecycle import ROLES
+
+from ..extensions import db
+from .base import money, str200, timestamp, utcnow
+
+COMPANY_SIZES = ("micro", "small", "medium")
+SECTORS = ("biotech", "medtech", "digital_health", "nutrition", "pharma", "diagnostics")
+
+
+class Organisation(db.Model):
+    """An undertaking: the SME an applicant applies for (also an evaluator's employer)."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    legal_name: Mapped[str200]
+    registry_number: Mapped[str] = mapped_column(String(40), unique=True)
+    country: Mapped[str] = mapped_column(String(2))
+    region: Mapped[str200]
+    size: Mapped[str] = mapped_column(String(10), default="small")
+    sector: Mapped[str] = mapped_column(String(30), default="biotech")
+    # De minimis aid the undertaking declared it received over the rolling period.
+    de_minimis_declared: Mapped[money] = mapped_column(default=Decimal("0.00"))
+    # Bumped by every award, so two awards to one undertaking serialise on this row.
+    award_lock: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    members: Mapped[list[User]] = relationship(back_populates="organisation")
+
+    __table_args__ = (
+        CheckConstraint("de_minimis_declared >= 0", name="declared_not_negative"),
+        CheckConstraint(f"size IN {COMPANY_SIZES!r}", name="size_known"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.legal_name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str200]
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # Part of the session: changing it (logout, password change, disabling) ends every
+    # session of this user on the server side, which a signed cookie alone cannot do.
+    session_generation: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="members")
+
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES!r}", name="role_known"),
+        # Case-insensitive uniqueness of e-mail addresses.
+        Index("uq_users_email_lower", func.lower(email), unique=True),
+    )
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_generation}"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: disabled accounts cannot log in
+        return self.enabled
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == "manager"
+
+    @property
+    def is_evaluator(self) -> bool:
+        return self.role == "evaluator"
+
+    @property
+    def is_applicant(self) -> bool:
+        return self.role == "applicant"
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"

@@ -1,0 +1,84 @@
+"""Evaluator assignments (with conflicts of interest) and blind reviews."""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .applications import Application
+from .base import money, timestamp, utcnow
+from .people import User
+from .programmes import Criterion
+
+RECOMMENDATIONS = ("award", "waitlist", "reject")
+
+
+class Assignment(db.Model):
+    """An evaluator asked to review an application; a declared conflict takes it off."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    evaluator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    conflict_declared_at: Mapped[timestamp | None]
+    conflict_reason: Mapped[str] = mapped_column(Text, default="")
+
+    application: Mapped[Application] = relationship()
+    evaluator: Mapped[User] = relationship(foreign_keys=[evaluator_id])
+
+    __table_args__ = (
+        UniqueConstraint("application_id", "evaluator_id", name="uq_assignments_app_evaluator"),
+        Index("ix_assignments_evaluator", "evaluator_id", "conflict_declared_at"),
+    )
+
+    @property
+    def has_conflict(self) -> bool:
+        return self.conflict_declared_at is not None
+
+
+class Review(db.Model):
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    evaluator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    recommendation: Mapped[str] = mapped_column(String(10))
+    # Weighted average of the scored criteria on the call's scale; "not applicable"
+    # criteria are left out of the average rather than counted as zero.
+    weighted_score: Mapped[money | None]
+    submitted_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    application: Mapped[Application] = relationship()
+    evaluator: Mapped[User] = relationship()
+    scores: Mapped[list[ReviewScore]] = relationship(
+        back_populates="review", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("application_id", "evaluator_id", name="uq_reviews_app_evaluator"),
+        CheckConstraint(f"recommendation IN {RECOMMENDATIONS!r}", name="recommendation_known"),
+        Index("ix_reviews_evaluator", "evaluator_id"),
+    )
+
+
+class ReviewScore(db.Model):
+    __tablename__ = "review_scores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), index=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("criteria.id"))
+    # None means "not applicable".
+    score: Mapped[int | None]
+
+    review: Mapped[Review] = relationship(back_populates="scores")
+    criterion: Mapped[Criterion] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("review_id", "criterion_id", name="uq_review_scores_review_criterion"),
+        CheckConstraint("score IS NULL OR score >= 0", name="score_not_negative"),
+    )

@@ -1,0 +1,135 @@
+"""Evaluator assignment, conflicts of interest and blind reviews."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from workflows import lifecycle
+
+from ..extensions import db
+from ..models import RECOMMENDATIONS, Application, Assignment, Review, ReviewScore, User
+from ..models.base import utcnow
+from .errors import InvalidInput, NotAllowed, TransitionNotAllowed
+from .operations import atomic, start_review
+
+REVIEWABLE_STATES = frozenset({lifecycle.SUBMITTED, lifecycle.UNDER_REVIEW})
+
+
+def assign(application: Application, evaluator: User, by: User) -> Assignment:
+    """Ask an evaluator to review; a submitted application moves under review."""
+    if by.role != lifecycle.MANAGER:
+        raise NotAllowed("Only a manager assigns evaluators.")
+    if evaluator.role != lifecycle.EVALUATOR or not evaluator.enabled:
+        raise InvalidInput(f"{evaluator.name} is not an active evaluator.")
+    if application.state not in REVIEWABLE_STATES:
+        raise TransitionNotAllowed("Only submitted applications and those under review "
+                                   "can get evaluators.")
+    if evaluator.organisation_id and evaluator.organisation_id == application.organisation_id:
+        raise InvalidInput(f"{evaluator.name} works for the applicant's organisation.")
+    existing = assignment_of(application, evaluator)
+    if existing is not None:
+        if existing.has_conflict:
+            raise InvalidInput(f"{evaluator.name} declared a conflict of interest on this "
+                               "application.")
+        raise InvalidInput(f"{evaluator.name} is already assigned.")
+    with atomic():
+        assignment = Assignment(application_id=application.id, evaluator_id=evaluator.id,
+                                assigned_by_id=by.id)
+        db.session.add(assignment)
+        if application.state == lifecycle.SUBMITTED:
+            start_review(application, by)
+    return assignment
+
+
+def assignment_of(application: Application, evaluator: User) -> Assignment | None:
+    return db.session.scalar(
+        select(Assignment).where(Assignment.application_id == application.id,
+                                 Assignment.evaluator_id == evaluator.id)
+    )
+
+
+def active_assignment(application: Application, evaluator: User) -> Assignment | None:
+    """The evaluator's assignment if it stands (assigned and no conflict declared)."""
+    a = assignment_of(application, evaluator)
+    return a if a is not None and not a.has_conflict else None
+
+
+def declare_conflict(application: Application, evaluator: User, reason: str) -> None:
+    assignment = active_assignment(application, evaluator)
+    if assignment is None:
+        raise NotAllowed("This application is not assigned to you.")
+    if review_of(application, evaluator) is not None:
+        raise InvalidInput("You have already reviewed this application.")
+    if not reason.strip():
+        raise InvalidInput("Say briefly why you have a conflict of interest.")
+    with atomic():
+        assignment.conflict_declared_at = utcnow()
+        assignment.conflict_reason = reason.strip()
+
+
+def review_of(application: Application, evaluator: User) -> Review | None:
+    return db.session.scalar(
+        select(Review).where(Review.application_id == application.id,
+                             Review.evaluator_id == evaluator.id)
+    )
+
+
+def weighted_score(scores: dict, criteria) -> Decimal | None:
+    """Weighted mean over the criteria scored; "not applicable" (None) is left out."""
+    total = Decimal(0)
+    weights = Decimal(0)
+    for criterion in criteria:
+        score = scores.get(criterion.id)
+        if score is None:
+            continue
+        total += Decimal(score) * criterion.weight
+        weights += criterion.weight
+    if not weights:
+        return None
+    return (total / weights).quantize(Decimal("0.01"))
+
+
+def submit_review(application: Application, evaluator: User, *, scores: dict[int, int | None],
+                  recommendation: str, comment: str) -> Review:
+    """Score every criterion of the call (0..scale, or None for not applicable)."""
+    if active_assignment(application, evaluator) is None:
+        raise NotAllowed("This application is not assigned to you.")
+    if application.state != lifecycle.UNDER_REVIEW:
+        raise TransitionNotAllowed("Reviews are accepted while the application is under "
+                                   "review.")
+    if review_of(application, evaluator) is not None:
+        raise InvalidInput("You have already submitted your review.")
+    cvt = application.call_voucher_type
+    criteria = cvt.criteria
+    problems = []
+    for c in criteria:
+        if c.id not in scores:
+            problems.append(f"score {c.name}")
+        elif scores[c.id] is not None and not 0 <= scores[c.id] <= cvt.score_scale:
+            problems.append(f"{c.name} must be between 0 and {cvt.score_scale}")
+    if recommendation not in RECOMMENDATIONS:
+        problems.append("choose a recommendation")
+    if not comment.strip():
+        problems.append("write a comment")
+    if problems:
+        raise InvalidInput("The review is incomplete: " + "; ".join(problems) + ".")
+    with atomic():
+        review = Review(
+            application_id=application.id, evaluator_id=evaluator.id,
+            recommendation=recommendation, comment=comment.strip(),
+            weighted_score=weighted_score(scores, criteria),
+            scores=[ReviewScore(criterion_id=c.id, score=scores[c.id]) for c in criteria],
+        )
+        db.session.add(review)
+        db.session.flush()
+        count, mean = db.session.execute(
+            select(func.count(Review.id), func.avg(Review.weighted_score))
+            .where(Review.application_id == application.id)
+        ).one()
+        application.review_count = count
+        application.weighted_score = (
+            Decimal(str(mean)).quantize(Decimal("0.01")) if mean is not None else None
+        )
+    return review

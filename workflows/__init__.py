@@ -1,0 +1,1 @@
+"""The voucher application lifecycle: states, transitions and their guards (no Flask)."""

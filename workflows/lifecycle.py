@@ -1,0 +1,270 @@
+"""The application lifecycle, defined once.
+
+Pure Python on top of `transitions`: no Flask, no database. The app hands in a
+*subject* (anything with a ``state`` attribute and the facts the guards read) and
+fires a trigger through :func:`fire`. One module-level machine serves every
+subject: a subject is added for the duration of one trigger and removed again,
+so no Machine is built per row and no row stays referenced after the request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from transitions import Machine, MachineError
+
+DRAFT = "draft"
+SUBMITTED = "submitted"
+UNDER_REVIEW = "under_review"
+AWARDED = "awarded"
+REPORTING = "reporting"
+REPORT_SUBMITTED = "report_submitted"
+COMPLETED = "completed"
+PAID = "paid"
+WITHDRAWN = "withdrawn"
+REJECTED = "rejected"
+WAITLISTED = "waitlisted"
+RETURNED = "returned"
+CANCELLED = "cancelled"
+
+STATES: tuple[str, ...] = (
+    DRAFT, SUBMITTED, UNDER_REVIEW, AWARDED, REPORTING, REPORT_SUBMITTED, COMPLETED, PAID,
+    WITHDRAWN, REJECTED, WAITLISTED, RETURNED, CANCELLED,
+)
+FINAL_STATES = frozenset({PAID, WITHDRAWN, REJECTED, CANCELLED})
+# States in which the application holds an awarded amount that counts as committed.
+VOUCHER_STATES = frozenset({AWARDED, REPORTING, REPORT_SUBMITTED, COMPLETED, PAID})
+# States an applicant may still edit.
+EDITABLE_STATES = frozenset({DRAFT, RETURNED})
+
+STATE_LABELS = {
+    DRAFT: "Draft", SUBMITTED: "Submitted", UNDER_REVIEW: "Under review", AWARDED: "Awarded",
+    REPORTING: "Reporting", REPORT_SUBMITTED: "Report submitted", COMPLETED: "Completed",
+    PAID: "Paid", WITHDRAWN: "Withdrawn", REJECTED: "Rejected", WAITLISTED: "Waitlisted",
+    RETURNED: "Returned for changes", CANCELLED: "Cancelled",
+}
+
+APPLICANT = "applicant"
+EVALUATOR = "evaluator"
+MANAGER = "manager"
+ROLES = (APPLICANT, EVALUATOR, MANAGER)
+
+
+class Subject(Protocol):
+    """What the guards read. The app adapts its Application row to this."""
+
+    state: str
+    actor_role: str
+    actor_is_owner: bool
+    call_is_open: bool
+    completeness_problems: list[str]
+    submitted_review_count: int
+    comment: str
+    amount: Any
+    report_is_complete: bool
+    fully_paid: bool
+
+
+class TransitionRefused(Exception):
+    """A trigger was refused; ``str(exc)`` is a sentence a person understands."""
+
+
+# A guard returns None when the transition may go ahead, or the reason it may not.
+Guard = Callable[[Subject], str | None]
+
+
+def _role(*roles: str, owner: bool = False) -> Guard:
+    def check(s: Subject) -> str | None:
+        if s.actor_role in roles and (not owner or s.actor_role != APPLICANT or s.actor_is_owner):
+            return None
+        who = " or ".join(
+            "the applicant who owns it" if r == APPLICANT and owner else f"a {r}" for r in roles
+        )
+        return f"Only {who} may do this."
+
+    check.__name__ = f"role_{'_'.join(roles)}"
+    return check
+
+
+def _call_open(s: Subject) -> str | None:
+    return None if s.call_is_open else "The call is not open for submissions."
+
+
+def _complete(s: Subject) -> str | None:
+    if s.completeness_problems:
+        return "The application is incomplete: " + "; ".join(s.completeness_problems) + "."
+    return None
+
+
+def _has_review(s: Subject) -> str | None:
+    if s.submitted_review_count < 1:
+        return "At least one evaluator must have submitted a review before a decision."
+    return None
+
+
+def _comment(what: str) -> Guard:
+    def check(s: Subject) -> str | None:
+        return None if (s.comment or "").strip() else f"Give {what}."
+
+    check.__name__ = "comment_required"
+    return check
+
+
+def _positive_amount(s: Subject) -> str | None:
+    try:
+        ok = s.amount is not None and s.amount > 0
+    except TypeError:
+        ok = False
+    return None if ok else "Give an amount greater than zero."
+
+
+def _fully_paid(s: Subject) -> str | None:
+    return None if s.fully_paid else "The voucher is paid once payments reach the payable amount."
+
+
+def _report_complete(s: Subject) -> str | None:
+    if s.report_is_complete:
+        return None
+    return "The final report needs a description of the work and the actual costs."
+
+
+@dataclass(frozen=True)
+class Transition:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    label: str
+    guards: tuple[Guard, ...] = field(default=())
+    # Which role's buttons show it; the guards still decide.
+    roles: tuple[str, ...] = ()
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition("submit", (DRAFT, RETURNED), SUBMITTED, "Submit",
+               (_role(APPLICANT, owner=True), _call_open, _complete), (APPLICANT,)),
+    Transition("withdraw", (DRAFT, SUBMITTED, UNDER_REVIEW, RETURNED), WITHDRAWN, "Withdraw",
+               (_role(APPLICANT, owner=True),), (APPLICANT,)),
+    Transition("return_for_changes", (SUBMITTED, UNDER_REVIEW), RETURNED, "Return for changes",
+               (_role(MANAGER), _comment("the changes you ask for")), (MANAGER,)),
+    Transition("start_review", (SUBMITTED,), UNDER_REVIEW, "Start review",
+               (_role(MANAGER),), (MANAGER,)),
+    Transition("award", (UNDER_REVIEW, WAITLISTED), AWARDED, "Award",
+               (_role(MANAGER), _has_review, _positive_amount), (MANAGER,)),
+    Transition("reject", (SUBMITTED, UNDER_REVIEW, WAITLISTED), REJECTED, "Reject",
+               (_role(MANAGER), _comment("the reason for the rejection")), (MANAGER,)),
+    Transition("waitlist", (UNDER_REVIEW,), WAITLISTED, "Waitlist",
+               (_role(MANAGER), _has_review), (MANAGER,)),
+    Transition("cancel", (AWARDED, REPORTING), CANCELLED, "Cancel voucher",
+               (_role(MANAGER, APPLICANT, owner=True), _comment("the reason for cancelling")),
+               (MANAGER, APPLICANT)),
+    Transition("start_reporting", (AWARDED,), REPORTING, "Start final report",
+               (_role(MANAGER, APPLICANT, owner=True),), (MANAGER, APPLICANT)),
+    Transition("submit_report", (REPORTING,), REPORT_SUBMITTED, "Submit final report",
+               (_role(APPLICANT, owner=True), _report_complete), (APPLICANT,)),
+    Transition("return_report", (REPORT_SUBMITTED,), REPORTING, "Return final report",
+               (_role(MANAGER), _comment("what must change in the report")), (MANAGER,)),
+    Transition("approve_report", (REPORT_SUBMITTED,), COMPLETED, "Approve final report",
+               (_role(MANAGER),), (MANAGER,)),
+    # Fired by recording the payment that reaches the payable amount, not by a button.
+    Transition("pay", (COMPLETED,), PAID, "Mark as paid", (_role(MANAGER), _fully_paid)),
+)
+TRANSITIONS_BY_TRIGGER = {t.trigger: t for t in TRANSITIONS}
+TRIGGERS = tuple(TRANSITIONS_BY_TRIGGER)
+
+
+def _check_guards(event_data) -> bool:
+    subject = event_data.model
+    transition = TRANSITIONS_BY_TRIGGER[event_data.event.name]
+    for guard in transition.guards:
+        problem = guard(subject)
+        if problem:
+            subject._refusal = problem
+            return False
+    return True
+
+
+def _machine_definition() -> dict[str, Any]:
+    return {
+        "states": list(STATES),
+        "transitions": [
+            {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest,
+             "conditions": [_check_guards]}
+            for t in TRANSITIONS
+        ],
+        "initial": DRAFT,
+        "auto_transitions": False,
+        "send_event": True,
+        # Callbacks that raise after a state change would leave the new state behind;
+        # there are none: everything that can fail is a condition.
+    }
+
+
+# transitions logs every state change at INFO; the audit trail is the record that matters.
+logging.getLogger("transitions").setLevel(logging.WARNING)
+_machine = Machine(model=None, **_machine_definition())
+# add_model/remove_model mutate the machine's model list; keep them atomic across threads.
+_machine_lock = threading.Lock()
+
+
+def fire(subject: Subject, trigger: str) -> tuple[str, str]:
+    """Fire ``trigger`` on ``subject``; return (from_state, to_state).
+
+    Raises TransitionRefused with a readable message and leaves ``subject.state``
+    unchanged when the trigger does not exist, is not allowed from the current state,
+    or a guard refuses.
+    """
+    transition = TRANSITIONS_BY_TRIGGER.get(trigger)
+    if transition is None:
+        raise TransitionRefused(f"Unknown action {trigger!r}.")
+    source = subject.state
+    if source not in transition.sources:
+        raise TransitionRefused(
+            f"Cannot {transition.label.lower()} an application that is "
+            f"{STATE_LABELS.get(source, source).lower()}."
+        )
+    subject._refusal = None
+    with _machine_lock:
+        _machine.add_model(subject, initial=source)
+    try:
+        ok = subject.trigger(trigger)
+    except MachineError as exc:  # pragma: no cover - sources are checked above
+        raise TransitionRefused(str(exc)) from exc
+    finally:
+        with _machine_lock:
+            _machine.remove_model(subject)
+    if not ok:
+        subject.state = source
+        raise TransitionRefused(subject._refusal or "This action is not allowed now.")
+    return source, subject.state
+
+
+def triggers_from(state: str, role: str | None = None) -> list[Transition]:
+    """The transitions leaving ``state`` (for buttons), without binding any row."""
+    names = _machine.get_triggers(state)
+    return [
+        TRANSITIONS_BY_TRIGGER[n] for n in names
+        if n in TRANSITIONS_BY_TRIGGER and (role is None or role in TRANSITIONS_BY_TRIGGER[n].roles)
+    ]
+
+
+def mermaid() -> str:
+    """The lifecycle as a Mermaid stateDiagram-v2, drawn from the same definition."""
+    from transitions.extensions import GraphMachine
+
+    class _Diagram:
+        state = DRAFT
+
+    definition = _machine_definition()
+    for t in definition["transitions"]:
+        t.pop("conditions")
+    graph = GraphMachine(model=_Diagram(), graph_engine="mermaid", title="Application lifecycle",
+                         show_conditions=False, **definition)
+    text = graph.get_graph().draw(None)
+    # Drop the styling that marks the diagram model's own "current" state: a lifecycle
+    # diagram has no current state.
+    lines = [ln for ln in text.splitlines() if not ln.strip().startswith(("classDef", "Class "))]
+    return "\n".join(ln.rstrip() for ln in lines) + "\n"
