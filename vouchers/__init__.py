@@ -31,11 +31,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         configure_sqlite(db.engine)
 
-    from . import cli, formatting
+    from . import applicant, cli, evaluator, formatting, manager, navigation
     from .auth import loader  # noqa: F401  (registers the user loader)
+    from .auth.views import bp as auth_bp
+    from .files.views import bp as files_bp
     from .public.views import bp as public_bp
 
     formatting.init_app(app)
+    navigation.init_app(app)
     cli.init_app(app)
     app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp, url_prefix="/account")
+    app.register_blueprint(applicant.bp, url_prefix="/apply")
+    app.register_blueprint(evaluator.bp, url_prefix="/evaluate")
+    app.register_blueprint(manager.bp, url_prefix="/manage")
+    app.register_blueprint(files_bp, url_prefix="/files")
     return app

@@ -1,0 +1,8 @@
+"""The applicant's pages: one blueprint, every route guarded by role."""
+
+from flask import Blueprint
+
+from ..permissions import require_role_for_blueprint
+
+bp = Blueprint("applicant", __name__)
+require_role_for_blueprint(bp, "applicant")

@@ -1,0 +1,8 @@
+"""The manager's pages: one blueprint, every route guarded by role."""
+
+from flask import Blueprint
+
+from ..permissions import require_role_for_blueprint
+
+bp = Blueprint("manager", __name__)
+require_role_for_blueprint(bp, "manager")

@@ -1,0 +1,1 @@
+"""Routes are added by the feature that owns this module."""
