@@ -42,10 +42,12 @@ target_db = current_app.extensions['migrate'].db
 def render_item(type_, obj, autogen_context):
     # Migrations must not import the app: render the app's UTC column type as the
     # plain SQLAlchemy type it stores.
-    from vouchers.models.base import UTCDateTime
+    from vouchers.models.base import Money, UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, Money):
+        return "sa.Numeric(precision=12, scale=2)"
     return False
 
 

@@ -3,10 +3,10 @@
 import logging
 import os
 
-from flask import Flask
+from flask import Flask, request
 
 from .config import from_environment
-from .database import configure_sqlite
+from .database import begin_write, configure_sqlite
 from .extensions import csrf, db, login_manager, migrate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,6 +31,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         configure_sqlite(db.engine)
 
+    @app.before_request
+    def _writers_take_the_lock_first():
+        # Before anything is read: see database.configure_sqlite.
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            begin_write(db.session)
+
     from . import applicant, cli, evaluator, formatting, manager, navigation
     from .auth import loader  # noqa: F401  (registers the user loader)
     from .auth.views import bp as auth_bp
@@ -40,6 +46,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     formatting.init_app(app)
     navigation.init_app(app)
     cli.init_app(app)
+    from .security import init_app as init_security  # headers, session cookie, error pages
+
+    init_security(app)
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/account")
     app.register_blueprint(applicant.bp, url_prefix="/apply")

@@ -2,15 +2,19 @@
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
+
+_IMMEDIATE = "sqlite_begin_immediate"
 
 
 def configure_sqlite(engine: Engine) -> None:
-    """Every SQLite transaction begins with BEGIN IMMEDIATE.
+    """Let a writing transaction on SQLite take the write lock when it begins.
 
     Python's sqlite3 driver does not begin a transaction on SELECT, so a
-    read-check-write races, and two deferred transactions that both read and then
-    write deadlock (one gets "database is locked" at once). Taking the write lock at
-    BEGIN serialises writers; WAL keeps readers from blocking on them.
+    read-check-write races; and two deferred transactions that both read and then
+    write deadlock (one gets "database is locked" at once). Transactions that will
+    write (see begin_write) therefore start with BEGIN IMMEDIATE, which serialises
+    writers; reads start with a plain BEGIN and, with WAL, never wait for a writer.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -27,4 +31,18 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = connection.get_execution_options().get(_IMMEDIATE)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer, if it has not started yet.
+
+    On PostgreSQL this only begins the transaction; row locks and conditional
+    updates do the rest. Called by the service layer and, for every unsafe HTTP
+    method, before the request reads anything.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction():
+        session.connection(execution_options={_IMMEDIATE: True})

@@ -1,7 +1,7 @@
 """Column types shared by the models."""
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
 from sqlalchemy import DateTime, Numeric, String, TypeDecorator
@@ -32,7 +32,33 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
-money = Annotated[Decimal, mapped_column(Numeric(12, 2))]
+class Money(TypeDecorator):
+    """NUMERIC(12, 2) everywhere; held as whole cents inside SQLite.
+
+    SQLite keeps NUMERIC values as binary floats, so sums and comparisons made in SQL
+    (committed + amount <= envelope) would drift by fractions of a cent and a CHECK
+    could refuse an award that fits exactly. Whole cents compare exactly.
+    """
+
+    impl = Numeric(12, 2)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None or dialect.name != "sqlite":
+            return value
+        return int((Decimal(value) * 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            # An aggregate such as AVG can return fractions of a cent.
+            return (Decimal(str(value)) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+        return Decimal(value).quantize(CENT)
+
+
+CENT = Decimal("0.01")
+money = Annotated[Decimal, mapped_column(Money())]
 rate = Annotated[Decimal, mapped_column(Numeric(5, 4))]
 str200 = Annotated[str, mapped_column(String(200))]
 timestamp = Annotated[datetime, mapped_column(UTCDateTime())]

@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from workflows import lifecycle
 from workflows.lifecycle import TransitionRefused
 
+from ..database import begin_write
 from ..extensions import db
 from ..models import (
     PROVIDER_TYPES,
@@ -43,6 +44,7 @@ from .errors import (
 @contextmanager
 def atomic() -> Iterator[None]:
     """Run a block in a SAVEPOINT; on any error undo the block and re-raise."""
+    begin_write(db.session)
     try:
         with db.session.begin_nested():
             yield

@@ -10,7 +10,7 @@ from workflows import lifecycle
 
 from ..extensions import db
 from ..models import RECOMMENDATIONS, Application, Assignment, Review, ReviewScore, User
-from ..models.base import utcnow
+from ..models.base import Money, utcnow
 from .errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from .operations import atomic, start_review
 
@@ -125,11 +125,10 @@ def submit_review(application: Application, evaluator: User, *, scores: dict[int
         db.session.add(review)
         db.session.flush()
         count, mean = db.session.execute(
-            select(func.count(Review.id), func.avg(Review.weighted_score))
+            # type_: the average is money-typed (whole cents inside SQLite, see Money).
+            select(func.count(Review.id), func.avg(Review.weighted_score, type_=Money()))
             .where(Review.application_id == application.id)
         ).one()
         application.review_count = count
-        application.weighted_score = (
-            Decimal(str(mean)).quantize(Decimal("0.01")) if mean is not None else None
-        )
+        application.weighted_score = mean
     return review
