@@ -5,6 +5,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
 _IMMEDIATE = "sqlite_begin_immediate"
+_WRITER = "sqlite_writer_transaction"
+_FLUSHED = "transaction_with_flushed_changes"
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_flushed_changes(session, _flush_context):
+    # begin_write must not commit a transaction that already wrote something.
+    session.info[_FLUSHED] = session.get_transaction()
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -36,13 +44,28 @@ def configure_sqlite(engine: Engine) -> None:
 
 
 def begin_write(session: Session) -> None:
-    """Start the session's transaction as a writer, if it has not started yet.
+    """Make the session's transaction a writer's (SQLite: BEGIN IMMEDIATE).
 
-    On PostgreSQL this only begins the transaction; row locks and conditional
-    updates do the rest. Called by the service layer and, for every unsafe HTTP
-    method, before the request reads anything.
+    Web requests with an unsafe method call this before they read anything. Other
+    callers (CLI, scripts, tests, threads) reach it through the service layer, often
+    after reading in a plain transaction: if nothing is pending, that read-only
+    snapshot is ended and a writer's transaction begun, so the service's checks see the
+    latest committed data. With changes pending it cannot restart, and SQLite upgrades
+    the lock at the first write instead. PostgreSQL needs none of this: conditional
+    updates and row versions do the work there.
     """
     if isinstance(session, scoped_session):
         session = session()
-    if not session.in_transaction():
-        session.connection(execution_options={_IMMEDIATE: True})
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    transaction = session.get_transaction()
+    if transaction is not None:
+        if session.info.get(_WRITER) is transaction:
+            return
+        if session.new or session.dirty or session.deleted or (
+            session.info.get(_FLUSHED) is transaction
+        ):
+            return
+        session.commit()
+    session.connection(execution_options={_IMMEDIATE: True})
+    session.info[_WRITER] = session.get_transaction()

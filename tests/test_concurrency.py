@@ -1,0 +1,130 @@
+"""Twenty managers award at the same moment: the budget and the quota still hold.
+
+Each thread has its own app context, so its own session and database connection; a
+barrier releases them together. Run on SQLite (a file) and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import (
+    POSTGRES_DEFAULT,
+    fresh_postgres_database,
+    migrated_app,
+    postgres_reachable,
+)
+from tests.factories import Factories
+from vouchers.extensions import db
+from vouchers.models import Application, CallVoucherType, User
+from vouchers.services import operations as ops
+from vouchers.services.errors import BudgetExceeded, QuotaExceeded
+
+THREADS = 20
+
+
+def _backends():
+    yield pytest.param("sqlite", id="sqlite")
+    reason = postgres_reachable()
+    if reason and os.environ.get("REQUIRE_POSTGRES") == "1":
+        # CI must never skip the PostgreSQL run.
+        yield pytest.param("postgresql", id="postgresql")
+    else:
+        yield pytest.param("postgresql", id="postgresql",
+                           marks=pytest.mark.skipif(bool(reason), reason=reason or ""))
+
+
+@pytest.fixture(params=list(_backends()))
+def concurrent_app(request, tmp_path):
+    if request.param == "sqlite":
+        url = "sqlite:///" + str(tmp_path / "concurrency.db")
+    else:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        url = fresh_postgres_database(POSTGRES_DEFAULT, f"vouchers_race_{worker}")
+    # A connection per thread: a smaller pool would queue threads behind the barrier.
+    app = migrated_app(url, str(tmp_path / "instance"),
+                       SQLALCHEMY_ENGINE_OPTIONS={"pool_size": THREADS + 2, "max_overflow": 0})
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _race(app, application_ids, manager_id, amount):
+    """Award every application from its own thread at once; return the outcomes."""
+    barrier = threading.Barrier(len(application_ids))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def award(application_id):
+        with app.app_context():
+            try:
+                application = db.session.get(Application, application_id)
+                manager = db.session.get(User, manager_id)
+                barrier.wait(timeout=30)
+                ops.award(application, manager, amount)
+                db.session.commit()
+                outcome = "awarded"
+            except BudgetExceeded:
+                outcome = "budget"
+            except QuotaExceeded:
+                outcome = "quota"
+            except Exception as exc:  # noqa: BLE001 - reported in the assertion below
+                outcome = f"error: {exc!r}"
+            finally:
+                db.session.rollback()
+                db.session.remove()
+            with lock:
+                outcomes.append(outcome)
+
+    threads = [threading.Thread(target=award, args=(i,)) for i in application_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return outcomes
+
+
+def _prepare(app, types):
+    with app.app_context():
+        make = Factories()
+        cvt = make.call(types).voucher_type("travel")
+        manager = make.manager()
+        ids = [make.application("under_review", cvt, manager=manager).id for _ in range(THREADS)]
+        return cvt.id, manager.id, ids
+
+
+def _committed(app, cvt_id):
+    with app.app_context():
+        cvt = db.session.get(CallVoucherType, cvt_id)
+        awarded = db.session.execute(
+            select(func.count(), func.coalesce(func.sum(Application.awarded_amount), 0))
+            .where(Application.call_voucher_type_id == cvt_id, Application.state == "awarded")
+        ).one()
+        return cvt.committed, cvt.awarded_count, awarded[0], awarded[1]
+
+
+def test_envelope_holds_when_twenty_managers_award_at_once(concurrent_app):
+    # Room for 7 awards of 1,000 in the envelope; the quota is not the limit.
+    cvt_id, manager_id, ids = _prepare(concurrent_app,
+                                       {"travel": (50, "5000", "1.00", "7500")})
+    outcomes = _race(concurrent_app, ids, manager_id, "1000")
+    assert sorted(outcomes) == ["awarded"] * 7 + ["budget"] * 13, outcomes
+    committed, count, awarded_rows, awarded_sum = _committed(concurrent_app, cvt_id)
+    assert committed == awarded_sum == Decimal("7000.00")
+    assert count == awarded_rows == 7
+
+
+def test_quota_holds_when_twenty_managers_award_at_once(concurrent_app):
+    # Room for 7 vouchers in the quota; the envelope is not the limit.
+    cvt_id, manager_id, ids = _prepare(concurrent_app,
+                                       {"travel": (7, "5000", "1.00", "1000000")})
+    outcomes = _race(concurrent_app, ids, manager_id, "1000")
+    assert sorted(outcomes) == ["awarded"] * 7 + ["quota"] * 13, outcomes
+    committed, count, awarded_rows, awarded_sum = _committed(concurrent_app, cvt_id)
+    assert committed == awarded_sum == Decimal("7000.00")
+    assert count == awarded_rows == 7

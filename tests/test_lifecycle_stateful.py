@@ -1,0 +1,218 @@
+"""Random sequences of actions on the applications of one call never break the rules.
+
+After every step: committed <= envelope and awarded count <= quota per type (and they
+equal what the vouchers say), paid <= awarded and equals the payments, the de minimis
+cap holds for every undertaking, and each application's audit trail replays, through
+the lifecycle's own transitions, to its current state.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from sqlalchemy import func, select
+
+from tests.conftest import _empty_all_tables
+from tests.factories import Factories
+from vouchers.extensions import db
+from vouchers.models import Application, AuditRecord, CallVoucherType, Organisation, Payment
+from vouchers.services import operations as ops
+from vouchers.services import reviews
+from vouchers.services.budget import de_minimis_cap
+from vouchers.services.errors import DomainError
+from workflows import lifecycle as lc
+
+APPLICATIONS = 8
+TYPES = {"travel": (2, "5000", "1.00", "8000"), "impact": (2, "100000", "0.50", "150000")}
+VALID = {(s, t.trigger, t.dest) for t in lc.TRANSITIONS for s in t.sources}
+
+indexes = st.integers(min_value=0, max_value=APPLICATIONS - 1)
+
+
+REACHED: set[str] = set()
+
+
+class VoucherLife(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        db.session.rollback()
+        _empty_all_tables()
+        make = Factories()
+        self.call = make.call(TYPES)
+        self.manager = make.manager()
+        self.evaluator = make.evaluator()
+        # Three undertakings, one already close to the de minimis cap.
+        self.applicants = [make.applicant(declared="0"), make.applicant(declared="0"),
+                           make.applicant(declared="280000")]
+        self.ids = []
+        for i in range(APPLICATIONS):
+            cvt = self.call.voucher_type("travel" if i % 2 else "impact")
+            application = make.draft(cvt, self.applicants[i % 3])
+            self.ids.append(application.id)
+
+    def app_(self, i) -> Application:
+        return db.session.get(Application, self.ids[i])
+
+    def attempt(self, i, action):
+        """Run an action; a refusal must leave the application's state as it was."""
+        application = self.app_(i)
+        before = application.state
+        try:
+            action(application)
+            db.session.commit()
+        except DomainError:
+            db.session.rollback()
+            assert self.app_(i).state == before
+
+    FORWARD = {lc.DRAFT: "submit", lc.RETURNED: "submit", lc.SUBMITTED: "review",
+               lc.UNDER_REVIEW: "award", lc.WAITLISTED: "award", lc.AWARDED: "start_reporting",
+               lc.REPORTING: "report", lc.REPORT_SUBMITTED: "decide_report",
+               lc.COMPLETED: "pay"}
+
+    def forward(self, i):
+        """The next step of a voucher's normal life, so runs reach the late states."""
+        step = self.FORWARD.get(self.app_(i).state)
+        if step == "review":
+            self.review(i, 4)
+            self.forward(i)
+        elif step == "award":
+            self.award(i, "0.5")
+        elif step == "report":
+            self.report(i, "3000")
+        elif step == "decide_report":
+            self.decide_report(i, True)
+        elif step == "pay":
+            self.pay(i, "1")
+        elif step:
+            getattr(self, step)(i)
+
+    @rule(i=indexes)
+    def advance(self, i):
+        self.forward(i)
+
+    @rule(i=indexes)
+    def advance_again(self, i):
+        self.forward(i)
+
+    @rule(i=indexes)
+    def submit(self, i):
+        self.attempt(i, lambda a: ops.submit(a, a.applicant))
+
+    @rule(i=indexes)
+    def withdraw(self, i):
+        self.attempt(i, lambda a: ops.withdraw(a, a.applicant))
+
+    @rule(i=indexes)
+    def return_for_changes(self, i):
+        self.attempt(i, lambda a: ops.return_for_changes(a, self.manager, "More detail."))
+
+    @rule(i=indexes, score=st.integers(min_value=0, max_value=5))
+    def review(self, i, score):
+        def act(a):
+            if reviews.assignment_of(a, self.evaluator) is None:
+                reviews.assign(a, self.evaluator, self.manager)
+            criteria = a.call_voucher_type.criteria
+            reviews.submit_review(a, self.evaluator, scores={c.id: score for c in criteria},
+                                  recommendation="award", comment="Scored.")
+        self.attempt(i, act)
+
+    @rule(i=indexes, share=st.sampled_from(["0.2", "0.5", "1", "1.5"]))
+    def award(self, i, share):
+        self.attempt(i, lambda a: ops.award(
+            a, self.manager, ops.to_money(a.requested_amount * Decimal(share))))
+
+    @rule(i=indexes)
+    def reject(self, i):
+        self.attempt(i, lambda a: ops.reject(a, self.manager, "Not selected."))
+
+    @rule(i=indexes)
+    def waitlist(self, i):
+        self.attempt(i, lambda a: ops.waitlist(a, self.manager))
+
+    @rule(i=indexes)
+    def cancel(self, i):
+        self.attempt(i, lambda a: ops.cancel(a, self.manager, "Given up."))
+
+    @rule(i=indexes)
+    def start_reporting(self, i):
+        self.attempt(i, lambda a: ops.start_reporting(a, a.applicant))
+
+    @rule(i=indexes, costs=st.sampled_from(["0", "100", "3000", "250000"]))
+    def report(self, i, costs):
+        def act(a):
+            ops.save_final_report(a, a.applicant, summary="Done.", actual_costs=costs)
+            ops.submit_final_report(a, a.applicant)
+        self.attempt(i, act)
+
+    @rule(i=indexes, approve=st.booleans())
+    def decide_report(self, i, approve):
+        if approve:
+            self.attempt(i, lambda a: ops.approve_report(a, self.manager))
+        else:
+            self.attempt(i, lambda a: ops.return_report(a, self.manager, "Add invoices."))
+
+    @rule(i=indexes, share=st.sampled_from(["0.3", "0.5", "1", "1.2"]))
+    def pay(self, i, share):
+        self.attempt(i, lambda a: ops.record_payment(
+            a, self.manager, max(Decimal("0.01"), ops.to_money(
+                (ops.payable_amount(a) - a.paid_amount) * Decimal(share))),
+            paid_on=date.today(), reference=f"P{i}"))
+
+    @invariant()
+    def budget_holds(self):
+        REACHED.update(db.session.scalars(select(Application.state)))
+        for cvt in db.session.scalars(select(CallVoucherType)):
+            count, total = db.session.execute(
+                select(func.count(), func.coalesce(func.sum(Application.awarded_amount), 0))
+                .where(Application.call_voucher_type_id == cvt.id,
+                       Application.state.in_(lc.VOUCHER_STATES))).one()
+            assert cvt.committed == total <= cvt.envelope
+            assert cvt.awarded_count == count <= cvt.quota
+
+    @invariant()
+    def paid_never_exceeds_awarded(self):
+        for a in db.session.scalars(select(Application)):
+            paid = db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0))
+                                     .where(Payment.application_id == a.id))
+            assert a.paid_amount == paid
+            assert a.paid_amount <= (a.awarded_amount or 0)
+            if a.paid_amount:
+                assert a.paid_amount <= ops.payable_amount(a)
+
+    @invariant()
+    def de_minimis_respected(self):
+        for org in db.session.scalars(select(Organisation)):
+            awarded = db.session.scalar(
+                select(func.coalesce(func.sum(Application.awarded_amount), 0))
+                .where(Application.organisation_id == org.id,
+                       Application.state.in_(lc.VOUCHER_STATES)))
+            assert org.de_minimis_declared + awarded <= de_minimis_cap()
+
+    @invariant()
+    def audit_trail_replays_to_the_current_state(self):
+        records = db.session.scalars(select(AuditRecord).order_by(AuditRecord.id)).all()
+        trails: dict[int, list[AuditRecord]] = {}
+        for r in records:
+            trails.setdefault(r.application_id, []).append(r)
+        for a in db.session.scalars(select(Application)):
+            trail = trails[a.id]
+            assert (trail[0].from_state, trail[0].to_state) == (None, lc.DRAFT)
+            state = lc.DRAFT
+            for r in trail[1:]:
+                assert r.from_state == state
+                assert (r.from_state, r.trigger, r.to_state) in VALID
+                state = r.to_state
+            assert state == a.state
+
+
+def test_random_actions_never_break_the_budget_rules(app):
+    REACHED.clear()
+    run_state_machine_as_test(VoucherLife, settings=settings(
+        max_examples=15, stateful_step_count=30, deadline=None, database=None,
+        derandomize=True, suppress_health_check=[HealthCheck.too_slow]))
+    # The run explored the lifecycle, not only refusals.
+    assert {"awarded", "rejected", "cancelled", "reporting", "paid"} <= REACHED
