@@ -1,5 +1,38 @@
-"""Routes are added by the feature that owns this module."""
+"""Downloads of attachments, for exactly the people who may see their application."""
 
-from flask import Blueprint
+from flask import Blueprint, abort, current_app, send_file
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Attachment
+from ..permissions import can_view_application, refuse
+from ..services.attachments import path_of
 
 bp = Blueprint("files", __name__)
+
+
+@bp.get("/<int:attachment_id>")
+def download(attachment_id: int):
+    """The file, to the owner, managers and evaluators assigned without a conflict.
+
+    Everyone else, anonymous visitors included, gets 404: neither the file nor the
+    fact that it exists leaks. The path comes from the server's random stored name,
+    never from the request.
+    """
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None:
+        abort(404)
+    if not can_view_application(current_user, attachment.application):
+        refuse(f"attachment {attachment_id}")
+    path = path_of(attachment)
+    if not path.is_file():
+        current_app.logger.error("attachment %s: file %s is missing", attachment_id, path.name)
+        abort(404)
+    response = send_file(
+        path, mimetype=attachment.content_type, as_attachment=True,
+        download_name=attachment.original_name, conditional=True, max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Private files: no shared cache may keep a copy.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -94,6 +94,8 @@ def completeness_problems(application: Application) -> list[str]:
         problems.append("the trip ends before it starts")
     if vt in PROVIDER_TYPES and application.provider_id is None:
         problems.append("choose a service provider")
+    elif vt in PROVIDER_TYPES and not application.provider.active:
+        problems.append("the chosen service provider has left the catalogue; choose another")
     return problems
 
 
@@ -322,7 +324,8 @@ def save_final_report(application: Application, actor: User, *, summary: str,
             "The final report can be edited by the applicant while the voucher is in reporting."
         )
     try:
-        costs = to_money(actual_costs) if str(actual_costs or "").strip() else None
+        blank = actual_costs is None or str(actual_costs).strip() == ""
+        costs = None if blank else to_money(actual_costs)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
     if costs is not None and costs < 0:

@@ -1,0 +1,313 @@
+"""Setting up calls and the provider catalogue: the rules, and that a refusal changes nothing."""
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+
+from vouchers.extensions import db
+from vouchers.models import Call, CallVoucherType, Criterion, ServiceProvider
+from vouchers.services import call_setup as cs
+from vouchers.services.call_setup import CallSpec, CriterionSpec, ProviderSpec, VoucherTypeSpec
+from vouchers.services.errors import InvalidInput, NotAllowed
+
+OPENS = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def snapshot() -> dict:
+    db.session.expire_all()
+    with db.engine.connect() as conn:
+        return {t.name: sorted(map(tuple, conn.execute(t.select()).all()), key=repr)
+                for t in db.metadata.sorted_tables}
+
+
+def refused(action, message_part: str, error=InvalidInput) -> str:
+    before = snapshot()
+    with pytest.raises(error) as exc:
+        action()
+    db.session.commit()
+    assert snapshot() == before
+    assert message_part in str(exc.value)
+    return str(exc.value)
+
+
+def travel(**changes) -> VoucherTypeSpec:
+    spec = VoucherTypeSpec(
+        voucher_type="travel", quota=12, max_amount=Decimal("5000.00"),
+        funding_rate=Decimal("1"), envelope=Decimal("60000.00"), score_scale=5,
+        criteria=[CriterionSpec("Relevance of the event", Decimal("2")),
+                  CriterionSpec("Partnering plan", Decimal("1"))],
+    )
+    return replace(spec, **changes)
+
+
+def call_spec(**changes) -> CallSpec:
+    spec = CallSpec(code="hls2", title="Cross-border vouchers, call 2", opens_at=OPENS,
+                    closes_at=OPENS + timedelta(days=90), types=[travel()])
+    return replace(spec, **changes)
+
+
+def spec_of(call: Call) -> CallSpec:
+    """The spec that leaves ``call`` exactly as it is; tests change one thing in it."""
+    return CallSpec(
+        code=call.code, title=call.title, description=call.description,
+        opens_at=call.opens_at, closes_at=call.closes_at,
+        types=[VoucherTypeSpec(
+            voucher_type=t.voucher_type, quota=t.quota, max_amount=t.max_amount,
+            funding_rate=t.funding_rate, envelope=t.envelope, score_scale=t.score_scale,
+            criteria=[CriterionSpec(c.name, c.weight, c.description, c.id) for c in t.criteria],
+        ) for t in call.voucher_types],
+    )
+
+
+def one_type(spec: CallSpec, voucher_type: str, **changes) -> CallSpec:
+    return replace(spec, types=[replace(t, **changes) if t.voucher_type == voucher_type else t
+                                for t in spec.types])
+
+
+@pytest.fixture
+def manager(make):
+    return make.manager()
+
+
+@pytest.fixture
+def programme(make):
+    return make.call().programme
+
+
+def test_a_manager_creates_a_call_with_its_voucher_types_and_criteria(manager, programme):
+    spec = call_spec(types=[travel(funding_rate=Decimal("0.333333")),
+                            replace(travel(), voucher_type="impact", quota=0)])
+    call = cs.create_call(programme, spec, manager)
+    db.session.commit()
+    db.session.expire_all()
+
+    call = db.session.get(Call, call.id)
+    assert call.code == "HLS2"  # codes are kept in capitals
+    assert call.programme_id == programme.id
+    assert [t.voucher_type for t in call.voucher_types] == ["travel", "impact"]
+    travel_type = call.voucher_type("travel")
+    assert travel_type.funding_rate == Decimal("0.3333")
+    assert travel_type.committed == 0 and travel_type.awarded_count == 0
+    assert [(c.name, c.weight, c.position) for c in travel_type.criteria] == [
+        ("Relevance of the event", Decimal("2.00"), 0), ("Partnering plan", Decimal("1.00"), 1)]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"closes_at": OPENS}, "The call must close after it opens."),
+    ({"closes_at": OPENS - timedelta(hours=1)}, "The call must close after it opens."),
+    ({"types": []}, "Offer at least one voucher type."),
+    ({"code": "HLS 2"}, "letters, digits, dashes and underscores"),
+    ({"code": "X" * 21}, "up to 20"),
+    ({"title": " "}, "Give the call a title."),
+    ({"types": [travel(quota=-1)]}, "Travel: the quota cannot be negative."),
+    ({"types": [travel(max_amount=Decimal("0"))]}, "maximum amount must be more than zero"),
+    ({"types": [travel(funding_rate=Decimal("0"))]}, "more than 0% and at most 100%"),
+    ({"types": [travel(funding_rate=Decimal("1.01"))]}, "more than 0% and at most 100%"),
+    ({"types": [travel(envelope=Decimal("-0.01"))]}, "the envelope cannot be negative"),
+    ({"types": [travel(score_scale=0)]}, "scores run from 0 to a maximum"),
+    ({"types": [travel(criteria=[])]}, "give at least one scoring criterion"),
+    ({"types": [travel(criteria=[CriterionSpec("Fit", Decimal("0"))])]},
+     "the weight of 'Fit' must be more than zero"),
+    ({"types": [travel(criteria=[CriterionSpec("Fit", Decimal("0.001"))])]},
+     "the weight of 'Fit' must be more than zero"),
+    ({"types": [travel(criteria=[CriterionSpec("Fit", Decimal("1")),
+                                 CriterionSpec("fit", Decimal("1"))])]}, "appears twice"),
+    ({"types": [travel(), travel()]}, "Travel vouchers appear twice."),
+])
+def test_a_call_breaking_a_rule_is_refused_and_nothing_is_written(manager, programme, change,
+                                                                  message):
+    refused(lambda: cs.create_call(programme, call_spec(**change), manager), message)
+
+
+def test_call_codes_are_unique_whatever_their_case(make, manager, programme):
+    make.call(code="HLS2")
+    refused(lambda: cs.create_call(programme, call_spec(code="hls2"), manager),
+            "Another call already uses the code HLS2.")
+
+
+def test_only_a_manager_sets_up_calls(make, programme):
+    evaluator = make.evaluator()
+    refused(lambda: cs.create_call(programme, call_spec(), evaluator), "Only a programme manager",
+            NotAllowed)
+
+
+def test_editing_changes_window_budgets_and_criteria(make, manager):
+    call = make.call()
+    spec = spec_of(call)
+    travel_spec = next(t for t in spec.types if t.voucher_type == "travel")
+    kept, dropped = travel_spec.criteria
+    spec = one_type(spec, "travel", quota=20, envelope=Decimal("80000"),
+                    funding_rate=Decimal("0.9"), score_scale=10,
+                    criteria=[replace(kept, name="Renamed", weight=Decimal("3")),
+                              CriterionSpec("New one", Decimal("1.5"))])
+    spec = replace(spec, closes_at=call.closes_at + timedelta(days=7),
+                   types=[t for t in spec.types if t.voucher_type != "impact"])
+
+    cs.update_call(call, spec, manager)
+    db.session.commit()
+    db.session.expire_all()
+
+    t = db.session.get(Call, call.id).voucher_type("travel")
+    assert (t.quota, t.envelope, t.funding_rate, t.score_scale) == (
+        20, Decimal("80000.00"), Decimal("0.9000"), 10)
+    assert [(c.id == kept.id, c.name, c.weight) for c in t.criteria] == [
+        (True, "Renamed", Decimal("3.00")), (False, "New one", Decimal("1.50"))]
+    assert db.session.get(Criterion, dropped.id) is None
+    assert db.session.get(Call, call.id).voucher_type("impact") is None
+
+
+def test_an_edit_cannot_take_the_envelope_below_what_is_committed(make, manager):
+    call = make.call()
+    make.application("awarded", call.voucher_type("market_validation"), amount="40000",
+                     manager=manager)
+    spec = one_type(spec_of(call), "market_validation", envelope=Decimal("39999.99"))
+
+    message = refused(lambda: cs.update_call(call, spec, manager), "€40,000.00 is already "
+                      "committed")
+    assert message.startswith("Market validation:")
+
+    cs.update_call(call, one_type(spec_of(call), "market_validation",
+                                  envelope=Decimal("40000")), manager)
+    db.session.commit()
+    assert call.voucher_type("market_validation").envelope == Decimal("40000.00")
+
+
+def test_an_edit_cannot_take_the_quota_below_the_vouchers_awarded(make, manager):
+    call = make.call()
+    cvt = call.voucher_type("travel")
+    make.application("awarded", cvt, manager=manager)
+    make.application("awarded", cvt, manager=manager)
+
+    refused(lambda: cs.update_call(call, one_type(spec_of(call), "travel", quota=1), manager),
+            "Travel: 2 vouchers are already awarded; the quota cannot be lower than 2.")
+
+
+def test_an_award_landing_after_the_check_still_stops_the_envelope_cut(make, manager,
+                                                                         is_postgres):
+    if not is_postgres:
+        pytest.skip("on SQLite every write request begins with BEGIN IMMEDIATE, so no award "
+                    "can land between the check and the write; the race exists on PostgreSQL")
+    call = make.call()
+    cvt = call.voucher_type("travel")
+    spec = one_type(spec_of(call), "travel", envelope=Decimal("1000"))
+    assert cvt.committed == 0  # what the edit's first check sees
+    # Another worker commits money to the envelope in between.
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE call_voucher_types SET committed = 4000, awarded_count = 1 "
+                          "WHERE id = :id"), {"id": cvt.id})
+
+    with pytest.raises(InvalidInput, match="€4,000.00 is already committed"):
+        cs.update_call(call, spec, manager)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(CallVoucherType, cvt.id).envelope == Decimal("60000.00")
+
+
+def test_a_voucher_type_with_applications_stays_in_the_call(make, manager):
+    call = make.call()
+    make.application("draft", call.voucher_type("impact"))
+    spec = replace(spec_of(call), types=[t for t in spec_of(call).types
+                                         if t.voucher_type != "impact"])
+    refused(lambda: cs.update_call(call, spec, manager),
+            "Impact vouchers already have applications; they cannot be taken out of the call.")
+
+
+def test_scored_criteria_keep_their_weights_but_may_be_renamed(make, manager):
+    call = make.call()
+    make.application("under_review", call.voucher_type("market_validation"), manager=manager)
+    spec = spec_of(call)
+    mv = next(t for t in spec.types if t.voucher_type == "market_validation")
+    first, second = mv.criteria
+
+    for change in ({"criteria": [replace(first, weight=Decimal("5")), second]},
+                   {"criteria": [first]},
+                   {"criteria": [first, second, CriterionSpec("Extra", Decimal("1"))]},
+                   {"score_scale": 10}):
+        refused(lambda c=change: cs.update_call(call, one_type(spec, "market_validation", **c),
+                                                manager),
+                "reviews were scored against these criteria")
+
+    cs.update_call(call, one_type(spec, "market_validation",
+                                  criteria=[replace(first, name="Market fit"), second]), manager)
+    db.session.commit()
+    assert call.voucher_type("market_validation").criteria[0].name == "Market fit"
+
+
+def test_a_criterion_of_another_call_cannot_be_smuggled_in(make, manager):
+    call, other = make.call(), make.call()
+    foreign = other.voucher_type("travel").criteria[0]
+    spec = one_type(spec_of(call), "travel",
+                    criteria=[CriterionSpec("Taken", Decimal("1"), id=foreign.id)])
+    refused(lambda: cs.update_call(call, spec, manager), "a criterion was not found")
+
+
+def test_the_code_may_change_until_references_are_issued(make, manager):
+    call = make.call(code="OLD1")
+    cs.update_call(call, replace(spec_of(call), code="new1"), manager)
+    db.session.commit()
+    assert call.code == "NEW1"
+
+    make.application("draft", call.voucher_type("travel"))
+    refused(lambda: cs.update_call(call, replace(spec_of(call), code="NEW2"), manager),
+            "references starting with NEW1")
+
+
+def test_a_programme_ends_after_it_starts(manager):
+    refused(lambda: cs.create_programme(manager, name="P", funder="Interreg",
+                                        total_budget=Decimal("1000"), starts_on=date(2027, 1, 1),
+                                        ends_on=date(2027, 1, 1)),
+            "The programme must end after it starts.")
+    programme = cs.create_programme(manager, name=" Health vouchers ", funder="Interreg NWE",
+                                    total_budget=Decimal("1240000"), starts_on=date(2027, 1, 1),
+                                    ends_on=date(2029, 12, 31))
+    db.session.commit()
+    assert programme.name == "Health vouchers" and programme.currency == "EUR"
+
+
+def provider_spec(**changes) -> ProviderSpec:
+    spec = ProviderSpec(name="Rhein Biotest GmbH", country="de", region="Baden-Wuerttemberg",
+                        services="Bench testing, ISO 10993 biocompatibility",
+                        website="https://www.rheinbiotest.example",
+                        email="vouchers@rheinbiotest.example")
+    return replace(spec, **changes)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"name": ""}, "Give the provider's name."),
+    ({"country": "Germany"}, "two-letter code"),
+    ({"region": " "}, "Give the provider's region."),
+    ({"website": "javascript:alert(1)"}, "starting with https://"),
+    ({"email": "nobody"}, "is not an e-mail address"),
+])
+def test_a_provider_breaking_a_rule_is_refused(manager, change, message):
+    refused(lambda: cs.add_provider(provider_spec(**change), manager), message)
+
+
+def test_a_provider_is_not_listed_twice(manager):
+    cs.add_provider(provider_spec(), manager)
+    db.session.commit()
+    refused(lambda: cs.add_provider(provider_spec(name="RHEIN BIOTEST GMBH"), manager),
+            "Rhein Biotest GmbH (DE) is already in the catalogue.")
+
+
+def test_deactivated_providers_leave_the_choices_but_not_the_drafts_naming_them(make, manager):
+    from vouchers.services.applications import active_providers
+    from vouchers.services.operations import completeness_problems
+
+    application = make.application("draft", make.call().voucher_type("market_validation"))
+    named = application.provider
+    other = cs.add_provider(provider_spec(), manager)
+    cs.set_provider_active(named, False, manager)
+    db.session.commit()
+
+    assert named not in active_providers()
+    assert other in active_providers()
+    assert completeness_problems(application) == [
+        "the chosen service provider has left the catalogue; choose another"]
+    assert db.session.get(ServiceProvider, named.id).active is False
+    assert application.provider_id == named.id
+    assert db.session.scalar(select(ServiceProvider.country).where(
+        ServiceProvider.id == other.id)) == "DE"

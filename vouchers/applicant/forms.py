@@ -1,0 +1,268 @@
+"""The applicant's forms. Formats are checked here; the rules live in the services."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
+
+from ..models import COMPANY_SIZES, SECTORS, Application, Organisation
+from ..money import to_money
+from ..services.applications import DETAIL_FIELDS, MAX_COST_LINES, MAX_DETAIL, MAX_TEXT
+from ..services.attachments import ACCEPT, PURPOSES
+from ..services.organisations import EUROPEAN_COUNTRIES, SECTOR_LABELS, SIZE_LABELS
+
+
+class MoneyField(StringField):
+    """An amount in euros, parsed by money.to_money (dot for cents, no thousands separator).
+
+    A text input rather than DecimalField, whose float-ish parsing accepts "1e3" and
+    whose messages do not tell the user how to write the amount.
+    """
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        text = (valuelist[0] or "").strip()
+        self.data = None
+        if text:
+            try:
+                self.data = to_money(text)
+            except ValueError as exc:
+                raise ValueError(str(exc)) from exc
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else f"{self.data:.2f}"
+
+
+def _not_negative(form, field):
+    if field.data is not None and field.data < 0:
+        raise ValidationError("The amount cannot be negative.")
+
+
+class ProfileForm(FlaskForm):
+    legal_name = StringField("Legal name", validators=[InputRequired(), Length(max=200)])
+    registry_number = StringField(
+        "VAT or company registry number", validators=[InputRequired(), Length(max=60)],
+        description="As on the company register, for example NL852091234B01.",
+    )
+    country = SelectField("Country", validators=[InputRequired()])
+    region = StringField("Region", validators=[InputRequired(), Length(max=200)],
+                         description="For example Catalonia, North Brabant or Kent.")
+    size = SelectField("Company size",
+                       choices=[SelectChoice(s, SIZE_LABELS[s]) for s in COMPANY_SIZES])
+    sector = SelectField("Sector", choices=[SelectChoice(s, SECTOR_LABELS[s]) for s in SECTORS])
+    de_minimis_declared = MoneyField(
+        "De minimis aid already received (EUR)", validators=[Optional(), _not_negative],
+        description="All de minimis state aid the company received over the last three "
+                    "years, in euros (0 if none). Write 12500.00, without thousands separators.",
+    )
+    save = SubmitField("Save company profile")
+
+    def __init__(self, *args, organisation: Organisation | None = None, **kwargs):
+        super().__init__(*args, obj=organisation, **kwargs)
+        choices = [SelectChoice("", "Choose a country")] + [
+            SelectChoice(code, name)
+            for code, name in sorted(EUROPEAN_COUNTRIES.items(), key=lambda item: item[1])
+        ]
+        current = organisation.country if organisation else None
+        if current and current not in EUROPEAN_COUNTRIES:
+            choices.append(SelectChoice(current, current))
+        self.country.choices = choices
+
+
+class CostLineForm(Form):
+    """One cost line; a line left wholly blank is ignored."""
+
+    description = StringField("What the cost is for", validators=[Length(max=200)])
+    amount = MoneyField("Amount (EUR)")
+    remove = SubmitField("Remove")
+
+    def validate_description(self, field):
+        if not (field.data or "").strip() and self.amount.data is not None:
+            raise ValidationError("Say what this cost is for.")
+
+    def validate_amount(self, field):
+        if field.data is None and (self.description.data or "").strip() and not field.errors:
+            raise ValidationError("Give the amount.")
+        if field.data is not None and field.data <= 0:
+            raise ValidationError("Give an amount greater than zero.")
+
+
+class ApplicationForm(FlaskForm):
+    """What every voucher type asks; a subclass per type adds the type's own fields."""
+
+    title = StringField("Title", validators=[InputRequired(), Length(max=200)],
+                        description="A short name for the project.")
+    summary = TextAreaField("Summary", validators=[Length(max=MAX_TEXT)],
+                            description="What the company will do with the voucher and why.")
+    requested_amount = MoneyField("Amount requested (EUR)",
+                                  validators=[Optional(), _not_negative])
+    cost_lines = FieldList(FormField(CostLineForm), min_entries=1, max_entries=MAX_COST_LINES)
+    add_line = SubmitField("Add a cost line")
+    save = SubmitField("Save draft")
+
+    voucher_type = ""
+
+    def button_pressed(self) -> tuple[str, int | None] | None:
+        """("add", None) or ("remove", index) for the buttons that only rework the form."""
+        if self.add_line.data:
+            return ("add", None)
+        for index, entry in enumerate(self.cost_lines.entries):
+            if entry.form.remove.data:
+                return ("remove", index)
+        return None
+
+    def add_cost_line(self) -> None:
+        if len(self.cost_lines.entries) < MAX_COST_LINES:
+            self.cost_lines.append_entry()
+
+    def remove_cost_line(self, index: int) -> None:
+        # The other lines keep their field names; FieldList reads whichever indices it gets.
+        del self.cost_lines.entries[index]
+
+    def filled_cost_lines(self) -> list[tuple[str, object]]:
+        lines = []
+        for entry in self.cost_lines.entries:
+            description = (entry.form.description.data or "").strip()
+            amount = entry.form.amount.data
+            if description or amount is not None:
+                lines.append((description, amount))
+        return lines
+
+    def service_fields(self) -> dict:
+        fields = {
+            "title": self.title.data,
+            "summary": self.summary.data,
+            "requested_amount": self.requested_amount.data,
+        }
+        for key in DETAIL_FIELDS[self.voucher_type]:
+            fields[key] = getattr(self, key).data
+        return fields
+
+    @classmethod
+    def data_of(cls, application: Application) -> dict:
+        """Initial data for editing ``application``."""
+        details = application.details or {}
+        data = {
+            "title": application.title,
+            "summary": application.summary,
+            "requested_amount": application.requested_amount,
+            "cost_lines": [{"description": line.description, "amount": line.amount}
+                           for line in application.cost_lines] or [{}],
+        }
+        for key in DETAIL_FIELDS[cls.voucher_type]:
+            value = details.get(key)
+            if key in ("start_date", "end_date") and value:
+                try:
+                    value = date.fromisoformat(str(value))
+                except ValueError:
+                    value = None
+            data[key] = value
+        return data
+
+
+class TravelForm(ApplicationForm):
+    voucher_type = "travel"
+    event = StringField("Event or mission", validators=[Length(max=MAX_DETAIL)],
+                        description="For example the BIO-Europe partnering event.")
+    destination = StringField("Destination", validators=[Length(max=MAX_DETAIL)],
+                              description="City and country.")
+    start_date = DateField("First day", validators=[Optional()])
+    end_date = DateField("Last day", validators=[Optional()])
+
+    def validate_end_date(self, field):
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValidationError("The trip cannot end before it starts.")
+
+
+def _provider_id(value):
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class ValidationForm(ApplicationForm):
+    """Market and product validation: a service bought from a provider in the catalogue."""
+
+    service = TextAreaField("Service bought", validators=[Length(max=MAX_DETAIL)],
+                            description="What the provider will do: the study, test or advice.")
+    provider_id = SelectField("Service provider", coerce=_provider_id,
+                              validate_choice=True)
+
+    def __init__(self, *args, providers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.provider_id.choices = [SelectChoice("", "Choose a provider from the catalogue")] + [
+            SelectChoice(str(p.id), f"{p.name} ({p.country}, {p.region})") for p in providers
+        ]
+
+    def service_fields(self) -> dict:
+        fields = super().service_fields()
+        fields["provider_id"] = self.provider_id.data
+        return fields
+
+    @classmethod
+    def data_of(cls, application: Application) -> dict:
+        data = super().data_of(application)
+        data["provider_id"] = application.provider_id
+        return data
+
+
+class MarketValidationForm(ValidationForm):
+    voucher_type = "market_validation"
+
+
+class ProductValidationForm(ValidationForm):
+    voucher_type = "product_validation"
+
+
+class ImpactForm(ApplicationForm):
+    voucher_type = "impact"
+    outcome = TextAreaField("Expected outcome", validators=[Length(max=MAX_DETAIL)],
+                            description="What will be different once the project is done.")
+    indicators = TextAreaField("Indicators", validators=[Length(max=MAX_DETAIL)],
+                               description="How the outcome will be measured.")
+
+
+FORMS: dict[str, type[ApplicationForm]] = {
+    form.voucher_type: form
+    for form in (TravelForm, MarketValidationForm, ProductValidationForm, ImpactForm)
+}
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[Length(max=MAX_TEXT)])
+    confirm = SubmitField("Confirm")
+
+
+class UploadForm(FlaskForm):
+    purpose = HiddenField(validators=[AnyOf(PURPOSES)])
+    file = FileField("File", validators=[FileRequired("Choose a file to upload.")],
+                     render_kw={"accept": ACCEPT})
+    upload = SubmitField("Upload")
+
+
+class ReportForm(FlaskForm):
+    summary = TextAreaField("What was done", validators=[Length(max=MAX_TEXT)],
+                            description="The work the voucher paid for and what came of it.")
+    actual_costs = MoneyField("Actual eligible costs (EUR)",
+                              validators=[Optional(), _not_negative],
+                              description="The total you paid, as on the invoices.")
+    save = SubmitField("Save report")
+    submit_report = SubmitField("Submit final report")

@@ -1,0 +1,66 @@
+"""Forms of the evaluator's pages: declaring a conflict and scoring an application."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectChoice, TextAreaField
+from wtforms.validators import InputRequired, Length
+
+from ..models import Criterion
+
+NOT_APPLICABLE = "na"
+RECOMMENDATION_CHOICES = [
+    SelectChoice("award", "Award"),
+    SelectChoice("waitlist", "Waitlist: good, if budget allows"),
+    SelectChoice("reject", "Reject"),
+]
+
+
+class ConflictForm(FlaskForm):
+    reason = TextAreaField(
+        "Why you have a conflict of interest",
+        description="For example: I advise this company, or I work for a competitor.",
+        validators=[InputRequired("Say briefly why you have a conflict of interest."),
+                    Length(max=2000)],
+    )
+
+
+class ReviewForm(FlaskForm):
+    """The fixed part of a review; review_form() adds one score field per criterion."""
+
+    comment = TextAreaField("Comment", validators=[InputRequired("Write a comment."),
+                                                   Length(max=10000)])
+    recommendation = RadioField("Recommendation", choices=RECOMMENDATION_CHOICES,
+                                validators=[InputRequired("Choose a recommendation.")])
+
+    criteria: list[Criterion] = []
+
+    def score_fields(self):
+        """(criterion, its score field) pairs, in the call's order."""
+        return [(c, self[score_field_name(c)]) for c in self.criteria]
+
+    def scores(self) -> dict[int, int | None]:
+        """Each criterion's score; None where the evaluator chose "not applicable"."""
+        return {c.id: None if field.data == NOT_APPLICABLE else int(field.data)
+                for c, field in self.score_fields()}
+
+
+def score_field_name(criterion: Criterion) -> str:
+    return f"score_{criterion.id}"
+
+
+def review_form(criteria: list[Criterion], scale: int, **kwargs) -> ReviewForm:
+    """A review form for these criteria, each scored 0..scale or "not applicable"."""
+    choices = [SelectChoice(str(i)) for i in range(scale + 1)]
+    choices.append(SelectChoice(NOT_APPLICABLE, "Not applicable"))
+
+    class _Form(ReviewForm):
+        pass
+
+    for criterion in criteria:
+        setattr(_Form, score_field_name(criterion), RadioField(
+            criterion.name, choices=choices,
+            validators=[InputRequired("Give a score or choose “not applicable”.")],
+        ))
+    _Form.criteria = list(criteria)
+    return _Form(**kwargs)

@@ -1,0 +1,285 @@
+"""Forms of the manager's set-up pages: programmes, calls and the provider catalogue.
+
+The forms check what can be checked field by field and say so next to the field; the
+rules that need the database (codes taken, money already committed) belong to
+services.call_setup, which the views call with the specs these forms build.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from ..models import VOUCHER_TYPES, Call
+from ..money import to_money
+from ..services.call_setup import (
+    CODE_MAX,
+    MAX_SCORE_SCALE,
+    CallSpec,
+    CriterionSpec,
+    ProviderSpec,
+    VoucherTypeSpec,
+)
+
+# A new call's form starts with this many empty criterion rows per voucher type.
+NEW_CALL_CRITERION_ROWS = 3
+
+
+class MoneyField(StringField):
+    """An amount in euros, parsed by the one money helper (so its messages too)."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist and valuelist[0].strip():
+            self.data = to_money(valuelist[0])
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+
+def above_zero(form, field) -> None:
+    if field.data is not None and field.data <= 0:
+        raise ValidationError("Must be more than zero.")
+
+
+def _programme_zone():
+    return ZoneInfo(current_app.config["PROGRAMME_TIMEZONE"])
+
+
+def _local_datetime(label: str) -> DateTimeLocalField:
+    return DateTimeLocalField(
+        label, format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        tz=_programme_zone, validators=[InputRequired("Give a date and time.")],
+        description="In the programme's time zone.",
+    )
+
+
+class CriterionForm(Form):
+    criterion_id = HiddenField()
+    name = StringField("Criterion", validators=[Length(max=200)])
+    weight = DecimalField("Weight", places=2,
+                          validators=[Optional(), above_zero, NumberRange(max=9999.99)])
+    description = StringField("Guidance for evaluators", validators=[Length(max=2000)])
+    remove = BooleanField("Remove")
+
+    @property
+    def is_blank(self) -> bool:
+        typed = [self.name.data, self.description.data, *(self.weight.raw_data or [])]
+        return not self.criterion_id.data and not any((v or "").strip() for v in typed)
+
+    @property
+    def counts(self) -> bool:
+        """A row that will be saved: neither left empty nor marked for removal."""
+        return not self.is_blank and not self.remove.data
+
+    def validate(self, extra_validators=None) -> bool:
+        if not self.counts:
+            return True
+        ok = super().validate(extra_validators)
+        if not (self.name.data or "").strip():
+            self.name.errors.append("Name the criterion.")
+            ok = False
+        if self.weight.data is None and not self.weight.errors:
+            self.weight.errors.append("Give a weight.")
+            ok = False
+        return ok
+
+    def to_spec(self) -> CriterionSpec:
+        existing = (self.criterion_id.data or "").strip()
+        return CriterionSpec(
+            id=int(existing) if existing.isdigit() else None,
+            name=self.name.data.strip(), weight=self.weight.data,
+            description=(self.description.data or "").strip(),
+        )
+
+
+class VoucherTypeForm(Form):
+    """One voucher type's row; its fields only count when the type is offered."""
+
+    offered = BooleanField("Offered in this call")
+    quota = IntegerField("Quota (number of vouchers)",
+                         validators=[InputRequired("Give the quota."), NumberRange(min=0)])
+    max_amount = MoneyField("Maximum amount per voucher (€)",
+                            validators=[InputRequired("Give the maximum amount."), above_zero])
+    funding_rate = DecimalField(
+        "Funding rate (% of eligible costs)",
+        validators=[InputRequired("Give the funding rate."), above_zero,
+                    NumberRange(max=100, message="At most 100%%.")],
+    )
+    envelope = MoneyField("Budget envelope (€)",
+                          validators=[InputRequired("Give the envelope."),
+                                      NumberRange(min=0, message="Cannot be negative.")])
+    score_scale = IntegerField(
+        "Highest score", description="Evaluators score each criterion from 0 to this.",
+        validators=[InputRequired("Give the highest score."),
+                    NumberRange(min=1, max=MAX_SCORE_SCALE)],
+    )
+    criteria = FieldList(FormField(CriterionForm))
+
+    def validate(self, extra_validators=None) -> bool:
+        if not self.offered.data:
+            return True
+        ok = super().validate(extra_validators)
+        if not any(row.form.counts for row in self.criteria):
+            self.form_errors.append("Give at least one scoring criterion.")
+            ok = False
+        return ok
+
+    def to_spec(self, voucher_type: str) -> VoucherTypeSpec:
+        return VoucherTypeSpec(
+            voucher_type=voucher_type, quota=self.quota.data, max_amount=self.max_amount.data,
+            funding_rate=self.funding_rate.data / 100, envelope=self.envelope.data,
+            score_scale=self.score_scale.data,
+            criteria=[row.form.to_spec() for row in self.criteria if row.form.counts],
+        )
+
+
+class CallForm(FlaskForm):
+    code = StringField(
+        "Code", description="Starts every application reference, e.g. HLS2.",
+        validators=[InputRequired("Give the call a code."), Length(max=CODE_MAX),
+                    Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+                           message="Letters, digits, dashes and underscores only.")],
+    )
+    title = StringField("Title", validators=[InputRequired("Give the call a title."),
+                                             Length(max=200)])
+    description = TextAreaField("Description", validators=[Length(max=10000)])
+    opens_at = _local_datetime("Opens")
+    closes_at = _local_datetime("Closes")
+    # One row per voucher type, in the order of VOUCHER_TYPES.
+    types = FieldList(FormField(VoucherTypeForm), min_entries=len(VOUCHER_TYPES),
+                      max_entries=len(VOUCHER_TYPES))
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if (self.opens_at.data and self.closes_at.data
+                and self.closes_at.data <= self.opens_at.data):
+            self.closes_at.errors.append("The call must close after it opens.")
+            ok = False
+        if not any(row.form.offered.data for row in self.types):
+            self.form_errors.append("Offer at least one voucher type.")
+            ok = False
+        return ok
+
+    def type_rows(self):
+        """(voucher type, its row) pairs for the template."""
+        return list(zip(VOUCHER_TYPES, self.types, strict=True))
+
+    def add_criterion_row(self, voucher_type: str) -> bool:
+        for vt, row in self.type_rows():
+            if vt == voucher_type:
+                row.form.criteria.append_entry()
+                return True
+        return False
+
+    def to_spec(self) -> CallSpec:
+        return CallSpec(
+            code=self.code.data, title=self.title.data,
+            description=self.description.data or "",
+            opens_at=self.opens_at.data.astimezone(UTC),
+            closes_at=self.closes_at.data.astimezone(UTC),
+            types=[row.form.to_spec(vt) for vt, row in self.type_rows() if row.form.offered.data],
+        )
+
+
+class NewCallForm(CallForm):
+    programme_id = SelectField("Programme", coerce=int,
+                               validators=[InputRequired("Choose the programme.")])
+
+
+def call_form_data(call: Call) -> dict:
+    """The form's initial values for an existing call, one empty criterion row per type."""
+    types = []
+    for vt in VOUCHER_TYPES:
+        cvt = call.voucher_type(vt)
+        if cvt is None:
+            types.append({"offered": False, "score_scale": 5,
+                          "criteria": [{}] * NEW_CALL_CRITERION_ROWS})
+            continue
+        types.append({
+            "offered": True, "quota": cvt.quota, "max_amount": cvt.max_amount,
+            "funding_rate": cvt.funding_rate * 100, "envelope": cvt.envelope,
+            "score_scale": cvt.score_scale,
+            "criteria": [{"criterion_id": str(c.id), "name": c.name, "weight": c.weight,
+                          "description": c.description} for c in cvt.criteria] + [{}],
+        })
+    return {"code": call.code, "title": call.title, "description": call.description,
+            "opens_at": call.opens_at, "closes_at": call.closes_at, "types": types}
+
+
+def new_call_data() -> dict:
+    return {"types": [{"offered": True, "score_scale": 5,
+                       "criteria": [{}] * NEW_CALL_CRITERION_ROWS} for _ in VOUCHER_TYPES]}
+
+
+class ProgrammeForm(FlaskForm):
+    name = StringField("Name", validators=[InputRequired("Give the programme a name."),
+                                           Length(max=200)])
+    funder = StringField("Funder", description="e.g. Interreg North-West Europe",
+                         validators=[InputRequired("Name the funder."), Length(max=200)])
+    total_budget = MoneyField("Total budget (€)",
+                              validators=[InputRequired("Give the total budget."),
+                                          NumberRange(min=0, message="Cannot be negative.")])
+    starts_on = DateField("Starts on", validators=[InputRequired("Give the start date.")])
+    ends_on = DateField("Ends on", validators=[InputRequired("Give the end date.")])
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.starts_on.data and self.ends_on.data and self.ends_on.data <= self.starts_on.data:
+            self.ends_on.errors.append("The programme must end after it starts.")
+            ok = False
+        return ok
+
+
+class ProviderForm(FlaskForm):
+    name = StringField("Name", validators=[InputRequired("Give the provider's name."),
+                                           Length(max=200)])
+    country = StringField(
+        "Country", description="Two-letter code, such as DE, NL or FR.",
+        validators=[InputRequired("Give the country."),
+                    Regexp(r"^[A-Za-z]{2}$", message="Two letters, such as DE or NL.")],
+    )
+    region = StringField("Region", validators=[InputRequired("Give the region."),
+                                               Length(max=200)])
+    services = TextAreaField("Services offered", validators=[Length(max=5000)])
+    website = StringField(
+        "Website", description="Full address, starting with https://",
+        validators=[Optional(), Length(max=300),
+                    Regexp(r"^https?://[^\s/]+\.\S+$", message="Start with https://")],
+    )
+    email = StringField(
+        "Contact e-mail",
+        validators=[Optional(), Length(max=254),
+                    Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Not an e-mail address.")],
+    )
+
+    def to_spec(self) -> ProviderSpec:
+        return ProviderSpec(name=self.name.data, country=self.country.data,
+                            region=self.region.data, services=self.services.data or "",
+                            website=self.website.data or "", email=self.email.data or "")
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: nothing to fill in but the CSRF token."""
+
+

@@ -1,0 +1,128 @@
+"""The company profile: the undertaking an applicant applies for, described once."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from workflows import lifecycle
+
+from ..extensions import db
+from ..models import COMPANY_SIZES, SECTORS, Organisation, User
+from ..money import to_money
+from .errors import InvalidInput, NotAllowed
+from .operations import atomic
+
+# ISO 3166-1 alpha-2.
+_ISO_CODES = """
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
+BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ
+EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW
+GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY
+KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV
+MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY
+QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG
+TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM
+ZW
+"""
+ISO_COUNTRIES = frozenset(_ISO_CODES.split())
+# The programme (like EU programmes generally, and the demo data) writes the United
+# Kingdom as UK, the code ISO reserves for it; GB is taken as the same country so the
+# managers' country filter and the funder's workbook see one code.
+COUNTRY_ALIASES = {"GB": "UK"}
+VALID_COUNTRIES = ISO_COUNTRIES | {"UK"}
+
+# The countries offered in the profile form: the programme is European.
+EUROPEAN_COUNTRIES: dict[str, str] = {
+    "AT": "Austria", "BE": "Belgium", "BG": "Bulgaria", "CH": "Switzerland", "CY": "Cyprus",
+    "CZ": "Czechia", "DE": "Germany", "DK": "Denmark", "EE": "Estonia", "ES": "Spain",
+    "FI": "Finland", "FR": "France", "GR": "Greece", "HR": "Croatia", "HU": "Hungary",
+    "IE": "Ireland", "IS": "Iceland", "IT": "Italy", "LI": "Liechtenstein", "LT": "Lithuania",
+    "LU": "Luxembourg", "LV": "Latvia", "MT": "Malta", "NL": "Netherlands", "NO": "Norway",
+    "PL": "Poland", "PT": "Portugal", "RO": "Romania", "SE": "Sweden", "SI": "Slovenia",
+    "SK": "Slovakia", "UK": "United Kingdom",
+}
+SIZE_LABELS = {
+    "micro": "Micro (fewer than 10 staff, turnover up to €2 million)",
+    "small": "Small (fewer than 50 staff, turnover up to €10 million)",
+    "medium": "Medium (fewer than 250 staff, turnover up to €50 million)",
+}
+SECTOR_LABELS = {s: s.replace("_", " ").capitalize() for s in SECTORS}
+MAX_DECLARED = Decimal("9999999999.99")  # Numeric(12, 2)
+
+
+def normalise_registry_number(value: str) -> str:
+    """Letters and digits only, upper case: "nl 8520.91.234.b01" is "NL852091234B01"."""
+    return re.sub(r"[^0-9A-Za-z]", "", value or "").upper()
+
+
+def normalise_country(value: str) -> str:
+    code = (value or "").strip().upper()
+    return COUNTRY_ALIASES.get(code, code)
+
+
+def registry_number_taken(number: str, *, except_id: int | None = None) -> bool:
+    query = select(func.count()).select_from(Organisation).where(
+        Organisation.registry_number == number
+    )
+    if except_id is not None:
+        query = query.where(Organisation.id != except_id)
+    return bool(db.session.scalar(query))
+
+
+def save_profile(user: User, *, legal_name: str, registry_number: str, country: str,
+                 region: str, size: str, sector: str, de_minimis_declared: Any) -> Organisation:
+    """Create the user's company profile, or update it; link the user to the company."""
+    if user.role != lifecycle.APPLICANT:
+        raise NotAllowed("Only applicants describe a company.")
+    legal_name = (legal_name or "").strip()
+    region = (region or "").strip()
+    number = normalise_registry_number(registry_number)
+    country = normalise_country(country)
+    if not legal_name or len(legal_name) > 200:
+        raise InvalidInput("Give the company's legal name (at most 200 characters).")
+    if not 4 <= len(number) <= 40:
+        raise InvalidInput("Give the VAT or company registry number (4 to 40 letters and "
+                           "digits).")
+    if country not in VALID_COUNTRIES:
+        raise InvalidInput("Give the country as its two-letter ISO code, such as NL or DE.")
+    if not region or len(region) > 200:
+        raise InvalidInput("Give the region the company is based in.")
+    if size not in COMPANY_SIZES:
+        raise InvalidInput(f"Choose the company size: {', '.join(COMPANY_SIZES)}.")
+    if sector not in SECTORS:
+        raise InvalidInput("Choose the company's sector.")
+    try:
+        declared = to_money("0" if de_minimis_declared in (None, "") else de_minimis_declared)
+    except ValueError as exc:
+        raise InvalidInput(f"De minimis aid received: {exc}") from exc
+    if declared < 0 or declared > MAX_DECLARED:
+        raise InvalidInput("The de minimis aid received cannot be negative.")
+
+    organisation = user.organisation
+    taken_message = (f"A company with registry number {number} is already registered. If it "
+                     "is yours, ask its applicant to let you apply from their account.")
+    if registry_number_taken(number, except_id=organisation.id if organisation else None):
+        raise InvalidInput(taken_message)
+    try:
+        with atomic():
+            if organisation is None:
+                organisation = Organisation(registry_number=number)
+                db.session.add(organisation)
+            organisation.legal_name = legal_name
+            organisation.registry_number = number
+            organisation.country = country
+            organisation.region = region
+            organisation.size = size
+            organisation.sector = sector
+            organisation.de_minimis_declared = declared
+            db.session.flush()
+            user.organisation = organisation
+    except IntegrityError as exc:
+        # Two people registered the same number at the same moment.
+        raise InvalidInput(taken_message) from exc
+    return organisation
