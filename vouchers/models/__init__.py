@@ -1,5 +1,6 @@
 """The data model. Import from here: `from vouchers.models import Application`."""
 
+from .accounts import INVITED_ROLES, FailedLogin, Invitation
 from .applications import Application, Attachment, AuditRecord, CostLine
 from .people import COMPANY_SIZES, SECTORS, Organisation, User
 from .programmes import (
@@ -16,9 +17,11 @@ from .reporting import REPORT_STATUSES, FinalReport, Payment
 from .reviews import RECOMMENDATIONS, Assignment, Review, ReviewScore
 
 __all__ = [
-    "COMPANY_SIZES", "PROVIDER_TYPES", "RECOMMENDATIONS", "REPORT_STATUSES", "SECTORS",
+    "COMPANY_SIZES", "INVITED_ROLES", "PROVIDER_TYPES", "RECOMMENDATIONS", "REPORT_STATUSES",
+    "SECTORS",
     "VOUCHER_TYPES", "VOUCHER_TYPE_LABELS",
     "Application", "Assignment", "Attachment", "AuditRecord", "Call", "CallVoucherType",
-    "CostLine", "Criterion", "FinalReport", "Organisation", "Payment", "Programme", "Review",
+    "CostLine", "Criterion", "FailedLogin", "FinalReport", "Invitation", "Organisation", "Payment",
+    "Programme", "Review",
     "ReviewScore", "ServiceProvider", "User",
 ]

@@ -1,0 +1,363 @@
+"""Registering, logging in and out, passwords, invitations, throttling and sessions."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import PASSWORD
+from vouchers.auth import throttle
+from vouchers.auth.views import home_url_for, safe_next
+from vouchers.demo import DEMO_PASSWORDS, load_demo
+from vouchers.extensions import db
+from vouchers.models import FailedLogin, User
+from vouchers.models.base import utcnow
+from vouchers.services import accounts
+
+NEW = "tulip-lantern-orbit-42"
+PROTECTED = "/account/password"  # any page that needs a login
+
+
+def login(client, email, password=PASSWORD, **kwargs):
+    return client.post("/account/login", data={"email": email, "password": password}, **kwargs)
+
+
+def logged_in(client) -> bool:
+    return client.get(PROTECTED).status_code == 200
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# --- registration ------------------------------------------------------------------------
+
+def test_applicant_registers_and_lands_on_the_company_profile(client):
+    page = client.get("/account/register")
+    assert page.status_code == 200 and 'name="password"' in text(page)
+    response = client.post("/account/register", data={
+        "name": "Anna Kowalski", "email": "Anna@Sme.example", "password": NEW, "confirm": NEW})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/apply/profile"
+    user = accounts.find_by_email("anna@sme.example")
+    assert user.role == "applicant" and user.name == "Anna Kowalski"
+    assert NEW not in user.password_hash and accounts.verify_password(user, NEW)
+    assert logged_in(client)
+
+
+@pytest.mark.parametrize("password, message", [
+    ("too-short", "at least 12 characters"),
+    ("password1234", "most common"),
+    ("zyxwvutsrqpo", "easy pattern"),
+])
+def test_registration_refuses_weak_passwords_next_to_the_field(client, password, message):
+    response = client.post("/account/register", data={
+        "name": "Anna", "email": "anna@sme.example", "password": password, "confirm": password})
+    assert response.status_code == 200
+    assert message in text(response)
+    assert 'id="password-errors"' in text(response)
+    assert accounts.find_by_email("anna@sme.example") is None
+    assert not logged_in(client)
+
+
+def test_registration_refuses_a_taken_address_and_mismatched_passwords(client, make):
+    user = make.applicant()
+    response = client.post("/account/register", data={
+        "name": "Anna", "email": user.email.upper(), "password": NEW, "confirm": NEW})
+    assert "exists already" in text(response)
+    response = client.post("/account/register", data={
+        "name": "Anna", "email": "new@sme.example", "password": NEW, "confirm": NEW + "x"})
+    assert "The two passwords differ" in text(response)
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+# --- logging in --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role, prefix", [
+    ("applicant", "/apply"), ("evaluator", "/evaluate"), ("manager", "/manage")])
+def test_login_sends_each_role_home_and_is_logged(app, client, make, caplog, role, prefix):
+    user = make.user(role)
+    with caplog.at_level(logging.INFO, logger="vouchers"):
+        response = login(client, user.email.upper())
+    assert response.status_code == 302
+    with app.test_request_context():
+        expected = home_url_for(user)
+    assert response.headers["Location"] == expected and expected.startswith(prefix)
+    assert any("login:" in r.getMessage() and user.email in r.getMessage()
+               for r in caplog.records)
+    assert logged_in(client)
+
+
+def test_home_falls_back_to_the_front_page(app):
+    with app.test_request_context():
+        assert home_url_for(User(role="nonsense")) == "/"
+
+
+def test_wrong_password_is_refused_and_logged(client, make, caplog):
+    user = make.applicant()
+    with caplog.at_level(logging.INFO, logger="vouchers"):
+        response = login(client, user.email, "not-the-password")
+    assert response.status_code == 200
+    assert "The e-mail address or the password is wrong." in text(response)
+    assert any(r.levelno == logging.WARNING and "failed login" in r.getMessage()
+               and user.email in r.getMessage() for r in caplog.records)
+    assert not logged_in(client)
+
+
+def test_unknown_address_gets_the_same_answer(client):
+    response = login(client, "nobody@nowhere.example")
+    assert "The e-mail address or the password is wrong." in text(response)
+
+
+def test_disabled_account_cannot_log_in(client, make):
+    user = make.evaluator()
+    user.enabled = False
+    db.session.commit()
+    response = login(client, user.email)
+    assert "This account is disabled" in text(response)
+    assert not logged_in(client)
+
+
+def test_demo_users_can_log_in(app, client):
+    load_demo()
+    db.session.commit()
+    for email, role in [("manager@demo.example", "manager"),
+                        ("evaluator1@demo.example", "evaluator"),
+                        ("applicant1@demo.example", "applicant")]:
+        response = login(client, email, DEMO_PASSWORDS[role])
+        assert response.status_code == 302, email
+        assert logged_in(client)
+        client.post("/account/logout")
+
+
+def test_anonymous_visitor_is_sent_to_login_and_back(client, make):
+    manager = make.manager()
+    response = client.get("/manage/users")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/account/login?next=")
+    page = client.get(response.headers["Location"])
+    assert "Please log in to see this page." in text(page)
+    response = login(client, manager.email, query_string={"next": "/manage/users"})
+    assert response.headers["Location"] == "/manage/users"
+
+
+@pytest.mark.parametrize("target", [
+    "//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)",
+    "evil.example", "/\t/evil.example", ""])
+def test_next_only_accepts_paths_on_this_site(client, make, target):
+    assert safe_next(target) is None
+    user = make.applicant()
+    response = login(client, user.email, query_string={"next": target})
+    assert response.headers["Location"] == "/apply/"
+
+
+def test_logged_in_user_visiting_login_goes_home(client, make):
+    user = make.manager()
+    login(client, user.email)
+    assert client.get("/account/login").headers["Location"] == "/manage/"
+
+
+# --- throttling --------------------------------------------------------------------------
+
+def _fail(client, email, times, address="127.0.0.1"):
+    for _ in range(times):
+        response = login(client, email, "not-the-password",
+                         environ_base={"REMOTE_ADDR": address})
+        assert response.status_code == 200
+
+
+def test_five_failures_pause_logins_to_the_account(client, make, caplog):
+    user = make.applicant()
+    _fail(client, user.email, 5)
+    with caplog.at_level(logging.INFO, logger="vouchers"):
+        # Even the right password, and from another address: the account is paused.
+        response = login(client, user.email.upper(), environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert response.status_code == 429
+    assert "Too many failed attempts to log in" in text(response)
+    assert "try again in 15 minutes" in text(response)
+    assert 840 < int(response.headers["Retry-After"]) <= 900
+    assert any("throttled" in r.getMessage() for r in caplog.records)
+    assert not logged_in(client)
+    # Another account is not affected.
+    other = make.applicant()
+    assert login(client, other.email).status_code == 302
+
+
+def _seed_failures(count, address):
+    # Recorded directly: each refused login hashes on purpose slowly.
+    db.session.add_all([FailedLogin(email=f"guess{i}@sme.example", address=address,
+                                    attempted_at=utcnow()) for i in range(count)])
+    db.session.commit()
+
+
+def test_twenty_failures_from_one_address_pause_logins_from_it(client, make):
+    _seed_failures(19, "203.0.113.5")
+    _fail(client, "one-more@sme.example", 1, address="203.0.113.5")
+    user = make.applicant()
+    assert login(client, user.email, environ_base={"REMOTE_ADDR": "203.0.113.5"}
+                 ).status_code == 429
+    assert login(client, user.email, environ_base={"REMOTE_ADDR": "203.0.113.6"}
+                 ).status_code == 302
+
+
+def test_ipv6_addresses_are_counted_per_network(client, make):
+    _seed_failures(19, throttle.address_key("2001:db8:1:2::1"))
+    _fail(client, "one-more@sme.example", 1, address="2001:db8:1:2::abcd")
+    user = make.applicant()
+    assert login(client, user.email, environ_base={"REMOTE_ADDR": "2001:db8:1:2::ffff"}
+                 ).status_code == 429
+    assert login(client, user.email, environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}
+                 ).status_code == 302
+
+
+def test_failures_older_than_the_window_do_not_count(client, make):
+    user = make.applicant()
+    old = utcnow() - timedelta(minutes=16)
+    db.session.add_all([FailedLogin(email=user.email, address="127.0.0.1", attempted_at=old)
+                        for _ in range(10)])
+    db.session.commit()
+    assert login(client, user.email).status_code == 302
+
+
+def test_a_successful_login_clears_the_accounts_failures(client, make):
+    user = make.applicant()
+    _fail(client, user.email, 4)
+    assert login(client, user.email).status_code == 302
+    client.post("/account/logout")
+    _fail(client, user.email, 4)
+    assert login(client, user.email).status_code == 302
+
+
+# --- sessions end on the server ----------------------------------------------------------
+
+def test_logout_ends_the_session_and_an_old_cookie_stops_working(app, client, make, caplog):
+    user = make.applicant()
+    login(client, user.email)
+    stolen = client.get_cookie("session").value
+    with caplog.at_level(logging.INFO, logger="vouchers"):
+        response = client.post("/account/logout")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert any("logout:" in r.getMessage() for r in caplog.records)
+    assert "You are logged out." in text(client.get("/"))
+    assert not logged_in(client)
+    replay = app.test_client()
+    replay.set_cookie("session", stolen)
+    assert not logged_in(replay)
+
+
+def test_logout_ends_the_users_other_sessions_too(app, make):
+    user = make.manager()
+    laptop, phone = app.test_client(), app.test_client()
+    login(laptop, user.email)
+    login(phone, user.email)
+    assert logged_in(phone)
+    laptop.post("/account/logout")
+    assert not logged_in(phone)
+
+
+def test_logout_is_post_only(client, make):
+    user = make.applicant()
+    login(client, user.email)
+    assert client.get("/account/logout").status_code == 405
+    assert logged_in(client)
+
+
+# --- changing the password ---------------------------------------------------------------
+
+def test_change_password_keeps_this_session_and_ends_the_others(app, client, make):
+    user = make.evaluator()
+    other = app.test_client()
+    login(client, user.email)
+    login(other, user.email)
+    response = client.post(PROTECTED, data={"current_password": PASSWORD,
+                                            "new_password": NEW, "confirm": NEW})
+    assert response.status_code == 302
+    assert "Your password is changed" in text(client.get("/"))
+    assert logged_in(client)
+    assert not logged_in(other)
+    client.post("/account/logout")
+    assert login(client, user.email, PASSWORD).status_code == 200
+    assert login(client, user.email, NEW).status_code == 302
+
+
+def test_change_password_refusals(client, make):
+    user = make.applicant()
+    login(client, user.email)
+    response = client.post(PROTECTED, data={"current_password": "wrong-one-entirely",
+                                            "new_password": NEW, "confirm": NEW})
+    assert "Your current password is wrong." in text(response)
+    response = client.post(PROTECTED, data={"current_password": PASSWORD,
+                                            "new_password": "password1234",
+                                            "confirm": "password1234"})
+    assert "most common" in text(response)
+    db.session.expire_all()
+    assert accounts.verify_password(db.session.get(User, user.id), PASSWORD)
+    assert logged_in(client)
+
+
+def test_guessing_the_current_password_is_throttled(client, make):
+    user = make.applicant()
+    login(client, user.email)
+    for _ in range(5):
+        client.post(PROTECTED, data={"current_password": "wrong-one-entirely",
+                                     "new_password": NEW, "confirm": NEW})
+    response = client.post(PROTECTED, data={"current_password": PASSWORD,
+                                            "new_password": NEW, "confirm": NEW})
+    assert response.status_code == 429
+    db.session.expire_all()
+    assert accounts.verify_password(db.session.get(User, user.id), PASSWORD)
+
+
+# --- invitations -------------------------------------------------------------------------
+
+def _invite(make, role="evaluator", **kwargs):
+    invitation, token = accounts.create_invitation(by=make.manager(), email="eva@agency.example",
+                                                   name="Eva Lund", role=role, **kwargs)
+    db.session.commit()
+    return invitation, f"/account/invitation/{token}"
+
+
+def test_invitation_link_sets_the_password_once(client, make, caplog):
+    _, link = _invite(make, role="manager")
+    page = client.get(link)
+    assert page.status_code == 200 and "eva@agency.example" in text(page)
+    with caplog.at_level(logging.INFO, logger="vouchers"):
+        response = client.post(link, data={"password": NEW, "confirm": NEW})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/manage")
+    assert accounts.find_by_email("eva@agency.example").role == "manager"
+    assert logged_in(client)
+    assert any("invitation accepted" in r.getMessage() for r in caplog.records)
+    client.post("/account/logout")
+    again = client.get(link)
+    assert again.status_code == 410 and "already been used" in text(again)
+    assert client.post(link, data={"password": NEW, "confirm": NEW}).status_code == 410
+
+
+def test_invitation_refuses_a_weak_password(client, make):
+    _, link = _invite(make)
+    response = client.post(link, data={"password": "password1234", "confirm": "password1234"})
+    assert response.status_code == 200 and "most common" in text(response)
+    assert accounts.find_by_email("eva@agency.example") is None
+
+
+def test_expired_and_unknown_invitation_links(client, make):
+    _, link = _invite(make, now=utcnow() - timedelta(days=8))
+    response = client.get(link)
+    assert response.status_code == 410 and "expired" in text(response)
+    assert client.get("/account/invitation/not-a-real-token").status_code == 404
+
+
+# --- the page header ---------------------------------------------------------------------
+
+def test_header_shows_account_links(client, make):
+    page = text(client.get("/"))
+    assert 'href="/account/login"' in page and 'href="/account/register"' in page
+    user = make.applicant()
+    login(client, user.email)
+    page = text(client.get("/"))
+    assert user.name in page and 'href="/account/password"' in page
+    assert 'action="/account/logout"' in page and 'name="csrf_token"' in page
+    assert 'href="/account/login"' not in page

@@ -1,0 +1,133 @@
+"""Forms for logging in, registering, passwords, invitations and account actions."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+
+from ..services import accounts
+
+# A light check for typing mistakes; the service repeats it. WTForms' Email validator
+# would need the email_validator package for no better answer here.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+def _email_field(label: str = "E-mail address") -> EmailField:
+    return EmailField(label, validators=[
+        DataRequired("Give your e-mail address."),
+        Length(max=254),
+        Regexp(EMAIL_PATTERN, message="Give a valid e-mail address, like name@example.org."),
+    ], render_kw={"autocomplete": "email", "spellcheck": "false"})
+
+
+def _new_password_field(label: str) -> PasswordField:
+    return PasswordField(label, validators=[DataRequired("Choose a password.")],
+                         description=f"At least {accounts.MIN_PASSWORD_LENGTH} characters. "
+                                     "Several unrelated words make a strong password.",
+                         render_kw={"autocomplete": "new-password",
+                                    "minlength": accounts.MIN_PASSWORD_LENGTH})
+
+
+def _confirm_field(of: str) -> PasswordField:
+    return PasswordField("Repeat the password", validators=[
+        DataRequired("Repeat the password."),
+        EqualTo(of, message="The two passwords differ."),
+    ], render_kw={"autocomplete": "new-password"})
+
+
+class PolicyMixin:
+    """Shows why the password policy refuses a password next to the password field."""
+
+    policy_field = "password"
+
+    def _policy_identity(self) -> tuple[str, str]:
+        return "", ""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        field = self[self.policy_field]
+        if field.data and not field.errors:
+            email, name = self._policy_identity()
+            problem = accounts.password_problem(field.data, email=email, name=name)
+            if problem:
+                field.errors.append(problem)
+                valid = False
+        return valid
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail address", validators=[DataRequired("Give your e-mail address."),
+                                                      Length(max=254)],
+                       render_kw={"autocomplete": "username", "spellcheck": "false"})
+    password = PasswordField("Password", validators=[DataRequired("Give your password."),
+                                                     Length(max=1024)],
+                             render_kw={"autocomplete": "current-password"})
+    submit = SubmitField("Log in")
+
+
+class RegisterForm(PolicyMixin, FlaskForm):
+    name = StringField("Your name", validators=[DataRequired("Give your name."),
+                                                Length(max=200)],
+                       render_kw={"autocomplete": "name"})
+    email = _email_field()
+    password = _new_password_field("Password")
+    confirm = _confirm_field("password")
+    submit = SubmitField("Create my account")
+
+    def _policy_identity(self):
+        return self.email.data or "", self.name.data or ""
+
+    def validate_email(self, field):
+        if accounts.find_by_email(field.data or "") is not None:
+            raise ValidationError("An account with this e-mail address exists already. "
+                                  "Log in instead.")
+
+
+class ChangePasswordForm(PolicyMixin, FlaskForm):
+    policy_field = "new_password"
+
+    current_password = PasswordField("Current password",
+                                     validators=[DataRequired("Give your current password.")],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = _new_password_field("New password")
+    confirm = _confirm_field("new_password")
+    submit = SubmitField("Change password")
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._user = user
+
+    def _policy_identity(self):
+        return self._user.email, self._user.name
+
+
+class AcceptInvitationForm(PolicyMixin, FlaskForm):
+    password = _new_password_field("Choose a password")
+    confirm = _confirm_field("password")
+    submit = SubmitField("Set password and log in")
+
+    def __init__(self, invitation, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._invitation = invitation
+
+    def _policy_identity(self):
+        return self._invitation.email, self._invitation.name
+
+
+class InviteForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Give the person's name."),
+                                           Length(max=200)])
+    email = _email_field()
+    role = SelectField("Role", choices=[SelectChoice("evaluator", "Evaluator"),
+                                        SelectChoice("manager", "Manager")])
+    submit = SubmitField("Create invitation")
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token to check."""

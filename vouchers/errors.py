@@ -1,0 +1,43 @@
+"""Error pages that tell the user what happened and what to do next."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge, TooManyRequests
+
+from .extensions import db
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        current_app.logger.warning("CSRF check failed: %s", exc.description)
+        return render_template("errors/400.html", csrf=True), 400
+
+    @app.errorhandler(BadRequest)
+    def _bad_request(exc: BadRequest):
+        return render_template("errors/400.html", csrf=False), 400
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc: NotFound):
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge):
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        return render_template("errors/413.html", limit=limit), 413
+
+    @app.errorhandler(TooManyRequests)
+    def _too_many(exc: TooManyRequests):
+        response = current_app.make_response((render_template("errors/429.html"), 429))
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.errorhandler(500)
+    def _server_error(exc):
+        # The failed transaction would make the page's own queries (the menu asks who is
+        # logged in) fail too.
+        db.session.rollback()
+        return render_template("errors/500.html"), 500

@@ -1,0 +1,74 @@
+"""Invitations for evaluators and managers, and failed logins (for throttling)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import str200, timestamp, utcnow
+from .people import User
+
+INVITED_ROLES = ("evaluator", "manager")
+
+
+class Invitation(db.Model):
+    """A manager's invitation: a single-use, expiring link that sets the new user's password.
+
+    Only a SHA-256 hash of the token is stored, so a copy of the database does not hand
+    out working links.
+    """
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str200]
+    role: Mapped[str] = mapped_column(String(20))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    expires_at: Mapped[timestamp]
+    used_at: Mapped[timestamp | None]
+    revoked_at: Mapped[timestamp | None]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+    __table_args__ = (
+        CheckConstraint(f"role IN {INVITED_ROLES!r}", name="role_invitable"),
+        CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+        CheckConstraint("used_at IS NULL OR user_id IS NOT NULL", name="used_has_user"),
+    )
+
+    def is_pending(self, now: datetime) -> bool:
+        return self.used_at is None and self.revoked_at is None and self.expires_at > now
+
+    def __repr__(self) -> str:
+        return f"<Invitation {self.email} {self.role}>"
+
+
+class FailedLogin(db.Model):
+    """One failed login, counted per account and per address to throttle guessing.
+
+    Kept in the database rather than in process memory because several workers on
+    several machines serve the app and must all see the same count.
+    """
+
+    __tablename__ = "failed_logins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Lower-cased e-mail as typed: an address without an account is throttled too, so
+    # the answer does not reveal which accounts exist.
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_failed_logins_email_at", "email", "attempted_at"),
+        Index("ix_failed_logins_address_at", "address", "attempted_at"),
+        Index("ix_failed_logins_attempted_at", "attempted_at"),
+    )
