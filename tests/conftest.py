@@ -7,10 +7,13 @@ gets its own database, migrated once with Alembic; each test starts from empty t
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -49,6 +52,21 @@ def fresh_postgres_database(base_url: str, name: str) -> str:
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
 
 
+class RequestIsolatingClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    Flask reuses an app context that is already pushed, and the `app` fixture keeps
+    one pushed for the test body; without this, requests would share the test's
+    database session and `g`, and a view that forgets to commit would still pass.
+    The test's own transaction ends first, so it sees what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 def migrated_app(database_url: str, instance_path: str, **config):
     os.environ["INSTANCE_PATH"] = instance_path
     app = create_app({
@@ -60,6 +78,7 @@ def migrated_app(database_url: str, instance_path: str, **config):
         "RATELIMIT_ENABLED": False,
         **config,
     })
+    app.test_client_class = RequestIsolatingClient
     from flask_migrate import upgrade
 
     with app.app_context():

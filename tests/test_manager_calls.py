@@ -205,6 +205,7 @@ def test_editing_a_call_renames_reweights_removes_and_adds_criteria(client, make
     call = make.call()
     travel = call.voucher_type("travel")
     first, second = travel.criteria
+    first_id, second_id = first.id, second.id
     data = form_fields(page(client.get(f"/manage/calls/{call.id}/edit")))
     p = type_prefix("travel")
     assert data[p + "criteria-0-criterion_id"] == str(first.id)
@@ -220,8 +221,8 @@ def test_editing_a_call_renames_reweights_removes_and_adds_criteria(client, make
     travel = db.session.get(CallVoucherType, travel.id)
     assert [(c.name, c.weight) for c in travel.criteria] == [
         ("Event relevance", Decimal("3.00")), ("Follow-up plan", Decimal("1.50"))]
-    assert travel.criteria[0].id == first.id
-    assert db.session.get(Criterion, second.id) is None
+    assert travel.criteria[0].id == first_id
+    assert db.session.get(Criterion, second_id) is None
     assert travel.quota == 14 and travel.funding_rate == Decimal("0.8000")
     assert "Call " + call.code + " saved." in page(client.get(response.headers["Location"]))
 

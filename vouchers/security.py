@@ -56,15 +56,6 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,
                                 x_host=proxies, x_port=proxies)
 
-    @app.before_request
-    def _identity_from_this_requests_cookie():
-        # Flask-Login caches the user, and Flask-WTF the CSRF token, on g, which lives as
-        # long as the app context. A request that runs inside a longer-lived app context
-        # (as the test suite's do) would otherwise be answered with the user or the token
-        # of an earlier request's cookie.
-        g.pop("_login_user", None)
-        g.pop(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
-
     @app.after_request
     def _security_headers(response):
         for name, value in HEADERS.items():
