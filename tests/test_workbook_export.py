@@ -1,0 +1,642 @@
+"""The funder's workbook exported from the database, checked figure by figure against it.
+
+The same checker reads a workbook made through the service, the manager's download and
+the command line. It recomputes every expected figure from the ORM objects in plain Python,
+independently of the export's SQL: counts, committed, paid and outstanding per type, each
+voucher, application, payment and de minimis row, and the totals formulas.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from vouchers.extensions import db
+from vouchers.models import VOUCHER_TYPE_LABELS, Application, Call, FinalReport, Payment
+from vouchers.models.base import utcnow
+from vouchers.services import operations as ops
+from vouchers.services.budget import de_minimis_received
+from vouchers.services.errors import InvalidInput
+from vouchers.services.workbook import (
+    COMMAND_LINE,
+    XLSX_MIMETYPE,
+    WorkbookFilters,
+    budget_export,
+    generated_by,
+)
+from workflows.lifecycle import STATE_LABELS, VOUCHER_STATES
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+WINDOW = timedelta(days=365 * 3 + 1)
+REPORT_LABELS = {"draft": "Draft", "submitted": "Submitted", "returned": "Returned",
+                 "approved": "Approved"}
+
+
+def login(client, user) -> None:
+    with client.session_transaction() as s:
+        s["_user_id"] = user.get_id()
+        s["_fresh"] = True
+
+
+def money(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(CENT)
+
+
+def day(value) -> date | None:
+    return value.date() if isinstance(value, datetime) else value
+
+
+# ------------------------------------------------------------------------------ scenario
+
+
+@dataclass
+class Scenario:
+    call: Call
+    manager: object
+    apps: dict[str, Application] = field(default_factory=dict)
+
+
+def pay(application, manager, amount, *, paid_on, reference, invoice_number="",
+        invoice_date=None):
+    payment = ops.record_payment(application, manager, amount, paid_on=paid_on,
+                                 reference=reference, invoice_number=invoice_number,
+                                 invoice_date=invoice_date)
+    db.session.commit()
+    return payment
+
+
+def award_at(make, cvt, manager, amount, at, *, applicant=None):
+    """A voucher awarded at ``at`` (through the service, as in real use)."""
+    application = make.application("under_review", cvt, applicant=applicant, manager=manager)
+    ops.award(application, manager, amount, now=at)
+    db.session.commit()
+    return application
+
+
+@pytest.fixture
+def scenario(make) -> Scenario:
+    call = make.call()
+    manager = make.manager()
+    mv = call.voucher_type("market_validation")
+    tr = call.voucher_type("travel")
+    pv = call.voucher_type("product_validation")
+    s = Scenario(call=call, manager=manager)
+    # One undertaking with aid declared before and vouchers in this call and another.
+    repeat = make.applicant(declared="150000.00")
+
+    def add(name, state, cvt, amount=None, **kwargs):
+        s.apps[name] = make.application(state, cvt, manager=manager, amount=amount, **kwargs)
+
+    add("paid", "paid", mv, "30000.01")
+    add("awarded", "awarded", mv, "12345.67", applicant=repeat)
+    add("reporting", "reporting", mv, "20000.50")
+    add("report_submitted", "report_submitted", mv, "15000.25")
+    add("completed", "completed", mv, "40000.99")
+    add("cancelled", "cancelled", mv, "10000.00")
+    for state in ("rejected", "waitlisted", "submitted", "under_review", "withdrawn",
+                  "returned", "draft"):
+        add(state, state, mv)
+    add("travel_awarded", "awarded", tr, "4999.99")
+    add("travel_paid", "paid", tr, "2500.10", applicant=repeat, costs="2500.10")
+    add("pv_submitted", "submitted", pv)
+    add("pv_draft", "draft", pv)
+    # A part payment leaves the completed voucher open, with money outstanding.
+    pay(s.apps["completed"], manager, "1234.56", paid_on=date(2026, 5, 4),
+        reference="PAY-PART-1", invoice_number="INV-2026-17", invoice_date=date(2026, 4, 30))
+
+    other = make.call()
+    omv = other.voucher_type("market_validation")
+    award_at(make, omv, manager, "20000.00", utcnow() - timedelta(days=400), applicant=repeat)
+    award_at(make, omv, manager, "25000.00", utcnow() - timedelta(days=1200), applicant=repeat)
+    return s
+
+
+# ------------------------------------------------------------------------------- checker
+
+
+def rows_of(ws) -> list[list]:
+    return [[cell.value for cell in row] for row in ws.iter_rows(min_row=2)]
+
+
+def header_of(ws) -> list:
+    return [cell.value for cell in next(ws.iter_rows(max_row=1))]
+
+
+def local_date(at: datetime) -> date:
+    return at.astimezone(ZoneInfo("Europe/Brussels")).date()
+
+
+def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
+                   generated: str = COMMAND_LINE) -> dict:
+    """Assert every figure of ``wb`` against the database; return a few for the caller."""
+    filters = filters or WorkbookFilters()
+    db.session.expire_all()
+    types = [t for t in call.voucher_types
+             if not filters.voucher_types or t.voucher_type in filters.voucher_types]
+    apps = [a for a in db.session.scalars(
+        select(Application).where(Application.call_id == call.id).order_by(Application.reference)
+    ) if a.voucher_type in {t.voucher_type for t in types}]
+
+    def in_range(a: Application) -> bool:
+        d = local_date(a.awarded_at)
+        return ((filters.awarded_from is None or d >= filters.awarded_from)
+                and (filters.awarded_to is None or d <= filters.awarded_to))
+
+    live_all = [a for a in apps if a.state in VOUCHER_STATES]
+    vouchers = [a for a in live_all if in_range(a)]
+    payments = sorted(
+        (p for p in db.session.scalars(select(Payment))
+         if p.application_id in {a.id for a in vouchers}),
+        key=lambda p: (p.paid_on, p.id),
+    )
+    # A voucher's paid amount is its payments, to the cent.
+    for a in live_all:
+        assert a.paid_amount == sum(
+            (p.amount for p in db.session.scalars(
+                select(Payment).where(Payment.application_id == a.id))), ZERO)
+
+    # Summary: one row per type, then the totals as formulas.
+    summary = wb["Summary"]
+    assert header_of(summary) == [
+        "Voucher type", "Quota", "Applications received", "Submitted", "Awarded", "Committed",
+        "Paid", "Outstanding", "Remaining envelope", "Remaining quota", "Funding rate"]
+    rows = rows_of(summary)
+    assert len(rows) == len(types) + 1
+    totals = {"committed": ZERO, "paid": ZERO, "count": 0, "applications": 0}
+    for row, t in zip(rows, types, strict=False):
+        of_type = [a for a in apps if a.voucher_type == t.voucher_type]
+        live = [a for a in of_type if a.state in VOUCHER_STATES]
+        committed = sum((a.awarded_amount for a in live), ZERO)
+        paid = sum((a.paid_amount for a in live), ZERO)
+        # The running totals the award service keeps agree with the vouchers.
+        assert (committed, len(live)) == (t.committed, t.awarded_count)
+        assert row[0] == t.label
+        assert row[1:5] == [t.quota, len(of_type),
+                            sum(1 for a in of_type if a.submitted_at is not None), len(live)]
+        assert [money(v) for v in row[5:9]] == [committed, paid, committed - paid,
+                                                 t.envelope - committed]
+        assert row[9] == t.quota - len(live)
+        assert Decimal(str(row[10])) == t.funding_rate
+        totals["committed"] += committed
+        totals["paid"] += paid
+        totals["count"] += len(live)
+        totals["applications"] += len(of_type)
+    last = len(types) + 1
+    assert rows[-1][0] == "Total"
+    assert rows[-1][1:10] == [f"=SUM({c}2:{c}{last})" for c in "BCDEFGHIJ"]
+    assert rows[-1][10] is None
+    assert summary.freeze_panes == "A2"
+
+    # Vouchers: one row per live voucher, by reference.
+    ws = wb["Vouchers"]
+    expected = []
+    for a in vouchers:
+        report = db.session.scalar(select(FinalReport).where(FinalReport.application_id == a.id))
+        expected.append([
+            a.reference, a.organisation.legal_name, a.organisation.registry_number,
+            a.organisation.country, a.organisation.region, VOUCHER_TYPE_LABELS[a.voucher_type],
+            a.provider.name if a.provider else None, a.title, a.requested_amount,
+            a.awarded_amount, a.paid_amount, a.awarded_amount - a.paid_amount,
+            local_date(a.awarded_at), STATE_LABELS[a.state],
+            REPORT_LABELS[report.status] if report else None,
+        ])
+    got = [[*r[:8], *map(money, r[8:12]), day(r[12]), *r[13:]] for r in rows_of(ws)]
+    assert got == expected
+
+    # Applications: every application of the call (of the chosen types).
+    ws = wb["Applications"]
+    got = rows_of(ws)
+    assert [r[0] for r in got] == [a.reference for a in apps]
+    for r, a in zip(got, apps, strict=True):
+        assert r[1:6] == [a.organisation.legal_name, a.organisation.country,
+                          VOUCHER_TYPE_LABELS[a.voucher_type], a.title, STATE_LABELS[a.state]]
+        if a.submitted_at is None:
+            assert r[6] is None
+        else:
+            naive = a.submitted_at.astimezone(UTC).replace(tzinfo=None)
+            assert abs(r[6] - naive) < timedelta(milliseconds=1)
+        assert money(r[7]) == a.weighted_score
+        assert r[8] == a.review_count
+        outcome = ("Awarded" if a.awarded_at else
+                   {"rejected": "Rejected", "waitlisted": "Waitlisted"}.get(a.state))
+        reason = a.decision_reason.strip()
+        assert r[9] == (None if outcome is None else
+                        f"{outcome}: {reason}" if reason else outcome)
+
+    # Payments, and the same payments in the Jems list of expenditure.
+    got = rows_of(wb["Payments"])
+    assert [[day(r[0]), r[1], r[2], money(r[3]), r[4]] for r in got] == [
+        [p.paid_on, p.application.reference, p.application.organisation.legal_name, p.amount,
+         p.reference] for p in payments]
+    got = rows_of(wb["List of expenditure"])
+    expected = []
+    for n, p in enumerate(payments, 1):
+        a = p.application
+        description = f"Voucher {a.reference}: {a.title}"
+        if a.provider:
+            description += f" ({a.provider.name})"
+        expected.append([n, "External expertise and services", a.reference,
+                         p.invoice_number or None, p.invoice_date, p.paid_on, description,
+                         p.amount, ZERO, p.amount, "EUR", Decimal("1"), p.amount])
+    assert [[r[0], r[1], r[2], r[3], day(r[4]), day(r[5]), r[6], money(r[7]), money(r[8]),
+             money(r[9]), r[10], Decimal(str(r[11])), money(r[12])] for r in got] == expected
+
+    # De minimis: each voucher as aid, with the undertaking's rolling total.
+    every_live = list(db.session.scalars(
+        select(Application).where(Application.state.in_(VOUCHER_STATES))))
+    expected = []
+    for a in sorted(vouchers, key=lambda a: (a.awarded_at, a.id)):
+        org = a.organisation
+        received = sum((b.awarded_amount for b in every_live
+                        if b.organisation_id == org.id
+                        and a.awarded_at - WINDOW <= b.awarded_at
+                        and (b.awarded_at, b.id) <= (a.awarded_at, a.id)), ZERO)
+        expected.append([org.legal_name, org.registry_number, local_date(a.awarded_at),
+                         a.awarded_amount, org.de_minimis_declared,
+                         org.de_minimis_declared + received])
+    got = rows_of(wb["De minimis"])
+    assert [[r[0], r[1], day(r[2]), *map(money, r[3:])] for r in got] == expected
+
+    # About: where the figures come from.
+    about = {r[0].value: r[1].value for r in wb["About"].iter_rows()}
+    programme = call.programme
+    assert about["Programme"] == programme.name
+    assert about["Funder"] == programme.funder
+    assert about["Call"] == f"{call.code} – {call.title}"
+    assert about["Generated by"] == generated
+    assert abs(about["Generated at (UTC)"] - utcnow().replace(tzinfo=None)) < timedelta(
+        minutes=5)
+    filter_lines = {k[len("Filter: "):]: v for k, v in about.items()
+                    if k.startswith("Filter: ")}
+    if filters == WorkbookFilters():
+        assert about["Filters"] == "none" and not filter_lines
+    else:
+        assert filter_lines == dict(filters.describe(programme.timezone))
+    assert wb.properties.creator == generated
+
+    totals["vouchers"] = len(vouchers)
+    totals["payments"] = len(payments)
+    return totals
+
+
+# ---------------------------------------------------------------------------- the service
+
+
+def export(call, filters=None, *, by=COMMAND_LINE):
+    buffer = io.BytesIO()
+    with budget_export(call, filters) as e:
+        rows = e.write(buffer, generated_by=by)
+    buffer.seek(0)
+    return load_workbook(buffer), rows
+
+
+def test_every_figure_matches_the_database(scenario):
+    wb, rows = export(scenario.call)
+
+    totals = check_workbook(wb, scenario.call)
+
+    # The figures the scenario was built to give, so the checker cannot drift with the code.
+    tr, mv, pv, im = rows_of(wb["Summary"])[:4]
+    assert [money(v) for v in mv[5:8]] == [Decimal("117347.42"), Decimal("31234.57"),
+                                           Decimal("86112.85")]
+    assert mv[2:5] == [13, 12, 5]  # received (drafts too), ever submitted, live vouchers
+    assert [money(v) for v in tr[5:8]] == [Decimal("7500.09"), Decimal("2500.10"),
+                                           Decimal("4999.99")]
+    assert pv[2:5] == [2, 1, 0] and im[2:5] == [0, 0, 0] and money(im[5]) == ZERO
+    assert totals["vouchers"] == 7 and totals["payments"] == 3
+    # The cancelled voucher is an application, not a voucher any more.
+    refs = [r[0] for r in rows_of(wb["Vouchers"])]
+    cancelled = scenario.apps["cancelled"]
+    assert cancelled.reference not in refs
+    app_rows = {r[0]: r for r in rows_of(wb["Applications"])}
+    assert app_rows[cancelled.reference][5] == "Cancelled"
+    assert app_rows[scenario.apps["rejected"].reference][9] == "Rejected: Not selected."
+    # Rows written: 4 summaries + 17 applications + 7 vouchers twice + 3 payments twice.
+    assert rows == 4 + 17 + 2 * 7 + 2 * 3
+
+
+def test_de_minimis_totals_count_aid_from_other_calls_within_three_years(scenario):
+    wb, _ = export(scenario.call)
+    repeat = scenario.apps["awarded"].organisation
+    rows = [r for r in rows_of(wb["De minimis"]) if r[0] == repeat.legal_name]
+    # Declared 150,000; 20,000 from another call 400 days ago counts, 25,000 from 1,200
+    # days ago does not; then the market validation and the travel voucher of this call.
+    assert [money(r[5]) for r in rows] == [Decimal("182345.67"), Decimal("184845.77")]
+    latest = scenario.apps["travel_paid"]
+    assert money(rows[-1][5]) == repeat.de_minimis_declared + de_minimis_received(
+        repeat.id, latest.awarded_at)
+
+
+def test_row_count_announces_the_rows_the_progress_callback_reports(scenario):
+    seen = []
+    with budget_export(scenario.call) as e:
+        expected = e.row_count()
+        written = e.write(io.BytesIO(), generated_by=COMMAND_LINE, progress=seen.append)
+    assert seen[-1] == written == expected
+
+
+def test_type_filter_restricts_every_sheet_and_is_listed(scenario):
+    filters = WorkbookFilters(voucher_types=("travel",))
+    wb, _ = export(scenario.call, filters)
+
+    check_workbook(wb, scenario.call, filters)
+    assert [r[0] for r in rows_of(wb["Summary"])] == ["Travel", "Total"]
+    assert {r[5] for r in rows_of(wb["Vouchers"])} == {"Travel"}
+    assert len(rows_of(wb["Applications"])) == 2
+    assert [r[1] for r in rows_of(wb["Payments"])] == [scenario.apps["travel_paid"].reference]
+    about = {r[0].value: r[1].value for r in wb["About"].iter_rows()}
+    assert about["Filter: Voucher types"] == "Travel"
+
+
+def test_award_date_filter_restricts_vouchers_payments_and_de_minimis(make):
+    call = make.call()
+    manager = make.manager()
+    mv = call.voucher_type("market_validation")
+    january = award_at(make, mv, manager, "1000.00", datetime(2026, 1, 15, 10, tzinfo=UTC))
+    february = award_at(make, mv, manager, "2000.00", datetime(2026, 2, 10, 12, tzinfo=UTC))
+    # 22:30 UTC on 31 March is 00:30 on 1 April in Brussels: it counts as an April award.
+    april = award_at(make, mv, manager, "3000.00", datetime(2026, 3, 31, 22, 30, tzinfo=UTC))
+    for a in (january, february):
+        for step in ("start_reporting", "save_report", "submit_report", "approve_report"):
+            make.step(a, step, applicant=a.applicant, manager=manager)
+        pay(a, manager, "500.00", paid_on=date(2026, 6, 1), reference=f"P-{a.id}")
+    make.application("rejected", mv, manager=manager)
+
+    filters = WorkbookFilters(awarded_from=date(2026, 2, 1), awarded_to=date(2026, 3, 31))
+    wb, _ = export(call, filters)
+
+    check_workbook(wb, call, filters)
+    assert [r[0] for r in rows_of(wb["Vouchers"])] == [february.reference]
+    assert [r[1] for r in rows_of(wb["Payments"])] == [february.reference]
+    assert [money(r[3]) for r in rows_of(wb["De minimis"])] == [Decimal("2000.00")]
+    # The summary and the applications still describe the whole call.
+    summary = rows_of(wb["Summary"])[1]
+    assert summary[4] == 3 and money(summary[5]) == Decimal("6000.00")
+    assert len(rows_of(wb["Applications"])) == 4
+    about = {r[0].value: r[1].value for r in wb["About"].iter_rows()}
+    assert about["Filter: Awarded from"] == "2026-02-01"
+    assert about["Filter: Awarded to"] == "2026-03-31"
+    assert "not Summary or Applications" in about["Filter: Award dates"]
+
+    wb, _ = export(call, WorkbookFilters(awarded_from=date(2026, 4, 1)))
+    vouchers = rows_of(wb["Vouchers"])
+    assert [(r[0], day(r[12])) for r in vouchers] == [(april.reference, date(2026, 4, 1))]
+
+
+def test_filters_that_cannot_apply_are_refused(make):
+    call = make.call({"travel": (12, "5000", "1.00", "60000")})
+    with (pytest.raises(InvalidInput, match="offers no impact vouchers"),
+          budget_export(call, WorkbookFilters(voucher_types=("impact",)))):
+        pass
+    backwards = WorkbookFilters(awarded_from=date(2026, 2, 1), awarded_to=date(2026, 1, 1))
+    with pytest.raises(InvalidInput, match="ends .* before it starts"), budget_export(call,
+                                                                                    backwards):
+        pass
+
+
+def test_an_empty_call_gives_a_valid_workbook(make):
+    call = make.call()
+    wb, rows = export(call)
+    check_workbook(wb, call)
+    assert rows == 4  # the summary rows only
+
+
+# ----------------------------------------------------------------------------- injection
+
+INJECTED = {
+    "sme": '=HYPERLINK("http://example.com","x")',
+    "registry": "=1+2",
+    "country": "=1",
+    "region": "+region",
+    "title": "+1",
+    "provider": "-2",
+    "payment": "@x",
+    "invoice": "=1+1",
+    "rejected_title": "=SUM(1,2)",
+    "programme": "@programme",
+    "funder": "-funder",
+    "call_code": "=X1",
+}
+
+
+def test_text_from_users_stays_text_in_every_sheet(client, make):
+    call = make.call(code=INJECTED["call_code"])
+    manager = make.user("manager")
+    manager.name = "=manager"
+    applicant = make.applicant()
+    org = applicant.organisation
+    mv = call.voucher_type("market_validation")
+    voucher = make.application("completed", mv, applicant=applicant, manager=manager,
+                               amount="1000.00")
+    pay(voucher, manager, "100.00", paid_on=date(2026, 5, 1), reference=INJECTED["payment"],
+        invoice_number=INJECTED["invoice"], invoice_date=date(2026, 4, 1))
+    rejected = make.application("rejected", mv, applicant=applicant, manager=manager)
+    org.legal_name = INJECTED["sme"]
+    org.registry_number = INJECTED["registry"]
+    org.country = INJECTED["country"]
+    org.region = INJECTED["region"]
+    voucher.title = INJECTED["title"]
+    voucher.provider.name = INJECTED["provider"]
+    rejected.title = INJECTED["rejected_title"]
+    call.programme.name = INJECTED["programme"]
+    call.programme.funder = INJECTED["funder"]
+    db.session.commit()
+    login(client, manager)
+
+    with client.get(f"/manage/calls/{call.id}/workbook.xlsx") as response:
+        assert response.status_code == 200
+        wb = load_workbook(io.BytesIO(response.data))
+
+    check_workbook(wb, call, generated=generated_by(manager))
+    reference = voucher.reference
+    assert reference.startswith("=X1-")
+    where = {
+        "Vouchers": [reference, INJECTED["sme"], INJECTED["registry"], INJECTED["country"],
+                     INJECTED["region"], INJECTED["provider"], INJECTED["title"]],
+        "Applications": [reference, INJECTED["sme"], INJECTED["country"], INJECTED["title"],
+                         INJECTED["rejected_title"]],
+        "Payments": [reference, INJECTED["sme"], INJECTED["payment"]],
+        "De minimis": [INJECTED["sme"], INJECTED["registry"]],
+        "List of expenditure": [reference, INJECTED["invoice"]],
+        "About": [INJECTED["programme"], INJECTED["funder"], generated_by(manager)],
+    }
+    for sheet, texts in where.items():
+        cells = {c.value: c.data_type for row in wb[sheet].iter_rows() for c in row
+                 if c.value is not None}
+        for text in texts:
+            assert cells.get(text) == "s", (sheet, text, cells.get(text))
+    # The only formulas anywhere are the totals the exporter writes itself.
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    total_row = len(call.voucher_types) + 2
+                    assert (ws.title, cell.row) == ("Summary", total_row), cell.coordinate
+
+
+# ----------------------------------------------------------------------------- the route
+
+
+def test_manager_downloads_the_workbook(client, scenario):
+    login(client, scenario.manager)
+    with client.get(f"/manage/calls/{scenario.call.id}/workbook.xlsx") as response:
+        assert response.status_code == 200
+        assert response.mimetype == XLSX_MIMETYPE
+        today = utcnow().strftime("%Y%m%d")
+        disposition = response.headers["Content-Disposition"]
+        assert disposition == f"attachment; filename={scenario.call.code}-budget-{today}.xlsx"
+        assert "no-store" in response.headers["Cache-Control"]
+        data = response.data
+        assert int(response.headers["Content-Length"]) == len(data)
+    check_workbook(load_workbook(io.BytesIO(data)), scenario.call,
+                   generated=generated_by(scenario.manager))
+
+
+def test_route_filters_come_from_the_query_string(client, scenario):
+    login(client, scenario.manager)
+    today = local_date(utcnow())
+    url = (f"/manage/calls/{scenario.call.id}/workbook.xlsx?type=travel&type=market_validation"
+           f"&from={today:%Y-%m-%d}&to={today:%Y-%m-%d}")
+    with client.get(url) as response:
+        assert response.status_code == 200
+        wb = load_workbook(io.BytesIO(response.data))
+    filters = WorkbookFilters(voucher_types=("travel", "market_validation"),
+                              awarded_from=today, awarded_to=today)
+    check_workbook(wb, scenario.call, filters, generated=generated_by(scenario.manager))
+    assert [r[0] for r in rows_of(wb["Summary"])] == ["Travel", "Market validation", "Total"]
+
+
+@pytest.mark.parametrize("query, message", [
+    ("from=2026-13-01", "Give the date as YYYY-MM-DD."),
+    ("from=2026-03-01&to=2026-02-01", "before its start"),
+    ("type=impact", "Choose among the voucher types of this call."),
+])
+def test_bad_filters_go_back_to_the_dashboard_with_the_reason(client, make, query, message):
+    call = make.call({"travel": (12, "5000", "1.00", "60000")})
+    login(client, make.manager())
+    response = client.get(f"/manage/calls/{call.id}/workbook.xlsx?{query}")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/manage/calls/{call.id}/dashboard")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Workbook not made" in html and message in html
+
+
+@pytest.mark.parametrize("role", ["applicant", "evaluator", "anonymous"])
+def test_only_managers_download(client, make, role):
+    call = make.call()
+    if role == "applicant":
+        login(client, make.applicant())
+    elif role == "evaluator":
+        login(client, make.evaluator())
+    response = client.get(f"/manage/calls/{call.id}/workbook.xlsx")
+    if role == "anonymous":
+        assert response.status_code == 302 and "/account/login" in response.headers["Location"]
+    else:
+        assert response.status_code == 404
+    assert response.mimetype != XLSX_MIMETYPE
+
+
+def test_unknown_call_is_not_found(client, make):
+    login(client, make.manager())
+    assert client.get("/manage/calls/999999/workbook.xlsx").status_code == 404
+
+
+def test_dashboard_offers_the_download_form(client, make):
+    call = make.call()
+    login(client, make.manager())
+    html = client.get(f"/manage/calls/{call.id}/dashboard").get_data(as_text=True)
+    assert f'action="/manage/calls/{call.id}/workbook.xlsx"' in html
+    assert 'method="get"' in html
+    assert "Download workbook" in html
+    for t in call.voucher_types:
+        assert f'name="type" type="checkbox" value="{t.voucher_type}"' in html
+    assert '<label for="from">Awarded from</label>' in html
+    assert '<label for="to">Awarded to</label>' in html
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_command_line_export(runner, scenario, tmp_path):
+    output = tmp_path / "book.xlsx"
+    result = runner.invoke(args=["export-budget", "--call", str(scenario.call.id),
+                                 "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"{4 + 17 + 2 * 7 + 2 * 3} rows written to {output}."
+    check_workbook(load_workbook(output), scenario.call)
+    assert [p.name for p in tmp_path.iterdir()] == ["book.xlsx"]
+
+
+def test_command_line_filters(runner, scenario, tmp_path):
+    output = tmp_path / "book.xlsx"
+    result = runner.invoke(args=["export-budget", "--call", str(scenario.call.id),
+                                 "--output", str(output), "--type", "travel",
+                                 "--from", "2000-01-01", "--to", "2999-12-31"])
+    assert result.exit_code == 0, result.output
+    filters = WorkbookFilters(voucher_types=("travel",), awarded_from=date(2000, 1, 1),
+                              awarded_to=date(2999, 12, 31))
+    check_workbook(load_workbook(output), scenario.call, filters)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--call", "999999"], "There is no call with id 999999."),
+    (["--from", "2026-02-30"], "Invalid value for '--from'"),
+    (["--to", "yesterday"], "Invalid value for '--to'"),
+    (["--type", "holiday"], "Invalid value for '--type'"),
+    (["--type", "impact"], "offers no impact vouchers"),
+    (["--from", "2026-03-01", "--to", "2026-02-01"], "before it starts"),
+    (["--output", "{tmp}/missing/book.xlsx"], "Cannot write"),
+    (["--output", "{tmp}"], "is a directory"),
+])
+def test_command_line_errors_are_sentences(runner, make, tmp_path, args, message):
+    call = make.call({"travel": (12, "5000", "1.00", "60000")})
+    base = {"--call": str(call.id), "--output": str(tmp_path / "book.xlsx")}
+    given = dict(zip(args[::2], args[1::2], strict=True))
+    merged = {**base, **given}
+    argv = ["export-budget"]
+    for name, value in merged.items():
+        argv += [name, value.format(tmp=tmp_path)]
+    result = runner.invoke(args=argv)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "book.xlsx").exists()
+    assert not [p for p in tmp_path.rglob("*.part")]
+
+
+def test_command_line_keeps_the_old_file_when_the_export_fails(runner, make, tmp_path,
+                                                               monkeypatch):
+    call = make.call()
+    output = tmp_path / "book.xlsx"
+    output.write_bytes(b"previous workbook")
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("vouchers.services.workbook.build_budget_workbook", broken)
+    result = runner.invoke(args=["export-budget", "--call", str(call.id),
+                                 "--output", str(output)])
+    assert result.exit_code == 1
+    assert f"Cannot write {output}: No space left on device." in result.output
+    assert output.read_bytes() == b"previous workbook"
+    assert [p.name for p in tmp_path.iterdir()] == ["book.xlsx"]
+
+
+def test_command_line_shows_a_progress_bar_on_a_terminal(runner, scenario, tmp_path,
+                                                         monkeypatch):
+    monkeypatch.setattr("vouchers.cli._on_terminal", lambda: True)
+    output = tmp_path / "book.xlsx"
+    result = runner.invoke(args=["export-budget", "--call", str(scenario.call.id),
+                                 "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "Writing book.xlsx" in result.output
+    check_workbook(load_workbook(output), scenario.call)
