@@ -1,0 +1,478 @@
+"""The manager's applications table and an application's page with its actions."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from vouchers.extensions import db
+from vouchers.models import Assignment, Attachment, AuditRecord, CallVoucherType
+from vouchers.models.base import utcnow
+from vouchers.services import operations as ops
+from vouchers.services import reviews
+
+
+def login(client, user) -> None:
+    with client.session_transaction() as s:
+        s["_user_id"] = user.get_id()
+        s["_fresh"] = True
+
+
+@pytest.fixture
+def manager(make, client):
+    user = make.manager()
+    login(client, user)
+    return user
+
+
+def page(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def audit_count(application) -> int:
+    return len(db.session.scalars(
+        select(AuditRecord).where(AuditRecord.application_id == application.id)
+    ).all())
+
+
+# --- the table --------------------------------------------------------------------------
+
+
+def test_table_lists_submitted_applications_of_the_call_but_not_drafts(client, make, manager):
+    call = make.call()
+    mv = call.voucher_type("market_validation")
+    submitted = make.application("submitted", mv)
+    rejected = make.application("rejected", mv, manager=manager)
+    draft = make.application("draft", mv)
+    other_call = make.application("submitted", make.call().voucher_type("travel"))
+
+    html = page(client.get(f"/manage/applications?call={call.id}"))
+
+    assert submitted.reference in html and rejected.reference in html
+    assert submitted.organisation.legal_name in html
+    assert draft.reference not in html
+    assert other_call.reference not in html
+    assert "Applications 1–2 of 2" in html
+
+
+def test_table_filters_by_type_state_country_and_text(client, make, manager):
+    call = make.call()
+    travel = make.application("submitted", call.voucher_type("travel"))
+    mv_nl = make.application("submitted", call.voucher_type("market_validation"))
+    mv_dk = make.application("under_review", call.voucher_type("market_validation"),
+                             applicant=make.applicant(country="DK"), manager=manager)
+    base = f"/manage/applications?call={call.id}"
+
+    by_type = page(client.get(f"{base}&type=travel"))
+    assert travel.reference in by_type and mv_nl.reference not in by_type
+
+    by_state = page(client.get(f"{base}&state=under_review"))
+    assert mv_dk.reference in by_state and mv_nl.reference not in by_state
+
+    by_country = page(client.get(f"{base}&country=DK"))
+    assert mv_dk.reference in by_country and travel.reference not in by_country
+
+    by_name = page(client.get(f"{base}&q={mv_nl.organisation.legal_name.lower()}"))
+    assert mv_nl.reference in by_name and travel.reference not in by_name
+
+    by_reference = page(client.get(f"{base}&q={travel.reference[-8:]}"))
+    assert travel.reference in by_reference and mv_dk.reference not in by_reference
+
+    wildcard = page(client.get(f"{base}&q=%25"))
+    assert "No application matches these filters." in wildcard
+
+
+def test_table_sorts_by_score_best_first_with_unscored_last(client, make, manager):
+    call = make.call()
+    mv = call.voucher_type("market_validation")
+    low = make.application("submitted", mv)
+    make.review(low, manager=manager, score=2)
+    high = make.application("submitted", mv)
+    make.review(high, manager=manager, score=5)
+    unscored = make.application("submitted", mv)
+
+    best_first = page(client.get(f"/manage/applications?call={call.id}&sort=score"))
+    assert (best_first.index(high.reference) < best_first.index(low.reference)
+            < best_first.index(unscored.reference))
+
+    worst_first = page(client.get(f"/manage/applications?call={call.id}&sort=score&dir=asc"))
+    assert (worst_first.index(low.reference) < worst_first.index(high.reference)
+            < worst_first.index(unscored.reference))
+
+
+def test_table_pages_through_applications_newest_first(client, make, manager):
+    call = make.call()
+    mv = call.voucher_type("market_validation")
+    apps = [make.application("submitted", mv) for _ in range(12)]
+
+    first = page(client.get(f"/manage/applications?call={call.id}&per_page=10"))
+    second = page(client.get(f"/manage/applications?call={call.id}&per_page=10&page=2"))
+
+    assert "Page 1 of 2" in first and "Page 2 of 2" in second
+    assert apps[-1].reference in first and apps[0].reference not in first
+    assert apps[0].reference in second and apps[1].reference in second
+    assert "Applications 11–12 of 12" in second
+    # Past the last page shows the last page rather than nothing.
+    beyond = page(client.get(f"/manage/applications?call={call.id}&per_page=10&page=99"))
+    assert "Page 2 of 2" in beyond
+
+
+def test_table_defaults_to_the_open_call(client, make, manager):
+    closed = make.call(open_now=False)
+    open_call = make.call()
+    in_open = make.application("submitted", open_call.voucher_type("travel"))
+    assert closed.id != open_call.id
+
+    html = page(client.get("/manage/applications"))
+
+    assert in_open.reference in html
+
+
+@pytest.mark.parametrize("query, message", [
+    ("state=bogus", "Choose one of the states"),
+    ("type=lottery", "Choose one of the voucher types."),
+    ("country=Narnia", "No applicant comes from that country."),
+    ("sort=popularity", "Sort by date or by score."),
+    ("dir=sideways", "Order descending or ascending."),
+    ("per_page=100000", "Show 10, 25, 50 or 100 per page."),
+    ("per_page=many", "Show 10, 25, 50 or 100 per page."),
+    ("page=abc", "Not a valid integer value"),
+    ("page=0", "Pages start at 1."),
+    ("call=999999", "There is no such call."),
+    ("call=x", "There is no such call."),
+])
+def test_invalid_filters_are_explained_not_a_server_error(client, make, manager, query, message):
+    make.call()
+    response = client.get(f"/manage/applications?{query}")
+    assert response.status_code == 400
+    html = page(response)
+    assert "Some filters are not valid" in html
+    assert message in html
+
+
+def test_table_without_any_call_says_so(client, manager):
+    assert "No call has been set up yet." in page(client.get("/manage/applications"))
+
+
+def test_other_roles_do_not_reach_the_manager_pages(client, make):
+    application = make.application("submitted")
+    login(client, make.evaluator())
+    assert client.get("/manage/applications").status_code == 404
+    assert client.get(f"/manage/applications/{application.id}").status_code == 404
+
+
+# --- the application page ---------------------------------------------------------------
+
+
+def test_application_page_shows_reviews_average_spread_assignments_and_history(
+        client, make, manager):
+    application = make.application("submitted")
+    first = make.review(application, manager=manager, score=2)
+    second = make.review(application, manager=manager, score=5)
+    conflicted = make.evaluator()
+    reviews.assign(application, conflicted, manager)
+    reviews.declare_conflict(application, conflicted, "I advised this company last year.")
+    db.session.commit()
+
+    html = page(client.get(f"/manage/applications/{application.id}"))
+
+    assert application.title in html and application.organisation.legal_name in html
+    assert first.name in html and second.name in html
+    assert "Criterion 1" in html and "Criterion 2" in html
+    assert "Weighted average: <strong>3.50</strong>" in html
+    assert "spread between evaluators: <strong>3.00</strong>" in html
+    assert "Conflict of interest" in html and "I advised this company last year." in html
+    # Two evaluators still stand, as many as wanted: no flag.
+    assert "Needs another evaluator" not in html
+    assert "Submitted → Under review" in html  # the audit trail
+    for label in ("Award", "Reject", "Waitlist", "Return for changes"):
+        assert f">{label}</button>" in html
+
+
+def test_a_conflict_that_leaves_too_few_evaluators_is_flagged(client, make, manager):
+    application = make.application("submitted")
+    evaluator = make.evaluator()
+    reviews.assign(application, evaluator, manager)
+    reviews.declare_conflict(application, evaluator, "Former employer.")
+    db.session.commit()
+
+    html = page(client.get(f"/manage/applications/{application.id}"))
+
+    assert "Needs another evaluator" in html
+
+
+def test_attachments_are_listed_even_without_the_files_area(client, make, manager):
+    application = make.application("submitted")
+    db.session.add(Attachment(application_id=application.id, original_name="quote.pdf",
+                              stored_name="a" * 32, content_type="application/pdf", size=2048,
+                              uploaded_by_id=application.applicant_id))
+    db.session.commit()
+
+    response = client.get(f"/manage/applications/{application.id}")
+
+    assert response.status_code == 200
+    assert "quote.pdf" in page(response)
+
+
+def test_unknown_application_or_action_is_404(client, make, manager):
+    application = make.application("submitted")
+    assert client.get("/manage/applications/999999").status_code == 404
+    assert client.post(f"/manage/applications/{application.id}/actions/pay").status_code == 404
+
+
+# --- actions ----------------------------------------------------------------------------
+
+
+def test_award_with_an_amount_lower_than_requested(client, make, manager):
+    application = make.application("under_review", manager=manager)
+    html = page(client.get(f"/manage/applications/{application.id}"))
+    assert f'value="{application.requested_amount:.2f}"' in html  # the default amount
+
+    response = client.post(f"/manage/applications/{application.id}/actions/award",
+                           data={"award-amount": "20000.00", "award-comment": "Strong case."})
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert application.state == "awarded"
+    assert application.awarded_amount == Decimal("20000.00")
+    assert application.call_voucher_type.committed == Decimal("20000.00")
+    assert "Voucher awarded." in page(client.get(response.headers["Location"]))
+
+
+def _refused(client, application, action, data, message, within=None):
+    before_state = application.state
+    before_audit = audit_count(application)
+    cvt = db.session.get(CallVoucherType, application.call_voucher_type_id)
+    before_budget = (cvt.committed, cvt.awarded_count)
+
+    response = client.post(f"/manage/applications/{application.id}/actions/{action}", data=data)
+
+    html = page(response)
+    assert response.status_code in (400, 409)
+    assert message in html
+    # The message sits inside the action's own form (or the actions section when the
+    # application's state no longer offers the action).
+    start = html.index(within or f'id="action-{action}"')
+    assert start < html.index(message, start) < html.index("</form>", start)
+    db.session.expire_all()
+    assert application.state == before_state
+    assert audit_count(application) == before_audit
+    assert (cvt.committed, cvt.awarded_count) == before_budget
+
+
+def test_award_beyond_the_envelope_is_refused_and_changes_nothing(client, make, manager):
+    call = make.call({"market_validation": (6, "60000", "0.75", "50000")})
+    mv = call.voucher_type("market_validation")
+    make.application("awarded", mv, manager=manager, requested="40000")
+    application = make.application("under_review", mv, manager=manager, requested="30000")
+
+    _refused(client, application, "award", {"award-amount": "30000"},
+             "would exceed the market validation envelope")
+
+
+def test_award_beyond_the_quota_is_refused_and_changes_nothing(client, make, manager):
+    call = make.call({"travel": (1, "5000", "1.00", "60000")})
+    travel = call.voucher_type("travel")
+    make.application("awarded", travel, manager=manager)
+    application = make.application("under_review", travel, manager=manager)
+
+    _refused(client, application, "award", {"award-amount": "1000"},
+             "The quota of 1 travel vouchers is used up")
+
+
+def test_award_with_a_bad_amount_is_shown_next_to_the_field(client, make, manager):
+    application = make.application("under_review", manager=manager)
+    response = client.post(f"/manage/applications/{application.id}/actions/award",
+                           data={"award-amount": "12,5"})
+    assert response.status_code == 400
+    assert "with a dot for cents" in page(response)
+    db.session.expire_all()
+    assert application.state == "under_review"
+
+
+def test_award_from_a_state_that_does_not_allow_it_is_refused(client, make, manager):
+    application = make.application("submitted")
+    _refused(client, application, "award", {"award-amount": "1000"},
+             "Cannot award an application that is submitted.", within='id="actions-heading"')
+
+
+def test_reject_needs_a_reason(client, make, manager):
+    application = make.application("under_review", manager=manager)
+    _refused(client, application, "reject", {"reject-comment": " "},
+             "Give the reason for the rejection.")
+
+    client.post(f"/manage/applications/{application.id}/actions/reject",
+                data={"reject-comment": "Outside the programme's scope."})
+    db.session.expire_all()
+    assert application.state == "rejected"
+    assert application.decision_reason == "Outside the programme's scope."
+
+
+@pytest.mark.parametrize("state, action, data, expected", [
+    ("under_review", "waitlist", {}, "waitlisted"),
+    ("submitted", "return_for_changes", {"return_for_changes-comment": "Add a quote."},
+     "returned"),
+    ("submitted", "start_review", {}, "under_review"),
+    ("awarded", "cancel", {"cancel-comment": "The company closed."}, "cancelled"),
+    ("awarded", "start_reporting", {}, "reporting"),
+    ("report_submitted", "approve_report", {}, "completed"),
+    ("report_submitted", "return_report", {"return_report-comment": "Add the invoices."},
+     "reporting"),
+])
+def test_each_action_moves_the_application(client, make, manager, state, action, data,
+                                           expected):
+    application = make.application(state, manager=manager)
+    html = page(client.get(f"/manage/applications/{application.id}"))
+    assert f'id="action-{action}"' in html
+
+    response = client.post(f"/manage/applications/{application.id}/actions/{action}",
+                           data=data)
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert application.state == expected
+
+
+def test_cancel_returns_the_money_to_the_envelope(client, make, manager):
+    application = make.application("awarded", manager=manager)
+    client.post(f"/manage/applications/{application.id}/actions/cancel",
+                data={"cancel-comment": "Given up."})
+    db.session.expire_all()
+    assert application.call_voucher_type.committed == Decimal("0.00")
+
+
+def test_the_final_report_is_shown_with_the_payable_amount(client, make, manager):
+    application = make.application("report_submitted", manager=manager, amount="30000")
+    # Costs of 60,000 at 75% would pay 45,000; the award caps it at 30,000.
+    html = page(client.get(f"/manage/applications/{application.id}"))
+    assert "Final report" in html and "Done." in html
+    assert "Payable</dt><dd>€30,000.00" in html
+    assert ">Approve final report</button>" in html
+    assert ">Return final report</button>" in html
+
+
+def test_record_payment_defaults_to_what_remains_and_closes_the_voucher(client, make, manager):
+    application = make.application("completed", manager=manager)
+    payable = ops.payable_amount(application)
+    html = page(client.get(f"/manage/applications/{application.id}"))
+    assert f'value="{payable:.2f}"' in html
+
+    part = (payable / 2).quantize(Decimal("0.01"))
+    response = client.post(
+        f"/manage/applications/{application.id}/actions/record_payment",
+        data={"record_payment-amount": str(part), "record_payment-paid_on": "2027-05-02",
+              "record_payment-reference": "BANK-1", "record_payment-invoice_number": "INV-9",
+              "record_payment-invoice_date": "2027-04-20"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert application.state == "completed" and application.paid_amount == part
+    html = page(client.get(f"/manage/applications/{application.id}"))
+    assert "BANK-1" in html and "INV-9" in html
+    assert f'value="{payable - part:.2f}"' in html
+
+    client.post(
+        f"/manage/applications/{application.id}/actions/record_payment",
+        data={"record_payment-amount": str(payable - part),
+              "record_payment-paid_on": date.today().isoformat(),
+              "record_payment-reference": "BANK-2"},
+    )
+    db.session.expire_all()
+    assert application.state == "paid"
+
+
+def test_a_payment_above_the_payable_amount_is_refused(client, make, manager):
+    application = make.application("completed", manager=manager)
+    payable = ops.payable_amount(application)
+    response = client.post(
+        f"/manage/applications/{application.id}/actions/record_payment",
+        data={"record_payment-amount": str(payable + 1), "record_payment-paid_on": "2027-05-02",
+              "record_payment-reference": "BANK-1"},
+    )
+    assert response.status_code == 409
+    assert "still payable" in page(response)
+    db.session.expire_all()
+    assert application.paid_amount == Decimal("0.00")
+
+
+# --- assignment by hand -----------------------------------------------------------------
+
+
+def test_assign_an_evaluator_by_hand(client, make, manager):
+    application = make.application("submitted")
+    evaluator = make.evaluator()
+    html = page(client.get(f"/manage/applications/{application.id}"))
+    assert evaluator.name in html
+
+    response = client.post(f"/manage/applications/{application.id}/assignments",
+                           data={"assign-evaluator": str(evaluator.id)})
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert application.state == "under_review"
+    assert reviews.active_assignment(application, evaluator) is not None
+
+
+def test_evaluators_of_the_applicants_organisation_are_refused(client, make, manager):
+    application = make.application("submitted")
+    colleague = make.evaluator(organisation=application.organisation)
+    html = page(client.get(f"/manage/applications/{application.id}"))
+    assert f'value="{colleague.id}"' not in html  # not even offered
+
+    response = client.post(f"/manage/applications/{application.id}/assignments",
+                           data={"assign-evaluator": str(colleague.id)})
+
+    assert response.status_code == 409
+    assert "works for the applicant&#39;s organisation" in page(response)
+    assert db.session.scalar(select(Assignment).where(
+        Assignment.evaluator_id == colleague.id)) is None
+
+
+def test_an_evaluator_who_declared_a_conflict_cannot_be_assigned_again(client, make, manager):
+    application = make.application("submitted")
+    evaluator = make.evaluator()
+    reviews.assign(application, evaluator, manager)
+    reviews.declare_conflict(application, evaluator, "My cousin runs it.")
+    db.session.commit()
+
+    response = client.post(f"/manage/applications/{application.id}/assignments",
+                           data={"assign-evaluator": str(evaluator.id)})
+
+    assert response.status_code == 409
+    assert "declared a conflict of interest" in page(response)
+
+
+def test_assigning_a_non_evaluator_is_refused(client, make, manager):
+    application = make.application("submitted")
+    response = client.post(f"/manage/applications/{application.id}/assignments",
+                           data={"assign-evaluator": str(application.applicant_id)})
+    assert response.status_code == 409
+    assert "is not an active evaluator" in page(response)
+    response = client.post(f"/manage/applications/{application.id}/assignments",
+                           data={"assign-evaluator": "nobody"})
+    assert response.status_code == 400
+
+
+def test_no_assignment_form_once_decided(client, make, manager):
+    application = make.application("awarded", manager=manager)
+    html = page(client.get(f"/manage/applications/{application.id}"))
+    assert "Assign an evaluator" not in html
+    assert utcnow()  # the page rendered with times in the programme's zone
+
+
+def test_actions_need_a_csrf_token(app, client, make, manager):
+    application = make.application("under_review", manager=manager)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        response = client.post(f"/manage/applications/{application.id}/actions/award",
+                               data={"award-amount": "1000"})
+        assignment = client.post(f"/manage/applications/{application.id}/assignments",
+                                 data={"assign-evaluator": str(make.evaluator().id)})
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert response.status_code == 400 and assignment.status_code == 400
+    db.session.expire_all()
+    assert application.state == "under_review"

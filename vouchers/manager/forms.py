@@ -1,0 +1,135 @@
+"""The manager's forms: the applications filter, one small form per action, assignment.
+
+The forms parse input (amounts, dates, choices); the services decide the rules, so a
+refusal reads the same whether it comes from the web, the CLI or a test.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    Form,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from workflows.lifecycle import STATE_LABELS, STATES
+
+from ..models import VOUCHER_TYPE_LABELS, VOUCHER_TYPES
+from ..money import to_money
+from ..services.assignment import MAX_PER_APPLICATION
+from ..services.listing import DEFAULT_PER_PAGE, PER_PAGE_CHOICES
+
+
+class MoneyField(StringField):
+    """An amount in euros, parsed and rounded by vouchers.money.to_money."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist and valuelist[0].strip():
+            try:
+                self.data = to_money(valuelist[0])
+            except ValueError as exc:
+                self.raw_data = valuelist
+                raise ValueError(str(exc)) from exc
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else f"{self.data:.2f}"
+
+
+def _positive(form, field):
+    if field.data is not None and field.data <= 0:
+        raise ValidationError("Give an amount greater than zero.")
+
+
+def _choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _select(label: str, message: str, **kwargs) -> SelectField:
+    """A select whose wrong values (typed into the URL) get a message saying what is right."""
+    return SelectField(label, invalid_value_message=message, invalid_choice_message=message,
+                       **kwargs)
+
+
+class ApplicationFilterForm(Form):
+    """The table's filters, read from the query string (a GET form needs no CSRF token)."""
+
+    call = _select("Call", "There is no such call.", coerce=int)
+    type = _select("Voucher type", "Choose one of the voucher types.", default="",
+                   choices=_choices([("", "All types")]
+                                    + [(t, VOUCHER_TYPE_LABELS[t]) for t in VOUCHER_TYPES]))
+    state = _select("State", "Choose one of the states of a submitted application.", default="",
+                    choices=_choices([("", "All states")]
+                                     + [(s, STATE_LABELS[s]) for s in STATES if s != "draft"]))
+    country = _select("Country", "No applicant comes from that country.", default="")
+    q = StringField("Search", [Optional(), Length(max=100)],
+                    description="Reference, title or company name")
+    sort = _select("Sort by", "Sort by date or by score.", default="date",
+                   choices=_choices([("date", "Date submitted"), ("score", "Score")]))
+    dir = _select("Order", "Order descending or ascending.", default="desc",
+                  choices=_choices([("desc", "Descending"), ("asc", "Ascending")]))
+    per_page = _select("Per page",
+                       "Show " + ", ".join(map(str, PER_PAGE_CHOICES[:-1]))
+                       + f" or {PER_PAGE_CHOICES[-1]} per page.",
+                       coerce=int, default=DEFAULT_PER_PAGE,
+                       choices=_choices((n, str(n)) for n in PER_PAGE_CHOICES))
+    page = IntegerField("Page", [Optional(), NumberRange(min=1, message="Pages start at 1.")],
+                        default=1)
+
+
+class CommentForm(FlaskForm):
+    comment = TextAreaField("Comment (optional)", [Length(max=2000)])
+
+
+class ReasonForm(FlaskForm):
+    """An action that needs a reason; the lifecycle guard says so if it is missing."""
+
+    comment = TextAreaField("Reason", [Length(max=2000)], render_kw={"required": True})
+
+
+class ChangesForm(FlaskForm):
+    comment = TextAreaField("Changes asked for", [Length(max=2000)],
+                            render_kw={"required": True})
+
+
+class ButtonForm(FlaskForm):
+    """An action with nothing to fill in: the CSRF token is the whole form."""
+
+
+class AwardForm(FlaskForm):
+    amount = MoneyField("Amount awarded (€)", [InputRequired("Give the amount to award."),
+                                               _positive])
+    comment = TextAreaField("Comment (optional)", [Length(max=2000)])
+
+
+class PaymentForm(FlaskForm):
+    amount = MoneyField("Amount paid (€)", [InputRequired("Give the amount paid."), _positive])
+    paid_on = DateField("Paid on", [InputRequired("Give the date of the payment.")])
+    reference = StringField("Payment reference", [Length(max=60)],
+                            render_kw={"required": True})
+    invoice_number = StringField("Invoice number", [Optional(), Length(max=60)])
+    invoice_date = DateField("Invoice date", [Optional()])
+
+
+class AssignForm(FlaskForm):
+    evaluator = SelectField("Evaluator", coerce=int,
+                            validators=[InputRequired("Choose an evaluator.")])
+
+
+class AutoAssignForm(FlaskForm):
+    per_application = IntegerField(
+        "Evaluators per application",
+        [InputRequired("Say how many evaluators each application needs."),
+         NumberRange(min=1, max=MAX_PER_APPLICATION,
+                     message=f"Between 1 and {MAX_PER_APPLICATION}.")],
+    )
+    return_to = HiddenField(default="dashboard")
