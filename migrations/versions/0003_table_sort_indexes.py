@@ -1,4 +1,4 @@
-"""applications table: sort indexes carry the id tie-break
+"""applications table: sort indexes carry the id tie-break; a narrow index for search
 
 Revision ID: 0003
 Revises: 0002
@@ -23,9 +23,14 @@ def upgrade():
         'ix_applications_call_score': ['call_id', 'weighted_score', 'id'],
         'ix_applications_call_submitted': ['call_id', 'submitted_at', 'id'],
     })
+    with op.batch_alter_table('applications', schema=None) as batch_op:
+        batch_op.create_index('ix_applications_call_search',
+                              ['call_id', 'reference', 'title', 'organisation_id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('applications', schema=None) as batch_op:
+        batch_op.drop_index('ix_applications_call_search')
     _replace({
         'ix_applications_call_score': ['call_id', 'weighted_score'],
         'ix_applications_call_submitted': ['call_id', 'submitted_at'],
