@@ -476,3 +476,21 @@ def test_actions_need_a_csrf_token(app, client, make, manager):
     assert response.status_code == 400 and assignment.status_code == 400
     db.session.expire_all()
     assert application.state == "under_review"
+
+
+def test_page_links_keep_the_filters_and_move_through_the_pages(client, make, manager):
+    call = make.call()
+    travel = call.voucher_type("travel")
+    references = [make.application("submitted", travel).reference for _ in range(21)]
+
+    html = page(client.get(f"/manage/applications?call={call.id}&type=travel&per_page=10"
+                           "&sort=date&dir=asc&page=2"))
+
+    assert "Page 2 of 3" in html
+    assert references[10] in html and references[9] not in html
+    base = f"/manage/applications?call={call.id}&amp;type=travel&amp;sort=date&amp;dir=asc"
+    for label, number in (("First", 1), ("Previous", 1), ("Next", 3), ("Last", 3)):
+        assert f'href="{base}&amp;per_page=10&amp;page={number}"' in html, label
+    last = page(client.get(f"/manage/applications?call={call.id}&type=travel&per_page=10"
+                           "&sort=date&dir=asc&page=3"))
+    assert references[20] in last and ">Next<" not in last
