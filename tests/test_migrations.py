@@ -52,3 +52,15 @@ def test_postgresql_upgrade_to_head_matches_the_models(tmp_path):
     url = fresh_postgres_database(POSTGRES_DEFAULT, f"vouchers_migrate_{worker}")
     app = migrated_app(url, str(tmp_path / "instance"))
     _assert_no_difference(app)
+
+
+def test_sqlite_migrations_go_down_and_up_and_leave_foreign_keys_enforced(tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    app = migrated_app("sqlite:///" + str(tmp_path / "m.db"), str(tmp_path / "instance"))
+    with app.app_context():
+        downgrade(revision="base")
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        db.engine.dispose()
