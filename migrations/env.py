@@ -125,8 +125,16 @@ def run_migrations_online():
                     problems = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
                     if problems:
                         raise RuntimeError(f"migration broke foreign keys: {problems[:5]}")
+        except BaseException:
+            if connection.in_transaction():
+                connection.rollback()
+            raise
         finally:
             if sqlite:
+                # The pragma is ignored inside a transaction; what is left open here is the
+                # read of the version table, after the migrations committed.
+                if connection.in_transaction():
+                    connection.commit()
                 connection.connection.dbapi_connection.execute("PRAGMA foreign_keys = ON")
 
 
