@@ -131,8 +131,8 @@ def run_migrations_online():
             raise
         finally:
             if sqlite:
-                # The pragma is ignored inside a transaction; what is left open here is the
-                # read of the version table, after the migrations committed.
+                # The pragma is ignored inside a transaction: end whatever is still open
+                # (the migrations themselves have committed by now).
                 if connection.in_transaction():
                     connection.commit()
                 connection.connection.dbapi_connection.execute("PRAGMA foreign_keys = ON")
