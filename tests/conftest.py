@@ -75,7 +75,6 @@ def migrated_app(database_url: str, instance_path: str, **config):
         "SECRET_KEY": "test-secret-key",
         "WTF_CSRF_ENABLED": False,
         "UPLOAD_FOLDER": os.path.join(instance_path, "uploads"),
-        "RATELIMIT_ENABLED": False,
         **config,
     })
     app.test_client_class = RequestIsolatingClient
