@@ -74,7 +74,11 @@ def manager(make):
 
 @pytest.fixture
 def programme(make):
-    return make.call().programme
+    # Room in the budget for another call beside the factory's one.
+    programme = make.call().programme
+    programme.total_budget = Decimal("5000000")
+    db.session.commit()
+    return programme
 
 
 def test_a_manager_creates_a_call_with_its_voucher_types_and_criteria(manager, programme):
@@ -311,3 +315,31 @@ def test_deactivated_providers_leave_the_choices_but_not_the_drafts_naming_them(
     assert application.provider_id == named.id
     assert db.session.scalar(select(ServiceProvider.country).where(
         ServiceProvider.id == other.id)) == "DE"
+
+
+def test_the_funding_rate_is_fixed_once_vouchers_are_awarded(make, manager):
+    call = make.call()
+    cvt = call.voucher_type("market_validation")
+    spec = one_type(spec_of(call), "market_validation", funding_rate=Decimal("0.5"))
+    make.application("under_review", cvt, manager=manager)
+    cs.update_call(call, spec, manager)  # nothing awarded yet: the rate may change
+    db.session.commit()
+    assert cvt.funding_rate == Decimal("0.5000")
+
+    make.application("awarded", cvt, manager=manager)
+    refused(lambda: cs.update_call(call, one_type(spec_of(call), "market_validation",
+                                                   funding_rate=Decimal("0.1")), manager),
+            "Market validation: vouchers were already awarded at 50%; the funding rate "
+            "cannot change.")
+
+
+def test_envelopes_of_a_programme_cannot_exceed_its_budget(make, manager):
+    call = make.call()  # envelopes 1,220,000 of a 1,240,000 programme
+    spec = one_type(spec_of(call), "travel", envelope=Decimal("80000.01"))
+    refused(lambda: cs.update_call(call, spec, manager),
+            "would add up to €1,240,000.01, more than its budget of €1,240,000.00")
+    cs.update_call(call, one_type(spec_of(call), "travel", envelope=Decimal("80000")), manager)
+    db.session.commit()
+
+    second = call_spec(types=[travel(envelope=Decimal("0.01"))])
+    refused(lambda: cs.create_call(call.programme, second, manager), "more than its budget")

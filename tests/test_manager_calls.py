@@ -97,7 +97,11 @@ def manager(make, client):
 
 @pytest.fixture
 def programme(make):
-    return make.call(code="OLD1").programme
+    # Room in the budget for another call beside the factory's one.
+    programme = make.call(code="OLD1").programme
+    programme.total_budget = Decimal("5000000")
+    db.session.commit()
+    return programme
 
 
 def test_the_calls_page_lists_calls_and_programmes(client, make, manager):

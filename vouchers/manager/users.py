@@ -77,10 +77,10 @@ def invite_user():
         else:
             db.session.commit()
             link = url_for("auth.accept_invitation", token=token, _external=True)
-            # No mail server is configured: the manager passes the link on, and the log
-            # keeps it for an operator who forwards mail by hand.
-            current_app.logger.info("invitation for %s (%s) created by %s: %s",
-                                    invitation.email, invitation.role, current_user.email, link)
+            # No mail server is configured: the manager passes the link on. The link is a
+            # credential (it sets a manager's password), so the log names only the invitation.
+            current_app.logger.info("invitation %s for %s (%s) created by %s", invitation.id,
+                                    invitation.email, invitation.role, current_user.email)
             return render_template("manager/users_invited.html", invitation=invitation,
                                    link=link)
     return render_template("manager/users_invite.html", form=form,

@@ -244,7 +244,29 @@ def create_call(programme: Programme, spec: CallSpec, by: User) -> Call:
         for t in spec.types:
             call.voucher_types.append(_new_voucher_type(t))
         _flush_or_code_taken(code)
+        _check_programme_budget(programme)
     return call
+
+
+def _check_programme_budget(programme: Programme) -> None:
+    """Refuse envelopes that together promise more than the programme's budget.
+
+    Runs inside the change's savepoint, after its writes: the update takes the
+    programme's row lock on PostgreSQL (SQLite serialises writers anyway), so two
+    managers editing calls of one programme at once cannot both squeeze in.
+    """
+    db.session.execute(update(Programme).where(Programme.id == programme.id)
+                       .values(total_budget=Programme.total_budget))
+    promised = db.session.scalar(
+        select(func.coalesce(func.sum(CallVoucherType.envelope), 0))
+        .join(Call, Call.id == CallVoucherType.call_id)
+        .where(Call.programme_id == programme.id)
+    )
+    if promised > programme.total_budget:
+        raise SetupRefused([
+            f"The envelopes of {programme.name}'s calls would add up to €{promised:,.2f}, "
+            f"more than its budget of €{programme.total_budget:,.2f}."
+        ])
 
 
 def _new_voucher_type(t: VoucherTypeSpec) -> CallVoucherType:
@@ -331,6 +353,7 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
                 call.voucher_types.append(_new_voucher_type(t))
         call.voucher_types.sort(key=lambda v: v.position)
         _flush_or_code_taken(code)
+        _check_programme_budget(call.programme)
     return call
 
 
@@ -342,7 +365,22 @@ def _budget_problems(cvt: CallVoucherType, t: VoucherTypeSpec) -> list[str]:
     if t.quota is not None and t.quota < cvt.awarded_count:
         problems.append(f"{cvt.label}: {cvt.awarded_count} vouchers are already awarded; the "
                         f"quota cannot be lower than {cvt.awarded_count}.")
+    # The final payment of every voucher is its actual costs times this rate: changing it
+    # after an award would change what is owed on vouchers already granted, even paid.
+    if (t.funding_rate is not None and _rate(t.funding_rate) != cvt.funding_rate
+            and _voucher_count(cvt)):
+        problems.append(f"{cvt.label}: vouchers were already awarded at "
+                        f"{cvt.funding_rate * 100:.0f}%; the funding rate cannot change.")
     return problems
+
+
+def _voucher_count(cvt: CallVoucherType) -> int:
+    """Awarded vouchers of the type, cancelled ones included (they may have been paid)."""
+    return db.session.scalar(
+        select(func.count(Application.id)).where(
+            Application.call_voucher_type_id == cvt.id,
+            Application.awarded_amount.is_not(None))
+    )
 
 
 def _criteria_problems(cvt: CallVoucherType, t: VoucherTypeSpec) -> list[str]:
