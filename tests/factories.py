@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from werkzeug.security import generate_password_hash
 
+from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import (
     Application,
@@ -203,7 +204,7 @@ class Factories:
             ops.approve_report(application, manager)
         elif step == "pay":
             ops.record_payment(application, manager, ops.payable_amount(application),
-                               paid_on=date.today(), reference=f"PAY-{application.id}")
+                               paid_on=today(), reference=f"PAY-{application.id}")
         else:
             raise ValueError(step)
         db.session.commit()

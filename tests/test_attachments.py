@@ -289,3 +289,18 @@ def test_a_missing_file_answers_404(app, client, owner, draft):
     attachment = only_attachment()
     os.remove(files.path_of(attachment))
     assert client.get(f"/files/{attachment.id}").status_code == 404
+
+
+def test_report_evidence_is_for_the_applicant_and_managers_not_the_evaluators(client, make,
+                                                                               owner):
+    manager, evaluator = make.manager(), make.evaluator()
+    reporting = make.application("reporting", applicant=owner, manager=manager,
+                                 evaluator=evaluator)
+    login(client, owner)
+    upload(client, reporting, PDF, "invoice.pdf", purpose="report")
+    url = f"/files/{only_attachment().id}"
+    for user, status in ((owner, 200), (manager, 200), (evaluator, 404)):
+        login(client, user)
+        response = client.get(url)
+        assert response.status_code == status, user
+        response.close()

@@ -128,3 +128,36 @@ def test_quota_holds_when_twenty_managers_award_at_once(concurrent_app):
     committed, count, awarded_rows, awarded_sum = _committed(concurrent_app, cvt_id)
     assert committed == awarded_sum == Decimal("7000.00")
     assert count == awarded_rows == 7
+
+
+def test_applicants_starting_drafts_at_once_get_distinct_references(concurrent_app):
+    with concurrent_app.app_context():
+        make = Factories()
+        cvt_id = make.call().voucher_type("travel").id
+        applicant_ids = [make.applicant().id for _ in range(10)]
+    barrier = threading.Barrier(len(applicant_ids))
+    references: list[str] = []
+    errors: list[str] = []
+
+    def start_draft(applicant_id):
+        with concurrent_app.app_context():
+            try:
+                applicant = db.session.get(User, applicant_id)
+                cvt = db.session.get(CallVoucherType, cvt_id)
+                barrier.wait(timeout=30)
+                application = ops.create_draft(applicant, cvt, title="Trade mission")
+                db.session.commit()
+                references.append(application.reference)
+            except Exception as exc:  # noqa: BLE001 - reported in the assertion below
+                errors.append(repr(exc))
+            finally:
+                db.session.rollback()
+                db.session.remove()
+
+    threads = [threading.Thread(target=start_draft, args=(i,)) for i in applicant_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert sorted(references) == [f"C1-TR-{n:05d}" for n in range(1, 11)]

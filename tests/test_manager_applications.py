@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
+from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Assignment, Attachment, AuditRecord, CallVoucherType
 from vouchers.models.base import utcnow
@@ -363,9 +363,9 @@ def test_record_payment_defaults_to_what_remains_and_closes_the_voucher(client, 
     part = (payable / 2).quantize(Decimal("0.01"))
     response = client.post(
         f"/manage/applications/{application.id}/actions/record_payment",
-        data={"record_payment-amount": str(part), "record_payment-paid_on": "2027-05-02",
+        data={"record_payment-amount": str(part), "record_payment-paid_on": today().isoformat(),
               "record_payment-reference": "BANK-1", "record_payment-invoice_number": "INV-9",
-              "record_payment-invoice_date": "2027-04-20"},
+              "record_payment-invoice_date": today().isoformat()},
     )
     assert response.status_code == 302
     db.session.expire_all()
@@ -377,7 +377,7 @@ def test_record_payment_defaults_to_what_remains_and_closes_the_voucher(client, 
     client.post(
         f"/manage/applications/{application.id}/actions/record_payment",
         data={"record_payment-amount": str(payable - part),
-              "record_payment-paid_on": date.today().isoformat(),
+              "record_payment-paid_on": today().isoformat(),
               "record_payment-reference": "BANK-2"},
     )
     db.session.expire_all()
@@ -389,7 +389,8 @@ def test_a_payment_above_the_payable_amount_is_refused(client, make, manager):
     payable = ops.payable_amount(application)
     response = client.post(
         f"/manage/applications/{application.id}/actions/record_payment",
-        data={"record_payment-amount": str(payable + 1), "record_payment-paid_on": "2027-05-02",
+        data={"record_payment-amount": str(payable + 1),
+              "record_payment-paid_on": today().isoformat(),
               "record_payment-reference": "BANK-1"},
     )
     assert response.status_code == 409

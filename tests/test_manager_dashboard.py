@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from vouchers.clock import local_date
 from vouchers.services import operations as ops
 from vouchers.services.dashboard import call_dashboard
 
@@ -110,8 +111,8 @@ def test_call_dashboard_service_counts_every_state_once(make, manager):
     mv = call.voucher_type("market_validation")
     make.application("waitlisted", mv, manager=manager)
     completed = make.application("completed", mv, manager=manager)
-    ops.record_payment(completed, manager, Decimal("100.00"), paid_on=completed.awarded_at.date(),
-                       reference="PART-1")
+    ops.record_payment(completed, manager, Decimal("100.00"),
+                       paid_on=local_date(completed.awarded_at), reference="PART-1")
 
     board = call_dashboard(call)
 

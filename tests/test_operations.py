@@ -1,12 +1,13 @@
 """The service layer: lifecycle through the database, budget rules, audit trail."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, AuditRecord, CallVoucherType, Payment
 from vouchers.services import operations as ops
@@ -191,13 +192,13 @@ def test_final_payment_follows_actual_costs_times_rate(make):
     ops.approve_report(application, manager)
     db.session.commit()
     assert ops.payable_amount(application) == Decimal("75000.01")  # half a cent rounds up
-    refused(lambda: ops.record_payment(application, manager, "75000.02", paid_on=date.today(),
+    refused(lambda: ops.record_payment(application, manager, "75000.02", paid_on=today(),
                                        reference="X1"),
             PaymentRefused, "still payable")
-    ops.record_payment(application, manager, "25000", paid_on=date.today(), reference="P1")
+    ops.record_payment(application, manager, "25000", paid_on=today(), reference="P1")
     db.session.commit()
     assert application.state == lc.COMPLETED  # a first instalment
-    ops.record_payment(application, manager, "50000.01", paid_on=date.today(), reference="P2")
+    ops.record_payment(application, manager, "50000.01", paid_on=today(), reference="P2")
     db.session.commit()
     assert application.state == lc.PAID
     assert application.paid_amount == Decimal("75000.01")
@@ -218,7 +219,7 @@ def test_payable_is_capped_at_the_award(make):
 def test_payments_wait_for_the_approved_report(make, state):
     manager = make.manager()
     application = make.application(state, manager=manager)
-    refused(lambda: ops.record_payment(application, manager, "10", paid_on=date.today(),
+    refused(lambda: ops.record_payment(application, manager, "10", paid_on=today(),
                                        reference="P"),
             PaymentRefused, "once the final report is approved")
 
@@ -273,3 +274,27 @@ def test_review_scores_leave_not_applicable_out_of_the_average(make):
     db.session.commit()
     assert application.review_count == 2
     assert application.weighted_score == Decimal("3.50")  # mean of 4.00 and 3.00
+
+
+@pytest.mark.parametrize(("days", "invoice_days", "message"), [
+    (1, None, "A payment cannot be dated in the future."),
+    (-400, None, "A payment cannot be dated before the award"),
+    (0, 1, "An invoice cannot be dated in the future."),
+])
+def test_payment_dates_are_checked(make, days, invoice_days, message):
+    from vouchers.clock import today
+
+    manager = make.manager()
+    application = make.application("completed", manager=manager)
+    invoice = today() + timedelta(days=invoice_days) if invoice_days is not None else None
+    refused(lambda: ops.record_payment(application, manager, "10",
+                                       paid_on=today() + timedelta(days=days), reference="P",
+                                       invoice_date=invoice),
+            InvalidInput, message)
+
+
+def test_amounts_beyond_what_the_database_holds_are_refused(make):
+    application = make.application("reporting")
+    refused(lambda: ops.save_final_report(application, application.applicant, summary="x",
+                                          actual_costs="1e20"),
+            InvalidInput, "more than the largest amount this system holds")

@@ -12,12 +12,13 @@ import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
+from flask import current_app
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from vouchers.clock import local_date, today
 from vouchers.extensions import db
 from vouchers.models import VOUCHER_TYPE_LABELS, Application, Call, FinalReport, Payment
 from vouchers.models.base import utcnow
@@ -109,7 +110,7 @@ def scenario(make) -> Scenario:
     add("pv_submitted", "submitted", pv)
     add("pv_draft", "draft", pv)
     # A part payment leaves the completed voucher open, with money outstanding.
-    pay(s.apps["completed"], manager, "1234.56", paid_on=date(2026, 5, 4),
+    pay(s.apps["completed"], manager, "1234.56", paid_on=today(),
         reference="PAY-PART-1", invoice_number="INV-2026-17", invoice_date=date(2026, 4, 30))
 
     other = make.call()
@@ -128,10 +129,6 @@ def rows_of(ws) -> list[list]:
 
 def header_of(ws) -> list:
     return [cell.value for cell in next(ws.iter_rows(max_row=1))]
-
-
-def local_date(at: datetime) -> date:
-    return at.astimezone(ZoneInfo("Europe/Brussels")).date()
 
 
 def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
@@ -279,7 +276,7 @@ def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
     if filters == WorkbookFilters():
         assert about["Filters"] == "none" and not filter_lines
     else:
-        assert filter_lines == dict(filters.describe(programme.timezone))
+        assert filter_lines == dict(filters.describe(current_app.config["PROGRAMME_TIMEZONE"]))
     assert wb.properties.creator == generated
 
     totals["vouchers"] = len(vouchers)
@@ -367,7 +364,7 @@ def test_award_date_filter_restricts_vouchers_payments_and_de_minimis(make):
     for a in (january, february):
         for step in ("start_reporting", "save_report", "submit_report", "approve_report"):
             make.step(a, step, applicant=a.applicant, manager=manager)
-        pay(a, manager, "500.00", paid_on=date(2026, 6, 1), reference=f"P-{a.id}")
+        pay(a, manager, "500.00", paid_on=today(), reference=f"P-{a.id}")
     make.application("rejected", mv, manager=manager)
 
     filters = WorkbookFilters(awarded_from=date(2026, 2, 1), awarded_to=date(2026, 3, 31))
@@ -436,7 +433,7 @@ def test_text_from_users_stays_text_in_every_sheet(client, make):
     mv = call.voucher_type("market_validation")
     voucher = make.application("completed", mv, applicant=applicant, manager=manager,
                                amount="1000.00")
-    pay(voucher, manager, "100.00", paid_on=date(2026, 5, 1), reference=INJECTED["payment"],
+    pay(voucher, manager, "100.00", paid_on=today(), reference=INJECTED["payment"],
         invoice_number=INJECTED["invoice"], invoice_date=date(2026, 4, 1))
     rejected = make.application("rejected", mv, applicant=applicant, manager=manager)
     org.legal_name = INJECTED["sme"]

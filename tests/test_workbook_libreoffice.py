@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from datetime import date
 from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, CallVoucherType
 from vouchers.services import operations as ops
@@ -66,7 +66,7 @@ def test_libreoffice_totals_equal_the_database(make, soffice, tmp_path):
     make.application("paid", mv, manager=manager, amount="30000.01")
     make.application("awarded", mv, manager=manager, amount="12345.67")
     partly = make.application("completed", mv, manager=manager, amount="40000.99")
-    ops.record_payment(partly, manager, "1234.56", paid_on=date(2026, 5, 4), reference="P-1")
+    ops.record_payment(partly, manager, "1234.56", paid_on=today(), reference="P-1")
     db.session.commit()
     make.application("cancelled", mv, manager=manager, amount="10000.10")
     make.application("paid", tr, manager=manager, amount="2500.13", costs="2500.13")

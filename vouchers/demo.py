@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
+from .clock import today
 from .extensions import db
 from .models import (
     Call,
@@ -259,7 +260,7 @@ def _draft(rng, cvt, applicant, providers):
     org = applicant.organisation
     if vt == "travel":
         event, destination = rng.choice(EVENTS)
-        start = date.today() + timedelta(days=rng.randrange(20, 200))
+        start = today() + timedelta(days=rng.randrange(20, 200))
         details = {"event": event, "destination": destination,
                    "start_date": start.isoformat(),
                    "end_date": (start + timedelta(days=rng.randrange(2, 5))).isoformat()}
@@ -337,8 +338,8 @@ def _step(rng, step, application, applicant, manager, evaluators):
         ops.approve_report(application, manager, "Evidence complete.")
     elif step == "pay":
         ops.record_payment(application, manager, ops.payable_amount(application),
-                           paid_on=date.today(), reference=f"PAY-{application.reference}",
+                           paid_on=today(), reference=f"PAY-{application.reference}",
                            invoice_number=f"INV-{application.id:04d}",
-                           invoice_date=date.today() - timedelta(days=10))
+                           invoice_date=today() - timedelta(days=10))
     else:  # pragma: no cover - a typo in PATHS
         raise ValueError(step)

@@ -1,12 +1,12 @@
 """Template filters: money in euros, times in the programme's time zone."""
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask
 
 from workflows.lifecycle import STATE_LABELS
 
+from .clock import programme_zone
 from .models import VOUCHER_TYPE_LABELS
 from .money import format_eur
 
@@ -14,8 +14,7 @@ from .money import format_eur
 def local_time(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     if value is None:
         return "—"
-    zone = ZoneInfo(current_app.config["PROGRAMME_TIMEZONE"])
-    return value.astimezone(zone).strftime(fmt)
+    return value.astimezone(programme_zone()).strftime(fmt)
 
 
 def init_app(app: Flask) -> None:

@@ -4,6 +4,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# The largest amount a Numeric(12, 2) column holds.
+MAX_MONEY = Decimal("9999999999.99")
 
 
 def to_money(value) -> Decimal:
@@ -21,6 +23,9 @@ def to_money(value) -> Decimal:
         amount = None
     if amount is None or not amount.is_finite():
         raise ValueError(f"{text!r} is not an amount of money.")
+    if abs(amount) > MAX_MONEY:
+        raise ValueError(f"{text} is more than the largest amount this system holds "
+                         f"(€{MAX_MONEY:,.2f}).")
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

@@ -12,7 +12,7 @@ from flask import abort, current_app, request
 from flask_login import current_user
 
 from .extensions import db, login_manager
-from .models import Application, User
+from .models import Application, Attachment, User
 from .services.operations import is_owner
 from .services.reviews import active_assignment
 
@@ -64,6 +64,14 @@ def can_view_application(user: User, application: Application) -> bool:
     if user.role == "evaluator":
         return active_assignment(application, user) is not None
     return False
+
+
+def can_download(user: User, attachment: Attachment) -> bool:
+    """Evaluators judge the application: its quotes and CVs, not the final report's
+    evidence, which is for the applicant and the managers."""
+    if not can_view_application(user, attachment.application):
+        return False
+    return user.role != "evaluator" or attachment.purpose == "application"
 
 
 def application_or_404(application_id: int) -> Application:

@@ -154,7 +154,8 @@ TRANSITIONS: tuple[Transition, ...] = (
                (_role(MANAGER),), (MANAGER,)),
     Transition("award", (UNDER_REVIEW, WAITLISTED), AWARDED, "Award",
                (_role(MANAGER), _has_review, _positive_amount), (MANAGER,)),
-    Transition("reject", (SUBMITTED, UNDER_REVIEW, WAITLISTED), REJECTED, "Reject",
+    # From returned too: an application returned near the close may never come back.
+    Transition("reject", (SUBMITTED, UNDER_REVIEW, WAITLISTED, RETURNED), REJECTED, "Reject",
                (_role(MANAGER), _comment("the reason for the rejection")), (MANAGER,)),
     Transition("waitlist", (UNDER_REVIEW,), WAITLISTED, "Waitlist",
                (_role(MANAGER), _has_review), (MANAGER,)),

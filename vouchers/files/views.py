@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..models import Attachment
-from ..permissions import can_view_application, refuse
+from ..permissions import can_download, refuse
 from ..services.attachments import path_of
 
 bp = Blueprint("files", __name__)
@@ -13,7 +13,8 @@ bp = Blueprint("files", __name__)
 
 @bp.get("/<int:attachment_id>")
 def download(attachment_id: int):
-    """The file, to the owner, managers and evaluators assigned without a conflict.
+    """The file, to the owner, managers and evaluators assigned without a conflict (those
+    only the application's own files, see permissions.can_download).
 
     Everyone else, anonymous visitors included, gets 404: neither the file nor the
     fact that it exists leaks. The path comes from the server's random stored name,
@@ -22,7 +23,7 @@ def download(attachment_id: int):
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None:
         abort(404)
-    if not can_view_application(current_user, attachment.application):
+    if not can_download(current_user, attachment):
         refuse(f"attachment {attachment_id}")
     path = path_of(attachment)
     if not path.is_file():

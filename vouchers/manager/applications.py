@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -16,6 +15,7 @@ from wtforms import SelectChoice
 
 from workflows import lifecycle
 
+from ..clock import today
 from ..extensions import db
 from ..models import Application, Assignment, AuditRecord, Call, Payment, Review, User
 from ..models.base import utcnow
@@ -151,17 +151,13 @@ def _available(application: Application) -> list[str]:
     return names
 
 
-def _today():
-    return datetime.now(ZoneInfo(current_app.config["PROGRAMME_TIMEZONE"])).date()
-
-
 def _fresh_form(name: str, application: Application, payable):
     form = ACTIONS[name].form(formdata=None, prefix=name)
     if name == "award":
         form.amount.data = application.requested_amount
     elif name == "record_payment":
         form.amount.data = max(payable - application.paid_amount, ZERO) if payable else None
-        form.paid_on.data = _today()
+        form.paid_on.data = today()
     return form
 
 

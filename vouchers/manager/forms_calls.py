@@ -8,9 +8,7 @@ services.call_setup, which the views call with the specs these forms build.
 from __future__ import annotations
 
 from datetime import UTC
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -28,6 +26,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from ..clock import programme_zone
 from ..models import VOUCHER_TYPES, Call
 from ..money import to_money
 from ..services.call_setup import (
@@ -62,14 +61,10 @@ def above_zero(form, field) -> None:
         raise ValidationError("Must be more than zero.")
 
 
-def _programme_zone():
-    return ZoneInfo(current_app.config["PROGRAMME_TIMEZONE"])
-
-
 def _local_datetime(label: str) -> DateTimeLocalField:
     return DateTimeLocalField(
         label, format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        tz=_programme_zone, validators=[InputRequired("Give a date and time.")],
+        tz=programme_zone, validators=[InputRequired("Give a date and time.")],
         description="In the programme's time zone.",
     )
 

@@ -32,7 +32,6 @@ class Programme(db.Model):
     total_budget: Mapped[money]
     starts_on: Mapped[date]
     ends_on: Mapped[date]
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Brussels")
 
     calls: Mapped[list[Call]] = relationship(back_populates="programme", order_by="Call.opens_at")
 
@@ -86,6 +85,8 @@ class CallVoucherType(db.Model):
     envelope: Mapped[money]
     committed: Mapped[money] = mapped_column(default=Decimal("0.00"))
     awarded_count: Mapped[int] = mapped_column(default=0)
+    # Numbers the references of the type's applications; see operations._new_reference.
+    references_issued: Mapped[int] = mapped_column(default=0, server_default="0")
     score_scale: Mapped[int] = mapped_column(default=5)
 
     call: Mapped[Call] = relationship(back_populates="voucher_types")

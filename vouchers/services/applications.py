@@ -30,7 +30,7 @@ from ..models import (
     ServiceProvider,
     User,
 )
-from ..money import to_money
+from ..money import MAX_MONEY, to_money
 from .errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from .operations import atomic, is_owner
 
@@ -48,7 +48,6 @@ MAX_TITLE = 200
 MAX_TEXT = 10_000
 MAX_DETAIL = 2_000
 MAX_COST_LINES = 50
-MAX_AMOUNT = Decimal("9999999999.99")  # Numeric(12, 2)
 
 
 def can_edit(application: Application, user: User) -> bool:
@@ -77,7 +76,7 @@ def _amount(value: Any, label: str) -> Decimal:
         amount = to_money(value)
     except ValueError as exc:
         raise InvalidInput(f"{label}: {exc}") from exc
-    if amount > MAX_AMOUNT:
+    if amount > MAX_MONEY:
         raise InvalidInput(f"{label} is too large.")
     return amount
 

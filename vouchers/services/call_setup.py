@@ -33,6 +33,7 @@ from ..models import (
     ServiceProvider,
     User,
 )
+from ..money import MAX_MONEY
 from .errors import InvalidInput, NotAllowed
 from .operations import atomic
 
@@ -40,7 +41,6 @@ CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]*")
 CODE_MAX = 20  # references are CODE-TT-NNNNN in a 30-character column
 MAX_SCORE_SCALE = 100
 MAX_WEIGHT = Decimal("9999.99")  # Numeric(6, 2)
-MAX_MONEY = Decimal("9999999999.99")  # Numeric(12, 2)
 RATE_STEP = Decimal("0.0001")  # Numeric(5, 4)
 WEIGHT_STEP = Decimal("0.01")
 

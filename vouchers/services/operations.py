@@ -13,18 +13,21 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows import lifecycle
 from workflows.lifecycle import TransitionRefused
 
+from ..clock import local_date, today
 from ..database import begin_write
 from ..extensions import db
 from ..models import (
     PROVIDER_TYPES,
     Application,
     AuditRecord,
+    CallVoucherType,
     FinalReport,
     Payment,
     User,
@@ -52,6 +55,12 @@ def atomic() -> Iterator[None]:
     except StaleDataError as exc:
         raise ConcurrentChange(
             "Someone else changed this application at the same moment; reload and try again."
+        ) from exc
+    except IntegrityError as exc:
+        # A unique or CHECK constraint refused the change: on PostgreSQL that is how a
+        # double click or a colleague's simultaneous action shows up.
+        raise ConcurrentChange(
+            "This clashes with a change made at the same moment; reload and try again."
         ) from exc
 
 
@@ -220,16 +229,18 @@ _TYPE_CODES = {"travel": "TR", "market_validation": "MV", "product_validation": 
 def _new_reference(cvt) -> str:
     """CALLCODE-TYPE-NNNNN, numbered per call and type.
 
-    A unique constraint on the reference catches the rare race of two drafts at once;
-    the savepoint turns it into a retry-able error instead of a half-made draft.
+    The number comes from a counter on the voucher type, taken with one UPDATE ...
+    RETURNING: two applicants starting drafts at the same moment queue on its row and
+    get different numbers (a count of the rows would give both the same).
     """
-    prefix = f"{cvt.call.code}-{_TYPE_CODES[cvt.voucher_type]}-"
-    count = db.session.scalar(
-        select(func.count()).select_from(Application).where(
-            Application.call_voucher_type_id == cvt.id
-        )
-    )
-    return f"{prefix}{count + 1:05d}"
+    t = CallVoucherType.__table__
+    number = db.session.execute(
+        update(t).where(t.c.id == cvt.id)
+        .values(references_issued=t.c.references_issued + 1)
+        .returning(t.c.references_issued)
+    ).scalar_one()
+    db.session.expire(cvt, ["references_issued"])
+    return f"{cvt.call.code}-{_TYPE_CODES[cvt.voucher_type]}-{number:05d}"
 
 
 def submit(application: Application, actor: User, now: datetime | None = None) -> None:
@@ -386,6 +397,13 @@ def record_payment(application: Application, actor: User, amount, *, paid_on: da
         raise InvalidInput("Give a payment amount greater than zero.")
     if not reference.strip():
         raise InvalidInput("Give the payment reference (bank transfer or ledger number).")
+    if paid_on > today():
+        raise InvalidInput("A payment cannot be dated in the future.")
+    awarded_on = local_date(application.awarded_at)
+    if paid_on < awarded_on:
+        raise InvalidInput(f"A payment cannot be dated before the award ({awarded_on:%d %b %Y}).")
+    if invoice_date is not None and invoice_date > today():
+        raise InvalidInput("An invoice cannot be dated in the future.")
     payable = payable_amount(application)
     with atomic():
         a = Application.__table__

@@ -34,7 +34,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import accumulate
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, case, func, select
 from sqlalchemy.orm import aliased
@@ -51,6 +50,7 @@ from exports import (
 )
 from workflows.lifecycle import REJECTED, STATE_LABELS, VOUCHER_STATES, WAITLISTED
 
+from ..clock import programme_zone
 from ..extensions import db
 from ..models import (
     VOUCHER_TYPE_LABELS,
@@ -166,7 +166,7 @@ class BudgetExport:
         self.filters = filters
         programme = call.programme
         self.programme = programme
-        self.zone = ZoneInfo(programme.timezone)
+        self.zone = programme_zone()
         self._summaries: list[TypeSummary] | None = None
 
     # --- conditions shared by the queries ----------------------------------------------
@@ -385,7 +385,7 @@ class BudgetExport:
             funder=self.programme.funder,
             call=f"{self.call.code} – {self.call.title}",
             currency=self.programme.currency,
-            filters=self.filters.describe(self.programme.timezone),
+            filters=self.filters.describe(self.zone.key),
             generated_at=now,
             generated_by=generated_by,
         )
