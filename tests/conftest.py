@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from flask import has_app_context
@@ -40,16 +42,26 @@ def postgres_reachable(url: str = POSTGRES_DEFAULT) -> str | None:
         return f"PostgreSQL not reachable at {url}: {exc.__class__.__name__}"
 
 
-def fresh_postgres_database(base_url: str, name: str) -> str:
-    """Create (or re-create) database ``name`` on the server of ``base_url``; return its URL."""
-    if not re.fullmatch(r"[a-z0-9_]+", name):
+@contextmanager
+def postgres_database(base_url: str, purpose: str) -> Iterator[str]:
+    """A new, empty database on the server of ``base_url`` for this test run; dropped after.
+
+    The name carries the run's id and the xdist worker, so two runs on one machine (a
+    developer's and CI's) never share or drop each other's databases.
+    """
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"{os.getpid():x}")[:10]
+    name = f"vouchers_{purpose}_{run}_{_worker()}".lower()
+    if not re.fullmatch(r"[a-z0-9_]{1,63}", name):
         raise ValueError(name)
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 class RequestIsolatingClient(FlaskClient):
@@ -86,12 +98,14 @@ def migrated_app(database_url: str, instance_path: str, **config):
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def database_url(tmp_path_factory) -> Iterator[str]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-        return fresh_postgres_database(url, f"vouchers_test_{_worker()}")
-    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
+        with postgres_database(url, "test") as test_url:
+            yield test_url
+        return
+    yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, insert, select
 
+from tests.helpers import login
 from vouchers.extensions import db
 from vouchers.models import Application, Organisation, User
 from vouchers.models.base import utcnow
@@ -16,10 +17,6 @@ from vouchers.services.listing import TableQuery, applications_page
 ROWS = 120
 
 
-def login(client, user) -> None:
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 @pytest.fixture

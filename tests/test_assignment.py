@@ -7,17 +7,12 @@ from collections import Counter
 import pytest
 from sqlalchemy import event, func, select
 
+from tests.helpers import login
 from vouchers.extensions import db
 from vouchers.models import Application, Assignment, AuditRecord
 from vouchers.services import reviews
 from vouchers.services.assignment import auto_assign
 from vouchers.services.errors import InvalidInput
-
-
-def login(client, user) -> None:
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 @pytest.fixture

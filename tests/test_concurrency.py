@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import ExitStack
 from decimal import Decimal
 
 import pytest
@@ -15,8 +16,8 @@ from sqlalchemy import func, select
 
 from tests.conftest import (
     POSTGRES_DEFAULT,
-    fresh_postgres_database,
     migrated_app,
+    postgres_database,
     postgres_reachable,
 )
 from tests.factories import Factories
@@ -41,17 +42,17 @@ def _backends():
 
 @pytest.fixture(params=list(_backends()))
 def concurrent_app(request, tmp_path):
-    if request.param == "sqlite":
-        url = "sqlite:///" + str(tmp_path / "concurrency.db")
-    else:
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        url = fresh_postgres_database(POSTGRES_DEFAULT, f"vouchers_race_{worker}")
-    # A connection per thread: a smaller pool would queue threads behind the barrier.
-    app = migrated_app(url, str(tmp_path / "instance"),
-                       SQLALCHEMY_ENGINE_OPTIONS={"pool_size": THREADS + 2, "max_overflow": 0})
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = "sqlite:///" + str(tmp_path / "concurrency.db")
+        else:
+            url = stack.enter_context(postgres_database(POSTGRES_DEFAULT, "race"))
+        # A connection per thread: a smaller pool would queue threads behind the barrier.
+        app = migrated_app(url, str(tmp_path / "instance"), SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_size": THREADS + 2, "max_overflow": 0})
+        yield app
+        with app.app_context():
+            db.engine.dispose()
 
 
 def _race(app, application_ids, manager_id, amount):

@@ -7,15 +7,10 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select
 
+from tests.helpers import login
 from vouchers.extensions import db
 from vouchers.models import Assignment, Attachment, Review
 from vouchers.services import reviews
-
-
-def login(client, user):
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 @pytest.fixture

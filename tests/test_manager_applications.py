@@ -7,18 +7,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from tests.helpers import login
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Assignment, Attachment, AuditRecord, CallVoucherType
 from vouchers.models.base import utcnow
 from vouchers.services import operations as ops
 from vouchers.services import reviews
-
-
-def login(client, user) -> None:
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 @pytest.fixture

@@ -7,14 +7,9 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
+from tests.helpers import login
 from vouchers.extensions import db
 from vouchers.models import VOUCHER_TYPES, Call, CallVoucherType, Criterion, Programme
-
-
-def login(client, user):
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 class _FormFields(HTMLParser):

@@ -7,15 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from tests.helpers import login
 from vouchers.clock import local_date
 from vouchers.services import operations as ops
 from vouchers.services.dashboard import call_dashboard
-
-
-def login(client, user) -> None:
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 @pytest.fixture

@@ -3,15 +3,10 @@
 import pytest
 from sqlalchemy import func, select
 
+from tests.helpers import login
 from vouchers.extensions import db
 from vouchers.models import ServiceProvider
 from vouchers.services.applications import active_providers
-
-
-def login(client, user):
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 def page(response) -> str:

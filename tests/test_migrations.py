@@ -9,8 +9,8 @@ from sqlalchemy import inspect
 
 from tests.conftest import (
     POSTGRES_DEFAULT,
-    fresh_postgres_database,
     migrated_app,
+    postgres_database,
     postgres_reachable,
 )
 from vouchers.extensions import db
@@ -48,10 +48,9 @@ def test_sqlite_upgrade_to_head_matches_the_models(tmp_path):
 
 @pytest.mark.skipif(SKIP_PG, reason=PG_REASON or "")
 def test_postgresql_upgrade_to_head_matches_the_models(tmp_path):
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    url = fresh_postgres_database(POSTGRES_DEFAULT, f"vouchers_migrate_{worker}")
-    app = migrated_app(url, str(tmp_path / "instance"))
-    _assert_no_difference(app)
+    with postgres_database(POSTGRES_DEFAULT, "migrate") as url:
+        app = migrated_app(url, str(tmp_path / "instance"))
+        _assert_no_difference(app)
 
 
 def test_sqlite_migrations_go_down_and_up_and_leave_foreign_keys_enforced(tmp_path):

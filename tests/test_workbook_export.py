@@ -18,6 +18,7 @@ from flask import current_app
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from tests.helpers import login
 from vouchers.clock import local_date, today
 from vouchers.extensions import db
 from vouchers.models import VOUCHER_TYPE_LABELS, Application, Call, FinalReport, Payment
@@ -41,10 +42,6 @@ REPORT_LABELS = {"draft": "Draft", "submitted": "Submitted", "returned": "Return
                  "approved": "Approved"}
 
 
-def login(client, user) -> None:
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 def money(value) -> Decimal | None:
