@@ -116,6 +116,20 @@ def test_disable_and_enable(app, make):
         accounts.disable_account(manager, manager)
 
 
+def test_disabling_a_manager_withdraws_the_invitations_they_handed_out(app, make):
+    manager, colleague = make.manager(), make.manager()
+    invitation, token = accounts.create_invitation(by=manager, email="sock@x.example",
+                                                   name="Sock Puppet", role="manager")
+    db.session.commit()
+    accounts.disable_account(manager, colleague)
+    db.session.commit()
+    db.session.refresh(invitation)
+    assert invitation.revoked_at is not None
+    with pytest.raises(InvalidInput, match="withdrawn"):
+        accounts.accept_invitation(accounts.find_invitation(token), GOOD)
+    assert accounts.find_by_email("sock@x.example") is None
+
+
 def test_invitation_stores_only_a_hash_and_works_once(app, make):
     manager = make.manager()
     invitation, token = accounts.create_invitation(by=manager, email="eva@agency.example",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -111,6 +112,25 @@ def test_profile_is_created_once_and_links_the_applicant(client, make):
     assert 'value="60000.00"' in text(client.get("/apply/profile"))
 
 
+def test_profile_details_the_programme_relies_on_freeze_once_an_application_is_in(client,
+                                                                                   make):
+    applicant = make.applicant()
+    make.application("submitted", applicant=applicant)
+    org = applicant.organisation
+    login(client, applicant)
+    fields = {"legal_name": org.legal_name, "registry_number": org.registry_number,
+              "country": org.country, "region": org.region, "size": "medium",
+              "sector": "medtech", "de_minimis_declared": str(org.de_minimis_declared)}
+    assert client.post("/apply/profile", data=fields).status_code == 303  # size and sector
+    response = client.post("/apply/profile", data={**fields, "country": "IE",
+                                                   "de_minimis_declared": "0.01"})
+    assert response.status_code == 422
+    assert ("its country, de minimis aid received can no longer be changed here"
+            in text(response))
+    db.session.expire_all()
+    assert (org.country, org.size) == ("NL", "medium")
+
+
 def test_profile_refuses_a_registry_number_of_another_company(client, make):
     other = make.organisation()
     user = make.user("applicant")
@@ -164,6 +184,20 @@ def test_validation_form_offers_active_providers_with_country(client, make, logg
     assert f"{provider.name} (DE, Bavaria)" in page
     assert retired.name not in page
     assert '<label for="provider_id">Service provider</label>' in page
+
+
+def test_more_cost_lines_than_allowed_are_refused_not_cut(client, make, logged_in):
+    from vouchers.applicant.forms import MAX_COST_LINES
+
+    cvt = make.call().voucher_type("market_validation")
+    lines = {}
+    for i in range(MAX_COST_LINES + 1):
+        lines[f"cost_lines-{i}-description"] = f"Cost {i}"
+        lines[f"cost_lines-{i}-amount"] = "100"
+    response = client.post(f"/apply/new/{cvt.id}", data=form_data(**lines))
+    assert response.status_code == 422
+    assert f"At most {MAX_COST_LINES} cost lines" in text(response)
+    assert count(Application) == 0
 
 
 def test_cost_lines_are_added_and_removed_without_saving(client, make, logged_in):
@@ -582,3 +616,26 @@ def test_forms_carry_a_csrf_token_and_posts_without_one_are_refused(app, client,
     assert response.status_code == 303
     db.session.expire_all()
     assert application.state == "submitted"
+
+
+def test_a_draft_keeps_its_provider_after_it_leaves_the_catalogue(client, make):
+    applicant = make.applicant()
+    draft = make.application("draft", make.call().voucher_type("market_validation"),
+                             applicant=applicant)
+    provider = draft.provider
+    provider.active = False
+    db.session.commit()
+    login(client, applicant)
+    form = text(client.get(f"/apply/applications/{draft.id}/edit"))
+    assert f"{provider.name} (DE, Bavaria) (no longer in the catalogue)" in form
+    inputs = [i for i in re.findall(r"<input[^>]*>", form) if 'type="submit"' not in i]
+    fields = dict(re.search(r'name="([^"]+)"[^>]*value="([^"]*)"', i).groups()
+                  for i in inputs if "value=" in i)
+    fields.update({"provider_id": str(provider.id), "summary": "Still the same plan.",
+                   "service": "Market study"})
+    response = client.post(f"/apply/applications/{draft.id}/edit", data=fields)
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert draft.provider_id == provider.id and draft.summary == "Still the same plan."
+    page = text(client.get(f"/apply/applications/{draft.id}"))
+    assert "The chosen service provider has left the catalogue; choose another" in page

@@ -298,3 +298,15 @@ def test_amounts_beyond_what_the_database_holds_are_refused(make):
     refused(lambda: ops.save_final_report(application, application.applicant, summary="x",
                                           actual_costs="1e20"),
             InvalidInput, "more than the largest amount this system holds")
+
+
+def test_a_draft_needs_a_title(make):
+    from vouchers.services.applications import update_draft
+
+    cvt = make.call().voucher_type("travel")
+    applicant = make.applicant()
+    refused(lambda: ops.create_draft(applicant, cvt, title="   "), InvalidInput,
+            "Give the application a title.")
+    draft = make.draft(cvt, applicant)
+    refused(lambda: update_draft(draft, applicant, {"title": "  "}, None), InvalidInput,
+            "Give the application a title.")

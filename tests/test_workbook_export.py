@@ -512,6 +512,8 @@ def test_route_filters_come_from_the_query_string(client, scenario):
     ("from=2026-13-01", "Give the date as YYYY-MM-DD."),
     ("from=2026-03-01&to=2026-02-01", "before its start"),
     ("type=impact", "Choose among the voucher types of this call."),
+    ("to=9999-12-31", "Give award dates between 1900-01-01 and 2999-12-31"),
+    ("from=0001-01-01", "Give award dates between 1900-01-01 and 2999-12-31"),
 ])
 def test_bad_filters_go_back_to_the_dashboard_with_the_reason(client, make, query, message):
     call = make.call({"travel": (12, "5000", "1.00", "60000")})
@@ -587,6 +589,7 @@ def test_command_line_filters(runner, scenario, tmp_path):
     (["--type", "holiday"], "Invalid value for '--type'"),
     (["--type", "impact"], "offers no impact vouchers"),
     (["--from", "2026-03-01", "--to", "2026-02-01"], "before it starts"),
+    (["--to", "9999-12-31"], "Give award dates between"),
     (["--output", "{tmp}/missing/book.xlsx"], "Cannot write"),
     (["--output", "{tmp}"], "is a directory"),
 ])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -120,6 +121,13 @@ class ApplicationForm(FlaskForm):
 
     voucher_type = ""
 
+    def validate_cost_lines(self, field):
+        # FieldList keeps the first max_entries lines and drops the rest without a word.
+        posted = {key.split("-")[1] for key in request.form
+                  if key.startswith(f"{field.name}-") and key.split("-")[1].isdigit()}
+        if len(posted) > MAX_COST_LINES:
+            raise ValidationError(f"At most {MAX_COST_LINES} cost lines; group smaller costs.")
+
     def button_pressed(self) -> tuple[str, int | None] | None:
         """("add", None) or ("remove", index) for the buttons that only rework the form."""
         if self.add_line.data:
@@ -209,7 +217,9 @@ class ValidationForm(ApplicationForm):
     def __init__(self, *args, providers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.provider_id.choices = [SelectChoice("", "Choose a provider from the catalogue")] + [
-            SelectChoice(str(p.id), f"{p.name} ({p.country}, {p.region})") for p in providers
+            SelectChoice(str(p.id), f"{p.name} ({p.country}, {p.region})"
+                         + ("" if p.active else " (no longer in the catalogue)"))
+            for p in providers
         ]
 
     def service_fields(self) -> dict:

@@ -95,7 +95,12 @@ def _application_form(voucher_type: str, application: Application | None = None
     form_class = FORMS[voucher_type]
     kwargs = {}
     if voucher_type in ("market_validation", "product_validation"):
-        kwargs["providers"] = active_providers()
+        providers = active_providers()
+        # A provider that left the catalogue stays selectable on the draft naming it, so
+        # saving the draft does not silently drop it (submitting asks for another).
+        if application is not None and application.provider and not application.provider.active:
+            providers.append(application.provider)
+        kwargs["providers"] = providers
     if application is not None and request.method == "GET":
         kwargs["data"] = form_class.data_of(application)
     return form_class(**kwargs)

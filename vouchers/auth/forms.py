@@ -93,7 +93,8 @@ class ChangePasswordForm(PolicyMixin, FlaskForm):
     policy_field = "new_password"
 
     current_password = PasswordField("Current password",
-                                     validators=[DataRequired("Give your current password.")],
+                                     validators=[DataRequired("Give your current password."),
+                                                 Length(max=1024)],
                                      render_kw={"autocomplete": "current-password"})
     new_password = _new_password_field("New password")
     confirm = _confirm_field("new_password")

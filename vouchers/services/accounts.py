@@ -225,6 +225,14 @@ def disable_account(user: User, by: User) -> None:
         raise InvalidInput(f"The account of {user.name} is already disabled.")
     user.enabled = False
     end_sessions(user)
+    # Links this user handed out would otherwise let them, or whoever holds one, back in.
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.invited_by_id == user.id, Invitation.used_at.is_(None),
+               Invitation.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def enable_account(user: User, by: User) -> None:
@@ -286,6 +294,9 @@ def invitation_problem(invitation: Invitation, now: datetime | None = None) -> s
         return "This invitation was withdrawn. Ask a programme manager for a new one."
     if invitation.expires_at <= now:
         return "This invitation has expired. Ask a programme manager for a new one."
+    inviter = db.session.get(User, invitation.invited_by_id)
+    if inviter is None or not inviter.enabled:
+        return "This invitation was withdrawn. Ask a programme manager for a new one."
     return None
 
 

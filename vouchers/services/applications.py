@@ -92,7 +92,9 @@ def _date(value: Any, label: str) -> str:
         raise InvalidInput(f"{label}: write the date as YYYY-MM-DD.") from exc
 
 
-def _provider_id(value: Any, voucher_type: str) -> int | None:
+def _provider_id(value: Any, voucher_type: str, current: int | None = None) -> int | None:
+    """The chosen provider: one in the catalogue, or the one the draft already names
+    (kept even if it has left the catalogue since; submitting then asks for another)."""
     if value in (None, "", 0):
         return None
     if voucher_type not in PROVIDER_TYPES:
@@ -101,7 +103,7 @@ def _provider_id(value: Any, voucher_type: str) -> int | None:
         provider = db.session.get(ServiceProvider, int(value))
     except (TypeError, ValueError):
         provider = None
-    if provider is None or not provider.active:
+    if provider is None or not (provider.active or provider.id == current):
         raise InvalidInput("Choose a service provider from the catalogue.")
     return provider.id
 
@@ -144,6 +146,8 @@ def update_draft(application: Application, user: User, fields: Mapping[str, Any]
     changes: dict[str, Any] = {}
     if "title" in fields:
         changes["title"] = _text(fields["title"], "The title", MAX_TITLE)
+        if not changes["title"]:
+            raise InvalidInput("Give the application a title.")
     if "summary" in fields:
         changes["summary"] = _text(fields["summary"], "The summary", MAX_TEXT)
     if "requested_amount" in fields:
@@ -153,7 +157,8 @@ def update_draft(application: Application, user: User, fields: Mapping[str, Any]
             raise InvalidInput("The amount requested cannot be negative.")
         changes["requested_amount"] = amount
     if "provider_id" in fields:
-        changes["provider_id"] = _provider_id(fields["provider_id"], voucher_type)
+        changes["provider_id"] = _provider_id(fields["provider_id"], voucher_type,
+                                              application.provider_id)
 
     details = {k: v for k, v in (application.details or {}).items() if k in own_fields}
     for key in own_fields:

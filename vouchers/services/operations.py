@@ -205,6 +205,8 @@ def create_draft(applicant: User, call_voucher_type, *, title: str, now: datetim
     now = now or utcnow()
     if not call_voucher_type.call.is_open(now):
         raise TransitionNotAllowed("The call is not open for applications.")
+    if not title.strip():
+        raise InvalidInput("Give the application a title.")
     with atomic():
         application = Application(
             reference=_new_reference(call_voucher_type), call_id=call_voucher_type.call_id,

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from workflows import lifecycle
 
 from ..extensions import db
-from ..models import COMPANY_SIZES, SECTORS, Organisation, User
+from ..models import COMPANY_SIZES, SECTORS, Application, Organisation, User
 from ..money import to_money
 from .errors import InvalidInput, NotAllowed
 from .operations import atomic
@@ -74,6 +74,14 @@ def registry_number_taken(number: str, *, except_id: int | None = None) -> bool:
     return bool(db.session.scalar(query))
 
 
+def has_submitted(organisation: Organisation) -> bool:
+    return bool(db.session.scalar(
+        select(func.count()).select_from(Application).where(
+            Application.organisation_id == organisation.id,
+            Application.submitted_at.is_not(None))
+    ))
+
+
 def save_profile(user: User, *, legal_name: str, registry_number: str, country: str,
                  region: str, size: str, sector: str, de_minimis_declared: Any) -> Organisation:
     """Create the user's company profile, or update it; link the user to the company."""
@@ -104,6 +112,20 @@ def save_profile(user: User, *, legal_name: str, registry_number: str, country: 
         raise InvalidInput("The de minimis aid received cannot be negative.")
 
     organisation = user.organisation
+    if organisation is not None and has_submitted(organisation):
+        frozen = {"legal name": (organisation.legal_name, legal_name),
+                  "registry number": (organisation.registry_number, number),
+                  "country": (organisation.country, country),
+                  "region": (organisation.region, region),
+                  "de minimis aid received": (organisation.de_minimis_declared, declared)}
+        changed = [name for name, (old, new) in frozen.items() if old != new]
+        if changed:
+            # Evaluations, awards, the de minimis check and the funder's workbook stand on
+            # these details; they may not shift under a submitted application.
+            raise InvalidInput(
+                f"Your company has submitted applications, so its {', '.join(changed)} can "
+                "no longer be changed here; ask the programme managers to correct them."
+            )
     taken_message = (f"A company with registry number {number} is already registered. If it "
                      "is yours, ask its applicant to let you apply from their account.")
     if registry_number_taken(number, except_id=organisation.id if organisation else None):

@@ -85,6 +85,8 @@ REPORT_STATUS_LABELS = {
 }
 
 _LIVE = tuple(sorted(VOUCHER_STATES))
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,11 @@ class WorkbookFilters:
                 f"{call.code} offers no {', '.join(unknown)} vouchers; it offers "
                 f"{', '.join(offered) or 'no voucher type'}."
             )
+        for day in (self.awarded_from, self.awarded_to):
+            # The far ends of the calendar cannot be turned into UTC instants.
+            if day is not None and not FIRST_DATE <= day <= LAST_DATE:
+                raise InvalidInput(f"Give award dates between {FIRST_DATE:%Y-%m-%d} and "
+                                   f"{LAST_DATE:%Y-%m-%d}; {day:%Y-%m-%d} is out of range.")
         if self.awarded_from and self.awarded_to and self.awarded_to < self.awarded_from:
             raise InvalidInput(
                 f"The award date range ends ({self.awarded_to:%Y-%m-%d}) before it starts "
