@@ -74,6 +74,28 @@ def test_registration_refuses_a_taken_address_and_mismatched_passwords(client, m
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
 
 
+def test_probing_registration_for_existing_addresses_is_throttled(client, make):
+    users = [make.applicant() for _ in range(3)]
+    db.session.add_all([FailedLogin(email=f"guess{i}@sme.example", address="203.0.113.7",
+                                    attempted_at=utcnow()) for i in range(17)])
+    db.session.commit()
+    for user in users:  # three probes that hit an account: 20 failures from this address
+        response = client.post("/account/register", data={
+            "name": "Probe", "email": user.email, "password": NEW, "confirm": NEW},
+            environ_base={"REMOTE_ADDR": "203.0.113.7"})
+        assert "exists already" in text(response)
+    response = client.post("/account/register", data={
+        "name": "Anna", "email": "anna@sme.example", "password": NEW, "confirm": NEW},
+        environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert response.status_code == 429
+    assert accounts.find_by_email("anna@sme.example") is None
+    # Another address registers as usual.
+    response = client.post("/account/register", data={
+        "name": "Anna", "email": "anna@sme.example", "password": NEW, "confirm": NEW},
+        environ_base={"REMOTE_ADDR": "198.51.100.1"})
+    assert response.status_code == 302
+
+
 # --- logging in --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role, prefix", [

@@ -83,8 +83,11 @@ class RegisterForm(PolicyMixin, FlaskForm):
     def _policy_identity(self):
         return self.email.data or "", self.name.data or ""
 
+    email_taken = False
+
     def validate_email(self, field):
         if accounts.find_by_email(field.data or "") is not None:
+            self.email_taken = True
             raise ValidationError("An account with this e-mail address exists already. "
                                   "Log in instead.")
 

@@ -85,12 +85,19 @@ def _retry_after(condition: ColumnElement[bool], count: int, limit: int,
 
 def check(email: str, address: str, now: datetime | None = None) -> None:
     """Raise LoginThrottled if this account or this address failed too often lately."""
+    _check([(FailedLogin.email == _normal(email), _setting("LOGIN_MAX_FAILURES_PER_ACCOUNT")),
+            (FailedLogin.address == address, _setting("LOGIN_MAX_FAILURES_PER_ADDRESS"))], now)
+
+
+def check_address(address: str, now: datetime | None = None) -> None:
+    """Raise LoginThrottled if this address failed too often lately (any account)."""
+    _check([(FailedLogin.address == address, _setting("LOGIN_MAX_FAILURES_PER_ADDRESS"))], now)
+
+
+def _check(limits: list[tuple[ColumnElement[bool], int]], now: datetime | None) -> None:
     now = now or utcnow()
     since = now - window()
-    for condition, limit in (
-        (FailedLogin.email == _normal(email), _setting("LOGIN_MAX_FAILURES_PER_ACCOUNT")),
-        (FailedLogin.address == address, _setting("LOGIN_MAX_FAILURES_PER_ADDRESS")),
-    ):
+    for condition, limit in limits:
         count = db.session.scalar(
             select(func.count()).select_from(FailedLogin)
             .where(condition, FailedLogin.attempted_at > since)

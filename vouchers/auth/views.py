@@ -26,6 +26,9 @@ from . import throttle
 from .forms import AcceptInvitationForm, ChangePasswordForm, LoginForm, RegisterForm
 
 bp = Blueprint("auth", __name__)
+# Recorded as the "account" of a registration that hit an existing address: no real
+# address looks like it, so it only ever counts against the requester's address.
+REGISTRATION_PROBE = "(registration)"
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to see this page."
@@ -133,6 +136,14 @@ def register():
     if current_user.is_authenticated:
         return redirect(home_url_for(current_user))
     form = RegisterForm()
+    if request.method == "POST":
+        # Registration says whether an address has an account, so probing it for many
+        # addresses counts against the address like failed logins do.
+        try:
+            throttle.check_address(_address())
+        except throttle.LoginThrottled as exc:
+            form.form_errors.append(exc.message)
+            return render_template("auth/register.html", form=form), 429
     if form.validate_on_submit():
         try:
             user = accounts.register_applicant(email=form.email.data, name=form.name.data,
@@ -147,6 +158,9 @@ def register():
                                     user.id, _address())
             flash("Your account is ready. Now tell us about your company.", "success")
             return redirect(first_url("applicant.profile"))
+    if form.email_taken:
+        throttle.record_failure(REGISTRATION_PROBE, _address())
+        db.session.commit()
     return render_template("auth/register.html", form=form)
 
 
