@@ -98,7 +98,8 @@ def world(app, make):
     args = {"application_id": application.id, "attachment_id": attachment.id,
             "cvt_id": cvt.id, "call_id": call.id, "user_id": users["other_applicant"].id,
             "provider_id": application.provider_id, "invitation_id": invitation.id,
-            "token": token, "action": "award", "filename": "app.css"}
+            "token": token, "action": "award", "filename": "app.css",
+            "organisation_id": application.organisation_id}
     return users, args
 
 

@@ -1,5 +1,13 @@
 # One module per area of the manager's work; each adds its routes to the one blueprint.
-from . import applications, calls, dashboard, providers, users, workbook  # noqa: F401
+from . import (  # noqa: F401
+    applications,
+    calls,
+    dashboard,
+    organisations,
+    providers,
+    users,
+    workbook,
+)
 from .blueprint import bp
 
 __all__ = ["bp"]

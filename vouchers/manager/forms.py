@@ -12,19 +12,23 @@ from wtforms import (
     Form,
     HiddenField,
     IntegerField,
+    SearchField,
     SelectChoice,
     SelectField,
     StringField,
+    SubmitField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from workflows.lifecycle import STATE_LABELS, STATES
 
+from ..applicant.forms import ProfileForm
 from ..models import VOUCHER_TYPE_LABELS, VOUCHER_TYPES
 from ..money import to_money
 from ..services.assignment import MAX_PER_APPLICATION
 from ..services.listing import DEFAULT_PER_PAGE, PER_PAGE_CHOICES
+from ..services.organisations import MAX_REASON
 
 
 class MoneyField(StringField):
@@ -133,3 +137,23 @@ class AutoAssignForm(FlaskForm):
                      message=f"Between 1 and {MAX_PER_APPLICATION}.")],
     )
     return_to = HiddenField(default="dashboard")
+
+
+class OrganisationSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    q = SearchField("Legal name or registry number", validators=[Optional(), Length(max=200)])
+
+
+class CorrectionForm(ProfileForm):
+    """The company profile as the manager corrects it: every field, and why."""
+
+    reason = TextAreaField(
+        "Reason for the correction",
+        validators=[InputRequired("Give the reason for the correction."),
+                    Length(max=MAX_REASON)],
+        description="Kept in the log with the change, for example the register extract "
+                    "or the applicant's request it follows.",
+    )
+    save = SubmitField("Save the correction")

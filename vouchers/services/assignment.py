@@ -201,7 +201,10 @@ def _write(planned: list[tuple[int, int]], needs: list[_Need], by: User) -> None
                  "assigned_at": now, "conflict_reason": ""}
                 for app_id, uid in planned
             ])
-    except IntegrityError as exc:
+    except ConcurrentChange as exc:
+        if not isinstance(exc.__cause__, IntegrityError):
+            raise
+        # atomic() reports the unique (application, evaluator) index as a ConcurrentChange.
         raise ConcurrentChange("Another manager assigned evaluators at the same moment; "
                                "nothing was assigned. Try again.") from exc
     # The updates above bypassed the identity map: expire what this session holds of them

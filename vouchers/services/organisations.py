@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -14,7 +15,7 @@ from workflows import lifecycle
 from ..extensions import db
 from ..models import COMPANY_SIZES, SECTORS, Application, Organisation, User
 from ..money import to_money
-from .errors import InvalidInput, NotAllowed
+from .errors import ConcurrentChange, InvalidInput, NotAllowed
 from .operations import atomic
 
 # ISO 3166-1 alpha-2.
@@ -53,6 +54,15 @@ SIZE_LABELS = {
 }
 SECTOR_LABELS = {s: s.replace("_", " ").capitalize() for s in SECTORS}
 MAX_DECLARED = Decimal("9999999999.99")  # Numeric(12, 2)
+MAX_REASON = 2000
+FIELD_LABELS = {
+    "legal_name": "legal name", "registry_number": "registry number", "country": "country",
+    "region": "region", "size": "size", "sector": "sector",
+    "de_minimis_declared": "de minimis aid received",
+}
+# What an applicant may no longer change once the company has submitted an application.
+FROZEN_FIELDS = {name: FIELD_LABELS[name] for name in (
+    "legal_name", "registry_number", "country", "region", "de_minimis_declared")}
 
 
 def normalise_registry_number(value: str) -> str:
@@ -82,11 +92,9 @@ def has_submitted(organisation: Organisation) -> bool:
     ))
 
 
-def save_profile(user: User, *, legal_name: str, registry_number: str, country: str,
-                 region: str, size: str, sector: str, de_minimis_declared: Any) -> Organisation:
-    """Create the user's company profile, or update it; link the user to the company."""
-    if user.role != lifecycle.APPLICANT:
-        raise NotAllowed("Only applicants describe a company.")
+def _clean_profile(*, legal_name: str, registry_number: str, country: str, region: str,
+                   size: str, sector: str, de_minimis_declared: Any) -> dict[str, Any]:
+    """The profile's fields normalised and checked; InvalidInput names the first problem."""
     legal_name = (legal_name or "").strip()
     region = (region or "").strip()
     number = normalise_registry_number(registry_number)
@@ -110,15 +118,29 @@ def save_profile(user: User, *, legal_name: str, registry_number: str, country: 
         raise InvalidInput(f"De minimis aid received: {exc}") from exc
     if declared < 0 or declared > MAX_DECLARED:
         raise InvalidInput("The de minimis aid received cannot be negative.")
+    return {"legal_name": legal_name, "registry_number": number, "country": country,
+            "region": region, "size": size, "sector": sector, "de_minimis_declared": declared}
+
+
+def _apply(organisation: Organisation, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        setattr(organisation, name, value)
+
+
+def save_profile(user: User, *, legal_name: str, registry_number: str, country: str,
+                 region: str, size: str, sector: str, de_minimis_declared: Any) -> Organisation:
+    """Create the user's company profile, or update it; link the user to the company."""
+    if user.role != lifecycle.APPLICANT:
+        raise NotAllowed("Only applicants describe a company.")
+    fields = _clean_profile(legal_name=legal_name, registry_number=registry_number,
+                            country=country, region=region, size=size, sector=sector,
+                            de_minimis_declared=de_minimis_declared)
+    number = fields["registry_number"]
 
     organisation = user.organisation
     if organisation is not None and has_submitted(organisation):
-        frozen = {"legal name": (organisation.legal_name, legal_name),
-                  "registry number": (organisation.registry_number, number),
-                  "country": (organisation.country, country),
-                  "region": (organisation.region, region),
-                  "de minimis aid received": (organisation.de_minimis_declared, declared)}
-        changed = [name for name, (old, new) in frozen.items() if old != new]
+        changed = [label for name, label in FROZEN_FIELDS.items()
+                   if getattr(organisation, name) != fields[name]]
         if changed:
             # Evaluations, awards, the de minimis check and the funder's workbook stand on
             # these details; they may not shift under a submitted application.
@@ -135,16 +157,50 @@ def save_profile(user: User, *, legal_name: str, registry_number: str, country: 
             if organisation is None:
                 organisation = Organisation(registry_number=number)
                 db.session.add(organisation)
-            organisation.legal_name = legal_name
-            organisation.registry_number = number
-            organisation.country = country
-            organisation.region = region
-            organisation.size = size
-            organisation.sector = sector
-            organisation.de_minimis_declared = declared
+            _apply(organisation, fields)
             db.session.flush()
             user.organisation = organisation
-    except IntegrityError as exc:
-        # Two people registered the same number at the same moment.
+    except ConcurrentChange as exc:
+        if not isinstance(exc.__cause__, IntegrityError):
+            raise
+        # Two people registered the same number at the same moment: the unique index
+        # refused the second (atomic() reports a constraint as a ConcurrentChange).
         raise InvalidInput(taken_message) from exc
     return organisation
+
+
+def correct_organisation(organisation: Organisation, by: User, *, legal_name: str,
+                         registry_number: str, country: str, region: str, size: str,
+                         sector: str, de_minimis_declared: Any, reason: str) -> list[str]:
+    """A manager corrects a company's details, even those frozen by a submitted application.
+
+    The change and its reason go to the log (old -> new per field). Returns the labels of
+    the fields that changed.
+    """
+    if by.role != lifecycle.MANAGER:
+        raise NotAllowed("Only programme managers correct a company's details.")
+    fields = _clean_profile(legal_name=legal_name, registry_number=registry_number,
+                            country=country, region=region, size=size, sector=sector,
+                            de_minimis_declared=de_minimis_declared)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give the reason for the correction.")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"Keep the reason to at most {MAX_REASON} characters.")
+    changes = {name: (getattr(organisation, name), value) for name, value in fields.items()
+               if getattr(organisation, name) != value}
+    if not changes:
+        raise InvalidInput("Nothing to correct: the details given are the company's current "
+                           "ones.")
+    number = fields["registry_number"]
+    if "registry_number" in changes and registry_number_taken(number, except_id=organisation.id):
+        raise InvalidInput(f"Another company is already registered with registry number "
+                           f"{number}.")
+    with atomic():
+        _apply(organisation, fields)
+    current_app.logger.info(
+        "organisation %s corrected by %s (%s): %s; reason: %r", organisation.id, by.email,
+        by.id, "; ".join(f"{FIELD_LABELS[name]} {str(old)!r} -> {str(new)!r}"
+                         for name, (old, new) in changes.items()), reason,
+    )
+    return [FIELD_LABELS[name] for name in changes]
