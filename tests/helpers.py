@@ -12,6 +12,19 @@ def login(client, user) -> None:
         session["_fresh"] = True
 
 
+def snapshot() -> dict:
+    """Every row of every table: an action that was refused must leave this unchanged.
+
+    The test's own transaction ends first, so the rows are read as committed.
+    """
+    from vouchers.extensions import db
+
+    db.session.commit()
+    with db.engine.connect() as conn:
+        return {t.name: sorted(map(tuple, conn.execute(t.select()).all()), key=repr)
+                for t in db.metadata.sorted_tables}
+
+
 def logout(client) -> None:
     with client.session_transaction() as session:
         session.clear()

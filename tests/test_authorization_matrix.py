@@ -13,8 +13,7 @@ import io
 import pytest
 from werkzeug.datastructures import FileStorage
 
-from tests.helpers import PDF, login, logout
-from tests.test_operations import snapshot
+from tests.helpers import PDF, login, logout, snapshot
 from vouchers.extensions import db
 from vouchers.services import accounts, attachments, reviews
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, text
 
+from tests.helpers import snapshot
 from vouchers.extensions import db
 from vouchers.models import Call, CallVoucherType, Criterion, ServiceProvider
 from vouchers.services import call_setup as cs
@@ -14,13 +15,6 @@ from vouchers.services.call_setup import CallSpec, CriterionSpec, ProviderSpec, 
 from vouchers.services.errors import InvalidInput, NotAllowed
 
 OPENS = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
-
-
-def snapshot() -> dict:
-    db.session.expire_all()
-    with db.engine.connect() as conn:
-        return {t.name: sorted(map(tuple, conn.execute(t.select()).all()), key=repr)
-                for t in db.metadata.sorted_tables}
 
 
 def refused(action, message_part: str, error=InvalidInput) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
 from tests.factories import PASSWORD
+from tests.helpers import snapshot
 from vouchers.extensions import db
 from vouchers.models import (
     Application,
@@ -76,13 +77,6 @@ def login(client, user) -> None:
     response = client.post("/account/login", data={
         "email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client)})
     assert response.status_code == 302, "logging in with a valid token must work"
-
-
-def snapshot() -> dict[str, list]:
-    """Every row of every table, read on a connection of its own."""
-    with db.engine.connect() as conn:
-        return {table.name: sorted(map(repr, conn.execute(select(table)).all()))
-                for table in db.metadata.sorted_tables}
 
 
 def _first_id(model) -> int:

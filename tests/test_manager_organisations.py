@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.helpers import login
-from tests.test_operations import refused, snapshot
+from tests.helpers import login, snapshot
+from tests.test_operations import refused
 from vouchers.extensions import db
 from vouchers.services.errors import InvalidInput, NotAllowed
 from vouchers.services.organisations import correct_organisation

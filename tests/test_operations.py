@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.helpers import snapshot
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, AuditRecord, CallVoucherType, Payment
@@ -20,14 +21,6 @@ from vouchers.services.errors import (
     TransitionNotAllowed,
 )
 from workflows import lifecycle as lc
-
-
-def snapshot() -> dict:
-    """Every row of every table: a refused action must leave this unchanged."""
-    db.session.commit()
-    with db.engine.connect() as conn:
-        return {t.name: sorted(map(tuple, conn.execute(t.select()).all()), key=repr)
-                for t in db.metadata.sorted_tables}
 
 
 def refused(action, error, message_part=None):

@@ -5,9 +5,6 @@ A page the user may not see answers 404, never 403, so its existence does not le
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-
 from flask import abort, current_app, request
 from flask_login import current_user
 
@@ -23,23 +20,6 @@ def refuse(reason: str):
     current_app.logger.warning("permission refused: %s %s for %s (%s)", request.method,
                                request.path, user, reason)
     abort(404)
-
-
-def role_required(*roles: str) -> Callable:
-    """Anonymous users go to the login page; users of another role get a 404."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return login_manager.unauthorized()
-            if current_user.role not in roles:
-                refuse(f"role {current_user.role} not in {roles}")
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def require_role_for_blueprint(bp, *roles: str) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.routing import BuildError
 from wtforms import SelectChoice
@@ -17,12 +16,13 @@ from workflows import lifecycle
 
 from ..clock import today
 from ..extensions import db
-from ..models import Application, Assignment, AuditRecord, Call, Payment, Review, User
+from ..models import Application, Assignment, AuditRecord, Payment, Review, User
 from ..models.base import utcnow
 from ..money import ZERO
 from ..services import listing
 from ..services import operations as ops
 from ..services.assignment import wanted_per_application
+from ..services.calls import calls_open_first
 from ..services.errors import DomainError
 from ..services.reviews import REVIEWABLE_STATES, assign
 from .blueprint import bp
@@ -41,16 +41,9 @@ from .forms import (
 # --- The applications table -------------------------------------------------------------
 
 
-def _calls_newest_first(now: datetime) -> list[Call]:
-    is_open = (Call.opens_at <= now) & (Call.closes_at > now)
-    return list(db.session.scalars(
-        select(Call).order_by(case((is_open, 0), else_=1), Call.opens_at.desc(), Call.id.desc())
-    ))
-
-
 @bp.get("/applications")
 def applications():
-    calls = _calls_newest_first(utcnow())
+    calls = calls_open_first(utcnow())
     form = ApplicationFilterForm(request.args)
     form.call.choices = [SelectChoice(c.id, f"{c.code} · {c.title}") for c in calls]
     form.country.choices = [SelectChoice("", "All countries")] + [

@@ -87,41 +87,32 @@ def invite_user():
                            lifetime_days=accounts.INVITATION_LIFETIME.days)
 
 
-def _user_or_404(user_id: int) -> User:
-    return db.get_or_404(User, user_id)
+def _account_action(user_id: int, change, logged: str, done: str):
+    """Disable or enable an account (a POST with CSRF), then back to the list."""
+    user = db.get_or_404(User, user_id)
+    if ActionForm().validate_on_submit():
+        try:
+            change(user, current_user)
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            current_app.logger.info("account %s: %s by %s", logged, user.email,
+                                    current_user.email)
+            flash(done.format(name=user.name), "success")
+    return redirect(url_for("manager.users"))
 
 
 @bp.post("/users/<int:user_id>/disable")
 def disable_user(user_id: int):
-    user = _user_or_404(user_id)
-    if ActionForm().validate_on_submit():
-        try:
-            accounts.disable_account(user, current_user)
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            current_app.logger.info("account disabled: %s by %s", user.email,
-                                    current_user.email)
-            flash(f"The account of {user.name} is disabled and its sessions have ended.",
-                  "success")
-    return redirect(url_for("manager.users"))
+    return _account_action(user_id, accounts.disable_account, "disabled",
+                           "The account of {name} is disabled and its sessions have ended.")
 
 
 @bp.post("/users/<int:user_id>/enable")
 def enable_user(user_id: int):
-    user = _user_or_404(user_id)
-    if ActionForm().validate_on_submit():
-        try:
-            accounts.enable_account(user, current_user)
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            current_app.logger.info("account enabled: %s by %s", user.email,
-                                    current_user.email)
-            flash(f"The account of {user.name} is enabled again.", "success")
-    return redirect(url_for("manager.users"))
+    return _account_action(user_id, accounts.enable_account, "enabled",
+                           "The account of {name} is enabled again.")
 
 
 @bp.post("/invitations/<int:invitation_id>/revoke")

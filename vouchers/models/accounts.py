@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -43,9 +41,6 @@ class Invitation(db.Model):
         CheckConstraint("expires_at > created_at", name="expires_after_creation"),
         CheckConstraint("used_at IS NULL OR user_id IS NOT NULL", name="used_has_user"),
     )
-
-    def is_pending(self, now: datetime) -> bool:
-        return self.used_at is None and self.revoked_at is None and self.expires_at > now
 
     def __repr__(self) -> str:
         return f"<Invitation {self.email} {self.role}>"

@@ -76,17 +76,5 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login: disabled accounts cannot log in
         return self.enabled
 
-    @property
-    def is_manager(self) -> bool:
-        return self.role == "manager"
-
-    @property
-    def is_evaluator(self) -> bool:
-        return self.role == "evaluator"
-
-    @property
-    def is_applicant(self) -> bool:
-        return self.role == "applicant"
-
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"

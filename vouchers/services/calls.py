@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -15,4 +15,12 @@ def open_calls(at: datetime) -> list[Call]:
         .where(Call.opens_at <= at, Call.closes_at > at)
         .options(selectinload(Call.voucher_types), selectinload(Call.programme))
         .order_by(Call.closes_at)
+    ))
+
+
+def calls_open_first(now: datetime) -> list[Call]:
+    """Every call: the open ones first, then the most recently opened."""
+    is_open = (Call.opens_at <= now) & (Call.closes_at > now)
+    return list(db.session.scalars(
+        select(Call).order_by(case((is_open, 0), else_=1), Call.opens_at.desc(), Call.id.desc())
     ))

@@ -13,6 +13,7 @@ from workflows.lifecycle import DRAFT, STATES, VOUCHER_STATES
 from ..extensions import db
 from ..models import Application, Call, CallVoucherType
 from ..money import ZERO
+from .calls import calls_open_first
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,7 @@ class CallSummary:
 
 def call_summaries(now: datetime) -> list[CallSummary]:
     """Every call, the open ones first, then the most recently opened."""
-    is_open = (Call.opens_at <= now) & (Call.closes_at > now)
-    calls = list(db.session.scalars(
-        select(Call).order_by(case((is_open, 0), else_=1), Call.opens_at.desc(), Call.id.desc())
-    ))
+    calls = calls_open_first(now)
     counts = dict(db.session.execute(
         select(Application.call_id, func.count())
         .where(Application.submitted_at.is_not(None))
