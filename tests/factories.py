@@ -27,8 +27,7 @@ from vouchers.models import (
 )
 from vouchers.models.base import utcnow
 from vouchers.money import to_money
-from vouchers.services import operations as ops
-from vouchers.services import reviews
+from vouchers.services import reporting, reviews, transitions
 
 PASSWORD = "correct-horse-battery"
 # Hashing is deliberately slow; tests share one hash of the one password.
@@ -150,7 +149,7 @@ class Factories:
         cost = Decimal(costs) if costs else cvt.max_amount / cvt.funding_rate
         amount = Decimal(requested) if requested else min(cvt.max_amount,
                                                           to_money(cost * cvt.funding_rate))
-        application = ops.create_draft(
+        application = transitions.create_draft(
             applicant, cvt, title=f"Project of {applicant.name}", summary="What we will do.",
             details=details, provider_id=provider.id if provider else None,
             requested_amount=amount,
@@ -178,32 +177,32 @@ class Factories:
 
     def step(self, application, step, *, applicant, manager, evaluator=None, amount=None):
         if step == "submit":
-            ops.submit(application, applicant)
+            transitions.submit(application, applicant)
         elif step == "withdraw":
-            ops.withdraw(application, applicant)
+            transitions.withdraw(application, applicant)
         elif step == "return_for_changes":
-            ops.return_for_changes(application, manager, "Add the quote.")
+            transitions.return_for_changes(application, manager, "Add the quote.")
         elif step == "review":
             self.review(application, manager=manager, evaluator=evaluator)
         elif step == "reject":
-            ops.reject(application, manager, "Not selected.")
+            transitions.reject(application, manager, "Not selected.")
         elif step == "waitlist":
-            ops.waitlist(application, manager)
+            transitions.waitlist(application, manager)
         elif step == "award":
-            ops.award(application, manager, amount or application.requested_amount)
+            transitions.award(application, manager, amount or application.requested_amount)
         elif step == "cancel":
-            ops.cancel(application, manager, "Given up.")
+            transitions.cancel(application, manager, "Given up.")
         elif step == "start_reporting":
-            ops.start_reporting(application, applicant)
+            reporting.start_reporting(application, applicant)
         elif step == "save_report":
-            ops.save_final_report(application, applicant, summary="Done.",
+            reporting.save_final_report(application, applicant, summary="Done.",
                                   actual_costs=application.total_costs)
         elif step == "submit_report":
-            ops.submit_final_report(application, applicant)
+            reporting.submit_final_report(application, applicant)
         elif step == "approve_report":
-            ops.approve_report(application, manager)
+            reporting.approve_report(application, manager)
         elif step == "pay":
-            ops.record_payment(application, manager, ops.payable_amount(application),
+            reporting.record_payment(application, manager, reporting.payable_amount(application),
                                paid_on=today(), reference=f"PAY-{application.id}")
         else:
             raise ValueError(step)

@@ -15,7 +15,7 @@ from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, Attachment, AuditRecord, Organisation, Payment
 from vouchers.models.base import utcnow
-from vouchers.services import operations as ops
+from vouchers.services import reporting, transitions
 from vouchers.services.applications import update_draft
 from vouchers.services.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 
@@ -279,8 +279,8 @@ def test_travel_and_impact_drafts_keep_their_own_fields(client, make, logged_in)
                               "start_date": "2027-11-02", "end_date": "2027-11-04"}
     assert travel.provider_id is None
     assert impact.details == {"outcome": "Reimbursement", "indicators": "Two payer meetings"}
-    assert ops.completeness_problems(travel) == []
-    assert ops.completeness_problems(impact) == []
+    assert transitions.completeness_problems(travel) == []
+    assert transitions.completeness_problems(impact) == []
 
 
 def test_an_incomplete_draft_lists_what_is_missing(client, make, logged_in):
@@ -358,7 +358,7 @@ def test_update_draft_rules(make):
         update_draft(travel, applicant, {"provider_id": application.provider_id})
     with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
         update_draft(travel, applicant, {"start_date": "next week"})
-    ops.submit(application, applicant)
+    transitions.submit(application, applicant)
     with pytest.raises(TransitionNotAllowed, match="submitted"):
         update_draft(application, applicant, {"title": "Late change"})
 
@@ -423,7 +423,7 @@ def test_withdrawing_a_decided_application_is_refused(client, make, logged_in):
     assert response.status_code == 303
     response = client.post(app_url(application, "/withdraw"), data={"reason": "x"})
     assert response.status_code == 422
-    assert "Cannot withdraw an application that is rejected." in text(response)
+    assert "Not possible now: the application is rejected" in text(response)
     db.session.expire_all()
     assert application.state == "rejected"
 
@@ -448,19 +448,19 @@ def test_final_report_from_start_to_submission(client, make, logged_in):
     page = text(response)
     assert "needs a description of the work and the actual costs" in page
     assert "We ran the study." in page
-    assert ops.final_report_of(application).summary == ""
+    assert reporting.final_report_of(application).summary == ""
 
     response = client.post(app_url(application, "/report"), data={
         "summary": "We ran the study.", "actual_costs": "41000.00", "save": "Save"})
     assert response.status_code == 303
-    assert ops.final_report_of(application).actual_costs == Decimal("41000.00")
+    assert reporting.final_report_of(application).actual_costs == Decimal("41000.00")
     assert upload(client, application, PDF, "invoice.pdf", purpose="report").status_code == 303
     response = client.post(app_url(application, "/report"), data={
         "summary": "We ran the study.", "actual_costs": "41000.00", "submit_report": "Submit"})
     assert response.status_code == 303
     db.session.expire_all()
     assert application.state == "report_submitted"
-    assert ops.final_report_of(application).status == "submitted"
+    assert reporting.final_report_of(application).status == "submitted"
     page = text(client.get(app_url(application, "/report")))
     assert "invoice.pdf" in page
     assert 'name="summary"' not in page  # no longer editable
@@ -469,7 +469,7 @@ def test_final_report_from_start_to_submission(client, make, logged_in):
 def test_a_returned_report_shows_the_managers_comment(client, make, logged_in):
     application = make.application("report_submitted", applicant=logged_in)
     manager = make.manager()
-    ops.return_report(application, manager, "Attach the provider's invoice.")
+    reporting.return_report(application, manager, "Attach the provider's invoice.")
     db.session.commit()
     for url in (app_url(application), app_url(application, "/report")):
         assert "Attach the provider&#39;s invoice." in text(client.get(url))
@@ -478,7 +478,7 @@ def test_a_returned_report_shows_the_managers_comment(client, make, logged_in):
 def test_payments_received_and_paid_versus_awarded(client, make, logged_in):
     application = make.application("completed", applicant=logged_in, costs="40000")
     manager = make.manager()
-    ops.record_payment(application, manager, "10000", paid_on=today(),
+    reporting.record_payment(application, manager, "10000", paid_on=today(),
                        reference="INT-2027-0042")
     db.session.commit()
     page = text(client.get(app_url(application)))
@@ -580,7 +580,7 @@ def test_the_application_page_works_in_every_state(client, make, logged_in, stat
     assert response.status_code == 200
     assert application.reference in page and "History" in page
     report = client.get(app_url(application, "/report"))
-    has_report = ops.final_report_of(application) is not None
+    has_report = reporting.final_report_of(application) is not None
     assert report.status_code == (200 if has_report else 303)
     if state in ("awarded", "reporting"):
         assert app_url(application, "/cancel") in page

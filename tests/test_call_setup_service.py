@@ -293,7 +293,7 @@ def test_a_provider_is_not_listed_twice(manager):
 
 def test_deactivated_providers_leave_the_choices_but_not_the_drafts_naming_them(make, manager):
     from vouchers.services.applications import active_providers
-    from vouchers.services.operations import completeness_problems
+    from vouchers.services.transitions import completeness_problems
 
     application = make.application("draft", make.call().voucher_type("market_validation"))
     named = application.provider

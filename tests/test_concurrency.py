@@ -23,7 +23,7 @@ from tests.conftest import (
 from tests.factories import Factories
 from vouchers.extensions import db
 from vouchers.models import Application, CallVoucherType, User
-from vouchers.services import operations as ops
+from vouchers.services import transitions
 from vouchers.services.errors import BudgetExceeded, QuotaExceeded
 
 THREADS = 20
@@ -67,7 +67,7 @@ def _race(app, application_ids, manager_id, amount):
                 application = db.session.get(Application, application_id)
                 manager = db.session.get(User, manager_id)
                 barrier.wait(timeout=30)
-                ops.award(application, manager, amount)
+                transitions.award(application, manager, amount)
                 db.session.commit()
                 outcome = "awarded"
             except BudgetExceeded:
@@ -146,7 +146,7 @@ def test_applicants_starting_drafts_at_once_get_distinct_references(concurrent_a
                 applicant = db.session.get(User, applicant_id)
                 cvt = db.session.get(CallVoucherType, cvt_id)
                 barrier.wait(timeout=30)
-                application = ops.create_draft(applicant, cvt, title="Trade mission")
+                application = transitions.create_draft(applicant, cvt, title="Trade mission")
                 db.session.commit()
                 references.append(application.reference)
             except Exception as exc:  # noqa: BLE001 - reported in the assertion below

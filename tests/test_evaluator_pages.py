@@ -228,11 +228,11 @@ def test_anonymous_visitors_do_not_reach_the_evaluator_pages(client, assigned):
 
 
 def test_once_decided_the_application_takes_no_more_reviews(client, make, manager, assigned):
-    from vouchers.services import operations as ops
+    from vouchers.services import transitions
 
     application, evaluator = assigned()
     make.review(application, manager=manager)
-    ops.reject(application, manager, "Not selected.")
+    transitions.reject(application, manager, "Not selected.")
     db.session.commit()
     login(client, evaluator)
 

@@ -20,8 +20,8 @@ from tests.factories import Factories
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, AuditRecord, CallVoucherType, Organisation, Payment
-from vouchers.services import operations as ops
-from vouchers.services import reviews
+from vouchers.money import to_money
+from vouchers.services import reporting, reviews, transitions
 from vouchers.services.budget import de_minimis_cap
 from vouchers.services.errors import DomainError
 from workflows import lifecycle as lc
@@ -100,15 +100,15 @@ class VoucherLife(RuleBasedStateMachine):
 
     @rule(i=indexes)
     def submit(self, i):
-        self.attempt(i, lambda a: ops.submit(a, a.applicant))
+        self.attempt(i, lambda a: transitions.submit(a, a.applicant))
 
     @rule(i=indexes)
     def withdraw(self, i):
-        self.attempt(i, lambda a: ops.withdraw(a, a.applicant))
+        self.attempt(i, lambda a: transitions.withdraw(a, a.applicant))
 
     @rule(i=indexes)
     def return_for_changes(self, i):
-        self.attempt(i, lambda a: ops.return_for_changes(a, self.manager, "More detail."))
+        self.attempt(i, lambda a: transitions.return_for_changes(a, self.manager, "More detail."))
 
     @rule(i=indexes, score=st.integers(min_value=0, max_value=5))
     def review(self, i, score):
@@ -122,20 +122,20 @@ class VoucherLife(RuleBasedStateMachine):
 
     @rule(i=indexes, share=st.sampled_from(["0.2", "0.5", "1", "1.5"]))
     def award(self, i, share):
-        self.attempt(i, lambda a: ops.award(
-            a, self.manager, ops.to_money(a.requested_amount * Decimal(share))))
+        self.attempt(i, lambda a: transitions.award(
+            a, self.manager, to_money(a.requested_amount * Decimal(share))))
 
     @rule(i=indexes)
     def reject(self, i):
-        self.attempt(i, lambda a: ops.reject(a, self.manager, "Not selected."))
+        self.attempt(i, lambda a: transitions.reject(a, self.manager, "Not selected."))
 
     @rule(i=indexes)
     def waitlist(self, i):
-        self.attempt(i, lambda a: ops.waitlist(a, self.manager))
+        self.attempt(i, lambda a: transitions.waitlist(a, self.manager))
 
     @rule(i=indexes)
     def cancel(self, i):
-        self.attempt(i, lambda a: ops.cancel(a, self.manager, "Given up."))
+        self.attempt(i, lambda a: transitions.cancel(a, self.manager, "Given up."))
 
     @rule(i=indexes)
     def cancel_a_voucher(self, i):
@@ -147,27 +147,27 @@ class VoucherLife(RuleBasedStateMachine):
 
     @rule(i=indexes)
     def start_reporting(self, i):
-        self.attempt(i, lambda a: ops.start_reporting(a, a.applicant))
+        self.attempt(i, lambda a: reporting.start_reporting(a, a.applicant))
 
     @rule(i=indexes, costs=st.sampled_from(["0", "100", "3000", "250000"]))
     def report(self, i, costs):
         def act(a):
-            ops.save_final_report(a, a.applicant, summary="Done.", actual_costs=costs)
-            ops.submit_final_report(a, a.applicant)
+            reporting.save_final_report(a, a.applicant, summary="Done.", actual_costs=costs)
+            reporting.submit_final_report(a, a.applicant)
         self.attempt(i, act)
 
     @rule(i=indexes, approve=st.booleans())
     def decide_report(self, i, approve):
         if approve:
-            self.attempt(i, lambda a: ops.approve_report(a, self.manager))
+            self.attempt(i, lambda a: reporting.approve_report(a, self.manager))
         else:
-            self.attempt(i, lambda a: ops.return_report(a, self.manager, "Add invoices."))
+            self.attempt(i, lambda a: reporting.return_report(a, self.manager, "Add invoices."))
 
     @rule(i=indexes, share=st.sampled_from(["0.3", "0.5", "1", "1.2"]))
     def pay(self, i, share):
-        self.attempt(i, lambda a: ops.record_payment(
-            a, self.manager, max(Decimal("0.01"), ops.to_money(
-                (ops.payable_amount(a) - a.paid_amount) * Decimal(share))),
+        self.attempt(i, lambda a: reporting.record_payment(
+            a, self.manager, max(Decimal("0.01"), to_money(
+                (reporting.payable_amount(a) - a.paid_amount) * Decimal(share))),
             paid_on=today(), reference=f"P{i}"))
 
     @invariant()
@@ -189,7 +189,7 @@ class VoucherLife(RuleBasedStateMachine):
             assert a.paid_amount == paid
             assert a.paid_amount <= (a.awarded_amount or 0)
             if a.paid_amount:
-                assert a.paid_amount <= ops.payable_amount(a)
+                assert a.paid_amount <= reporting.payable_amount(a)
 
     @invariant()
     def de_minimis_respected(self):

@@ -12,8 +12,7 @@ from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Assignment, Attachment, AuditRecord, CallVoucherType
 from vouchers.models.base import utcnow
-from vouchers.services import operations as ops
-from vouchers.services import reviews
+from vouchers.services import reporting, reviews
 
 
 @pytest.fixture
@@ -291,7 +290,7 @@ def test_award_with_a_bad_amount_is_shown_next_to_the_field(client, make, manage
 def test_award_from_a_state_that_does_not_allow_it_is_refused(client, make, manager):
     application = make.application("submitted")
     _refused(client, application, "award", {"award-amount": "1000"},
-             "Cannot award an application that is submitted.", within='id="actions-heading"')
+             "Not possible now: the application is submitted", within='id="actions-heading"')
 
 
 def test_reject_needs_a_reason(client, make, manager):
@@ -351,7 +350,7 @@ def test_the_final_report_is_shown_with_the_payable_amount(client, make, manager
 
 def test_record_payment_defaults_to_what_remains_and_closes_the_voucher(client, make, manager):
     application = make.application("completed", manager=manager)
-    payable = ops.payable_amount(application)
+    payable = reporting.payable_amount(application)
     html = page(client.get(f"/manage/applications/{application.id}"))
     assert f'value="{payable:.2f}"' in html
 
@@ -381,7 +380,7 @@ def test_record_payment_defaults_to_what_remains_and_closes_the_voucher(client, 
 
 def test_a_payment_above_the_payable_amount_is_refused(client, make, manager):
     application = make.application("completed", manager=manager)
-    payable = ops.payable_amount(application)
+    payable = reporting.payable_amount(application)
     response = client.post(
         f"/manage/applications/{application.id}/actions/record_payment",
         data={"record_payment-amount": str(payable + 1),

@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import login
 from vouchers.clock import local_date
-from vouchers.services import operations as ops
+from vouchers.services import reporting
 from vouchers.services.dashboard import call_dashboard
 
 
@@ -106,7 +106,7 @@ def test_call_dashboard_service_counts_every_state_once(make, manager):
     mv = call.voucher_type("market_validation")
     make.application("waitlisted", mv, manager=manager)
     completed = make.application("completed", mv, manager=manager)
-    ops.record_payment(completed, manager, Decimal("100.00"),
+    reporting.record_payment(completed, manager, Decimal("100.00"),
                        paid_on=local_date(completed.awarded_at), reference="PART-1")
 
     board = call_dashboard(call)

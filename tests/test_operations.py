@@ -11,7 +11,7 @@ from tests.helpers import snapshot
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, AuditRecord, CallVoucherType, Payment
-from vouchers.services import operations as ops
+from vouchers.services import reporting, transitions
 from vouchers.services.errors import (
     BudgetExceeded,
     DeMinimisExceeded,
@@ -63,10 +63,10 @@ def test_award_commits_budget_and_cancel_returns_it(make):
     cvt = call.voucher_type("travel")
     manager = make.manager()
     application = make.application("under_review", cvt, manager=manager)
-    ops.award(application, manager, "4000.00")
+    transitions.award(application, manager, "4000.00")
     db.session.commit()
     assert (cvt.committed, cvt.awarded_count) == (Decimal("4000.00"), 1)
-    ops.cancel(application, manager, "Event cancelled.")
+    transitions.cancel(application, manager, "Event cancelled.")
     db.session.commit()
     assert (cvt.committed, cvt.awarded_count) == (Decimal("0.00"), 0)
     assert application.state == lc.CANCELLED
@@ -77,7 +77,7 @@ def test_award_beyond_the_envelope_is_refused_and_changes_nothing(make):
     manager = make.manager()
     make.application("awarded", cvt, manager=manager, amount="4000")
     second = make.application("under_review", cvt, manager=manager)
-    message = refused(lambda: ops.award(second, manager, "3500"), BudgetExceeded)
+    message = refused(lambda: transitions.award(second, manager, "3500"), BudgetExceeded)
     assert message == ("Awarding €3,500.00 would exceed the travel envelope: €3,000.00 of "
                        "€7,000.00 remains.")
     assert db.session.get(Application, second.id).state == lc.UNDER_REVIEW
@@ -88,7 +88,7 @@ def test_award_beyond_the_quota_is_refused(make):
     manager = make.manager()
     make.application("awarded", cvt, manager=manager, amount="100")
     second = make.application("under_review", cvt, manager=manager)
-    refused(lambda: ops.award(second, manager, "100"), QuotaExceeded,
+    refused(lambda: transitions.award(second, manager, "100"), QuotaExceeded,
             "The quota of 1 travel vouchers is used up (1 awarded).")
 
 
@@ -102,8 +102,8 @@ def test_award_beyond_the_quota_is_refused(make):
 def test_award_amount_is_validated(make, amount, message):
     manager = make.manager()
     application = make.application("under_review", manager=manager)
-    refused(lambda: ops.award(application, manager, amount), (InvalidInput, TransitionNotAllowed),
-            message)
+    refused(lambda: transitions.award(application, manager, amount),
+            (InvalidInput, TransitionNotAllowed), message)
 
 
 def test_award_above_the_type_maximum_is_refused(make):
@@ -112,7 +112,7 @@ def test_award_above_the_type_maximum_is_refused(make):
     application = make.application("under_review", cvt, manager=manager, requested="1000")
     cvt.max_amount = Decimal("500")
     db.session.commit()
-    refused(lambda: ops.award(application, manager, "800"), InvalidInput,
+    refused(lambda: transitions.award(application, manager, "800"), InvalidInput,
             "exceeds the travel maximum of €500.00")
 
 
@@ -122,10 +122,10 @@ def test_de_minimis_cap_counts_declared_aid_and_earlier_awards(make):
     applicant = make.applicant(declared="150000")
     make.application("awarded", cvt, applicant=applicant, manager=manager, amount="100000")
     second = make.application("under_review", cvt, applicant=applicant, manager=manager)
-    message = refused(lambda: ops.award(second, manager, "60000"), DeMinimisExceeded)
+    message = refused(lambda: transitions.award(second, manager, "60000"), DeMinimisExceeded)
     assert "would receive €310,000.00 of de minimis aid" in message
     assert "the cap is €300,000.00" in message
-    ops.award(second, manager, "50000")  # exactly at the cap is allowed
+    transitions.award(second, manager, "50000")  # exactly at the cap is allowed
     db.session.commit()
     assert second.state == lc.AWARDED
 
@@ -136,7 +136,7 @@ def test_cancelled_awards_do_not_count_towards_de_minimis(make):
     applicant = make.applicant(declared="200000")
     make.application("cancelled", cvt, applicant=applicant, manager=manager, amount="100000")
     second = make.application("under_review", cvt, applicant=applicant, manager=manager)
-    ops.award(second, manager, "100000")
+    transitions.award(second, manager, "100000")
     db.session.commit()
     assert second.awarded_amount == Decimal("100000.00")
 
@@ -146,7 +146,7 @@ def test_submission_outside_the_call_window_is_refused(make):
     application = make.draft(call.voucher_type("travel"))
     call.closes_at = call.opens_at + timedelta(seconds=1)
     db.session.commit()
-    refused(lambda: ops.submit(application, application.applicant), TransitionNotAllowed,
+    refused(lambda: transitions.submit(application, application.applicant), TransitionNotAllowed,
             "The call is not open for submissions.")
 
 
@@ -155,7 +155,7 @@ def test_incomplete_application_cannot_be_submitted(make):
     application.provider_id = None
     application.summary = ""
     db.session.commit()
-    message = refused(lambda: ops.submit(application, application.applicant),
+    message = refused(lambda: transitions.submit(application, application.applicant),
                       TransitionNotAllowed)
     assert message == ("The application is incomplete: describe the project; "
                        "choose a service provider.")
@@ -164,34 +164,34 @@ def test_incomplete_application_cannot_be_submitted(make):
 def test_requested_amount_must_respect_funding_rate(make):
     cvt = make.call().voucher_type("impact")  # 50 % funding rate
     application = make.draft(cvt, requested="600", costs="1000")
-    refused(lambda: ops.submit(application, application.applicant), TransitionNotAllowed,
+    refused(lambda: transitions.submit(application, application.applicant), TransitionNotAllowed,
             "the amount requested exceeds 50% of the costs (€500.00)")
 
 
 def test_another_applicant_cannot_act_on_an_application(make):
     application = make.draft(make.call().voucher_type("travel"))
     stranger = make.applicant()
-    refused(lambda: ops.submit(application, stranger), TransitionNotAllowed,
+    refused(lambda: transitions.submit(application, stranger), TransitionNotAllowed,
             "Only the applicant who owns it may do this.")
-    refused(lambda: ops.withdraw(application, stranger), TransitionNotAllowed)
+    refused(lambda: transitions.withdraw(application, stranger), TransitionNotAllowed)
 
 
 def test_final_payment_follows_actual_costs_times_rate(make):
     cvt = make.call().voucher_type("impact")  # 50 %, requested 100,000 on 200,000 costs
     manager = make.manager()
     application = make.application("report_submitted", cvt, manager=manager)
-    report = ops.final_report_of(application)
+    report = reporting.final_report_of(application)
     report.actual_costs = Decimal("150000.01")
-    ops.approve_report(application, manager)
+    reporting.approve_report(application, manager)
     db.session.commit()
-    assert ops.payable_amount(application) == Decimal("75000.01")  # half a cent rounds up
-    refused(lambda: ops.record_payment(application, manager, "75000.02", paid_on=today(),
+    assert reporting.payable_amount(application) == Decimal("75000.01")  # half a cent rounds up
+    refused(lambda: reporting.record_payment(application, manager, "75000.02", paid_on=today(),
                                        reference="X1"),
             PaymentRefused, "still payable")
-    ops.record_payment(application, manager, "25000", paid_on=today(), reference="P1")
+    reporting.record_payment(application, manager, "25000", paid_on=today(), reference="P1")
     db.session.commit()
     assert application.state == lc.COMPLETED  # a first instalment
-    ops.record_payment(application, manager, "50000.01", paid_on=today(), reference="P2")
+    reporting.record_payment(application, manager, "50000.01", paid_on=today(), reference="P2")
     db.session.commit()
     assert application.state == lc.PAID
     assert application.paid_amount == Decimal("75000.01")
@@ -202,17 +202,17 @@ def test_payable_is_capped_at_the_award(make):
     cvt = make.call().voucher_type("travel")
     manager = make.manager()
     application = make.application("report_submitted", cvt, manager=manager, amount="3000")
-    ops.final_report_of(application).actual_costs = Decimal("9000")
-    ops.approve_report(application, manager)
+    reporting.final_report_of(application).actual_costs = Decimal("9000")
+    reporting.approve_report(application, manager)
     db.session.commit()
-    assert ops.payable_amount(application) == Decimal("3000.00")
+    assert reporting.payable_amount(application) == Decimal("3000.00")
 
 
 @pytest.mark.parametrize("state", ["awarded", "reporting", "report_submitted"])
 def test_payments_wait_for_the_approved_report(make, state):
     manager = make.manager()
     application = make.application(state, manager=manager)
-    refused(lambda: ops.record_payment(application, manager, "10", paid_on=today(),
+    refused(lambda: reporting.record_payment(application, manager, "10", paid_on=today(),
                                        reference="P"),
             PaymentRefused, "once the final report is approved")
 
@@ -280,7 +280,7 @@ def test_payment_dates_are_checked(make, days, invoice_days, message):
     manager = make.manager()
     application = make.application("completed", manager=manager)
     invoice = today() + timedelta(days=invoice_days) if invoice_days is not None else None
-    refused(lambda: ops.record_payment(application, manager, "10",
+    refused(lambda: reporting.record_payment(application, manager, "10",
                                        paid_on=today() + timedelta(days=days), reference="P",
                                        invoice_date=invoice),
             InvalidInput, message)
@@ -288,7 +288,7 @@ def test_payment_dates_are_checked(make, days, invoice_days, message):
 
 def test_amounts_beyond_what_the_database_holds_are_refused(make):
     application = make.application("reporting")
-    refused(lambda: ops.save_final_report(application, application.applicant, summary="x",
+    refused(lambda: reporting.save_final_report(application, application.applicant, summary="x",
                                           actual_costs="1e20"),
             InvalidInput, "more than the largest amount this system holds")
 
@@ -298,7 +298,7 @@ def test_a_draft_needs_a_title(make):
 
     cvt = make.call().voucher_type("travel")
     applicant = make.applicant()
-    refused(lambda: ops.create_draft(applicant, cvt, title="   "), InvalidInput,
+    refused(lambda: transitions.create_draft(applicant, cvt, title="   "), InvalidInput,
             "Give the application a title.")
     draft = make.draft(cvt, applicant)
     refused(lambda: update_draft(draft, applicant, {"title": "  "}, None), InvalidInput,

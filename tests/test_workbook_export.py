@@ -23,7 +23,7 @@ from vouchers.clock import local_date, today
 from vouchers.extensions import db
 from vouchers.models import VOUCHER_TYPE_LABELS, Application, Call, FinalReport, Payment
 from vouchers.models.base import utcnow
-from vouchers.services import operations as ops
+from vouchers.services import reporting, transitions
 from vouchers.services.budget import de_minimis_received
 from vouchers.services.errors import InvalidInput
 from vouchers.services.workbook import (
@@ -64,7 +64,7 @@ class Scenario:
 
 def pay(application, manager, amount, *, paid_on, reference, invoice_number="",
         invoice_date=None):
-    payment = ops.record_payment(application, manager, amount, paid_on=paid_on,
+    payment = reporting.record_payment(application, manager, amount, paid_on=paid_on,
                                  reference=reference, invoice_number=invoice_number,
                                  invoice_date=invoice_date)
     db.session.commit()
@@ -74,7 +74,7 @@ def pay(application, manager, amount, *, paid_on, reference, invoice_number="",
 def award_at(make, cvt, manager, amount, at, *, applicant=None):
     """A voucher awarded at ``at`` (through the service, as in real use)."""
     application = make.application("under_review", cvt, applicant=applicant, manager=manager)
-    ops.award(application, manager, amount, now=at)
+    transitions.award(application, manager, amount, now=at)
     db.session.commit()
     return application
 

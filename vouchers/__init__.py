@@ -3,10 +3,10 @@
 import logging
 import os
 
-from flask import Flask, request
+from flask import Flask
 
 from .config import from_environment
-from .database import begin_write, configure_sqlite
+from .database import configure_sqlite
 from .extensions import csrf, db, login_manager, migrate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,15 +27,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
     login_manager.init_app(app)
+    from . import input_checks, policy
+
+    input_checks.init_app(app)  # before CSRF: broken text gets its own message
     csrf.init_app(app)
+    policy.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
-
-    @app.before_request
-    def _writers_take_the_lock_first():
-        # Before anything is read: see database.configure_sqlite.
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            begin_write(db.session)
 
     from . import applicant, cli, evaluator, formatting, manager, navigation
     from .auth import loader  # noqa: F401  (registers the user loader)

@@ -30,8 +30,7 @@ from .models import (
     User,
 )
 from .models.base import utcnow
-from .services import operations as ops
-from .services import reviews
+from .services import reporting, reviews, transitions
 
 DEMO_PASSWORDS = {
     "manager": "demo-manager-pass",
@@ -288,7 +287,7 @@ def _draft(rng, cvt, applicant, providers):
                  ("Provider's travel and reporting", Decimal(rng.randrange(2000, 8000)))]
     total = sum(amount for _, amount in lines)
     requested = min(cvt.max_amount, (total * cvt.funding_rate).quantize(Decimal("0.01")))
-    application = ops.create_draft(
+    application = transitions.create_draft(
         applicant, cvt, title=title, details=details, provider_id=provider.id if provider else None,
         summary=f"{org.legal_name} ({org.region}) will use the voucher for: {title.lower()}.",
         requested_amount=requested,
@@ -301,11 +300,11 @@ def _draft(rng, cvt, applicant, providers):
 
 def _step(rng, step, application, applicant, manager, evaluators):
     if step == "submit":
-        ops.submit(application, applicant)
+        transitions.submit(application, applicant)
     elif step == "withdraw":
-        ops.withdraw(application, applicant, "We found another source of funding.")
+        transitions.withdraw(application, applicant, "We found another source of funding.")
     elif step == "return_for_changes":
-        ops.return_for_changes(application, manager,
+        transitions.return_for_changes(application, manager,
                                "Please attach the provider's signed quote.")
     elif step == "review":
         pair = rng.sample(evaluators, 2)
@@ -317,27 +316,28 @@ def _step(rng, step, application, applicant, manager, evaluators):
             recommendation="award", comment="Clear plan and a credible provider.",
         )
     elif step == "reject":
-        ops.reject(application, manager, "Not eligible: the service is bought in the "
+        transitions.reject(application, manager, "Not eligible: the service is bought in the "
                                          "applicant's own region.")
     elif step == "waitlist":
-        ops.waitlist(application, manager, "Good proposal; waiting for budget.")
+        transitions.waitlist(application, manager, "Good proposal; waiting for budget.")
     elif step == "award":
-        ops.award(application, manager, application.requested_amount, "Selected by the panel.")
+        transitions.award(application, manager, application.requested_amount,
+                          "Selected by the panel.")
     elif step == "cancel":
-        ops.cancel(application, manager, "The event was cancelled by its organiser.")
+        transitions.cancel(application, manager, "The event was cancelled by its organiser.")
     elif step == "start_reporting":
-        ops.start_reporting(application, applicant)
+        reporting.start_reporting(application, applicant)
     elif step == "save_report":
         spent = sum(line.amount for line in application.cost_lines)
-        ops.save_final_report(application, applicant,
+        reporting.save_final_report(application, applicant,
                               summary="The service was delivered as planned; results attached.",
                               actual_costs=spent - Decimal(rng.randrange(0, 500)))
     elif step == "submit_report":
-        ops.submit_final_report(application, applicant)
+        reporting.submit_final_report(application, applicant)
     elif step == "approve_report":
-        ops.approve_report(application, manager, "Evidence complete.")
+        reporting.approve_report(application, manager, "Evidence complete.")
     elif step == "pay":
-        ops.record_payment(application, manager, ops.payable_amount(application),
+        reporting.record_payment(application, manager, reporting.payable_amount(application),
                            paid_on=today(), reference=f"PAY-{application.reference}",
                            invoice_number=f"INV-{application.id:04d}",
                            invoice_date=today() - timedelta(days=10))

@@ -77,17 +77,11 @@ class TransitionRefused(Exception):
 Guard = Callable[[Subject], str | None]
 
 
-def _role(*roles: str, owner: bool = False) -> Guard:
-    def check(s: Subject) -> str | None:
-        if s.actor_role in roles and (not owner or s.actor_role != APPLICANT or s.actor_is_owner):
-            return None
-        who = " or ".join(
-            "the applicant who owns it" if r == APPLICANT and owner else f"a {r}" for r in roles
-        )
-        return f"Only {who} may do this."
-
-    check.__name__ = f"role_{'_'.join(roles)}"
-    return check
+def who_may(roles: tuple[str, ...], owner: bool) -> str:
+    """"a manager or the applicant who owns it": the roles of a transition, in words."""
+    return " or ".join(
+        "the applicant who owns it" if r == APPLICANT and owner else f"a {r}" for r in roles
+    )
 
 
 def _call_open(s: Subject) -> str | None:
@@ -134,44 +128,53 @@ def _report_complete(s: Subject) -> str | None:
 
 @dataclass(frozen=True)
 class Transition:
+    """One transition, with who may fire it declared here and nowhere else.
+
+    ``roles`` are the roles that may fire it; with ``owner`` an applicant must own the
+    application. The guards then say what else must hold.
+    """
+
     trigger: str
     sources: tuple[str, ...]
     dest: str
     label: str
+    roles: tuple[str, ...]
     guards: tuple[Guard, ...] = field(default=())
-    # Which role's buttons show it; the guards still decide.
-    roles: tuple[str, ...] = ()
+    owner: bool = True
+
+    def allows(self, role: str | None, is_owner: bool) -> bool:
+        """Whether an actor of ``role`` (owning the application or not) may fire it."""
+        if role not in self.roles:
+            return False
+        return not (self.owner and role == APPLICANT and not is_owner)
 
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition("submit", (DRAFT, RETURNED), SUBMITTED, "Submit",
-               (_role(APPLICANT, owner=True), _call_open, _complete), (APPLICANT,)),
+    Transition("submit", (DRAFT, RETURNED), SUBMITTED, "Submit", (APPLICANT,),
+               (_call_open, _complete)),
     Transition("withdraw", (DRAFT, SUBMITTED, UNDER_REVIEW, RETURNED), WITHDRAWN, "Withdraw",
-               (_role(APPLICANT, owner=True),), (APPLICANT,)),
+               (APPLICANT,)),
     Transition("return_for_changes", (SUBMITTED, UNDER_REVIEW), RETURNED, "Return for changes",
-               (_role(MANAGER), _comment("the changes you ask for")), (MANAGER,)),
-    Transition("start_review", (SUBMITTED,), UNDER_REVIEW, "Start review",
-               (_role(MANAGER),), (MANAGER,)),
-    Transition("award", (UNDER_REVIEW, WAITLISTED), AWARDED, "Award",
-               (_role(MANAGER), _has_review, _positive_amount), (MANAGER,)),
+               (MANAGER,), (_comment("the changes you ask for"),)),
+    Transition("start_review", (SUBMITTED,), UNDER_REVIEW, "Start review", (MANAGER,)),
+    Transition("award", (UNDER_REVIEW, WAITLISTED), AWARDED, "Award", (MANAGER,),
+               (_has_review, _positive_amount)),
     # From returned too: an application returned near the close may never come back.
     Transition("reject", (SUBMITTED, UNDER_REVIEW, WAITLISTED, RETURNED), REJECTED, "Reject",
-               (_role(MANAGER), _comment("the reason for the rejection")), (MANAGER,)),
-    Transition("waitlist", (UNDER_REVIEW,), WAITLISTED, "Waitlist",
-               (_role(MANAGER), _has_review), (MANAGER,)),
-    Transition("cancel", (AWARDED, REPORTING), CANCELLED, "Cancel voucher",
-               (_role(MANAGER, APPLICANT, owner=True), _comment("the reason for cancelling")),
-               (MANAGER, APPLICANT)),
+               (MANAGER,), (_comment("the reason for the rejection"),)),
+    Transition("waitlist", (UNDER_REVIEW,), WAITLISTED, "Waitlist", (MANAGER,), (_has_review,)),
+    Transition("cancel", (AWARDED, REPORTING), CANCELLED, "Cancel voucher", (MANAGER, APPLICANT),
+               (_comment("the reason for cancelling"),)),
     Transition("start_reporting", (AWARDED,), REPORTING, "Start final report",
-               (_role(MANAGER, APPLICANT, owner=True),), (MANAGER, APPLICANT)),
+               (MANAGER, APPLICANT)),
     Transition("submit_report", (REPORTING,), REPORT_SUBMITTED, "Submit final report",
-               (_role(APPLICANT, owner=True), _report_complete), (APPLICANT,)),
+               (APPLICANT,), (_report_complete,)),
     Transition("return_report", (REPORT_SUBMITTED,), REPORTING, "Return final report",
-               (_role(MANAGER), _comment("what must change in the report")), (MANAGER,)),
+               (MANAGER,), (_comment("what must change in the report"),)),
     Transition("approve_report", (REPORT_SUBMITTED,), COMPLETED, "Approve final report",
-               (_role(MANAGER),), (MANAGER,)),
+               (MANAGER,)),
     # Fired by recording the payment that reaches the payable amount, not by a button.
-    Transition("pay", (COMPLETED,), PAID, "Mark as paid", (_role(MANAGER), _fully_paid)),
+    Transition("pay", (COMPLETED,), PAID, "Mark as paid", (MANAGER,), (_fully_paid,)),
 )
 TRANSITIONS_BY_TRIGGER = {t.trigger: t for t in TRANSITIONS}
 TRIGGERS = tuple(TRANSITIONS_BY_TRIGGER)
@@ -180,6 +183,9 @@ TRIGGERS = tuple(TRANSITIONS_BY_TRIGGER)
 def _check_guards(event_data) -> bool:
     subject = event_data.model
     transition = TRANSITIONS_BY_TRIGGER[event_data.event.name]
+    if not transition.allows(subject.actor_role, subject.actor_is_owner):
+        subject._refusal = f"Only {who_may(transition.roles, transition.owner)} may do this."
+        return False
     for guard in transition.guards:
         problem = guard(subject)
         if problem:
@@ -223,9 +229,11 @@ def fire(subject: Subject, trigger: str) -> tuple[str, str]:
         raise TransitionRefused(f"Unknown action {trigger!r}.")
     source = subject.state
     if source not in transition.sources:
+        allowed = " or ".join(STATE_LABELS[s].lower() for s in transition.sources)
         raise TransitionRefused(
-            f"Cannot {transition.label.lower()} an application that is "
-            f"{STATE_LABELS.get(source, source).lower()}."
+            f"Not possible now: the application is {STATE_LABELS.get(source, source).lower()}, "
+            f"and \u201c{transition.label}\u201d applies only to applications that are "
+            f"{allowed}."
         )
     subject._refusal = None
     with _machine_lock:
@@ -250,6 +258,13 @@ def triggers_from(state: str, role: str | None = None) -> list[Transition]:
         TRANSITIONS_BY_TRIGGER[n] for n in names
         if n in TRANSITIONS_BY_TRIGGER and (role is None or role in TRANSITIONS_BY_TRIGGER[n].roles)
     ]
+
+
+def may_fire(trigger: str, state: str, role: str | None, is_owner: bool) -> bool:
+    """Whether an actor may fire ``trigger`` from ``state`` (the guards decide the rest)."""
+    transition = TRANSITIONS_BY_TRIGGER.get(trigger)
+    return (transition is not None and state in transition.sources
+            and transition.allows(role, is_owner))
 
 
 def mermaid() -> str:

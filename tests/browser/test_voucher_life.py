@@ -18,7 +18,7 @@ from sqlalchemy import select
 from tests.factories import PASSWORD, Factories
 from vouchers.extensions import db
 from vouchers.models import Application, AuditRecord, Payment
-from vouchers.services import operations as ops
+from vouchers.services import reporting
 
 pytestmark = pytest.mark.browser
 
@@ -253,7 +253,7 @@ def test_voucher_life_from_registration_to_payment(browser, live_server, program
         application = db.session.scalar(select(Application).where(Application.title == TITLE))
         assert application.state == "paid"
         assert application.awarded_amount == Decimal(AWARDED)
-        assert ops.payable_amount(application) == PAYABLE
+        assert reporting.payable_amount(application) == PAYABLE
         assert application.paid_amount == PAYABLE
         assert [p.amount for p in db.session.scalars(
             select(Payment).where(Payment.application_id == application.id))] == [PAYABLE]

@@ -2,7 +2,8 @@
 
 from flask import Blueprint
 
-from ..permissions import require_role_for_blueprint
+from ..boundary import guard_blueprint
+from ..policy import can_apply
 
 bp = Blueprint("applicant", __name__)
-require_role_for_blueprint(bp, "applicant")
+guard_blueprint(bp, can_apply)

@@ -13,13 +13,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from workflows import lifecycle
 from workflows.lifecycle import EDITABLE_STATES
 
+from .. import policy
 from ..extensions import db
 from ..models import Application, Attachment, CallVoucherType
 from ..models.base import utcnow
 from ..navigation import nav_item
-from ..permissions import application_or_404
 from ..services import attachments as files
-from ..services import operations as ops
+from ..services import reporting, transitions
 from ..services.applications import (
     active_providers,
     applications_of,
@@ -34,6 +34,14 @@ from ..services.errors import DomainError
 from ..services.organisations import save_profile
 from .blueprint import bp
 from .forms import FORMS, ApplicationForm, ProfileForm, ReasonForm, ReportForm, UploadForm
+
+
+def application_or_404(application_id: int) -> Application:
+    # Interim: replaced by the boundary's loader when this module moves onto route().
+    application = db.session.get(Application, application_id)
+    if application is None or not policy.can_view_application(current_user, application):
+        abort(404)
+    return application
 
 nav_item("applicant", "My applications", "applicant.home", order=10)
 nav_item("applicant", "Company profile", "applicant.profile", order=20)
@@ -140,7 +148,7 @@ def new_application(cvt_id: int):
     if not form.validate():
         return _render_form(form, cvt, None, status=REFUSED)
     try:
-        application = ops.create_draft(current_user, cvt, title=form.title.data)
+        application = transitions.create_draft(current_user, cvt, title=form.title.data)
         update_draft(application, current_user, form.service_fields(),
                      form.filled_cost_lines())
     except DomainError as exc:
@@ -184,15 +192,15 @@ def _render_application(application: Application, *, errors: dict | None = None,
     return render_template(
         "applicant/application.html",
         application=application,
-        actions={t.trigger for t in ops.available_actions(application, current_user)},
-        problems=ops.completeness_problems(application) if editable else [],
+        actions={t.trigger for t in transitions.available_actions(application, current_user)},
+        problems=transitions.completeness_problems(application) if editable else [],
         editable=can_edit(application, current_user),
         attachments=files.attachments_of(application, "application"),
         can_upload=files.can_change(application, current_user, "application"),
         upload_form=UploadForm(purpose="application", formdata=None),
-        report=ops.final_report_of(application) if voucher else None,
+        report=reporting.final_report_of(application) if voucher else None,
         payments=payments_of(application) if voucher else [],
-        payable=ops.payable_amount(application) if voucher else None,
+        payable=reporting.payable_amount(application) if voucher else None,
         returned_comment=(last_comment(application, lifecycle.RETURNED)
                           if application.state == lifecycle.RETURNED else ""),
         errors=errors or {},
@@ -208,7 +216,7 @@ def application(application_id: int):
 def submit(application_id: int):
     application = application_or_404(application_id)
     try:
-        ops.submit(application, current_user)
+        transitions.submit(application, current_user)
     except DomainError as exc:
         return _render_application(application, errors={"submit": str(exc)}, status=REFUSED)
     db.session.commit()
@@ -220,7 +228,7 @@ def submit(application_id: int):
 def start_report(application_id: int):
     application = application_or_404(application_id)
     try:
-        ops.start_reporting(application, current_user)
+        reporting.start_reporting(application, current_user)
     except DomainError as exc:
         return _render_application(application, errors={"start_reporting": str(exc)},
                                    status=REFUSED)
@@ -236,7 +244,7 @@ def _confirm(application: Application, trigger: str, run, *, title: str, questio
     form.confirm.label.text = button
     error = None
     if request.method == "GET" and trigger not in {
-        t.trigger for t in ops.available_actions(application, current_user)
+        t.trigger for t in transitions.available_actions(application, current_user)
     }:
         state = lifecycle.STATE_LABELS[application.state].lower()
         flash(f"This cannot be done now: the application is {state}.", "error")
@@ -258,7 +266,7 @@ def _confirm(application: Application, trigger: str, run, *, title: str, questio
 @bp.route("/applications/<int:application_id>/withdraw", methods=["GET", "POST"])
 def withdraw(application_id: int):
     return _confirm(
-        application_or_404(application_id), "withdraw", ops.withdraw,
+        application_or_404(application_id), "withdraw", transitions.withdraw,
         title="Withdraw the application",
         question="Withdrawing ends this application for good: it cannot be submitted again.",
         button="Withdraw the application", reason_label="Reason (optional)",
@@ -269,7 +277,7 @@ def withdraw(application_id: int):
 @bp.route("/applications/<int:application_id>/cancel", methods=["GET", "POST"])
 def cancel(application_id: int):
     return _confirm(
-        application_or_404(application_id), "cancel", ops.cancel,
+        application_or_404(application_id), "cancel", transitions.cancel,
         title="Cancel the voucher",
         question="Cancelling gives the voucher up for good: its money returns to the "
                  "programme and cannot be paid to you any more.",
@@ -299,7 +307,7 @@ def upload(application_id: int):
             return _after_files(application, purpose)
     else:
         error = " ".join(e for errors in form.errors.values() for e in errors)
-    if purpose == "report" and ops.final_report_of(application) is not None:
+    if purpose == "report" and reporting.final_report_of(application) is not None:
         return _render_report(application, upload_error=error, status=REFUSED)
     return _render_application(application, errors={"upload": error}, status=REFUSED)
 
@@ -342,25 +350,25 @@ def upload_too_large(exc):
 def _render_report(application: Application, *, form: ReportForm | None = None,
                    error: str | None = None, upload_error: str | None = None,
                    status: int = 200):
-    report = ops.final_report_of(application)
+    report = reporting.final_report_of(application)
     if form is None:
         form = ReportForm(obj=report, formdata=None)
     return render_template(
         "applicant/report.html",
         application=application, report=report, form=form, error=error,
-        editable=application.state == lifecycle.REPORTING and ops.is_owner(current_user,
+        editable=application.state == lifecycle.REPORTING and policy.is_owner(current_user,
                                                                            application),
         evidence=files.attachments_of(application, "report"),
         can_upload=files.can_change(application, current_user, "report"),
         upload_form=UploadForm(purpose="report", formdata=None), upload_error=upload_error,
-        payments=payments_of(application), payable=ops.payable_amount(application),
+        payments=payments_of(application), payable=reporting.payable_amount(application),
     ), status
 
 
 @bp.route("/applications/<int:application_id>/report", methods=["GET", "POST"])
 def report(application_id: int):
     application = application_or_404(application_id)
-    if ops.final_report_of(application) is None:
+    if reporting.final_report_of(application) is None:
         flash("The final report has not been started.", "info")
         return _see_other("applicant.application", application_id=application.id)
     if request.method == "GET":
@@ -370,10 +378,10 @@ def report(application_id: int):
         return _render_report(application, form=form, status=REFUSED)
     costs = form.actual_costs.data
     try:
-        ops.save_final_report(application, current_user, summary=form.summary.data or "",
+        reporting.save_final_report(application, current_user, summary=form.summary.data or "",
                               actual_costs="" if costs is None else str(costs))
         if form.submit_report.data:
-            ops.submit_final_report(application, current_user)
+            reporting.submit_final_report(application, current_user)
     except DomainError as exc:
         # A refused submit keeps nothing, not even the save: the text stays in the form.
         db.session.rollback()

@@ -3,9 +3,10 @@
 from flask import Blueprint, abort, current_app, send_file
 from flask_login import current_user
 
+from ..boundary import refuse
 from ..extensions import db
 from ..models import Attachment
-from ..permissions import can_download, refuse
+from ..policy import can_download
 from ..services.attachments import path_of
 
 bp = Blueprint("files", __name__)

@@ -19,8 +19,7 @@ from ..extensions import db
 from ..models import Application, Assignment, AuditRecord, Payment, Review, User
 from ..models.base import utcnow
 from ..money import ZERO
-from ..services import listing
-from ..services import operations as ops
+from ..services import listing, reporting, transitions
 from ..services.assignment import wanted_per_application
 from ..services.calls import calls_open_first
 from ..services.errors import DomainError
@@ -96,33 +95,34 @@ def _comment(form) -> str:
 
 ACTIONS: dict[str, Action] = {
     "start_review": Action("Start review", ButtonForm,
-                           lambda a, u, f: ops.start_review(a, u), "Review started."),
+                           lambda a, u, f: transitions.start_review(a, u), "Review started."),
     "award": Action("Award", AwardForm,
-                    lambda a, u, f: ops.award(a, u, f.amount.data, comment=_comment(f)),
+                    lambda a, u, f: transitions.award(a, u, f.amount.data, comment=_comment(f)),
                     "Voucher awarded."),
     "reject": Action("Reject", ReasonForm,
-                     lambda a, u, f: ops.reject(a, u, _comment(f)), "Application rejected."),
+                     lambda a, u, f: transitions.reject(a, u, _comment(f)),
+                     "Application rejected."),
     "waitlist": Action("Waitlist", CommentForm,
-                       lambda a, u, f: ops.waitlist(a, u, _comment(f)),
+                       lambda a, u, f: transitions.waitlist(a, u, _comment(f)),
                        "Application waitlisted."),
     "return_for_changes": Action("Return for changes", ChangesForm,
-                                 lambda a, u, f: ops.return_for_changes(a, u, _comment(f)),
+                                 lambda a, u, f: transitions.return_for_changes(a, u, _comment(f)),
                                  "Application returned to the applicant for changes."),
     "cancel": Action("Cancel voucher", ReasonForm,
-                     lambda a, u, f: ops.cancel(a, u, _comment(f)),
+                     lambda a, u, f: transitions.cancel(a, u, _comment(f)),
                      "Voucher cancelled; its amount is back in the envelope."),
     "start_reporting": Action("Start final report", ButtonForm,
-                              lambda a, u, f: ops.start_reporting(a, u),
+                              lambda a, u, f: reporting.start_reporting(a, u),
                               "The applicant can now write the final report."),
     "approve_report": Action("Approve final report", CommentForm,
-                             lambda a, u, f: ops.approve_report(a, u, _comment(f)),
+                             lambda a, u, f: reporting.approve_report(a, u, _comment(f)),
                              "Final report approved."),
     "return_report": Action("Return final report", ChangesForm,
-                            lambda a, u, f: ops.return_report(a, u, _comment(f)),
+                            lambda a, u, f: reporting.return_report(a, u, _comment(f)),
                             "Final report returned to the applicant."),
     "record_payment": Action(
         "Record payment", PaymentForm,
-        lambda a, u, f: ops.record_payment(
+        lambda a, u, f: reporting.record_payment(
             a, u, f.amount.data, paid_on=f.paid_on.data, reference=f.reference.data or "",
             invoice_number=f.invoice_number.data or "", invoice_date=f.invoice_date.data,
         ),
@@ -137,7 +137,7 @@ def _application_or_404(application_id: int) -> Application:
 
 def _available(application: Application) -> list[str]:
     """The manager's actions from the current state, the usual decision first."""
-    offered = {t.trigger for t in ops.available_actions(application, current_user)}
+    offered = {t.trigger for t in transitions.available_actions(application, current_user)}
     names = [name for name in ACTIONS if name in offered]
     if application.state == lifecycle.COMPLETED:
         names.append("record_payment")
@@ -203,12 +203,12 @@ def _render_application(application: Application, *, bound: dict | None = None,
         select(AuditRecord).where(AuditRecord.application_id == application.id)
         .options(joinedload(AuditRecord.actor)).order_by(AuditRecord.id)
     ))
-    report = ops.final_report_of(application)
+    report = reporting.final_report_of(application)
     payments = list(db.session.scalars(
         select(Payment).where(Payment.application_id == application.id)
         .order_by(Payment.paid_on, Payment.id)
     ))
-    payable = ops.payable_amount(application) if report is not None else None
+    payable = reporting.payable_amount(application) if report is not None else None
 
     scored = [r.weighted_score for r in reviews if r.weighted_score is not None]
     spread = max(scored) - min(scored) if len(scored) >= 2 else None

@@ -1,6 +1,6 @@
 """The data model. Import from here: `from vouchers.models import Application`."""
 
-from .accounts import INVITED_ROLES, FailedLogin, Invitation
+from .accounts import INVITED_ROLES, ChangeRecord, FailedLogin, Invitation, KnownAddress
 from .applications import Application, Attachment, AuditRecord, CostLine
 from .people import COMPANY_SIZES, SECTORS, Organisation, User
 from .programmes import (
@@ -21,6 +21,7 @@ __all__ = [
     "SECTORS",
     "VOUCHER_TYPES", "VOUCHER_TYPE_LABELS",
     "Application", "Assignment", "Attachment", "AuditRecord", "Call", "CallVoucherType",
+    "ChangeRecord", "KnownAddress",
     "CostLine", "Criterion", "FailedLogin", "FinalReport", "Invitation", "Organisation", "Payment",
     "Programme", "Review",
     "ReviewScore", "ServiceProvider", "User",

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -67,3 +78,53 @@ class FailedLogin(db.Model):
         Index("ix_failed_logins_address_at", "address", "attempted_at"),
         Index("ix_failed_logins_attempted_at", "attempted_at"),
     )
+
+
+
+class KnownAddress(db.Model):
+    """An address a user has logged in from: failed guesses by strangers elsewhere do not
+    throttle the account's owner here."""
+
+    __tablename__ = "known_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    address: Mapped[str] = mapped_column(String(64))
+    last_seen: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "address", name="uq_known_addresses_user_address"),
+    )
+
+
+class ChangeRecord(db.Model):
+    """Append-only: who changed what outside an application's lifecycle, when and why.
+
+    A manager's correction of a company's details (with each field's old and new value),
+    an account disabled, enabled or unlocked. Applications keep their own AuditRecord.
+    """
+
+    __tablename__ = "change_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "organisation" or "user", and the id of that row.
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int]
+    action: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[timestamp] = mapped_column(default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # field -> [old, new], as text.
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_change_records_subject", "subject_type", "subject_id", "id"),
+    )
+
+
+@event.listens_for(ChangeRecord, "before_update")
+@event.listens_for(ChangeRecord, "before_delete")
+def _changes_are_append_only(mapper, connection, target):
+    raise RuntimeError("change records are append-only")

@@ -60,6 +60,7 @@ class User(UserMixin, db.Model):
     # session of this user on the server side, which a signed cookie alone cannot do.
     session_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    last_login_at: Mapped[timestamp | None]
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
 

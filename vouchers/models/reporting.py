@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflows import lifecycle
 
 from ..extensions import db
 from .applications import Application
@@ -15,6 +17,18 @@ from .people import User
 REPORT_STATUSES = ("draft", "submitted", "returned", "approved")
 
 
+def report_status(application_state: str, decided_at: datetime | None) -> str:
+    """A final report's status follows from its application's state: no second state
+    machine to keep in step. ``decided_at`` tells a report sent back from a new one."""
+    if application_state == lifecycle.REPORTING:
+        return "returned" if decided_at is not None else "draft"
+    if application_state == lifecycle.REPORT_SUBMITTED:
+        return "submitted"
+    if application_state in (lifecycle.COMPLETED, lifecycle.PAID):
+        return "approved"
+    return "draft"
+
+
 class FinalReport(db.Model):
     __tablename__ = "final_reports"
 
@@ -22,7 +36,6 @@ class FinalReport(db.Model):
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
     summary: Mapped[str] = mapped_column(Text, default="")
     actual_costs: Mapped[money | None]
-    status: Mapped[str] = mapped_column(String(10), default="draft")
     submitted_at: Mapped[timestamp | None]
     decided_at: Mapped[timestamp | None]
     decision_comment: Mapped[str] = mapped_column(Text, default="")
@@ -30,9 +43,12 @@ class FinalReport(db.Model):
     application: Mapped[Application] = relationship()
 
     __table_args__ = (
-        CheckConstraint(f"status IN {REPORT_STATUSES!r}", name="status_known"),
         CheckConstraint("actual_costs IS NULL OR actual_costs >= 0", name="costs_not_negative"),
     )
+
+    @property
+    def status(self) -> str:
+        return report_status(self.application.state, self.decided_at)
 
 
 class Payment(db.Model):

@@ -1,8 +1,9 @@
 """Writing an application: the applicant edits a draft until it is submitted.
 
-State changes (submit, withdraw, ...) live in operations.py; this module only changes
-the content of an application the lifecycle still lets its owner edit. A draft may be
-saved incomplete (operations.completeness_problems says what is missing and the submit
+State changes (submit, withdraw, ...) live in transitions.py and reporting.py; this
+module only changes the content of an application the lifecycle still lets its owner
+edit. A draft may be saved incomplete (transitions.completeness_problems says what is
+missing and the submit
 guard refuses it), but never with a value that is wrong in itself.
 """
 
@@ -31,8 +32,9 @@ from ..models import (
     User,
 )
 from ..money import MAX_MONEY, to_money
+from ..policy import is_owner
 from .errors import InvalidInput, NotAllowed, TransitionNotAllowed
-from .operations import atomic, is_owner
+from .transaction import atomic
 
 # The voucher type's own questions, kept in Application.details.
 DETAIL_FIELDS: dict[str, tuple[str, ...]] = {

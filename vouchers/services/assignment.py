@@ -21,8 +21,8 @@ from ..extensions import db
 from ..models import Application, Assignment, AuditRecord, Call, User
 from ..models.base import utcnow
 from .errors import ConcurrentChange, InvalidInput, NotAllowed, TransitionNotAllowed
-from .operations import atomic
 from .reviews import REVIEWABLE_STATES
+from .transaction import atomic
 
 MAX_PER_APPLICATION = 10
 # Bind parameters per statement stay well under SQLite's limit of 32,766.
@@ -56,6 +56,7 @@ class _Subject:
     """The lifecycle's view of an application for start_review (no row binding needed)."""
 
     actor_role = lifecycle.MANAGER
+    actor_is_owner = False
 
     def __init__(self):
         self.state = lifecycle.SUBMITTED

@@ -27,8 +27,9 @@ from workflows.lifecycle import EDITABLE_STATES
 
 from ..extensions import db
 from ..models import Application, Attachment, User
+from ..policy import is_owner
 from .errors import InvalidInput, NotAllowed, TransitionNotAllowed
-from .operations import atomic, is_owner
+from .transaction import atomic
 
 PURPOSES = ("application", "report")
 MAX_FILES_PER_PURPOSE = 20

@@ -35,7 +35,7 @@ from ..models import (
 )
 from ..money import MAX_MONEY
 from .errors import InvalidInput, NotAllowed
-from .operations import atomic
+from .transaction import atomic
 
 CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]*")
 CODE_MAX = 20  # references are CODE-TT-NNNNN in a 30-character column

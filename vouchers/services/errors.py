@@ -1,12 +1,25 @@
-"""Domain errors: every refused action raises one, with a message a person understands."""
+"""Domain errors: every refused action raises one, with a message a person understands.
+
+The request boundary (vouchers/boundary.py) turns one into the page re-rendered with the
+message next to the action, answered with ``status``; the CLI prints the message.
+"""
 
 
 class DomainError(Exception):
     """An action was refused and nothing changed."""
 
+    status = 422
+    # A refusal that is itself a fact to keep (a failed login counts towards throttling):
+    # the boundary commits instead of rolling back.
+    keeps_changes = False
+
     @property
     def message(self) -> str:
         return str(self)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
 
 
 class TransitionNotAllowed(DomainError):
@@ -34,8 +47,20 @@ class PaymentRefused(DomainError):
 
 
 class ConcurrentChange(DomainError):
-    pass
+    """Someone changed the same rows at the same moment; trying again may work."""
+
+    status = 409
+
+
+class ConstraintClash(DomainError):
+    """A database constraint refused the change; ``constraint`` names it."""
+
+    def __init__(self, message: str, constraint: str | None = None):
+        super().__init__(message)
+        self.constraint = constraint
 
 
 class NotAllowed(DomainError):
     """The user may not act on this object (views answer 404, not 403)."""
+
+    status = 404

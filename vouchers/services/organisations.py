@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import COMPANY_SIZES, SECTORS, Application, Organisation, User
 from ..money import to_money
 from .errors import ConcurrentChange, InvalidInput, NotAllowed
-from .operations import atomic
+from .transaction import atomic
 
 # ISO 3166-1 alpha-2.
 _ISO_CODES = """

@@ -12,7 +12,8 @@ from ..extensions import db
 from ..models import RECOMMENDATIONS, Application, Assignment, Review, ReviewScore, User
 from ..models.base import Money, utcnow
 from .errors import InvalidInput, NotAllowed, TransitionNotAllowed
-from .operations import atomic, start_review
+from .transaction import atomic
+from .transitions import start_review
 
 REVIEWABLE_STATES = frozenset({lifecycle.SUBMITTED, lifecycle.UNDER_REVIEW})
 

@@ -64,6 +64,7 @@ from ..models import (
     User,
 )
 from ..models.base import utcnow
+from ..models.reporting import report_status
 from ..money import ZERO
 from .budget import DE_MINIMIS_YEARS
 from .errors import InvalidInput
@@ -259,7 +260,7 @@ class BudgetExport:
             select(
                 a.reference, o.legal_name, o.registry_number, o.country, o.region,
                 a.voucher_type, p.name, a.title, a.requested_amount, a.awarded_amount,
-                a.paid_amount, a.awarded_at, a.state, r.status,
+                a.paid_amount, a.awarded_at, a.state, r.id, r.decided_at,
             )
             .join(o, o.id == a.organisation_id)
             .outerjoin(p, p.id == a.provider_id)
@@ -268,7 +269,8 @@ class BudgetExport:
             .order_by(a.reference)
         )
         for (reference, sme, registry, country, region, vt, provider, title, requested,
-             awarded, paid, awarded_at, state, report) in self._stream(stmt):
+             awarded, paid, awarded_at, state, report_id, decided_at) in self._stream(stmt):
+            report = report_status(state, decided_at) if report_id is not None else None
             yield VoucherRow(
                 reference, sme, registry, country, region, vt, provider, title, requested,
                 awarded, paid, self._award_date(awarded_at), STATE_LABELS.get(state, state),

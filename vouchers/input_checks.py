@@ -1,0 +1,67 @@
+"""Input no field may hold, refused for every route before anything else reads it.
+
+Runs before the CSRF check, so a form with broken text gets this message and not "the
+form was not sent from this site". What a field may hold beyond this (lengths, money,
+dates) is the business of its form and its service.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from flask import Flask, render_template, request
+from werkzeug.routing import IntegerConverter
+
+from .boundary import MAX_ID
+
+# Tab, line feed and carriage return are text; every other control character is not.
+ALLOWED_CONTROLS = frozenset("\t\n\r")
+# What werkzeug puts in place of bytes that are not UTF-8.
+REPLACEMENT = "\ufffd"
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` up to the largest id the database holds: larger ones answer 404."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text, or None."""
+    if REPLACEMENT in value:
+        return "is not valid UTF-8 text"
+    for ch in value:
+        if unicodedata.category(ch) == "Cc" and ch not in ALLOWED_CONTROLS:
+            return f"contains a control character (U+{ord(ch):04X})"
+    return None
+
+
+def _problem() -> tuple[str, str] | None:
+    sources = [request.args]
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        sources.append(request.form)
+    for source in sources:
+        for name, values in source.lists():
+            for text in [name, *values]:
+                problem = text_problem(text)
+                if problem:
+                    return name, problem
+    return None
+
+
+def init_app(app: Flask) -> None:
+    """Call before CSRFProtect.init_app, so this check runs first."""
+    app.url_map.converters["int"] = BoundedInt
+
+    @app.before_request
+    def _refuse_broken_text():
+        found = _problem()
+        if found is not None:
+            name, problem = found
+            message = (f"The field \u201c{name}\u201d {problem}. Remove the character (it may "
+                       "have come with text pasted from another program) and send the form "
+                       "again; nothing was saved.")
+            return render_template("errors/400.html", csrf=False, message=message), 400
+        return None

@@ -1,0 +1,196 @@
+"""Who may see and do what: every permission is a ``can_<verb>(user, obj)`` here.
+
+Routes declare one of these (vouchers/boundary.py checks it before the view runs and the
+authorization-matrix test reads the declarations), templates call them as Jinja globals
+to decide which buttons to show, and services call them again through ``ensure`` so a CLI
+command or a future API cannot skip them. The policy reads models and the lifecycle only;
+services call it, never the other way round.
+
+A page the user may not see answers 404, never 403, so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from workflows import lifecycle
+from workflows.lifecycle import APPLICANT, EDITABLE_STATES, EVALUATOR, MANAGER
+
+from .extensions import db
+from .models import Application, Assignment, Attachment, Invitation, User
+from .services.errors import NotAllowed
+
+Predicate = Callable[..., bool]
+ATTACHMENT_PURPOSES = ("application", "report")
+
+
+def _signed_in(user: Any) -> bool:
+    return user is not None and bool(getattr(user, "is_authenticated", False)) and user.enabled
+
+
+def _role(user: Any, role: str) -> bool:
+    return _signed_in(user) and user.role == role
+
+
+# --- anyone ---------------------------------------------------------------------------
+
+
+def can_visit(user: Any, obj: Any = None) -> bool:
+    """Public pages: the open calls, logging in, registering, an invitation link."""
+    return True
+
+
+def can_use_account(user: Any, obj: Any = None) -> bool:
+    """A signed-in user's own account pages (changing the password)."""
+    return _signed_in(user) and (obj is None or obj.id == user.id)
+
+
+# --- applicants -----------------------------------------------------------------------
+
+
+def is_owner(user: Any, application: Application) -> bool:
+    """An applicant owns the applications of their organisation."""
+    return (_role(user, APPLICANT) and user.organisation_id is not None
+            and user.organisation_id == application.organisation_id)
+
+
+def can_apply(user: Any, obj: Any = None) -> bool:
+    """The applicant's pages: their company, their applications, new applications."""
+    return _role(user, APPLICANT)
+
+
+def can_edit_application(user: Any, application: Application) -> bool:
+    """The owner may change the content while the application is a draft or returned."""
+    return is_owner(user, application) and application.state in EDITABLE_STATES
+
+
+def can_change_attachments(user: Any, application: Application,
+                           purpose: str = "application") -> bool:
+    """Quotes and CVs while the application is editable; evidence while reporting."""
+    if purpose not in ATTACHMENT_PURPOSES or not is_owner(user, application):
+        return False
+    if purpose == "application":
+        return application.state in EDITABLE_STATES
+    return application.state == lifecycle.REPORTING
+
+
+def can_write_report(user: Any, application: Application) -> bool:
+    return is_owner(user, application) and application.state == lifecycle.REPORTING
+
+
+# --- evaluators -----------------------------------------------------------------------
+
+
+def standing_assignment(user: Any, application: Application) -> Assignment | None:
+    """The evaluator's assignment to ``application`` if it stands (no conflict declared)."""
+    if not _role(user, EVALUATOR):
+        return None
+    return db.session.scalar(
+        select(Assignment).where(Assignment.application_id == application.id,
+                                 Assignment.evaluator_id == user.id,
+                                 Assignment.conflict_declared_at.is_(None))
+    )
+
+
+def can_evaluate(user: Any, obj: Any = None) -> bool:
+    """The evaluator's pages: their assignments."""
+    return _role(user, EVALUATOR)
+
+
+def can_review(user: Any, application: Application) -> bool:
+    """Assigned without a conflict, while the application is under review."""
+    return (application.state == lifecycle.UNDER_REVIEW
+            and standing_assignment(user, application) is not None)
+
+
+def may_be_assigned(evaluator: User, application: Application) -> str | None:
+    """Why ``evaluator`` may not be assigned to ``application``, or None.
+
+    The one rule of who is eligible to evaluate an application: an enabled evaluator who
+    does not work for the applicant's organisation. (Conflicts and existing assignments
+    are facts of the assignment, checked by the assignment service.)
+    """
+    if evaluator.role != EVALUATOR or not evaluator.enabled:
+        return f"{evaluator.name} is not an active evaluator."
+    if evaluator.organisation_id is not None and (
+        evaluator.organisation_id == application.organisation_id
+    ):
+        return f"{evaluator.name} works for the applicant's organisation."
+    return None
+
+
+# --- managers -------------------------------------------------------------------------
+
+
+def can_manage(user: Any, obj: Any = None) -> bool:
+    """The manager's pages and everything a programme manager does."""
+    return _role(user, MANAGER)
+
+
+def can_invite(user: Any, role: str | None = None) -> bool:
+    return can_manage(user) and role in (None, EVALUATOR, MANAGER)
+
+
+def can_revoke_invitation(user: Any, invitation: Invitation) -> bool:
+    return can_manage(user)
+
+
+def can_disable_account(user: Any, target: User) -> bool:
+    return can_manage(user) and target.id != user.id
+
+
+def can_enable_account(user: Any, target: User) -> bool:
+    return can_manage(user)
+
+
+def can_unlock_account(user: Any, target: User) -> bool:
+    return can_manage(user)
+
+
+# --- applications, whoever asks -------------------------------------------------------
+
+
+def can_view_application(user: Any, application: Application) -> bool:
+    if can_manage(user):
+        return True
+    if _role(user, APPLICANT):
+        return is_owner(user, application)
+    return standing_assignment(user, application) is not None
+
+
+def can_fire(user: Any, application: Application, trigger: str) -> bool:
+    """Whether the lifecycle lets ``user`` fire ``trigger`` now (its guards decide the rest)."""
+    if not _signed_in(user):
+        return False
+    return lifecycle.may_fire(trigger, application.state, user.role,
+                              is_owner(user, application))
+
+
+def can_download(user: Any, attachment: Attachment) -> bool:
+    """Evaluators judge the application: its quotes and CVs, not the final report's
+    evidence, which is for the applicant and the managers."""
+    if not can_view_application(user, attachment.application):
+        return False
+    return not _role(user, EVALUATOR) or attachment.purpose == "application"
+
+
+# --- for services ---------------------------------------------------------------------
+
+
+def ensure(allowed: bool, message: str) -> None:
+    """Raise NotAllowed(message) unless ``allowed``: services check for themselves."""
+    if not allowed:
+        raise NotAllowed(message)
+
+
+TEMPLATE_GLOBALS: dict[str, Predicate] = {
+    name: value for name, value in globals().items()
+    if name.startswith("can_") and callable(value)
+} | {"is_owner": is_owner}
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals.update(TEMPLATE_GLOBALS)

@@ -1,0 +1,301 @@
+"""Every lifecycle transition of an application, through one writer.
+
+``fire`` is the one place a state changes: it asks the lifecycle (workflows/) whether the
+trigger may fire, sets the state and writes the audit record, for one application or, in
+``fire_many``, for a set of them at once. The decisions below (submit, award, reject, ...)
+are built on it; the final report and payments are in reporting.py. Each runs inside
+atomic(): a refused action raises a DomainError and leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import insert, update
+
+from workflows import lifecycle
+from workflows.lifecycle import TransitionRefused
+
+from .. import policy
+from .. import voucher_types as types
+from ..extensions import db
+from ..models import Application, AuditRecord, CallVoucherType, User
+from ..models.base import utcnow
+from ..money import ZERO, format_eur, to_money
+from . import budget
+from .errors import ConcurrentChange, InvalidInput, TransitionNotAllowed
+from .transaction import atomic
+
+
+def completeness_problems(application: Application) -> list[str]:
+    """What an applicant must still fill in before submitting."""
+    problems = []
+    cvt = application.call_voucher_type
+    details = application.details or {}
+    if not application.title.strip():
+        problems.append("give a title")
+    if not (application.summary or "").strip():
+        problems.append("describe the project")
+    if not application.cost_lines:
+        problems.append("add at least one cost line")
+    requested = application.requested_amount or ZERO
+    if requested <= 0:
+        problems.append("give the amount requested")
+    elif requested > cvt.max_amount:
+        problems.append(f"the amount requested exceeds the maximum of {format_eur(cvt.max_amount)}")
+    elif application.cost_lines:
+        fundable = to_money(application.total_costs * cvt.funding_rate)
+        if requested > fundable:
+            problems.append(
+                f"the amount requested exceeds {cvt.funding_rate * 100:.0f}% of the costs "
+                f"({format_eur(fundable)})"
+            )
+    voucher_type = types.get(application.voucher_type)
+    for field in voucher_type.details:
+        if not str(details.get(field.key) or "").strip():
+            problems.append(f"fill in {field.label.lower()}")
+    period = types.period_problem(application.voucher_type, details)
+    if period:
+        problems.append(period[0].lower() + period[1:].rstrip("."))
+    if voucher_type.needs_provider and application.provider_id is None:
+        problems.append("choose a service provider")
+    elif voucher_type.needs_provider and not application.provider.active:
+        problems.append("the chosen service provider has left the catalogue; choose another")
+    return problems
+
+
+class _Subject:
+    """Adapts an Application row and the acting user to workflows.lifecycle.Subject.
+
+    The facts are computed only when a guard asks for them.
+    """
+
+    def __init__(self, application: Application, actor: User | None, *, comment: str = "",
+                 amount: Decimal | None = None, now: datetime | None = None):
+        self._app = application
+        self._actor = actor
+        self._now = now or utcnow()
+        self.state = application.state
+        self.comment = comment
+        self.amount = amount
+
+    @property
+    def actor_role(self) -> str:
+        return self._actor.role if self._actor is not None else "system"
+
+    @property
+    def actor_is_owner(self) -> bool:
+        return policy.is_owner(self._actor, self._app)
+
+    @property
+    def call_is_open(self) -> bool:
+        return self._app.call.is_open(self._now)
+
+    @property
+    def completeness_problems(self) -> list[str]:
+        return completeness_problems(self._app)
+
+    @property
+    def submitted_review_count(self) -> int:
+        return self._app.review_count
+
+    @property
+    def report_is_complete(self) -> bool:
+        from .reporting import final_report_of  # reporting fires transitions too
+
+        report = final_report_of(self._app)
+        return bool(report and report.summary.strip() and report.actual_costs is not None)
+
+    @property
+    def fully_paid(self) -> bool:
+        from .reporting import payable_amount
+
+        return self._app.paid_amount >= payable_amount(self._app)
+
+
+def _check(application: Application, trigger: str, actor: User | None, **facts) -> str:
+    """Ask the lifecycle; return the destination state or raise TransitionNotAllowed."""
+    subject = _Subject(application, actor, **facts)
+    try:
+        _, dest = lifecycle.fire(subject, trigger)
+    except TransitionRefused as exc:
+        raise TransitionNotAllowed(str(exc)) from exc
+    return dest
+
+
+def fire(application: Application, trigger: str, actor: User | None, *, comment: str = "",
+         amount: Decimal | None = None, now: datetime | None = None) -> AuditRecord:
+    """Fire ``trigger`` on one application and write its audit record (inside atomic())."""
+    now = now or utcnow()
+    source = application.state
+    dest = _check(application, trigger, actor, comment=comment, amount=amount, now=now)
+    application.state = dest
+    record = AuditRecord(
+        application_id=application.id, from_state=source, to_state=dest, trigger=trigger,
+        actor_id=actor.id if actor else None, at=now, comment=comment.strip(), amount=amount,
+    )
+    db.session.add(record)
+    return record
+
+
+def fire_many(applications: Sequence[Application], trigger: str, actor: User, *,
+              comment: str = "", now: datetime | None = None) -> list[int]:
+    """Fire ``trigger`` on many applications with set-based writes (inside atomic()).
+
+    Every application's guards run as for ``fire``; the state changes in one conditional
+    UPDATE per source state, so a row that moved on meanwhile is not overwritten (the
+    whole set is then refused), and the audit records go in as one INSERT.
+    """
+    now = now or utcnow()
+    moves: dict[str, list[int]] = {}
+    dest = None
+    for application in applications:
+        dest = _check(application, trigger, actor, comment=comment, now=now)
+        moves.setdefault(application.state, []).append(application.id)
+    if dest is None:
+        return []
+    t = Application.__table__
+    moved: list[int] = []
+    for source, ids in moves.items():
+        moved.extend(db.session.scalars(
+            update(t).where(t.c.id.in_(ids), t.c.state == source)
+            .values(state=dest, version=t.c.version + 1).returning(t.c.id)
+        ))
+    if len(moved) != len(applications):
+        raise ConcurrentChange("Some applications changed state at the same moment; nothing "
+                               "was changed. Try again.")
+    db.session.execute(insert(AuditRecord), [
+        {"application_id": app_id, "from_state": source, "to_state": dest, "trigger": trigger,
+         "actor_id": actor.id, "at": now, "comment": comment.strip()}
+        for source, ids in moves.items() for app_id in ids
+    ])
+    for application in applications:
+        db.session.expire(application)
+    return moved
+
+
+def create_draft(applicant: User, call_voucher_type: CallVoucherType, *, title: str,
+                 now: datetime | None = None, **fields) -> Application:
+    """A new draft application of the applicant's organisation."""
+    policy.ensure(policy.can_apply(applicant), "Only applicants apply for vouchers.")
+    if applicant.organisation_id is None:
+        raise InvalidInput("Only an applicant with a company profile can apply.")
+    now = now or utcnow()
+    if not call_voucher_type.call.is_open(now):
+        raise TransitionNotAllowed("The call is not open for applications.")
+    if not title.strip():
+        raise InvalidInput("Give the application a title.")
+    with atomic():
+        application = Application(
+            reference=_new_reference(call_voucher_type), call_id=call_voucher_type.call_id,
+            call_voucher_type_id=call_voucher_type.id,
+            voucher_type=call_voucher_type.voucher_type,
+            organisation_id=applicant.organisation_id, applicant_id=applicant.id,
+            title=title.strip(), state=lifecycle.DRAFT, created_at=now, **fields,
+        )
+        db.session.add(application)
+        db.session.flush()
+        db.session.add(AuditRecord(
+            application_id=application.id, from_state=None, to_state=lifecycle.DRAFT,
+            trigger="create", actor_id=applicant.id, at=now,
+        ))
+    return application
+
+
+def _new_reference(cvt: CallVoucherType) -> str:
+    """CALLCODE-TYPE-NNNNN, numbered per call and type.
+
+    The number comes from a counter on the voucher type, taken with one UPDATE ...
+    RETURNING: two applicants starting drafts at the same moment queue on its row and
+    get different numbers (a count of the rows would give both the same).
+    """
+    t = CallVoucherType.__table__
+    number = db.session.execute(
+        update(t).where(t.c.id == cvt.id)
+        .values(references_issued=t.c.references_issued + 1)
+        .returning(t.c.references_issued)
+    ).scalar_one()
+    db.session.expire(cvt, ["references_issued"])
+    return f"{cvt.call.code}-{types.get(cvt.voucher_type).reference_code}-{number:05d}"
+
+
+def submit(application: Application, actor: User, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    with atomic():
+        fire(application, "submit", actor, now=now)
+        application.submitted_at = now
+
+
+def withdraw(application: Application, actor: User, comment: str = "") -> None:
+    with atomic():
+        fire(application, "withdraw", actor, comment=comment)
+
+
+def return_for_changes(application: Application, actor: User, comment: str) -> None:
+    with atomic():
+        fire(application, "return_for_changes", actor, comment=comment)
+
+
+def start_review(application: Application, actor: User | None) -> None:
+    with atomic():
+        fire(application, "start_review", actor)
+
+
+def award(application: Application, actor: User, amount, comment: str = "",
+          now: datetime | None = None) -> None:
+    """Award ``amount`` (at most the request and the type's maximum) within the budget."""
+    try:
+        amount = to_money(amount)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    now = now or utcnow()
+    with atomic():
+        cvt = application.call_voucher_type
+        fire(application, "award", actor, comment=comment, amount=amount, now=now)
+        # Set with the state, so any flush below meets the awarded_amount CHECK.
+        application.awarded_amount = amount
+        application.awarded_at = now
+        application.decided_at = now
+        application.decision_reason = comment.strip()
+        if amount > application.requested_amount:
+            raise InvalidInput(
+                f"The award ({format_eur(amount)}) cannot exceed the amount requested "
+                f"({format_eur(application.requested_amount)})."
+            )
+        if amount > cvt.max_amount:
+            raise InvalidInput(
+                f"The award ({format_eur(amount)}) exceeds the {cvt.label.lower()} maximum of "
+                f"{format_eur(cvt.max_amount)}."
+            )
+        budget.check_de_minimis(application, amount, now)
+        budget.reserve(cvt, amount)
+
+
+def reject(application: Application, actor: User, reason: str) -> None:
+    with atomic():
+        fire(application, "reject", actor, comment=reason)
+        application.decided_at = utcnow()
+        application.decision_reason = reason.strip()
+
+
+def waitlist(application: Application, actor: User, comment: str = "") -> None:
+    with atomic():
+        fire(application, "waitlist", actor, comment=comment)
+
+
+def cancel(application: Application, actor: User, reason: str) -> None:
+    """Give up an awarded voucher; its amount and quota place return to the budget."""
+    with atomic():
+        amount = application.awarded_amount
+        fire(application, "cancel", actor, comment=reason, amount=amount)
+        if application.paid_amount > 0:
+            raise TransitionNotAllowed("A voucher with payments cannot be cancelled.")
+        budget.release(application.call_voucher_type, amount)
+
+
+def available_actions(application: Application, user: User) -> list[lifecycle.Transition]:
+    """The transitions whose buttons this user sees (the guards still decide on submit)."""
+    return [t for t in lifecycle.triggers_from(application.state, user.role)
+            if policy.can_fire(user, application, t.trigger)]
