@@ -1,5 +1,10 @@
-"""Money is Decimal, rounded half up at the cent, in this one place."""
+"""Money is Decimal, rounded half up at the cent, in this one place.
 
+``parse_amount`` reads what a person typed, strictly: digits, an optional decimal point
+and at most two decimals. ``to_money`` rounds amounts the code computed (costs x rate).
+"""
+
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -33,3 +38,40 @@ def format_eur(amount: Decimal | None) -> str:
     if amount is None:
         return "—"
     return f"€{amount:,.2f}"
+
+
+# ASCII digits only: Decimal() would also take "１２３", "١٢٣", "1e3" and "1_000".
+_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?", re.ASCII)
+_GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]{1,2})?", re.ASCII)
+AMOUNT_HINT = "digits with a dot for the cents, such as 2500 or 2500.50"
+
+
+def parse_amount(value, *, thousands: bool = False) -> Decimal:
+    """An amount a person typed; ValueError with a readable message if it is not one.
+
+    Never rounds: "1000.005" is refused, not read as 1000.01. With ``thousands`` the form
+    has said that commas group thousands ("12,500.00").
+    """
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        amount = Decimal(value)
+        if not amount.is_finite() or amount != amount.quantize(CENT):
+            raise ValueError(f"{value} has more than two decimals.")
+        text = None
+    else:
+        text = "" if value is None else str(value).strip()
+        if thousands and _GROUPED.fullmatch(text):
+            text = text.replace(",", "")
+        if not _AMOUNT.fullmatch(text):
+            if text.startswith("-") and _AMOUNT.fullmatch(text[1:]):
+                raise ValueError("The amount cannot be negative.")
+            if re.fullmatch(r"[0-9]+\.[0-9]{3,}", text, re.ASCII):
+                raise ValueError(f"{text!r} has more than two decimals; give the cents only.")
+            if "," in text:
+                raise ValueError(f"Write {text!r} with a dot for cents and no thousands "
+                                 "separator.")
+            raise ValueError(f"{text!r} is not an amount: write {AMOUNT_HINT}.")
+        amount = Decimal(text)
+    if abs(amount) > MAX_MONEY:
+        raise ValueError(f"{amount} is more than the largest amount this system holds "
+                         f"({format_eur(MAX_MONEY)}).")
+    return amount.quantize(CENT)

@@ -21,35 +21,11 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 
+from ..fields import MoneyField
 from ..models import COMPANY_SIZES, SECTORS, Application, Organisation
-from ..money import to_money
 from ..services.applications import DETAIL_FIELDS, MAX_COST_LINES, MAX_DETAIL, MAX_TEXT
 from ..services.attachments import ACCEPT, PURPOSES
 from ..services.organisations import EUROPEAN_COUNTRIES, SECTOR_LABELS, SIZE_LABELS
-
-
-class MoneyField(StringField):
-    """An amount in euros, parsed by money.to_money (dot for cents, no thousands separator).
-
-    A text input rather than DecimalField, whose float-ish parsing accepts "1e3" and
-    whose messages do not tell the user how to write the amount.
-    """
-
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        text = (valuelist[0] or "").strip()
-        self.data = None
-        if text:
-            try:
-                self.data = to_money(text)
-            except ValueError as exc:
-                raise ValueError(str(exc)) from exc
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else f"{self.data:.2f}"
 
 
 def _not_negative(form, field):

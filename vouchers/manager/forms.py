@@ -24,29 +24,11 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from workflows.lifecycle import STATE_LABELS, STATES
 
 from ..applicant.forms import ProfileForm
+from ..fields import MoneyField
 from ..models import VOUCHER_TYPE_LABELS, VOUCHER_TYPES
-from ..money import to_money
 from ..services.assignment import MAX_PER_APPLICATION
 from ..services.listing import DEFAULT_PER_PAGE, PER_PAGE_CHOICES
 from ..services.organisations import MAX_REASON
-
-
-class MoneyField(StringField):
-    """An amount in euros, parsed and rounded by vouchers.money.to_money."""
-
-    def process_formdata(self, valuelist):
-        self.data = None
-        if valuelist and valuelist[0].strip():
-            try:
-                self.data = to_money(valuelist[0])
-            except ValueError as exc:
-                self.raw_data = valuelist
-                raise ValueError(str(exc)) from exc
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else f"{self.data:.2f}"
 
 
 def _positive(form, field):

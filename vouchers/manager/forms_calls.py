@@ -27,8 +27,8 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..clock import programme_zone
+from ..fields import MoneyField
 from ..models import VOUCHER_TYPES, Call
-from ..money import to_money
 from ..services.call_setup import (
     CODE_MAX,
     MAX_SCORE_SCALE,
@@ -40,20 +40,6 @@ from ..services.call_setup import (
 
 # A new call's form starts with this many empty criterion rows per voucher type.
 NEW_CALL_CRITERION_ROWS = 3
-
-
-class MoneyField(StringField):
-    """An amount in euros, parsed by the one money helper (so its messages too)."""
-
-    def process_formdata(self, valuelist):
-        self.data = None
-        if valuelist and valuelist[0].strip():
-            self.data = to_money(valuelist[0])
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else str(self.data)
 
 
 def above_zero(form, field) -> None:
