@@ -18,6 +18,9 @@ from .boundary import MAX_ID
 ALLOWED_CONTROLS = frozenset("\t\n\r")
 # What werkzeug puts in place of bytes that are not UTF-8.
 REPLACEMENT = "\ufffd"
+# Paginated pages read ?page=N; beyond this no listing has rows, and a larger number
+# would overflow the database's OFFSET.
+MAX_PAGE = 1_000_000
 
 
 class BoundedInt(IntegerConverter):
@@ -39,6 +42,10 @@ def text_problem(value: str) -> str | None:
 
 
 def _problem() -> tuple[str, str] | None:
+    page = request.args.get("page")
+    if page and not (page.isascii() and page.isdigit()
+                                 and 1 <= int(page) <= MAX_PAGE):
+        return "page", f"must be a page number from 1 to {MAX_PAGE:,}"
     sources = [request.args]
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         sources.append(request.form)

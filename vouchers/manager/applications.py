@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.routing import BuildError
 from wtforms import SelectChoice
@@ -20,7 +20,7 @@ from ..models import Application, Assignment, AuditRecord, Payment, Review, User
 from ..models.base import utcnow
 from ..money import ZERO
 from ..services import listing, reporting, transitions
-from ..services.assignment import wanted_per_application
+from ..services.assignment import eligible_evaluators, wanted_per_application
 from ..services.calls import calls_open_first
 from ..services.errors import DomainError
 from ..services.reviews import REVIEWABLE_STATES, assign
@@ -162,26 +162,9 @@ def _download_url(attachment_id: int) -> str | None:
         return None
 
 
-def _evaluator_choices(application: Application, exclude: set[int]) -> list[SelectChoice]:
-    load = (
-        select(Assignment.evaluator_id, func.count().label("n"))
-        .join(Application, Application.id == Assignment.application_id)
-        .where(Application.call_id == application.call_id,
-               Assignment.conflict_declared_at.is_(None))
-        .group_by(Assignment.evaluator_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(User.id, User.name, User.organisation_id, func.coalesce(load.c.n, 0))
-        .outerjoin(load, load.c.evaluator_id == User.id)
-        .where(User.role == lifecycle.EVALUATOR, User.enabled.is_(True))
-        .order_by(User.name, User.id)
-    ).all()
-    return [
-        SelectChoice(uid, f"{name} ({n} in this call)")
-        for uid, name, org, n in rows
-        if uid not in exclude and (org is None or org != application.organisation_id)
-    ]
+def _evaluator_choices(application: Application) -> list[SelectChoice]:
+    return [SelectChoice(c.id, f"{c.name} ({c.load} in this call)")
+            for c in eligible_evaluators(application)]
 
 
 def _render_application(application: Application, *, bound: dict | None = None,
@@ -221,9 +204,7 @@ def _render_application(application: Application, *, bound: dict | None = None,
     assign_form = None
     if application.state in REVIEWABLE_STATES:
         assign_form = bound.get("assign") or AssignForm(formdata=None, prefix="assign")
-        assign_form.evaluator.choices = _evaluator_choices(
-            application, {a.evaluator_id for a in assignments}
-        )
+        assign_form.evaluator.choices = _evaluator_choices(application)
 
     return render_template(
         "manager/application.html", application=application, cvt=cvt,

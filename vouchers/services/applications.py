@@ -31,7 +31,7 @@ from ..models import (
     ServiceProvider,
     User,
 )
-from ..money import MAX_MONEY, to_money
+from ..money import MAX_MONEY, parse_amount
 from ..policy import is_owner
 from .errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from .transaction import atomic
@@ -75,7 +75,7 @@ def _text(value: Any, label: str, limit: int) -> str:
 
 def _amount(value: Any, label: str) -> Decimal:
     try:
-        amount = to_money(value)
+        amount = parse_amount(value)
     except ValueError as exc:
         raise InvalidInput(f"{label}: {exc}") from exc
     if amount > MAX_MONEY:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from workflows import lifecycle
 
+from .. import policy
 from ..extensions import db
 from ..models import Application, Assignment, AuditRecord, Call, User
 from ..models.base import utcnow
@@ -60,6 +61,42 @@ class _Subject:
 
     def __init__(self):
         self.state = lifecycle.SUBMITTED
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    name: str
+    # Standing (not conflicted) assignments in the application's call.
+    load: int
+
+
+def eligible_evaluators(application: Application) -> list[Candidate]:
+    """Who may still be assigned to ``application``, with their load in its call.
+
+    policy.may_be_assigned is the rule (an enabled evaluator, not of the applicant's
+    organisation); this applies it in SQL and leaves out those already assigned (with or
+    without a conflict declared).
+    """
+    a = Application
+    load = (
+        select(Assignment.evaluator_id, func.count().label("n"))
+        .join(a, a.id == Assignment.application_id)
+        .where(a.call_id == application.call_id, Assignment.conflict_declared_at.is_(None))
+        .group_by(Assignment.evaluator_id)
+        .subquery()
+    )
+    assigned = select(Assignment.evaluator_id).where(
+        Assignment.application_id == application.id)
+    rows = db.session.execute(
+        select(User, func.coalesce(load.c.n, 0))
+        .outerjoin(load, load.c.evaluator_id == User.id)
+        .where(User.role == lifecycle.EVALUATOR, User.enabled.is_(True),
+               User.id.not_in(assigned))
+        .order_by(User.name, User.id)
+    ).all()
+    return [Candidate(user.id, user.name, n) for user, n in rows
+            if policy.may_be_assigned(user, application) is None]
 
 
 def _chunks(items: list, size: int = _CHUNK):

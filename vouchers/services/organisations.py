@@ -14,7 +14,7 @@ from workflows import lifecycle
 
 from ..extensions import db
 from ..models import COMPANY_SIZES, SECTORS, Application, Organisation, User
-from ..money import to_money
+from ..money import parse_amount
 from .errors import ConcurrentChange, InvalidInput, NotAllowed
 from .transaction import atomic
 
@@ -113,7 +113,7 @@ def _clean_profile(*, legal_name: str, registry_number: str, country: str, regio
     if sector not in SECTORS:
         raise InvalidInput("Choose the company's sector.")
     try:
-        declared = to_money("0" if de_minimis_declared in (None, "") else de_minimis_declared)
+        declared = parse_amount("0" if de_minimis_declared in (None, "") else de_minimis_declared)
     except ValueError as exc:
         raise InvalidInput(f"De minimis aid received: {exc}") from exc
     if declared < 0 or declared > MAX_DECLARED:

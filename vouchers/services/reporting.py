@@ -18,7 +18,7 @@ from ..clock import local_date, today
 from ..extensions import db
 from ..models import Application, FinalReport, Payment, User
 from ..models.base import utcnow
-from ..money import ZERO, format_eur, to_money
+from ..money import ZERO, format_eur, parse_amount, to_money
 from .errors import InvalidInput, PaymentRefused, TransitionNotAllowed
 from .transaction import atomic
 from .transitions import fire
@@ -54,7 +54,7 @@ def save_final_report(application: Application, actor: User, *, summary: str,
     """Save the report's text and costs while the voucher is in reporting."""
     try:
         blank = actual_costs is None or str(actual_costs).strip() == ""
-        costs = None if blank else to_money(actual_costs)
+        costs = None if blank else parse_amount(actual_costs)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
     if costs is not None and costs < 0:
@@ -110,7 +110,7 @@ def record_payment(application: Application, actor: User, amount, *, paid_on: da
     """
     policy.ensure(policy.can_manage(actor), "Only a manager may record payments.")
     try:
-        amount = to_money(amount)
+        amount = parse_amount(amount)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
     if amount <= 0:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from workflows import lifecycle
 
+from .. import policy
 from ..extensions import db
 from ..models import RECOMMENDATIONS, Application, Assignment, Review, ReviewScore, User
 from ..models.base import Money, utcnow
@@ -22,13 +23,12 @@ def assign(application: Application, evaluator: User, by: User) -> Assignment:
     """Ask an evaluator to review; a submitted application moves under review."""
     if by.role != lifecycle.MANAGER:
         raise NotAllowed("Only a manager assigns evaluators.")
-    if evaluator.role != lifecycle.EVALUATOR or not evaluator.enabled:
-        raise InvalidInput(f"{evaluator.name} is not an active evaluator.")
+    problem = policy.may_be_assigned(evaluator, application)
+    if problem:
+        raise InvalidInput(problem)
     if application.state not in REVIEWABLE_STATES:
         raise TransitionNotAllowed("Only submitted applications and those under review "
                                    "can get evaluators.")
-    if evaluator.organisation_id and evaluator.organisation_id == application.organisation_id:
-        raise InvalidInput(f"{evaluator.name} works for the applicant's organisation.")
     existing = assignment_of(application, evaluator)
     if existing is not None:
         if existing.has_conflict:

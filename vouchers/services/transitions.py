@@ -23,7 +23,7 @@ from .. import voucher_types as types
 from ..extensions import db
 from ..models import Application, AuditRecord, CallVoucherType, User
 from ..models.base import utcnow
-from ..money import ZERO, format_eur, to_money
+from ..money import ZERO, format_eur, parse_amount, to_money
 from . import budget
 from .errors import ConcurrentChange, InvalidInput, TransitionNotAllowed
 from .transaction import atomic
@@ -247,7 +247,7 @@ def award(application: Application, actor: User, amount, comment: str = "",
           now: datetime | None = None) -> None:
     """Award ``amount`` (at most the request and the type's maximum) within the budget."""
     try:
-        amount = to_money(amount)
+        amount = parse_amount(amount)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
     now = now or utcnow()
