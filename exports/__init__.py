@@ -1,16 +1,21 @@
-"""Exports for the funder: the budget workbook and the cell helper it relies on."""
+"""Exports for the funder: the budget workbook, its rows and the cell helper it relies on.
 
-from .budget_workbook import (
+Nothing here imports Flask, the database or the vouchers package: the service in
+``vouchers/services/workbook.py`` gathers the rows and the labels and hands them over.
+"""
+
+from .budget_workbook import SHEET_NAMES, build_budget_workbook
+from .rows import (
     ApplicationRow,
     DeMinimisRow,
     PaymentRow,
     TypeSummary,
     VoucherRow,
     WorkbookMeta,
-    build_budget_workbook,
 )
 
 __all__ = [
+    "SHEET_NAMES",
     "ApplicationRow",
     "DeMinimisRow",
     "PaymentRow",

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from tests.factories import PASSWORD
 from vouchers.extensions import db
-from vouchers.models import Invitation, User
+from vouchers.models import ChangeRecord, Invitation, User
 from vouchers.models.base import utcnow
-from vouchers.services import accounts
+from vouchers.services import accounts, passwords
 from vouchers.services.errors import InvalidInput, NotAllowed
 
 GOOD = "tulip-lantern-orbit-42"
@@ -34,13 +34,13 @@ GOOD = "tulip-lantern-orbit-42"
     "trustno1trustno1",             # repeated common password
 ])
 def test_weak_passwords_are_refused_with_a_reason(app, password):
-    problem = accounts.password_problem(password)
+    problem = passwords.password_problem(password)
     assert problem is not None and problem.endswith(".")
 
 
 def test_passwords_built_from_the_users_identity_are_refused(app):
-    assert "e-mail" in accounts.password_problem("jdoe-at-work-2024", email="jdoe@sme.example")
-    assert "name" in accounts.password_problem("AnnaKowalski1980", name="Anna Kowalski")
+    assert "e-mail" in passwords.password_problem("jdoe-at-work-2024", email="jdoe@sme.example")
+    assert "name" in passwords.password_problem("AnnaKowalski1980", name="Anna Kowalski")
 
 
 @pytest.mark.parametrize("password", [
@@ -48,12 +48,12 @@ def test_passwords_built_from_the_users_identity_are_refused(app):
     "demo-manager-pass",
 ])
 def test_reasonable_passwords_are_accepted(app, password):
-    assert accounts.password_problem(password, email="anna@sme.example",
-                                     name="Anna Kowalski") is None
+    assert passwords.password_problem(password, email="anna@sme.example",
+                                      name="Anna Kowalski") is None
 
 
 def test_common_password_list_is_shipped_and_large(app):
-    common = accounts.common_passwords()
+    common = passwords.common_passwords()
     assert len(common) > 3000
     assert {"password", "123456", "qwerty", "iloveyou", "sunshine"} <= common
 
@@ -114,6 +114,45 @@ def test_disable_and_enable(app, make):
     assert evaluator.enabled
     with pytest.raises(NotAllowed, match="your own"):
         accounts.disable_account(manager, manager)
+    db.session.commit()
+    records = db.session.scalars(select(ChangeRecord).order_by(ChangeRecord.id)).all()
+    assert [(r.subject_type, r.subject_id, r.action, r.actor_id) for r in records] == [
+        ("user", evaluator.id, "disabled", manager.id),
+        ("user", evaluator.id, "enabled", manager.id)]
+
+
+def test_account_services_check_who_asks(app, make):
+    """A CLI command or a future API cannot skip the policy: the services check."""
+    manager, evaluator, applicant = make.manager(), make.evaluator(), make.applicant()
+    invitation, _ = accounts.create_invitation(by=manager, email="eva@agency.example",
+                                               name="Eva", role="evaluator")
+    db.session.commit()
+    with pytest.raises(NotAllowed):
+        accounts.create_invitation(by=evaluator, email="x@agency.example", name="X",
+                                   role="manager")
+    with pytest.raises(NotAllowed):
+        accounts.disable_account(applicant, evaluator)
+    with pytest.raises(NotAllowed):
+        accounts.revoke_invitation(invitation, applicant)
+    accounts.disable_account(applicant, manager)
+    db.session.commit()
+    with pytest.raises(NotAllowed):
+        accounts.enable_account(applicant, evaluator)
+    db.session.expire_all()
+    assert not db.session.get(User, applicant.id).enabled
+    assert db.session.get(Invitation, invitation.id).revoked_at is None
+    assert len(accounts.pending_invitations()) == 1
+
+
+@pytest.mark.parametrize("name", ["Eva\u200bLund", "Eva \u202eLund", "   ", "E" * 201])
+def test_names_are_checked_as_one_visible_line(app, make, name):
+    with pytest.raises(InvalidInput):
+        accounts.create_invitation(by=make.manager(), email="eva@agency.example", name=name,
+                                   role="evaluator")
+    with pytest.raises(InvalidInput):
+        accounts.register_applicant(email="anna@sme.example", name=name, password=GOOD)
+    assert db.session.scalar(select(Invitation)) is None
+    assert accounts.find_by_email("anna@sme.example") is None
 
 
 def test_disabling_a_manager_withdraws_the_invitations_they_handed_out(app, make):

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from tests.factories import PASSWORD, PATHS
 from tests.helpers import PDF, login, upload
+from vouchers import voucher_types
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, Attachment, AuditRecord, Organisation, Payment
@@ -121,14 +122,31 @@ def test_profile_details_the_programme_relies_on_freeze_once_an_application_is_i
     fields = {"legal_name": org.legal_name, "registry_number": org.registry_number,
               "country": org.country, "region": org.region, "size": "medium",
               "sector": "medtech", "de_minimis_declared": str(org.de_minimis_declared)}
+    page = text(client.get("/apply/profile"))
+    # Shown, but not as something to edit: the frozen fields are disabled, the others not.
+    for name in ("legal_name", "registry_number", "country", "region", "de_minimis_declared"):
+        assert re.search(rf'<(input|select)[^>]*\bdisabled\b[^>]*name="{name}"', page), name
+    for name in ("size", "sector"):
+        assert not re.search(rf'<select[^>]*\bdisabled\b[^>]*name="{name}"', page), name
+    assert "can no longer be changed here" in page
     assert client.post("/apply/profile", data=fields).status_code == 303  # size and sector
+    # A browser sends nothing for disabled fields; a crafted request's values are ignored.
+    response = client.post("/apply/profile", data={"size": "small", "sector": "medtech"})
+    assert response.status_code == 303
     response = client.post("/apply/profile", data={**fields, "country": "IE",
                                                    "de_minimis_declared": "0.01"})
-    assert response.status_code == 422
-    assert ("its country, de minimis aid received can no longer be changed here"
-            in text(response))
+    assert response.status_code == 303
     db.session.expire_all()
-    assert (org.country, org.size) == ("NL", "medium")
+    assert (org.country, org.size, org.legal_name) == ("NL", "medium", fields["legal_name"])
+    assert org.de_minimis_declared == Decimal(fields["de_minimis_declared"])
+
+
+def test_a_profile_before_any_submission_is_wholly_editable(client, make):
+    applicant = make.applicant()
+    make.application("draft", applicant=applicant)
+    login(client, applicant)
+    page = text(client.get("/apply/profile"))
+    assert "disabled" not in page.split('<form method="post" action="/apply/profile"')[1]
 
 
 def test_profile_refuses_a_registry_number_of_another_company(client, make):
@@ -141,7 +159,12 @@ def test_profile_refuses_a_registry_number_of_another_company(client, make):
         "de_minimis_declared": "0",
     })
     assert response.status_code == 422
-    assert "already registered" in text(response)
+    page = text(response)
+    # The refusal concerns the whole profile: it is shown before the fields, not under the
+    # last one.
+    form = page.split('<form method="post" action="/apply/profile"')[1]
+    assert form.index("already registered") < form.index('name="legal_name"')
+    assert form.index('role="alert"') < form.index('name="legal_name"')
     db.session.refresh(user)
     assert user.organisation_id is None
     assert count(Organisation) == 1
@@ -156,7 +179,7 @@ def test_profile_shows_bad_input_next_to_its_field(client, make):
         "de_minimis_declared": "1,000",
     })
     page = text(response)
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert 'id="legal_name-errors"' in page
     assert 'id="country-errors"' in page
     assert 'id="de_minimis_declared-errors"' in page and "with a dot for cents" in page
@@ -195,7 +218,7 @@ def test_more_cost_lines_than_allowed_are_refused_not_cut(client, make, logged_i
         lines[f"cost_lines-{i}-description"] = f"Cost {i}"
         lines[f"cost_lines-{i}-amount"] = "100"
     response = client.post(f"/apply/new/{cvt.id}", data=form_data(**lines))
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert f"At most {MAX_COST_LINES} cost lines" in text(response)
     assert count(Application) == 0
 
@@ -252,7 +275,7 @@ def test_invalid_input_saves_nothing_and_is_shown_next_to_the_field(client, make
         "save": "Save draft",
     })
     page = text(response)
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert 'id="title-errors"' in page
     assert "The trip cannot end before it starts." in page
     assert "cannot be negative" in page
@@ -564,7 +587,8 @@ def test_an_attachment_of_another_application_is_not_reachable_through_mine(clie
 def test_other_roles_and_anonymous_users_do_not_reach_applicant_pages(client, make):
     application = make.application("draft")
     response = client.get("/apply/")
-    assert response.status_code in (302, 303) or response.status_code == 401
+    assert response.status_code == 302
+    assert "/account/login" in response.headers["Location"]
     login(client, make.manager())
     assert client.get("/apply/").status_code == 404
     assert client.get(app_url(application)).status_code == 404
@@ -639,3 +663,35 @@ def test_a_draft_keeps_its_provider_after_it_leaves_the_catalogue(client, make):
     assert draft.provider_id == provider.id and draft.summary == "Still the same plan."
     page = text(client.get(f"/apply/applications/{draft.id}"))
     assert "The chosen service provider has left the catalogue; choose another" in page
+
+
+# --- the voucher-type registry drives the forms -----------------------------------------
+
+
+@pytest.mark.parametrize("code", list(voucher_types.REGISTRY))
+def test_each_voucher_types_form_asks_the_registrys_questions(client, make, logged_in, code):
+    kind = voucher_types.get(code)
+    cvt = make.call().voucher_type(code)
+    page = text(client.get(f"/apply/new/{cvt.id}"))
+    for detail in kind.details:
+        assert f'<label for="{detail.key}">{detail.label}</label>' in page
+        widget = {"long_text": rf'<textarea[^>]*name="{detail.key}"',
+                  "date": rf'<input[^>]*name="{detail.key}"[^>]*type="date"'}.get(
+            detail.kind, rf'<input[^>]*name="{detail.key}"[^>]*type="text"')
+        assert re.search(widget, page), detail.key
+        if detail.description:
+            assert detail.description in page
+    assert ('name="provider_id"' in page) == kind.needs_provider
+
+
+def test_a_title_with_a_direction_override_is_refused_and_nothing_is_stored(client, make,
+                                                                           logged_in):
+    cvt = make.call().voucher_type("market_validation")
+    response = client.post(f"/apply/new/{cvt.id}",
+                           data=form_data(title="Study \u202etxt.exe", save="Save draft"))
+    assert response.status_code == 422
+    assert "The title contains an invisible or direction-changing character" in text(response)
+    assert count(Application) == 0
+    draft = make.application("draft", applicant=logged_in)
+    with pytest.raises(InvalidInput, match="U\\+200B"):
+        update_draft(draft, logged_in, {"title": "Zero\u200bwidth"})

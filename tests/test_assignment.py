@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import pytest
 from sqlalchemy import event, func, select
 
-from tests.helpers import login
+from tests.helpers import login, snapshot
 from vouchers.extensions import db
 from vouchers.models import Application, Assignment, AuditRecord
 from vouchers.services import reviews
 from vouchers.services.assignment import auto_assign
-from vouchers.services.errors import InvalidInput
+from vouchers.services.errors import (
+    ConstraintClash,
+    InvalidInput,
+    NotAllowed,
+    TransitionNotAllowed,
+)
+from workflows import lifecycle as lc
 
 
 @pytest.fixture
@@ -190,8 +197,111 @@ def test_the_form_reports_what_was_made_and_who_is_short(client, make, manager):
 
     bad = client.post(f"/manage/calls/{call.id}/auto-assign",
                       data={"per_application": "99", "return_to": "applications"})
-    assert bad.status_code == 302
+    assert bad.status_code == 303
     assert f"/manage/applications?call={call.id}" in bad.headers["Location"]
     assert "Between 1 and 10." in client.get(bad.headers["Location"]).get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Assignment)) == 1
     assert db.session.get(Application, application.id).state == "under_review"
+
+
+def test_a_guard_added_to_start_review_applies_to_automatic_assignment(make, manager,
+                                                                        monkeypatch):
+    call = make.call()
+    mv = call.voucher_type("market_validation")
+    complete = make.application("submitted", mv)
+    incomplete = make.application("submitted", mv)
+    incomplete.summary = ""
+    db.session.commit()
+    make.evaluator()
+    # Say the programme decides that only complete applications go under review.
+    start_review = lc.TRANSITIONS_BY_TRIGGER["start_review"]
+    monkeypatch.setitem(lc.TRANSITIONS_BY_TRIGGER, "start_review", dataclasses.replace(
+        start_review, guards=(*start_review.guards, lc._complete)))
+    before = snapshot()
+
+    with pytest.raises(TransitionNotAllowed,
+                       match="^The application is incomplete: describe the project.$"):
+        auto_assign(call, 1, manager)
+    db.session.commit()
+
+    # One application refused refuses the run: not even the complete one was assigned.
+    assert snapshot() == before
+    assert standing(complete) == set()
+    assert db.session.get(Application, complete.id).state == "submitted"
+
+
+def test_every_application_moved_gets_its_guards_run(make, manager, monkeypatch):
+    call = make.call()
+    mv = call.voucher_type("market_validation")
+    apps = [make.application("submitted", mv) for _ in range(3)]
+    make.evaluator()
+    start_review = lc.TRANSITIONS_BY_TRIGGER["start_review"]
+    seen = []
+
+    def record(subject):
+        seen.append(subject.state)
+        return None
+
+    monkeypatch.setitem(lc.TRANSITIONS_BY_TRIGGER, "start_review", dataclasses.replace(
+        start_review, guards=(record,)))
+
+    assert auto_assign(call, 1, manager).made == 3
+    db.session.commit()
+
+    assert seen == ["submitted"] * 3
+    assert {db.session.get(Application, a.id).state for a in apps} == {"under_review"}
+
+
+def test_only_a_manager_assigns_automatically(make):
+    call = make.call()
+    make.application("submitted", call.voucher_type("market_validation"))
+    make.evaluator()
+    evaluator = make.evaluator()
+    before = snapshot()
+    with pytest.raises(NotAllowed, match="Only a manager assigns evaluators."):
+        auto_assign(call, 1, evaluator)
+    db.session.commit()
+    assert snapshot() == before
+
+
+def test_the_eligibility_rule_is_the_policys(make, manager, monkeypatch):
+    """auto_assign asks policy.may_be_assigned, so a change to the rule applies to it."""
+    from vouchers import policy
+
+    call = make.call()
+    application = make.application("submitted", call.voucher_type("market_validation"))
+    refused_one, accepted = make.evaluator(), make.evaluator()
+    rule = policy.may_be_assigned
+    monkeypatch.setattr(policy, "may_be_assigned", lambda evaluator, app: (
+        "Not this one." if evaluator.id == refused_one.id else rule(evaluator, app)))
+
+    result = auto_assign(call, 2, manager)
+    db.session.commit()
+
+    assert standing(application) == {accepted.id}
+    assert result.short == [(application.reference, 1)]
+
+
+def test_a_pair_assigned_at_the_same_moment_is_a_named_clash(make, manager, monkeypatch):
+    """What PostgreSQL's unique index says when another manager got there first."""
+    from vouchers.services import assignment
+
+    call = make.call()
+    application = make.application("submitted", call.voucher_type("market_validation"))
+    evaluator = make.evaluator()
+    plan = assignment._plan
+
+    def plan_then_someone_else_assigns(call, needs):
+        planned = plan(call, needs)
+        db.session.add(Assignment(application_id=application.id, evaluator_id=evaluator.id,
+                                  assigned_by_id=manager.id))
+        return planned
+
+    monkeypatch.setattr(assignment, "_plan", plan_then_someone_else_assigns)
+    before = snapshot()
+    with pytest.raises(ConstraintClash) as exc:
+        auto_assign(call, 1, manager)
+    db.session.commit()
+    assert exc.value.constraint == "uq_assignments_app_evaluator"
+    assert exc.value.message.startswith("Another manager assigned evaluators at the same moment")
+    assert snapshot() == before

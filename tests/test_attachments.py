@@ -138,7 +138,7 @@ def test_missing_file_field_is_explained(client, owner, draft):
     login(client, owner)
     response = client.post(f"/apply/applications/{draft.id}/attachments",
                            data={"purpose": "application"}, content_type="multipart/form-data")
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert "Choose a file to upload." in response.get_data(as_text=True)
 
 
@@ -304,3 +304,41 @@ def test_report_evidence_is_for_the_applicant_and_managers_not_the_evaluators(cl
         response = client.get(url)
         assert response.status_code == status, user
         response.close()
+
+
+def test_each_file_is_listed_once_on_the_application_page(client, owner, draft):
+    login(client, owner)
+    assert upload(client, draft, PDF, "quote.pdf").status_code == 303
+    attachment = only_attachment()
+    client.get(f"/apply/applications/{draft.id}")  # shows the "uploaded" message once
+    page = client.get(f"/apply/applications/{draft.id}").get_data(as_text=True)
+    assert page.count(f'href="/files/{attachment.id}"') == 1
+    assert page.count("quote.pdf") == 2  # the link, and the Remove button's hidden name
+
+
+def test_an_oversized_text_form_says_the_form_is_too_large_not_the_file(app, client, owner,
+                                                                         draft, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2048)
+    login(client, owner)
+    title = draft.title
+    response = client.post(f"/apply/applications/{draft.id}/edit",
+                           data={"title": "x", "summary": "y" * 4096})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "The form is too large" in page and "the 2 kB this site accepts" in page
+    assert "file" not in page.split("<main")[1].lower()
+    db.session.expire_all()
+    assert draft.title == title
+
+
+def test_outside_the_applicant_pages_an_oversized_form_or_upload_is_named_so(app, client,
+                                                                              monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 4096)
+    form = client.post("/account/login", data={"email": "a@example.org", "password": "p" * 8192})
+    assert form.status_code == 413
+    assert "The form is too large" in form.get_data(as_text=True)
+    upload_ = client.post("/account/login", content_type="multipart/form-data",
+                          data={"file": (_stream(PDF + b"0" * 8192), "big.pdf")})
+    assert upload_.status_code == 413
+    text = upload_.get_data(as_text=True)
+    assert "The upload is too large" in text and "The form is too large" not in text

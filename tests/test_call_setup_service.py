@@ -5,14 +5,16 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, update
 
 from tests.helpers import snapshot
 from vouchers.extensions import db
 from vouchers.models import Call, CallVoucherType, Criterion, ServiceProvider
 from vouchers.services import call_setup as cs
-from vouchers.services.call_setup import CallSpec, CriterionSpec, ProviderSpec, VoucherTypeSpec
-from vouchers.services.errors import InvalidInput, NotAllowed
+from vouchers.services import providers
+from vouchers.services.call_specs import CallSpec, CriterionSpec, VoucherTypeSpec
+from vouchers.services.errors import ConstraintClash, InvalidInput, NotAllowed
+from vouchers.services.providers import ProviderSpec
 
 OPENS = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -184,21 +186,35 @@ def test_an_edit_cannot_take_the_quota_below_the_vouchers_awarded(make, manager)
 
 
 def test_an_award_landing_after_the_check_still_stops_the_envelope_cut(make, manager,
-                                                                         is_postgres):
-    if not is_postgres:
-        pytest.skip("on SQLite every write request begins with BEGIN IMMEDIATE, so no award "
-                    "can land between the check and the write; the race exists on PostgreSQL")
+                                                                         monkeypatch):
+    # The edit's checks read before atomic() takes the write lock (at the first write, on
+    # SQLite as on PostgreSQL), so an award can land in between on both databases; the
+    # conditional UPDATE, not the earlier check, must stop the cut.
     call = make.call()
     cvt = call.voucher_type("travel")
     spec = one_type(spec_of(call), "travel", envelope=Decimal("1000"))
     assert cvt.committed == 0  # what the edit's first check sees
+    checked = []
+    first_check = cs._budget_problems
+
+    def spy(*args):
+        # Only the check before the write; the refusal explains with a second call.
+        problems = first_check(*args)
+        if not checked:
+            checked.append(problems)
+        return problems
+
+    monkeypatch.setattr(cs, "_budget_problems", spy)
     # Another worker commits money to the envelope in between.
+    # (Through the table, so the money column's type stores the amount as it does.)
+    table = CallVoucherType.__table__
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE call_voucher_types SET committed = 4000, awarded_count = 1 "
-                          "WHERE id = :id"), {"id": cvt.id})
+        conn.execute(update(table).where(table.c.id == cvt.id)
+                     .values(committed=Decimal("4000"), awarded_count=1))
 
     with pytest.raises(InvalidInput, match="€4,000.00 is already committed"):
         cs.update_call(call, spec, manager)
+    assert checked == [[]]  # the first check saw no money committed
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(CallVoucherType, cvt.id).envelope == Decimal("60000.00")
@@ -281,13 +297,13 @@ def provider_spec(**changes) -> ProviderSpec:
     ({"email": "nobody"}, "is not an e-mail address"),
 ])
 def test_a_provider_breaking_a_rule_is_refused(manager, change, message):
-    refused(lambda: cs.add_provider(provider_spec(**change), manager), message)
+    refused(lambda: providers.add_provider(provider_spec(**change), manager), message)
 
 
 def test_a_provider_is_not_listed_twice(manager):
-    cs.add_provider(provider_spec(), manager)
+    providers.add_provider(provider_spec(), manager)
     db.session.commit()
-    refused(lambda: cs.add_provider(provider_spec(name="RHEIN BIOTEST GMBH"), manager),
+    refused(lambda: providers.add_provider(provider_spec(name="RHEIN BIOTEST GMBH"), manager),
             "Rhein Biotest GmbH (DE) is already in the catalogue.")
 
 
@@ -297,8 +313,8 @@ def test_deactivated_providers_leave_the_choices_but_not_the_drafts_naming_them(
 
     application = make.application("draft", make.call().voucher_type("market_validation"))
     named = application.provider
-    other = cs.add_provider(provider_spec(), manager)
-    cs.set_provider_active(named, False, manager)
+    other = providers.add_provider(provider_spec(), manager)
+    providers.set_provider_active(named, False, manager)
     db.session.commit()
 
     assert named not in active_providers()
@@ -337,3 +353,64 @@ def test_envelopes_of_a_programme_cannot_exceed_its_budget(make, manager):
 
     second = call_spec(types=[travel(envelope=Decimal("0.01"))])
     refused(lambda: cs.create_call(call.programme, second, manager), "more than its budget")
+
+
+def test_a_funding_rate_that_rounds_to_zero_is_not_a_taken_code(manager, programme):
+    message = refused(lambda: cs.create_call(
+        programme, call_spec(types=[travel(funding_rate=Decimal("0.00004"))]), manager),
+        "Travel: a funding rate of 0.004% rounds to 0%; the smallest rate is 0.01%.")
+    assert "code" not in message
+    # Half a hundredth of a percent is kept as a hundredth: it does not round to zero.
+    call = cs.create_call(programme, call_spec(types=[travel(funding_rate=Decimal("0.00005"))]),
+                          manager)
+    db.session.commit()
+    assert call.voucher_type("travel").funding_rate == Decimal("0.0001")
+
+
+def test_a_code_taken_at_the_same_moment_is_named_by_the_unique_index(make, manager, programme,
+                                                                      monkeypatch):
+    make.call(code="HLS2")
+    # As if the other manager's call were committed after this one's check.
+    monkeypatch.setattr(cs, "_code_taken", lambda *args, **kwargs: False)
+    refused(lambda: cs.create_call(programme, call_spec(code="hls2"), manager),
+            "Another call already uses the code HLS2.", ConstraintClash)
+
+
+def test_the_budget_message_names_a_programme_ending_in_s(make, manager):
+    call = make.call()
+    call.programme.name = "Health Vouchers"
+    db.session.commit()
+    spec = one_type(spec_of(call), "travel", envelope=Decimal("80000.01"))
+    message = refused(lambda: cs.update_call(call, spec, manager), "The envelopes of the calls "
+                      "of Health Vouchers would add up to €1,240,000.01")
+    assert "'s" not in message
+
+
+@pytest.mark.parametrize(("action", "message"), [
+    (lambda m, p: cs.create_programme(m, name="Health\u200b vouchers", funder="Interreg",
+                                      total_budget=Decimal("1"), starts_on=date(2027, 1, 1),
+                                      ends_on=date(2028, 1, 1)),
+     "The programme's name contains an invisible or direction-changing character"),
+    (lambda m, p: cs.create_call(p, call_spec(title="Call \u202e2"), m),
+     "The call's title contains an invisible or direction-changing character"),
+    (lambda m, p: cs.create_call(p, call_spec(types=[travel(criteria=[
+        CriterionSpec("Fit\u2066", Decimal("1"))])]), m),
+     "Travel: the name of a criterion contains an invisible"),
+    (lambda m, p: providers.add_provider(provider_spec(name="Rhein\ufeff Biotest"), m),
+     "The provider's name contains an invisible or direction-changing character "
+     "(zero width no-break space, U+FEFF)"),
+    (lambda m, p: providers.add_provider(provider_spec(region="Bavaria\u200f"), m),
+     "The provider's region contains an invisible"),
+])
+def test_invisible_and_bidi_characters_in_names_are_refused(manager, programme, action,
+                                                            message):
+    refused(lambda: action(manager, programme), message)
+
+
+def test_only_a_manager_keeps_the_catalogue(make):
+    provider = make.provider()
+    evaluator = make.evaluator()
+    refused(lambda: providers.add_provider(provider_spec(), evaluator),
+            "Only a programme manager keeps the provider catalogue.", NotAllowed)
+    refused(lambda: providers.set_provider_active(provider, False, evaluator),
+            "Only a programme manager", NotAllowed)

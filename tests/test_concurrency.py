@@ -22,14 +22,16 @@ from tests.conftest import (
 )
 from tests.factories import Factories
 from vouchers.extensions import db
-from vouchers.models import Application, CallVoucherType, User
+from vouchers.models import Application, Assignment, AuditRecord, Call, CallVoucherType, User
 from vouchers.services import transitions
-from vouchers.services.errors import BudgetExceeded, QuotaExceeded
+from vouchers.services.assignment import auto_assign
+from vouchers.services.errors import BudgetExceeded, DomainError, QuotaExceeded
 
 THREADS = 20
 
 
-def _backends():
+def backends():
+    """SQLite and PostgreSQL (skipped when no server answers, except in CI)."""
     yield pytest.param("sqlite", id="sqlite")
     reason = postgres_reachable()
     if reason and os.environ.get("REQUIRE_POSTGRES") == "1":
@@ -40,7 +42,7 @@ def _backends():
                            marks=pytest.mark.skipif(bool(reason), reason=reason or ""))
 
 
-@pytest.fixture(params=list(_backends()))
+@pytest.fixture(params=list(backends()))
 def concurrent_app(request, tmp_path):
     with ExitStack() as stack:
         if request.param == "sqlite":
@@ -162,3 +164,50 @@ def test_applicants_starting_drafts_at_once_get_distinct_references(concurrent_a
         t.join(timeout=120)
     assert errors == []
     assert sorted(references) == [f"C1-TR-{n:05d}" for n in range(1, 11)]
+
+
+def test_managers_assigning_evaluators_at_once_never_overfill_an_application(concurrent_app):
+    """Four managers run the automatic assignment together: whoever comes second finds the
+    work done (SQLite, serialised) or is refused whole (PostgreSQL); never more than N."""
+    with concurrent_app.app_context():
+        make = Factories()
+        call = make.call()
+        call_id = call.id
+        application_ids = [make.application("submitted", call.voucher_type("travel")).id
+                           for _ in range(5)]
+        for _ in range(4):
+            make.evaluator()
+        manager_ids = [make.manager().id for _ in range(4)]
+    barrier = threading.Barrier(len(manager_ids))
+    errors: list[str] = []
+
+    def assign(manager_id):
+        with concurrent_app.app_context():
+            try:
+                call = db.session.get(Call, call_id)
+                manager = db.session.get(User, manager_id)
+                barrier.wait(timeout=30)
+                auto_assign(call, 2, manager)
+                db.session.commit()
+            except DomainError:
+                pass  # refused whole; the invariants below say nothing was half-written
+            except Exception as exc:  # noqa: BLE001 - reported in the assertion below
+                errors.append(repr(exc))
+            finally:
+                db.session.rollback()
+                db.session.remove()
+
+    threads = [threading.Thread(target=assign, args=(i,)) for i in manager_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    with concurrent_app.app_context():
+        per_application = dict(db.session.execute(
+            select(Assignment.application_id, func.count()).group_by(Assignment.application_id)
+        ).all())
+        assert per_application == {i: 2 for i in application_ids}
+        started = db.session.scalars(select(AuditRecord.application_id)
+                                     .where(AuditRecord.trigger == "start_review")).all()
+        assert sorted(started) == sorted(application_ids)

@@ -76,7 +76,7 @@ def csrf_token(client, path="/account/login") -> str:
 def login(client, user) -> None:
     response = client.post("/account/login", data={
         "email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client)})
-    assert response.status_code == 302, "logging in with a valid token must work"
+    assert response.status_code == 303, "logging in with a valid token must work"
 
 
 def _first_id(model) -> int:
@@ -110,7 +110,10 @@ def test_every_unsafe_route_refuses_a_request_without_a_valid_token(csrf_app, wo
         login(client, world[role])
     routes = urls_of_unsafe_routes(csrf_app, world)
     endpoints = {endpoint for endpoint, _, _ in routes}
-    assert {"auth.login", "auth.logout", "manager.disable_user"} <= endpoints
+    assert {"auth.login", "auth.logout", "auth.register", "auth.change_password",
+            "auth.accept_invitation", "manager.disable_user", "manager.enable_user",
+            "manager.unlock_user", "manager.revoke_invitation",
+            "manager.invite_user"} <= endpoints
     before = snapshot()
     for endpoint, method, url in routes:
         for data in ({}, {"csrf_token": "forged-token"}):
@@ -139,10 +142,10 @@ def test_forms_with_a_valid_token_work(csrf_app, world):
     client = csrf_app.test_client()
     login(client, world["manager"])
     target = world["evaluator"]
-    token = csrf_token(client, "/manage/users")
+    token = csrf_token(client, f"/manage/users/{target.id}/disable")
     response = client.post(f"/manage/users/{target.id}/disable", data={"csrf_token": token})
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.expire_all()
     assert not db.session.get(User, target.id).enabled
-    assert client.post("/account/logout", data={"csrf_token": token}).status_code == 302
+    assert client.post("/account/logout", data={"csrf_token": token}).status_code == 303
     assert client.get("/account/password").status_code == 302

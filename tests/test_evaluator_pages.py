@@ -62,9 +62,32 @@ def test_my_assignments_lists_what_is_assigned_to_me_with_state_and_review_statu
 
     assert todo.reference in html and done.reference in html
     assert someone_elses.reference not in html
-    assert "Under review" in html
-    assert "To do" in html and "Submitted" in html
+    assert "To review" in html and "Reviewed" in html
+    # Still to review first.
+    assert html.index(todo.reference) < html.index(done.reference)
     assert 'href="/evaluate/"' in html and "My assignments" in html  # the role's menu
+
+
+def test_my_list_shows_my_review_not_the_outcome_of_what_i_never_reviewed(
+        client, make, manager, assigned):
+    from vouchers.services import transitions
+
+    evaluator = make.evaluator()
+    reviewed, _ = assigned(evaluator)
+    missed, _ = assigned(evaluator)
+    reviews.submit_review(reviewed, evaluator,
+                          scores={c.id: 4 for c in reviewed.call_voucher_type.criteria},
+                          recommendation="award", comment="Good.")
+    transitions.reject(missed, manager, "Not selected.")
+    db.session.commit()
+    login(client, evaluator)
+
+    html = page(client.get("/evaluate/"))
+    row = re.search(rf"<tr>\s*<td><a[^>]*>{missed.reference}</a>.*?</tr>", html, re.S).group(0)
+    assert "Closed without your review" in row
+    assert "Rejected" not in html and "Reviewed" in html
+    detail = page(client.get(f"/evaluate/applications/{missed.id}"))
+    assert "Closed without your review" in detail and "Rejected" not in detail
 
 
 def test_the_application_page_shows_details_criteria_weights_and_scale(client, assigned):
@@ -92,7 +115,7 @@ def test_submitting_a_review_stores_scores_and_not_applicable_is_left_out(client
                            data=review_data(application, **{f"score_{first.id}": "2",
                                                             f"score_{second.id}": "na"}))
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     review = reviews.review_of(application, evaluator)
     assert review.recommendation == "award"
     assert {s.criterion_id: s.score for s in review.scores} == {first.id: 2, second.id: None}
@@ -161,7 +184,7 @@ def test_declaring_a_conflict_takes_the_application_off_my_list_and_out_of_my_re
     response = client.post(f"/evaluate/applications/{application.id}/conflict",
                            data={"reason": "I advise this company on regulatory matters."})
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     assignment = db.session.scalar(select(Assignment).where(
         Assignment.application_id == application.id))
     assert assignment.conflict_declared_at is not None
@@ -223,7 +246,8 @@ def test_anonymous_visitors_do_not_reach_the_evaluator_pages(client, assigned):
     application, _ = assigned()
     for url in ("/evaluate/", f"/evaluate/applications/{application.id}"):
         response = client.get(url)
-        assert response.status_code in (302, 401)
+        assert response.status_code == 302
+        assert "/account/login" in response.headers["Location"]
         assert application.reference not in page(response)
 
 
@@ -237,12 +261,12 @@ def test_once_decided_the_application_takes_no_more_reviews(client, make, manage
     login(client, evaluator)
 
     html = page(client.get(f"/evaluate/applications/{application.id}"))
-    assert "Reviews are no longer accepted on this application: it is rejected." in html
+    assert "Reviews are no longer accepted on this application: its review is closed." in html
     assert "Submit review" not in html
 
     response = client.post(f"/evaluate/applications/{application.id}/review",
                            data=review_data(application))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Reviews are accepted while the application is under review." in page(response)
     assert reviews.review_of(application, evaluator) is None
 

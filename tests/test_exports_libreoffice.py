@@ -37,30 +37,34 @@ pytestmark = [
 
 CENT = Decimal("0.01")
 
+
+
+def summary(code, label, quota, envelope, rate, received, drafts, awarded, committed,
+            paid) -> TypeSummary:
+    committed, paid, envelope = Decimal(committed), Decimal(paid), Decimal(envelope)
+    return TypeSummary(
+        voucher_type=code, label=label, quota=quota, envelope=envelope,
+        funding_rate=Decimal(rate), received=received, drafts=drafts, awarded_count=awarded,
+        committed=committed, paid=paid, outstanding=committed - paid,
+        remaining_envelope=envelope - committed, remaining_quota=quota - awarded,
+    )
+
+
 # Awkward cents on purpose: binary floating point cannot hold most of them exactly.
 SUMMARIES = [
-    TypeSummary(
-        "innovation", "=Innovation", 40, Decimal("200000.10"), Decimal("0.75"),
-        121, 101, 31, Decimal("135000.33"), Decimal("60000.17"),
-    ),
-    TypeSummary(
-        "digital", "Digital", 30, Decimal("90000.07"), Decimal("0.70"),
-        80, 70, 20, Decimal("61234.56"), Decimal("0.01"),
-    ),
-    TypeSummary(
-        "green", "+Green", 20, Decimal("50000.03"), Decimal("0.80"),
-        10, 9, 5, Decimal("12000.01"), Decimal("11999.99"),
-    ),
-    TypeSummary(
-        "ip", "IP", 10, Decimal("10000.00"), Decimal("0.50"),
-        3, 3, 0, Decimal("0.00"), Decimal("0.00"),
-    ),
-]  # fmt: skip
+    summary("innovation", "=Innovation", 40, "200000.10", "0.75", 101, 20, 31, "135000.33",
+            "60000.17"),
+    summary("digital", "Digital", 30, "90000.07", "0.70", 70, 10, 20, "61234.56", "0.01"),
+    summary("green", "+Green", 20, "50000.03", "0.80", 9, 1, 5, "12000.01", "11999.99"),
+    summary("ip", "IP", 10, "10000.00", "0.50", 3, 0, 0, "0.00", "0.00"),
+]
 
 VOUCHER = VoucherRow(
-    "V-1", "=SME", "AT1", "AT", "Tyrol", "innovation", None, "@title",
-    Decimal("10"), Decimal("9.99"), Decimal("0"), date(2025, 1, 2), "awarded", None,
-)  # fmt: skip
+    reference="V-1", sme="=SME", registry_number="AT1", country="AT", region="Tyrol",
+    voucher_type="innovation", provider=None, title="@title", requested=Decimal("10"),
+    awarded=Decimal("9.99"), paid=Decimal("0"), outstanding=Decimal("9.99"),
+    award_date=date(2025, 1, 2), state="awarded", report_state=None,
+)
 
 
 def _cents(value) -> Decimal:
@@ -72,18 +76,22 @@ def test_libreoffice_recalculates_the_summary_totals(tmp_path):
     source = tmp_path / "book.xlsx"
     build_budget_workbook(
         source,
-        WorkbookMeta(
+        meta=WorkbookMeta(
             programme="Alpine Space SME vouchers",
             funder="Managing Authority",
             call="Call 1",
             generated_at=datetime(2025, 6, 1, 12, 0, tzinfo=UTC),
             generated_by="test",
         ),
-        SUMMARIES,
-        iter([VOUCHER]),
-        iter([]),
-        [PaymentRow(date(2025, 2, 3), "V-1", "=SME", Decimal("9.99"), "P-1", None, None, "x")],
-        iter([]),
+        summaries=SUMMARIES,
+        vouchers=iter([VOUCHER]),
+        applications=iter([]),
+        payments=[PaymentRow(
+            paid_on=date(2025, 2, 3), voucher_reference="V-1", sme="=SME",
+            amount=Decimal("9.99"), payment_reference="P-1", invoice_number=None,
+            invoice_date=None, description="x",
+        )],
+        de_minimis=iter([]),
     )
     out = tmp_path / "out"
     # A private profile per run: parallel runs sharing the default one block each other.
@@ -115,8 +123,8 @@ def test_libreoffice_recalculates_the_summary_totals(tmp_path):
     assert None not in computed.values(), computed
 
     assert computed["Quota"] == sum(s.quota for s in SUMMARIES)
-    assert computed["Applications received"] == sum(s.applications for s in SUMMARIES)
-    assert computed["Submitted"] == sum(s.submitted for s in SUMMARIES)
+    assert computed["Applications received"] == sum(s.received for s in SUMMARIES)
+    assert computed["Drafts (not received)"] == sum(s.drafts for s in SUMMARIES)
     assert computed["Awarded"] == sum(s.awarded_count for s in SUMMARIES)
     assert computed["Remaining quota"] == sum(s.remaining_quota for s in SUMMARIES)
     assert _cents(computed["Committed"]) == sum(s.committed for s in SUMMARIES)

@@ -52,66 +52,79 @@ def make_meta(**changes) -> WorkbookMeta:
     return WorkbookMeta(**values)
 
 
+def summary(code, label, quota, envelope, rate, received, drafts, awarded, committed,
+            paid) -> TypeSummary:
+    """A summary row with its derived figures worked out here, as the service would."""
+    committed, paid, envelope = Decimal(committed), Decimal(paid), Decimal(envelope)
+    return TypeSummary(
+        voucher_type=code, label=label, quota=quota, envelope=envelope,
+        funding_rate=Decimal(rate), received=received, drafts=drafts, awarded_count=awarded,
+        committed=committed, paid=paid, outstanding=committed - paid,
+        remaining_envelope=envelope - committed, remaining_quota=quota - awarded,
+    )
+
+
 SUMMARIES = [
-    TypeSummary(
-        "innovation", "Innovation voucher", 40, Decimal("200000.00"), Decimal("0.75"),
-        120, 100, 30, Decimal("135000.50"), Decimal("60000.25"),
-    ),
-    TypeSummary(
-        "digital", "Digitalisation voucher", 30, Decimal("90000.00"), Decimal("0.70"),
-        80, 70, 20, Decimal("61234.56"), Decimal("0.00"),
-    ),
-    TypeSummary(
-        "green", "Green voucher", 20, Decimal("50000.00"), Decimal("0.80"),
-        10, 9, 5, Decimal("12000.01"), Decimal("11999.99"),
-    ),
-    TypeSummary(
-        "ip", "IP voucher", 10, Decimal("10000.00"), Decimal("0.5"),
-        3, 3, 0, Decimal("0"), Decimal("0"),
-    ),
-]  # fmt: skip
+    summary("innovation", "Innovation voucher", 40, "200000.00", "0.75", 100, 20, 30,
+            "135000.50", "60000.25"),
+    summary("digital", "Digitalisation voucher", 30, "90000.00", "0.70", 70, 10, 20,
+            "61234.56", "0.00"),
+    summary("green", "Green voucher", 20, "50000.00", "0.80", 9, 1, 5, "12000.01",
+            "11999.99"),
+    summary("ip", "IP voucher", 10, "10000.00", "0.5", 3, 0, 0, "0", "0"),
+]
 
 VOUCHERS = [
     VoucherRow(
-        "V-001", "Edelweiss GmbH", "ATU12345678", "AT", "Tyrol", "innovation",
-        "Alpine Consulting", "Market study", Decimal("5000.00"), Decimal("4500.50"),
-        Decimal("2000.25"), date(2025, 3, 1), "awarded", "submitted",
+        reference="V-001", sme="Edelweiss GmbH", registry_number="ATU12345678", country="AT",
+        region="Tyrol", voucher_type="innovation", provider="Alpine Consulting",
+        title="Market study", requested=Decimal("5000.00"), awarded=Decimal("4500.50"),
+        paid=Decimal("2000.25"), outstanding=Decimal("2500.25"), award_date=date(2025, 3, 1),
+        state="awarded", report_state="submitted",
     ),
     VoucherRow(
-        "V-002", "Sava d.o.o.", "SI87654321", "SI", "Gorenjska", "unknown-type",
-        None, "Prototype", Decimal("3000"), Decimal("3000"), Decimal("0"),
-        None, "awarded", None,
+        reference="V-002", sme="Sava d.o.o.", registry_number="SI87654321", country="SI",
+        region="Gorenjska", voucher_type="unknown-type", provider=None, title="Prototype",
+        requested=Decimal("3000"), awarded=Decimal("3000"), paid=Decimal("0"),
+        outstanding=Decimal("3000"), award_date=None, state="awarded", report_state=None,
     ),
-]  # fmt: skip
+]
 
 APPLICATIONS = [
     ApplicationRow(
-        "A-001", "Edelweiss GmbH", "AT", "innovation", "Market study", "approved",
-        datetime(2025, 1, 15, 10, 5, tzinfo=timezone(timedelta(hours=1))),
-        Decimal("87.50"), 3, "approved",
+        reference="A-001", sme="Edelweiss GmbH", country="AT", voucher_type="innovation",
+        title="Market study", state="approved",
+        submitted_at=datetime(2025, 1, 15, 10, 5, tzinfo=timezone(timedelta(hours=1))),
+        weighted_score=Decimal("87.50"), review_count=3, decision="approved",
     ),
     ApplicationRow(
-        "A-002", "Draft SME", "DE", "digital", "Idea", "draft", None, None, 0, None,
+        reference="A-002", sme="Draft SME", country="DE", voucher_type="digital",
+        title="Idea", state="draft", submitted_at=None, weighted_score=None, review_count=0,
+        decision=None,
     ),
-]  # fmt: skip
+]
 
 PAYMENTS = [
     PaymentRow(
-        date(2025, 4, 2), "V-001", "Edelweiss GmbH", Decimal("2000.25"), "PAY-1",
-        "INV-2025-17", date(2025, 3, 20), "Market study, first instalment", Decimal("400.05"),
+        paid_on=date(2025, 4, 2), voucher_reference="V-001", sme="Edelweiss GmbH",
+        amount=Decimal("2000.25"), payment_reference="PAY-1", invoice_number="INV-2025-17",
+        invoice_date=date(2025, 3, 20), description="Market study, first instalment",
+        vat=Decimal("400.05"),
     ),
     PaymentRow(
-        date(2025, 5, 6), "V-" + "9" * 40, "Sava d.o.o.", Decimal("10.10"), "PAY-2",
-        "N" * 45, None, "D" * 300,
+        paid_on=date(2025, 5, 6), voucher_reference="V-" + "9" * 40, sme="Sava d.o.o.",
+        amount=Decimal("10.10"), payment_reference="PAY-2", invoice_number="N" * 45,
+        invoice_date=None, description="D" * 300,
     ),
-]  # fmt: skip
+]
 
 DE_MINIMIS = [
     DeMinimisRow(
-        "Edelweiss GmbH", "ATU12345678", date(2025, 3, 1), Decimal("4500.50"),
-        Decimal("100000.00"), Decimal("104500.50"),
+        undertaking="Edelweiss GmbH", registry_number="ATU12345678",
+        award_date=date(2025, 3, 1), aid_amount=Decimal("4500.50"),
+        declared_before=Decimal("100000.00"), rolling_total=Decimal("104500.50"),
     ),
-]  # fmt: skip
+]
 
 
 def build(
@@ -122,16 +135,18 @@ def build(
     payments=PAYMENTS,
     de_minimis=DE_MINIMIS,
     progress=None,
+    labels=None,
 ):
     buffer = io.BytesIO()
     build_budget_workbook(
         buffer,
-        meta or make_meta(),
-        summaries,
-        iter(vouchers),
-        iter(applications),
-        payments,
-        iter(de_minimis),
+        meta=meta or make_meta(),
+        summaries=summaries,
+        vouchers=iter(vouchers),
+        applications=iter(applications),
+        payments=payments,
+        de_minimis=iter(de_minimis),
+        labels=labels,
         progress=progress,
     )
     buffer.seek(0)
@@ -163,7 +178,8 @@ def test_sheets_in_order_and_properties(book):
 
 def test_target_may_be_a_path(tmp_path):
     path = tmp_path / "book.xlsx"
-    build_budget_workbook(path, make_meta(), SUMMARIES, [], [], [], [])
+    build_budget_workbook(path, meta=make_meta(), summaries=SUMMARIES, vouchers=[],
+                          applications=[], payments=[], de_minimis=[])
     assert load_workbook(path).sheetnames == list(SHEET_NAMES)
 
 
@@ -192,24 +208,51 @@ def test_filter_covers_the_header_when_there_are_no_rows():
     assert wb["Applications"].max_row == 1
 
 
+def test_positional_rows_are_refused():
+    # Fourteen values in a row are too easy to shift by one: rows are built by keyword.
+    with pytest.raises(TypeError):
+        DeMinimisRow("x", "y", date(2025, 1, 1), Decimal(1), Decimal(0), Decimal(1))
+
+
+# ------------------------------------------------------------------------------ printing
+
+
+@pytest.mark.parametrize("sheet", SHEET_NAMES)
+def test_every_sheet_prints_landscape_one_page_wide_with_its_header_repeated(book, sheet):
+    ws = book[sheet]
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.page_setup.paperSize == 9  # A4
+    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    assert ws.page_setup.fitToWidth == 1
+    assert ws.print_title_rows == "$1:$1"
+    assert [c.font.b for c in ws[1]] == [True] * ws.max_column
+
+
+def test_the_summary_prints_on_one_page_the_ledgers_as_long_as_they_need(book):
+    assert book["Summary"].page_setup.fitToHeight == 1
+    for sheet in SHEET_NAMES[1:]:
+        # 0: as many pages down as the rows need, each one page wide.
+        assert book[sheet].page_setup.fitToHeight == 0, sheet
+
+
 # ------------------------------------------------------------------------------ summary
 
 
 def test_summary_rows_per_type(book):
     ws = book["Summary"]
     assert header(ws) == [
-        "Voucher type", "Quota", "Applications received", "Submitted", "Awarded",
+        "Voucher type", "Quota", "Applications received", "Drafts (not received)", "Awarded",
         "Committed", "Paid", "Outstanding", "Remaining envelope", "Remaining quota",
         "Funding rate",
     ]  # fmt: skip
     rows = data_rows(ws)[: len(SUMMARIES)]
     for row, s in zip(rows, SUMMARIES, strict=True):
         assert row[0] == s.label
-        assert row[1:5] == (s.quota, s.applications, s.submitted, s.awarded_count)
+        assert row[1:5] == (s.quota, s.received, s.drafts, s.awarded_count)
         # Cells hold the exact two-decimal figure; comparing as Decimal avoids float slop.
         amounts = [Decimal(str(v)) for v in row[5:9]]
-        assert amounts == [s.committed, s.paid, s.committed - s.paid, s.envelope - s.committed]
-        assert row[9] == s.quota - s.awarded_count
+        assert amounts == [s.committed, s.paid, s.outstanding, s.remaining_envelope]
+        assert row[9] == s.remaining_quota
         assert Decimal(str(row[10])) == s.funding_rate
     first = rows[0]
     assert first[7] == pytest.approx(75000.25)
@@ -217,11 +260,14 @@ def test_summary_rows_per_type(book):
     assert first[9] == 10
 
 
-def test_summary_properties():
-    s = SUMMARIES[0]
-    assert s.outstanding == Decimal("75000.25")
-    assert s.remaining_envelope == Decimal("64999.50")
-    assert s.remaining_quota == 10
+def test_summary_shows_the_figures_it_is_given_and_computes_none():
+    # The budget figures are defined once (vouchers/figures.py); the sheet only lays out
+    # what the caller worked out, so a figure that disagreed with its parts would show.
+    odd = replace(SUMMARIES[0], outstanding=Decimal("1.00"), remaining_envelope=Decimal("2.00"),
+                  remaining_quota=3)
+    row = data_rows(build(summaries=[odd])["Summary"])[0]
+    assert (Decimal(str(row[7])), Decimal(str(row[8])), row[9]) == (
+        Decimal("1.00"), Decimal("2.00"), 3)
 
 
 def test_summary_total_row_is_live_sums_over_the_type_rows(book):
@@ -297,6 +343,12 @@ def test_voucher_rows(book):
     assert second[12] is None
     assert second[14] is None
     assert second[11] == 3000
+
+
+def test_labels_from_the_caller_name_types_without_a_summary():
+    wb = build(labels={"unknown-type": "Registry label", "digital": "Digital (registry)"})
+    assert data_rows(wb["Vouchers"])[1][5] == "Registry label"
+    assert data_rows(wb["Applications"])[1][3] == "Digital (registry)"
 
 
 def test_voucher_formats(book):
@@ -392,6 +444,7 @@ def test_other_currency_uses_its_code_and_leaves_the_rate_open():
 def test_about_sheet(book):
     rows = [tuple(r) for r in book["About"].iter_rows(values_only=True)]
     assert rows == [
+        ("Item", "Value"),
         ("Programme", "Alpine Space SME vouchers"),
         ("Funder", "Managing Authority"),
         ("Call", "Call 1"),
@@ -404,7 +457,7 @@ def test_about_sheet(book):
 
 def test_about_sheet_without_filters():
     rows = list(build(meta=make_meta(filters=[]))["About"].iter_rows(values_only=True))
-    assert rows[3] == ("Filters", "none")
+    assert rows[4] == ("Filters", "none")
 
 
 def test_meta_is_validated():
@@ -439,12 +492,12 @@ def test_iterators_are_consumed_once_and_payments_may_be_a_generator():
     buffer = io.BytesIO()
     build_budget_workbook(
         buffer,
-        make_meta(),
-        iter(SUMMARIES),
-        vouchers,
-        applications,
-        (p for p in PAYMENTS),
-        de_minimis,
+        meta=make_meta(),
+        summaries=iter(SUMMARIES),
+        vouchers=vouchers,
+        applications=applications,
+        payments=(p for p in PAYMENTS),
+        de_minimis=de_minimis,
     )
     wb = load_workbook(buffer)
     assert (vouchers.iterated, applications.iterated, de_minimis.iterated) == (1, 1, 1)
@@ -503,11 +556,11 @@ _TEXT_CELLS = [
     ("List of expenditure", 2, "B", None),
     ("List of expenditure", 2, "CD", 30),
     ("List of expenditure", 2, "G", 255),
-    ("About", 1, "B", None),
     ("About", 2, "B", None),
     ("About", 3, "B", None),
     ("About", 4, "B", None),
-    ("About", 6, "B", None),
+    ("About", 5, "B", None),
+    ("About", 7, "B", None),
 ]
 
 
@@ -543,7 +596,7 @@ def assert_all_text_cells_hold(wb, text: str) -> None:
             assert cell.value == expected, where
             if expected is not None:
                 assert cell.data_type == "s", where
-    label = wb["About"]["A4"]
+    label = wb["About"]["A5"]
     assert label.data_type == "s"
     assert label.value == "Filter: " + clean_text(text)
 
@@ -618,3 +671,24 @@ def test_helpers_pin_the_string_type():
 def test_any_text_round_trips_as_text(text):
     wb = build_with_text(text)
     assert_all_text_cells_hold(wb, text)
+
+
+# ------------------------------------------------------------------------- independence
+
+
+def test_exports_import_neither_the_app_nor_the_database():
+    # The layout must stay buildable from plain rows: no Flask, no SQLAlchemy, no vouchers.
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "exports"
+    forbidden = ("vouchers", "flask", "sqlalchemy", "workflows")
+    found = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [])
+            found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in forbidden]
+    assert list(root.rglob("sheets/*.py")), "the sheets package moved"
+    assert found == []

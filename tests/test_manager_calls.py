@@ -1,6 +1,6 @@
 """The manager's call set-up pages: programmes, calls, per-type budgets and criteria."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -115,7 +115,7 @@ def test_a_manager_creates_a_call_entering_times_in_the_programme_zone(client, m
 
     response = client.post("/manage/calls/new", data=data)
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     call = db.session.scalar(select(Call).where(Call.code == "HLS2"))
     assert response.headers["Location"] == f"/manage/calls/{call.id}/edit"
     assert call.programme_id == programme.id
@@ -166,18 +166,20 @@ def test_every_offered_type_needs_a_criterion_and_some_type_must_be_offered(clie
                                                 p + "criteria-0-weight": "",
                                                 p + "criteria-1-name": "",
                                                 p + "criteria-1-weight": ""})
-    assert "Give at least one scoring criterion." in page(client.post("/manage/calls/new",
-                                                                      data=data))
+    response = client.post("/manage/calls/new", data=data)
+    assert response.status_code == 400
+    assert "Give at least one scoring criterion." in page(response)
     none_offered = new_call_form(client, programme, offered=())
-    assert "Offer at least one voucher type." in page(client.post("/manage/calls/new",
-                                                                  data=none_offered))
+    response = client.post("/manage/calls/new", data=none_offered)
+    assert response.status_code == 400
+    assert "Offer at least one voucher type." in page(response)
     assert call_count() == 1
 
 
 def test_a_taken_code_is_explained_and_nothing_is_created(client, manager, programme):
     response = client.post("/manage/calls/new", data=new_call_form(client, programme,
                                                                   code="old1"))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Another call already uses the code OLD1." in page(response)
     assert call_count() == 1
 
@@ -215,7 +217,7 @@ def test_editing_a_call_renames_reweights_removes_and_adds_criteria(client, make
 
     response = client.post(f"/manage/calls/{call.id}/edit", data=data)
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.expire_all()
     travel = db.session.get(CallVoucherType, travel.id)
     assert [(c.name, c.weight) for c in travel.criteria] == [
@@ -231,7 +233,7 @@ def test_dropping_a_voucher_type_from_a_call(client, make, manager):
     data = form_fields(page(client.get(f"/manage/calls/{call.id}/edit")))
     del data[type_prefix("impact") + "offered"]
 
-    assert client.post(f"/manage/calls/{call.id}/edit", data=data).status_code == 302
+    assert client.post(f"/manage/calls/{call.id}/edit", data=data).status_code == 303
     db.session.expire_all()
     assert db.session.get(Call, call.id).voucher_type("impact") is None
 
@@ -246,7 +248,7 @@ def test_an_edit_below_what_is_awarded_shows_why_and_changes_nothing(client, mak
 
     response = client.post(f"/manage/calls/{call.id}/edit", data=data)
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = page(response)
     assert "€40,000.00 is already committed to awarded vouchers" in html
     assert "1 vouchers are already awarded; the quota cannot be lower than 1." in html
@@ -270,6 +272,7 @@ def test_without_a_programme_the_manager_creates_one_first(client, manager):
     response = client.post("/manage/programmes/new", data={
         "name": "Health vouchers", "funder": "Interreg NWE", "total_budget": "1240000",
         "starts_on": "2027-01-01", "ends_on": "2029-12-31"})
+    assert response.status_code == 303
     programme = db.session.scalar(select(Programme))
     assert programme.total_budget == Decimal("1240000.00")
     assert response.headers["Location"] == f"/manage/calls/new?programme={programme.id}"
@@ -299,3 +302,105 @@ def test_posts_without_a_csrf_token_are_refused(app, client, manager, programme,
     assert client.post("/manage/calls/new", data=data).status_code == 400
     assert client.post("/manage/programmes/new", data={"name": "X"}).status_code == 400
     assert call_count() == 1
+
+
+def field_errors(html: str, field: str) -> str:
+    return html.split(f'id="{field}-errors"')[1].split("</ul>")[0]
+
+
+# Europe/Brussels, the default PROGRAMME_TIMEZONE: the clocks go forward at 02:00 on
+# 28 March 2027 (02:00-02:59 does not exist) and back at 03:00 on 31 October 2027
+# (02:00-02:59 happens twice, first at UTC+2, then at UTC+1).
+@pytest.mark.parametrize(("field", "typed", "message"), [
+    ("closes_at", "2027-03-28T02:30",
+     "02:30 does not exist on 28 March 2027 in Europe/Brussels: the clocks go forward that "
+     "night. It could mean 00:30 UTC or 01:30 UTC"),
+    ("closes_at", "2027-10-31T02:30",
+     "02:30 happens twice on 31 October 2027 in Europe/Brussels, as the clocks go back: at "
+     "00:30 UTC or 01:30 UTC."),
+    ("opens_at", "2027-03-28T02:00", "02:00 does not exist on 28 March 2027"),
+    ("opens_at", "2027-10-31T02:59", "02:59 happens twice on 31 October 2027"),
+])
+def test_a_time_the_clock_change_skips_or_repeats_is_refused_with_its_utc_instants(
+        client, manager, programme, field, typed, message):
+    window = {"opens_at": "2027-03-01T09:00", "closes_at": "2027-11-30T17:00"}
+    data = new_call_form(client, programme, **{**window, field: typed})
+    before = call_count()
+
+    response = client.post("/manage/calls/new", data=data)
+
+    assert response.status_code == 400
+    errors = field_errors(page(response), field)
+    assert message in errors
+    assert call_count() == before
+
+
+def test_times_beside_the_clock_change_mean_exactly_one_instant(client, manager, programme):
+    data = new_call_form(client, programme, opens_at="2027-03-28T03:00",
+                         closes_at="2027-10-31T03:00")
+
+    assert client.post("/manage/calls/new", data=data).status_code == 303
+    call = db.session.scalar(select(Call).where(Call.code == "HLS2"))
+    assert call.opens_at == datetime(2027, 3, 28, 1, 0, tzinfo=UTC)  # UTC+2 from 03:00
+    assert call.closes_at == datetime(2027, 10, 31, 2, 0, tzinfo=UTC)  # UTC+1 again
+
+
+def test_the_clock_change_of_another_programme_zone(app, client, manager, programme,
+                                                    monkeypatch):
+    monkeypatch.setitem(app.config, "PROGRAMME_TIMEZONE", "America/New_York")
+    data = new_call_form(client, programme, closes_at="2027-11-07T01:30")
+
+    response = client.post("/manage/calls/new", data=data)
+
+    assert response.status_code == 400
+    assert ("01:30 happens twice on 7 November 2027 in America/New_York, as the clocks go "
+            "back: at 05:30 UTC or 06:30 UTC.") in field_errors(page(response), "closes_at")
+    assert call_count() == 1
+
+
+def test_a_funding_rate_that_rounds_to_zero_has_its_own_message(client, manager, programme):
+    data = new_call_form(client, programme, **{type_prefix("travel") + "funding_rate": "0.004"})
+
+    response = client.post("/manage/calls/new", data=data)
+
+    assert response.status_code == 422
+    html = page(response)
+    assert "Travel: a funding rate of 0.004% rounds to 0%; the smallest rate is 0.01%." in html
+    assert "already uses the code" not in html
+    assert call_count() == 1
+
+
+@pytest.mark.parametrize(("field", "message"), [
+    ("title", "The call&#39;s title contains an invisible or direction-changing character "
+              "(zero width space, U+200B)"),
+    (type_prefix("travel") + "criteria-0-name",
+     "Travel: the name of a criterion contains an invisible or direction-changing character "
+     "(right-to-left override, U+202E)"),
+])
+def test_invisible_characters_in_titles_and_criteria_are_refused(client, manager, programme,
+                                                                 field, message):
+    typed = "Call\u200b 2" if field == "title" else "Relevance \u202etxt.exe"
+    data = new_call_form(client, programme, **{field: typed})
+
+    response = client.post("/manage/calls/new", data=data)
+
+    assert response.status_code == 422
+    assert message in page(response)
+    assert call_count() == 1
+
+
+def test_the_calls_page_says_open_upcoming_and_closed(client, make, manager):
+    make.call(code="OPEN1")
+    upcoming = make.call(code="SOON1")
+    closed = make.call(code="PAST1")
+    now = datetime.now(UTC)
+    upcoming.opens_at, upcoming.closes_at = now + timedelta(days=10), now + timedelta(days=40)
+    closed.opens_at, closed.closes_at = now - timedelta(days=40), now - timedelta(days=10)
+    db.session.commit()
+
+    html = page(client.get("/manage/calls"))
+
+    def badge(code):
+        return html.split(f"{code} · ")[1].split('<span class="badge">')[1].split("<")[0]
+
+    assert [badge(c) for c in ("OPEN1", "SOON1", "PAST1")] == ["Open", "Upcoming", "Closed"]

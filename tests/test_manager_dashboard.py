@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.helpers import login
+from tests.helpers import login, snapshot
 from vouchers.clock import local_date
 from vouchers.services import reporting
 from vouchers.services.dashboard import call_dashboard
@@ -99,6 +99,43 @@ def test_dashboard_offers_automatic_assignment(client, make, manager):
 
 def test_unknown_call_is_404(client, manager):
     assert client.get("/manage/calls/999999/dashboard").status_code == 404
+    assert client.get("/manage/calls/2147483648/dashboard").status_code == 404
+    assert client.post("/manage/calls/999999/auto-assign",
+                       data={"per_application": "2"}).status_code == 404
+
+
+def test_automatic_assignment_goes_back_to_the_dashboard_with_what_it_did(client, make,
+                                                                          manager):
+    call = make.call()
+    make.application("submitted", call.voucher_type("travel"))
+    make.evaluator()
+
+    response = client.post(f"/manage/calls/{call.id}/auto-assign",
+                           data={"per_application": "1", "return_to": "dashboard"})
+
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/manage/calls/{call.id}/dashboard")
+    assert "Made 1 assignment to 1 application." in client.get(
+        response.headers["Location"]).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value, message", [("0", "Between 1 and 10."), ("", "Say how many"),
+                                            ("many", "Not a valid integer value.")])
+def test_an_invalid_automatic_assignment_is_a_flash_and_changes_nothing(client, make, manager,
+                                                                        value, message):
+    call = make.call()
+    make.application("submitted", call.voucher_type("travel"))
+    make.evaluator()
+    before = snapshot()
+
+    response = client.post(f"/manage/calls/{call.id}/auto-assign",
+                           data={"per_application": value})
+
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/manage/calls/{call.id}/dashboard")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Evaluators not assigned: " in html and message in html
+    assert snapshot() == before
 
 
 def test_call_dashboard_service_counts_every_state_once(make, manager):

@@ -6,11 +6,14 @@ import logging
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event, select
 
 from tests.helpers import login, snapshot
 from tests.test_operations import refused
 from vouchers.extensions import db
-from vouchers.services.errors import InvalidInput, NotAllowed
+from vouchers.models import ChangeRecord
+from vouchers.services import organisations
+from vouchers.services.errors import ConstraintClash, InvalidInput, NotAllowed
 from vouchers.services.organisations import correct_organisation
 
 
@@ -116,17 +119,23 @@ def test_manager_corrects_frozen_details_and_the_change_is_logged(client, make, 
     assert "Renamed Biotech B.V." in text(client.get(response.headers["Location"]))
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"registry_number": "taken"}, "Another company is already registered with registry number"),
-    ({"reason": "   "}, "Give the reason for the correction."),
-    ({"reason": ""}, "Give the reason for the correction."),
-    ({"legal_name": ""}, "This field is required."),
-    ({"country": "XX"}, "Not a valid choice"),
-    ({"de_minimis_declared": "-5"}, "cannot be negative"),
-    ({}, "Nothing to correct"),
+# A form the browser could not have sent right (a required field left empty) is a 400; a
+# correction the service refuses is a 422.
+@pytest.mark.parametrize("change, message, status", [
+    ({"registry_number": "taken"}, "Another company is already registered with registry number",
+     422),
+    ({"reason": "   "}, "Give the reason for the correction.", 422),
+    ({"reason": ""}, "Give the reason for the correction.", 400),
+    ({"legal_name": ""}, "This field is required.", 400),
+    ({"country": "XX"}, "Not a valid choice", 400),
+    ({"de_minimis_declared": "-5"}, "cannot be negative", 400),
+    ({"legal_name": "Renamed\u202e B.V."}, "The company&#39;s legal name contains an invisible "
+     "or direction-changing character (right-to-left override, U+202E)", 422),
+    ({"region": "Flanders\u200b"}, "The region contains an invisible", 422),
+    ({}, "Nothing to correct", 422),
 ])
 def test_a_refused_correction_shows_why_and_changes_nothing(client, make, manager, caplog,
-                                                            change, message):
+                                                            change, message, status):
     applicant = make.applicant()
     make.application("submitted", applicant=applicant)
     org = applicant.organisation
@@ -136,7 +145,7 @@ def test_a_refused_correction_shows_why_and_changes_nothing(client, make, manage
     with caplog.at_level(logging.INFO, logger="vouchers"):
         data = {**fields_of(org, legal_name="Renamed B.V."), **change} if change else fields_of(org)
         response = client.post(f"/manage/organisations/{org.id}", data=data)
-    assert response.status_code == 422
+    assert response.status_code == status
     page = text(response)
     assert message in page
     assert f"Correct the details of {org.legal_name}" in page
@@ -198,3 +207,59 @@ def test_unknown_company_and_evaluator_employer_are_404(client, make, manager):
     make.evaluator(organisation=employer)
     assert client.get(f"/manage/organisations/{employer.id}").status_code == 404
     assert client.get("/manage/organisations/999999").status_code == 404
+
+
+def test_a_correction_is_recorded_with_the_change_and_shown_in_the_history(client, make,
+                                                                          manager):
+    applicant = make.applicant()
+    make.application("submitted", applicant=applicant)
+    org = applicant.organisation
+    old_name = org.legal_name
+    assert "have not been corrected" in text(client.get(f"/manage/organisations/{org.id}"))
+
+    response = client.post(f"/manage/organisations/{org.id}", data=fields_of(
+        org, legal_name="Renamed Biotech B.V.", de_minimis_declared="1500.50",
+        reason="Register extract of 3 March."))
+
+    assert response.status_code == 303
+    [record] = db.session.scalars(select(ChangeRecord)).all()
+    assert (record.subject_type, record.subject_id, record.action, record.actor_id,
+            record.reason) == ("organisation", org.id, "correct", manager.id,
+                               "Register extract of 3 March.")
+    assert record.changes == {"legal_name": [old_name, "Renamed Biotech B.V."],
+                              "de_minimis_declared": ["0.00", "1500.50"]}
+    page = text(client.get(f"/manage/organisations/{org.id}"))
+    history = page.split('id="history-heading"')[1]
+    assert f"Legal name: {old_name} → Renamed Biotech B.V." in history
+    assert "De minimis aid received: 0.00 → 1500.50" in history
+    assert manager.name in history and "Register extract of 3 March." in history
+
+
+def test_the_record_is_written_in_the_same_transaction_as_the_change(make):
+    org = make.applicant().organisation
+    manager = make.manager()
+    before = snapshot()
+
+    def refuse_the_record(session, flush_context, instances):
+        if any(isinstance(o, ChangeRecord) for o in session.new):
+            raise RuntimeError("the record cannot be written")
+
+    event.listen(db.session, "before_flush", refuse_the_record)
+    try:
+        with pytest.raises(RuntimeError):
+            correct_organisation(org, manager, **fields_of(org, legal_name="Renamed B.V."))
+        db.session.commit()  # what survives a failed record: nothing
+    finally:
+        event.remove(db.session, "before_flush", refuse_the_record)
+    assert snapshot() == before  # no correction without its record
+
+
+def test_a_registry_number_taken_at_the_same_moment_is_named(make, monkeypatch):
+    org = make.applicant().organisation
+    taken = make.organisation().registry_number
+    manager = make.manager()
+    # As if the other company were registered after this correction's check.
+    monkeypatch.setattr(organisations, "registry_number_taken", lambda *a, **k: False)
+    refused(lambda: correct_organisation(org, manager, **fields_of(org, registry_number=taken)),
+            ConstraintClash, f"Another company is already registered with registry number "
+            f"{taken}.")

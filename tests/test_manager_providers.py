@@ -52,6 +52,7 @@ def test_the_catalogue_lists_providers_active_first_with_their_use(client, make,
 def test_a_manager_adds_a_provider(client, manager):
     response = client.post("/manage/providers/new", data=FORM)
 
+    assert response.status_code == 303
     assert response.headers["Location"] == "/manage/providers"
     provider = db.session.scalar(select(ServiceProvider))
     assert (provider.name, provider.country, provider.active) == ("Rhein Biotest GmbH", "DE",
@@ -80,7 +81,7 @@ def test_bad_input_is_shown_next_to_its_field(client, manager, field, value, mes
 def test_a_provider_already_in_the_catalogue_is_refused(client, manager):
     client.post("/manage/providers/new", data=FORM)
     response = client.post("/manage/providers/new", data={**FORM, "name": "rhein biotest gmbh"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Rhein Biotest GmbH (DE) is already in the catalogue." in page(response)
     assert provider_count() == 1
 
@@ -93,7 +94,7 @@ def test_a_manager_edits_a_provider(client, make, manager):
     response = client.post(f"/manage/providers/{provider.id}/edit",
                            data={**FORM, "name": provider.name, "services": "Market studies"})
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(ServiceProvider, provider.id).services == "Market studies"
 
@@ -105,7 +106,7 @@ def test_deactivating_keeps_the_provider_on_applications_but_out_of_the_choices(
 
     response = client.post(f"/manage/providers/{provider.id}/deactivate")
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(ServiceProvider, provider.id).active is False
     assert provider not in active_providers()
@@ -114,9 +115,24 @@ def test_deactivating_keeps_the_provider_on_applications_but_out_of_the_choices(
     detail = page(client.get(f"/manage/providers/{provider.id}/edit"))
     assert "Applicants cannot choose this provider." in detail
 
-    client.post(f"/manage/providers/{provider.id}/reactivate")
+    response = client.post(f"/manage/providers/{provider.id}/reactivate")
+    assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(ServiceProvider, provider.id).active is True
+    assert "is back in applicants&#39; choices." in page(client.get("/manage/providers"))
+
+
+@pytest.mark.parametrize(("field", "typed", "message"), [
+    ("name", "Rhein\u200b Biotest", "The provider&#39;s name contains an invisible or "
+                                    "direction-changing character (zero width space, U+200B)"),
+    ("region", "Bavaria \u202e", "The provider&#39;s region contains an invisible"),
+])
+def test_invisible_characters_in_a_provider_are_refused(client, manager, field, typed, message):
+    response = client.post("/manage/providers/new", data={**FORM, field: typed})
+
+    assert response.status_code == 422
+    assert message in page(response)
+    assert provider_count() == 0
 
 
 def test_an_unknown_provider_is_404(client, manager):

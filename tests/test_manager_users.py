@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from tests.factories import PASSWORD
 from vouchers.extensions import db
-from vouchers.models import Invitation, User
+from vouchers.models import ChangeRecord, FailedLogin, Invitation, User
+from vouchers.models.base import utcnow
 from vouchers.services import accounts
 
 NEW = "tulip-lantern-orbit-42"
@@ -18,7 +19,7 @@ NEW = "tulip-lantern-orbit-42"
 
 def login(client, user, password=PASSWORD):
     response = client.post("/account/login", data={"email": user.email, "password": password})
-    assert response.status_code == 302
+    assert response.status_code == 303
     return response
 
 
@@ -83,7 +84,7 @@ def test_invite_an_evaluator_shows_a_working_single_use_link(app, manager_client
     invitee = app.test_client()
     path = link.removeprefix("http://localhost")
     response = invitee.post(path, data={"password": NEW, "confirm": NEW})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert accounts.find_by_email("eva@agency.example").role == "evaluator"
     assert app.test_client().get(path).status_code == 410
 
@@ -92,13 +93,17 @@ def test_invitation_refusals_are_shown_next_to_the_form(manager_client, make):
     existing = make.evaluator()
     response = manager_client.post("/manage/users/invite", data={
         "name": "Again", "email": existing.email, "role": "manager"})
-    assert "already exists" in text(response)
+    assert response.status_code == 422 and "already exists" in text(response)
     response = manager_client.post("/manage/users/invite", data={
         "name": "Eva", "email": "not-an-address", "role": "evaluator"})
-    assert "Give a valid e-mail address" in text(response)
+    assert response.status_code == 400 and "Give a valid e-mail address" in text(response)
     response = manager_client.post("/manage/users/invite", data={
         "name": "Eva", "email": "eva@agency.example", "role": "applicant"})
-    assert response.status_code == 200 and "Not a valid choice" in text(response)
+    assert response.status_code == 400 and "Not a valid choice" in text(response)
+    # A name that reads differently from what it is (a right-to-left override) is refused.
+    response = manager_client.post("/manage/users/invite", data={
+        "name": "Eva \u202eLund", "email": "eva@agency.example", "role": "evaluator"})
+    assert response.status_code == 422 and "direction-changing character" in text(response)
     assert db.session.scalar(select(Invitation)) is None
 
 
@@ -107,7 +112,7 @@ def test_withdrawing_an_invitation_kills_its_link(app, manager_client):
         by=manager_client.manager, email="eva@agency.example", name="Eva", role="evaluator")
     db.session.commit()
     response = manager_client.post(f"/manage/invitations/{invitation.id}/revoke")
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "is withdrawn" in text(manager_client.get("/manage/users"))
     assert app.test_client().get(f"/account/invitation/{token}").status_code == 410
     assert manager_client.post("/manage/invitations/999999/revoke").status_code == 404
@@ -119,9 +124,20 @@ def test_disabling_ends_the_users_sessions_and_login(app, manager_client, make, 
     login(evaluator_client, evaluator)
     assert evaluator_client.get("/account/password").status_code == 200
 
+    # The list links to a confirmation page; only its form disables the account.
+    page = text(manager_client.get("/manage/users"))
+    assert f'href="/manage/users/{evaluator.id}/disable"' in page
+    assert f'action="/manage/users/{evaluator.id}/disable"' not in page
+    confirm = manager_client.get(f"/manage/users/{evaluator.id}/disable")
+    assert confirm.status_code == 200 and "Disable the account of" in text(confirm)
+    assert f'action="/manage/users/{evaluator.id}/disable"' in text(confirm)
+    db.session.expire_all()
+    assert db.session.get(User, evaluator.id).enabled  # looking at the page changed nothing
+
     with caplog.at_level(logging.INFO, logger="vouchers"):
-        response = manager_client.post(f"/manage/users/{evaluator.id}/disable")
-    assert response.status_code == 302
+        response = manager_client.post(f"/manage/users/{evaluator.id}/disable",
+                                       data={"reason": "Left the agency."})
+    assert response.status_code == 303
     assert "is disabled and its sessions have ended" in text(manager_client.get("/manage/users"))
     assert any("account disabled" in r.getMessage() for r in caplog.records)
     assert evaluator_client.get("/account/password").status_code == 302
@@ -129,23 +145,76 @@ def test_disabling_ends_the_users_sessions_and_login(app, manager_client, make, 
                                                             "password": PASSWORD})
     assert "This account is disabled" in text(refused)
 
-    manager_client.post(f"/manage/users/{evaluator.id}/enable")
+    again = manager_client.post(f"/manage/users/{evaluator.id}/disable")
+    assert again.status_code == 422 and "already disabled" in text(again)
+
+    assert manager_client.post(f"/manage/users/{evaluator.id}/enable").status_code == 303
     db.session.expire_all()
     assert db.session.get(User, evaluator.id).enabled
     login(evaluator_client, evaluator)
+    records = db.session.scalars(select(ChangeRecord).where(
+        ChangeRecord.subject_type == "user", ChangeRecord.subject_id == evaluator.id)
+        .order_by(ChangeRecord.id)).all()
+    assert [(r.action, r.actor_id) for r in records] == [
+        ("disabled", manager_client.manager.id), ("enabled", manager_client.manager.id)]
+    assert records[0].reason == "Left the agency."
+    assert records[0].changes == {"enabled": ["yes", "no"]}
 
 
 def test_a_manager_cannot_disable_their_own_account(manager_client):
     own = manager_client.manager.id
-    manager_client.post(f"/manage/users/{own}/disable")
-    assert "You cannot disable your own account." in text(manager_client.get("/manage/users"))
+    assert manager_client.get(f"/manage/users/{own}/disable").status_code == 404
+    assert manager_client.post(f"/manage/users/{own}/disable").status_code == 404
     db.session.expire_all()
     assert db.session.get(User, own).enabled
+    assert db.session.scalar(select(ChangeRecord)) is None
+
+
+def test_users_page_shows_the_last_login(app, manager_client, make):
+    evaluator = make.evaluator()
+    page = text(manager_client.get("/manage/users"))
+    assert "<th scope=\"col\">Last login</th>" in page
+    row = re.search(rf"<tr>\s*<th scope=\"row\">{evaluator.name}</th>.*?</tr>", page, re.S)
+    assert "Never" in row.group(0)
+    login(app.test_client(), evaluator)
+    db.session.expire_all()
+    seen = db.session.get(User, evaluator.id).last_login_at
+    assert seen is not None and (utcnow() - seen).total_seconds() < 60
+    page = text(manager_client.get("/manage/users"))
+    row = re.search(rf"<tr>\s*<th scope=\"row\">{evaluator.name}</th>.*?</tr>", page, re.S)
+    assert "Never" not in row.group(0)
+
+
+def test_a_manager_unlocks_an_account(manager_client, make):
+    evaluator = make.evaluator()
+    db.session.add_all([FailedLogin(email=evaluator.email, address=f"198.51.100.{i}",
+                                    attempted_at=utcnow()) for i in range(7)])
+    db.session.add(FailedLogin(email="someone-else@x.example", address="198.51.100.1",
+                               attempted_at=utcnow()))
+    db.session.commit()
+    page = text(manager_client.get("/manage/users"))
+    row = re.search(rf"<tr>\s*<th scope=\"row\">{evaluator.name}</th>.*?</tr>", page, re.S)
+    assert "7 failed logins lately" in row.group(0) and "Unlock" in row.group(0)
+
+    response = manager_client.post(f"/manage/users/{evaluator.id}/unlock")
+    assert response.status_code == 303
+    assert "failed logins of" in text(manager_client.get("/manage/users"))
+    assert db.session.scalars(select(FailedLogin.email)).all() == ["someone-else@x.example"]
+    record = db.session.scalar(select(ChangeRecord))
+    assert (record.subject_type, record.subject_id, record.action, record.actor_id) == (
+        "user", evaluator.id, "unlocked", manager_client.manager.id)
+    assert record.changes == {"failed_logins": ["7", "0"]}
+    # Nothing left to unlock: the refusal comes back to the list.
+    response = manager_client.post(f"/manage/users/{evaluator.id}/unlock")
+    assert response.status_code == 303
+    assert "no failed logins to clear" in text(manager_client.get("/manage/users"))
 
 
 def test_unknown_user_is_404(manager_client):
     assert manager_client.post("/manage/users/999999/disable").status_code == 404
     assert manager_client.post("/manage/users/999999/enable").status_code == 404
+    assert manager_client.post("/manage/users/999999/unlock").status_code == 404
+    assert manager_client.get("/manage/users/999999/disable").status_code == 404
 
 
 @pytest.mark.parametrize("role", ["applicant", "evaluator"])
@@ -155,7 +224,9 @@ def test_other_roles_get_404_and_change_nothing(app, make, role):
     login(client, make.user(role))
     assert client.get("/manage/users").status_code == 404
     assert client.get("/manage/users/invite").status_code == 404
+    assert client.get(f"/manage/users/{target.id}/disable").status_code == 404
     assert client.post(f"/manage/users/{target.id}/disable").status_code == 404
+    assert client.post(f"/manage/users/{target.id}/unlock").status_code == 404
     assert client.post("/manage/users/invite", data={
         "name": "X", "email": "x@agency.example", "role": "manager"}).status_code == 404
     db.session.expire_all()

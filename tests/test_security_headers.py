@@ -79,13 +79,13 @@ def test_permission_refusals_answer_404_and_are_logged(client, make, caplog):
                for r in caplog.records)
 
 
-def test_413_page_when_an_upload_is_too_large(app, client, monkeypatch):
+def test_413_page_when_a_form_is_too_large(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024 * 1024)
     response = client.post("/account/login", data={"email": "a@b.example",
                                                    "password": "x" * (2 * 1024 * 1024)})
     assert response.status_code == 413
     page = response.get_data(as_text=True)
-    assert "The upload is too large" in page and "1.0 MB" in page
+    assert "The form is too large" in page and "1.0 MB" in page
     assert_protective_headers(response)
 
 

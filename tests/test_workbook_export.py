@@ -25,6 +25,7 @@ from vouchers.models import VOUCHER_TYPE_LABELS, Application, Call, FinalReport,
 from vouchers.models.base import utcnow
 from vouchers.services import reporting, transitions
 from vouchers.services.budget import de_minimis_received
+from vouchers.services.dashboard import call_dashboard, call_summaries
 from vouchers.services.errors import InvalidInput
 from vouchers.services.workbook import (
     COMMAND_LINE,
@@ -32,6 +33,7 @@ from vouchers.services.workbook import (
     WorkbookFilters,
     budget_export,
     generated_by,
+    workbook_filename,
 )
 from workflows.lifecycle import STATE_LABELS, VOUCHER_STATES
 
@@ -160,7 +162,8 @@ def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
     # Summary: one row per type, then the totals as formulas.
     summary = wb["Summary"]
     assert header_of(summary) == [
-        "Voucher type", "Quota", "Applications received", "Submitted", "Awarded", "Committed",
+        "Voucher type", "Quota", "Applications received", "Drafts (not received)", "Awarded",
+        "Committed",
         "Paid", "Outstanding", "Remaining envelope", "Remaining quota", "Funding rate"]
     rows = rows_of(summary)
     assert len(rows) == len(types) + 1
@@ -173,8 +176,10 @@ def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
         # The running totals the award service keeps agree with the vouchers.
         assert (committed, len(live)) == (t.committed, t.awarded_count)
         assert row[0] == t.label
-        assert row[1:5] == [t.quota, len(of_type),
-                            sum(1 for a in of_type if a.submitted_at is not None), len(live)]
+        # Received: submitted, drafts never (the dashboard counts the same way).
+        received = [a for a in of_type if a.submitted_at is not None and a.state != "draft"]
+        assert row[1:5] == [t.quota, len(received),
+                            sum(1 for a in of_type if a.state == "draft"), len(live)]
         assert [money(v) for v in row[5:9]] == [committed, paid, committed - paid,
                                                  t.envelope - committed]
         assert row[9] == t.quota - len(live)
@@ -188,6 +193,7 @@ def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
     assert rows[-1][1:10] == [f"=SUM({c}2:{c}{last})" for c in "BCDEFGHIJ"]
     assert rows[-1][10] is None
     assert summary.freeze_panes == "A2"
+    assert summary.page_setup.fitToHeight == 1 and summary.page_setup.orientation == "landscape"
 
     # Vouchers: one row per live voucher, by reference.
     ws = wb["Vouchers"]
@@ -301,10 +307,10 @@ def test_every_figure_matches_the_database(scenario):
     tr, mv, pv, im = rows_of(wb["Summary"])[:4]
     assert [money(v) for v in mv[5:8]] == [Decimal("117347.42"), Decimal("31234.57"),
                                            Decimal("86112.85")]
-    assert mv[2:5] == [13, 12, 5]  # received (drafts too), ever submitted, live vouchers
+    assert mv[2:5] == [12, 1, 5]  # received (drafts not), drafts, live vouchers
     assert [money(v) for v in tr[5:8]] == [Decimal("7500.09"), Decimal("2500.10"),
                                            Decimal("4999.99")]
-    assert pv[2:5] == [2, 1, 0] and im[2:5] == [0, 0, 0] and money(im[5]) == ZERO
+    assert pv[2:5] == [1, 1, 0] and im[2:5] == [0, 0, 0] and money(im[5]) == ZERO
     assert totals["vouchers"] == 7 and totals["payments"] == 3
     # The cancelled voucher is an application, not a voucher any more.
     refs = [r[0] for r in rows_of(wb["Vouchers"])]
@@ -315,6 +321,22 @@ def test_every_figure_matches_the_database(scenario):
     assert app_rows[scenario.apps["rejected"].reference][9] == "Rejected: Not selected."
     # Rows written: 4 summaries + 17 applications + 7 vouchers twice + 3 payments twice.
     assert rows == 4 + 17 + 2 * 7 + 2 * 3
+
+
+def test_dashboard_and_workbook_show_the_same_figures(scenario):
+    wb, _ = export(scenario.call)
+    board = call_dashboard(scenario.call)
+    sheet = {r[0]: r for r in rows_of(wb["Summary"])}
+    for t in board.types:
+        row = sheet[t.label]
+        assert row[2] == t.received  # applications received, drafts not counted
+        assert row[4] == t.awarded
+        assert [money(v) for v in row[5:9]] == [t.committed, t.paid, t.outstanding,
+                                                 t.remaining_envelope]
+        assert row[9] == t.remaining_quota
+    overview = {s.call.id: s for s in call_summaries(utcnow())}[scenario.call.id]
+    assert overview.applications == board.submitted_total == 15
+    assert overview.committed == board.total("committed") == Decimal("124847.51")
 
 
 def test_de_minimis_totals_count_aid_from_other_calls_within_three_years(scenario):
@@ -506,6 +528,23 @@ def test_route_filters_come_from_the_query_string(client, scenario):
                               awarded_from=today, awarded_to=today)
     check_workbook(wb, scenario.call, filters, generated=generated_by(scenario.manager))
     assert [r[0] for r in rows_of(wb["Summary"])] == ["Travel", "Market validation", "Total"]
+    # A filtered workbook says so in its name, so it is never taken for the full one.
+    stamp = f"{today:%Y%m%d}"
+    assert response.headers["Content-Disposition"] == (
+        f"attachment; filename={scenario.call.code}-budget-{utcnow():%Y%m%d}-filtered-travel-"
+        f"market_validation-from-{stamp}-to-{stamp}.xlsx")
+
+
+@pytest.mark.parametrize("filters, tail", [
+    (WorkbookFilters(), ""),
+    (WorkbookFilters(voucher_types=("impact",)), "-filtered-impact"),
+    (WorkbookFilters(awarded_to=date(2026, 3, 31)), "-filtered-to-20260331"),
+    (WorkbookFilters(awarded_from=date(2026, 1, 2)), "-filtered-from-20260102"),
+])
+def test_file_name_says_what_the_workbook_is_filtered_by(make, filters, tail):
+    call = make.call(code="HLS 9/2026")
+    at = datetime(2026, 6, 1, 23, 30, tzinfo=UTC)
+    assert workbook_filename(call, at, filters) == f"HLS_9_2026-budget-20260601{tail}.xlsx"
 
 
 @pytest.mark.parametrize("query, message", [

@@ -31,13 +31,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from .extensions import db, login_manager
+from .models.base import MAX_ID
 from .policy import Predicate, can_visit
 from .services.errors import DomainError, NotAllowed
 from .services.transaction import CONCURRENT_MESSAGE
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# The largest id a PostgreSQL integer column holds; larger ones cannot name a row.
-MAX_ID = 2**31 - 1
 
 # Blueprint name -> the permission every route of that blueprint needs as well.
 BLUEPRINT_PERMISSIONS: dict[str, Predicate] = {}

@@ -11,8 +11,8 @@ from flask import Flask
 
 from workflows.lifecycle import ROLES, mermaid
 
+from . import voucher_types
 from .extensions import db
-from .models.programmes import VOUCHER_TYPES
 
 
 def init_app(app: Flask) -> None:
@@ -72,7 +72,7 @@ def _on_terminal() -> bool:
 @click.option("--call", "call_id", type=int, required=True, help="The call's id.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The .xlsx file to write (replaced if it exists).")
-@click.option("--type", "types", type=click.Choice(VOUCHER_TYPES), multiple=True,
+@click.option("--type", "types", type=click.Choice(voucher_types.CODES), multiple=True,
               help="Only this voucher type; repeat for several. Default: every type.")
 @click.option("--from", "awarded_from", type=click.DateTime(["%Y-%m-%d"]),
               help="Only vouchers awarded on or after this date (YYYY-MM-DD).")

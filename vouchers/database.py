@@ -1,18 +1,13 @@
 """Engine set-up that makes SQLite safe for concurrent writers."""
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session
 
 _IMMEDIATE = "sqlite_begin_immediate"
 _WRITER = "sqlite_writer_transaction"
-_FLUSHED = "transaction_with_flushed_changes"
-
-
-@event.listens_for(Session, "after_flush")
-def _remember_flushed_changes(session, _flush_context):
-    # begin_write must not commit a transaction that already wrote something.
-    session.info[_FLUSHED] = session.get_transaction()
+# sqlite3's count of rows changed on the connection, noted when a transaction begins.
+_CHANGES_AT_BEGIN = "sqlite_total_changes_at_begin"
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -41,18 +36,40 @@ def configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection):
         immediate = connection.get_execution_options().get(_IMMEDIATE)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        connection.info[_CHANGES_AT_BEGIN] = _total_changes(connection)
+
+
+def _total_changes(connection: Connection) -> int:
+    return connection.connection.driver_connection.total_changes
+
+
+def _wrote(session: Session) -> bool:
+    """Whether the session's transaction has changed anything, flushed or not.
+
+    SQLite's own count of changed rows answers for every statement sent (ORM flushes and
+    bulk UPDATEs alike); rows changed and then undone by a savepoint still count, which
+    errs on the safe side (the transaction is then kept, not ended).
+    """
+    if session.new or session.dirty or session.deleted:
+        return True
+    connection = session.connection()
+    return _total_changes(connection) != connection.info.get(_CHANGES_AT_BEGIN)
 
 
 def begin_write(session: Session) -> None:
     """Make the session's transaction a writer's (SQLite: BEGIN IMMEDIATE).
 
-    Web requests with an unsafe method call this before they read anything. Other
-    callers (CLI, scripts, tests, threads) reach it through the service layer, often
-    after reading in a plain transaction: if nothing is pending, that read-only
-    snapshot is ended and a writer's transaction begun, so the service's checks see the
-    latest committed data. With changes pending it cannot restart, and SQLite upgrades
-    the lock at the first write instead. PostgreSQL needs none of this: conditional
-    updates and row versions do the work there.
+    atomic() calls this before a service's first write, so a request holds SQLite's
+    write lock only from there to its commit, never while it hashes a password or
+    copies a file. A request has usually read already (loading the objects, checking
+    permissions) in a plain transaction: if that transaction has written nothing, it is
+    ended with a rollback (for a transaction that wrote nothing the same as a commit,
+    and no commit happens outside the request boundary) and a writer's transaction
+    begun, so the checks the service makes next see the latest committed data. A
+    transaction that has written something cannot restart: SQLite upgrades its lock at
+    the next write instead (and refuses with "database is locked" if another writer
+    committed since it began). PostgreSQL needs none of this: conditional updates and
+    row versions do the work there.
     """
     if isinstance(session, scoped_session):
         session = session()
@@ -60,12 +77,8 @@ def begin_write(session: Session) -> None:
         return
     transaction = session.get_transaction()
     if transaction is not None:
-        if session.info.get(_WRITER) is transaction:
+        if session.info.get(_WRITER) is transaction or _wrote(session):
             return
-        if session.new or session.dirty or session.deleted or (
-            session.info.get(_FLUSHED) is transaction
-        ):
-            return
-        session.commit()
+        session.rollback()
     session.connection(execution_options={_IMMEDIATE: True})
     session.info[_WRITER] = session.get_transaction()

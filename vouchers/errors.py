@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge, TooManyRequests
 
@@ -25,8 +25,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc: RequestEntityTooLarge):
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        return render_template("errors/413.html", limit=limit), 413
+        return too_large_page()
 
     @app.errorhandler(TooManyRequests)
     def _too_many(exc: TooManyRequests):
@@ -41,3 +40,17 @@ def init_app(app: Flask) -> None:
         # logged in) fail too.
         db.session.rollback()
         return render_template("errors/500.html"), 500
+
+
+def carries_file() -> bool:
+    """Whether the refused request was an upload (a multipart body), not a form of text.
+
+    The body is too large to be read, so its Content-Type is all there is to go by.
+    """
+    return request.mimetype == "multipart/form-data"
+
+
+def too_large_page():
+    """The 413 page: a file too large, or a form whose text is more than the site takes."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return render_template("errors/413.html", upload=carries_file(), limit=limit), 413

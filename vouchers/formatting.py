@@ -6,8 +6,8 @@ from flask import Flask
 
 from workflows.lifecycle import STATE_LABELS
 
+from . import voucher_types
 from .clock import programme_zone
-from .models import VOUCHER_TYPE_LABELS
 from .money import format_eur
 
 
@@ -21,5 +21,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_eur, "eur")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(lambda s: STATE_LABELS.get(s, s), "state_label")
-    app.add_template_filter(lambda t: VOUCHER_TYPE_LABELS.get(t, t), "type_label")
+    # Labels of voucher types come from their registry, like everywhere else.
+    app.add_template_filter(voucher_types.label, "type_label")
     app.add_template_filter(lambda r: f"{r * 100:.0f}%", "percent")
+    # The registry itself, for templates that show a type's own questions.
+    app.add_template_global(voucher_types.get, "voucher_type")

@@ -8,16 +8,21 @@ dates) is the business of its form and its service.
 from __future__ import annotations
 
 import unicodedata
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, render_template, request
 from werkzeug.routing import IntegerConverter
 
-from .boundary import MAX_ID
+from .models.base import MAX_ID
 
 # Tab, line feed and carriage return are text; every other control character is not.
 ALLOWED_CONTROLS = frozenset("\t\n\r")
-# What werkzeug puts in place of bytes that are not UTF-8.
+# What werkzeug puts in place of bytes of a multipart field that are not UTF-8. (In a
+# query string or a urlencoded body it keeps a broken escape such as "%FF" as those three
+# characters, and a body with raw non-UTF-8 bytes reads as an empty form: both are found
+# in the raw bytes by ``undecodable`` instead.)
 REPLACEMENT = "\ufffd"
+URLENCODED = "application/x-www-form-urlencoded"
 # Paginated pages read ?page=N; beyond this no listing has rows, and a larger number
 # would overflow the database's OFFSET.
 MAX_PAGE = 1_000_000
@@ -41,7 +46,41 @@ def text_problem(value: str) -> str | None:
     return None
 
 
+def undecodable(raw: bytes) -> str | None:
+    """The name of the first field of a query string or urlencoded body that is not UTF-8.
+
+    An empty name stands for bytes that are not UTF-8 even before percent-decoding.
+    """
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+    for pair in raw.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        for part in (name, value):
+            try:
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                return unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace")
+    return None
+
+
+def _raw_problem() -> tuple[str, str] | None:
+    raws = [request.query_string]
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype == URLENCODED:
+        # Cached, so the form is then parsed from these same bytes.
+        raws.append(request.get_data(cache=True, parse_form_data=False))
+    for raw in raws:
+        name = undecodable(raw)
+        if name is not None:
+            return name, "is not valid UTF-8 text"
+    return None
+
+
 def _problem() -> tuple[str, str] | None:
+    raw = _raw_problem()
+    if raw is not None:
+        return raw
     page = request.args.get("page")
     if page and not (page.isascii() and page.isdigit()
                                  and 1 <= int(page) <= MAX_PAGE):
@@ -67,7 +106,8 @@ def init_app(app: Flask) -> None:
         found = _problem()
         if found is not None:
             name, problem = found
-            message = (f"The field \u201c{name}\u201d {problem}. Remove the character (it may "
+            field = f"The field \u201c{name}\u201d" if name else "The form"
+            message = (f"{field} {problem}. Remove the character (it may "
                        "have come with text pasted from another program) and send the form "
                        "again; nothing was saved.")
             return render_template("errors/400.html", csrf=False, message=message), 400

@@ -54,8 +54,14 @@ def parse_amount(value, *, thousands: bool = False) -> Decimal:
     """
     if isinstance(value, Decimal | int) and not isinstance(value, bool):
         amount = Decimal(value)
-        if not amount.is_finite() or amount != amount.quantize(CENT):
-            raise ValueError(f"{value} has more than two decimals.")
+        if not amount.is_finite():
+            raise ValueError(f"{value} is not an amount.")
+        # Checked before quantize, which cannot hold 1E+30 at the cent.
+        if abs(amount) > MAX_MONEY:
+            raise ValueError(f"{amount} is more than the largest amount this system holds "
+                             f"({format_eur(MAX_MONEY)}).")
+        if amount != amount.quantize(CENT):
+            raise ValueError(f"{value} has more than two decimals; give the cents only.")
         text = None
     else:
         text = "" if value is None else str(value).strip()

@@ -150,6 +150,20 @@ def can_unlock_account(user: Any, target: User) -> bool:
     return can_manage(user)
 
 
+# Evaluators are asked while an application awaits its review or is under it.
+REVIEWABLE_STATES = frozenset({lifecycle.SUBMITTED, lifecycle.UNDER_REVIEW})
+
+
+def can_assign_evaluator(user: Any, application: Application) -> bool:
+    return can_manage(user) and application.state in REVIEWABLE_STATES
+
+
+def can_record_payment(user: Any, application: Application) -> bool:
+    """Payments are recorded while the voucher can still become paid: its report approved,
+    not yet paid in full."""
+    return can_manage(user) and lifecycle.may_fire("pay", application.state, user.role, False)
+
+
 # --- applications, whoever asks -------------------------------------------------------
 
 

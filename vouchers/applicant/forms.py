@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from flask import request
@@ -21,9 +22,10 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 
+from .. import voucher_types as types
 from ..fields import MoneyField
 from ..models import COMPANY_SIZES, SECTORS, Application, Organisation
-from ..services.applications import DETAIL_FIELDS, MAX_COST_LINES, MAX_DETAIL, MAX_TEXT
+from ..services.applications import MAX_COST_LINES, MAX_DETAIL, MAX_TEXT
 from ..services.attachments import ACCEPT, PURPOSES
 from ..services.organisations import EUROPEAN_COUNTRIES, SECTOR_LABELS, SIZE_LABELS
 
@@ -52,8 +54,11 @@ class ProfileForm(FlaskForm):
     )
     save = SubmitField("Save company profile")
 
-    def __init__(self, *args, organisation: Organisation | None = None, **kwargs):
+    def __init__(self, *args, organisation: Organisation | None = None,
+                 frozen: Iterable[str] = (), **kwargs):
         super().__init__(*args, obj=organisation, **kwargs)
+        self.frozen = tuple(frozen)
+        self._freeze(organisation)
         choices = [SelectChoice("", "Choose a country")] + [
             SelectChoice(code, name)
             for code, name in sorted(EUROPEAN_COUNTRIES.items(), key=lambda item: item[1])
@@ -62,6 +67,17 @@ class ProfileForm(FlaskForm):
         if current and current not in EUROPEAN_COUNTRIES:
             choices.append(SelectChoice(current, current))
         self.country.choices = choices
+
+    def _freeze(self, organisation: Organisation | None) -> None:
+        """Fields the company may no longer change are drawn disabled (a browser does not
+        send them) and keep the company's own values, whatever a request says."""
+        for name in self.frozen:
+            field = self[name]
+            field.data = getattr(organisation, name)
+            field.raw_data = []
+            field.validators = []
+            field.flags.required = False
+            field.render_kw = {**(field.render_kw or {}), "disabled": True}
 
 
 class CostLineForm(Form):
@@ -95,7 +111,29 @@ class ApplicationForm(FlaskForm):
     add_line = SubmitField("Add a cost line")
     save = SubmitField("Save draft")
 
+    # Set per voucher type by _form_for, from the registry.
     voucher_type = ""
+    needs_provider = False
+
+    @property
+    def kind(self) -> types.VoucherType:
+        return types.get(self.voucher_type)
+
+    def detail_fields(self) -> list:
+        """The voucher type's own fields, in the registry's order."""
+        return [self[key] for key in self.kind.detail_keys]
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        period = self.kind.period
+        if period is None:
+            return valid
+        problem = types.period_problem(self.voucher_type,
+                                       {key: self[key].data for key in period})
+        if problem:
+            self[period[1]].errors.append(problem)
+            return False
+        return valid
 
     def validate_cost_lines(self, field):
         # FieldList keeps the first max_entries lines and drops the rest without a word.
@@ -136,8 +174,8 @@ class ApplicationForm(FlaskForm):
             "summary": self.summary.data,
             "requested_amount": self.requested_amount.data,
         }
-        for key in DETAIL_FIELDS[self.voucher_type]:
-            fields[key] = getattr(self, key).data
+        for key in self.kind.detail_keys:
+            fields[key] = self[key].data
         return fields
 
     @classmethod
@@ -151,29 +189,16 @@ class ApplicationForm(FlaskForm):
             "cost_lines": [{"description": line.description, "amount": line.amount}
                            for line in application.cost_lines] or [{}],
         }
-        for key in DETAIL_FIELDS[cls.voucher_type]:
+        kind = types.get(cls.voucher_type)
+        for key in kind.detail_keys:
             value = details.get(key)
-            if key in ("start_date", "end_date") and value:
+            if key in kind.date_keys and value:
                 try:
                     value = date.fromisoformat(str(value))
                 except ValueError:
                     value = None
             data[key] = value
         return data
-
-
-class TravelForm(ApplicationForm):
-    voucher_type = "travel"
-    event = StringField("Event or mission", validators=[Length(max=MAX_DETAIL)],
-                        description="For example the BIO-Europe partnering event.")
-    destination = StringField("Destination", validators=[Length(max=MAX_DETAIL)],
-                              description="City and country.")
-    start_date = DateField("First day", validators=[Optional()])
-    end_date = DateField("Last day", validators=[Optional()])
-
-    def validate_end_date(self, field):
-        if field.data and self.start_date.data and field.data < self.start_date.data:
-            raise ValidationError("The trip cannot end before it starts.")
 
 
 def _provider_id(value):
@@ -183,10 +208,8 @@ def _provider_id(value):
 
 
 class ValidationForm(ApplicationForm):
-    """Market and product validation: a service bought from a provider in the catalogue."""
+    """A voucher that buys a service from a provider in the catalogue."""
 
-    service = TextAreaField("Service bought", validators=[Length(max=MAX_DETAIL)],
-                            description="What the provider will do: the study, test or advice.")
     provider_id = SelectField("Service provider", coerce=_provider_id,
                               validate_choice=True)
 
@@ -210,25 +233,33 @@ class ValidationForm(ApplicationForm):
         return data
 
 
-class MarketValidationForm(ValidationForm):
-    voucher_type = "market_validation"
+_FIELD_KINDS = {types.TEXT: StringField, types.LONG_TEXT: TextAreaField,
+                types.DATE: DateField}
 
 
-class ProductValidationForm(ValidationForm):
-    voucher_type = "product_validation"
+def _detail_field(detail: types.DetailField):
+    """The form field of one of the registry's detail fields."""
+    kwargs = {"description": detail.description}
+    if detail.is_date:
+        kwargs["validators"] = [Optional()]
+    else:
+        kwargs["validators"] = [Length(max=MAX_DETAIL)]
+    if detail.kind == types.LONG_TEXT:
+        kwargs["render_kw"] = {"rows": 4}
+    return _FIELD_KINDS[detail.kind](detail.label, **kwargs)
 
 
-class ImpactForm(ApplicationForm):
-    voucher_type = "impact"
-    outcome = TextAreaField("Expected outcome", validators=[Length(max=MAX_DETAIL)],
-                            description="What will be different once the project is done.")
-    indicators = TextAreaField("Indicators", validators=[Length(max=MAX_DETAIL)],
-                               description="How the outcome will be measured.")
+def _form_for(kind: types.VoucherType) -> type[ApplicationForm]:
+    base = ValidationForm if kind.needs_provider else ApplicationForm
+    attributes = {"voucher_type": kind.code, "needs_provider": kind.needs_provider}
+    attributes.update({detail.key: _detail_field(detail) for detail in kind.details})
+    name = "".join(part.capitalize() for part in kind.code.split("_")) + "Form"
+    return type(name, (base,), attributes)
 
 
+# One form class per voucher type, built from the registry.
 FORMS: dict[str, type[ApplicationForm]] = {
-    form.voucher_type: form
-    for form in (TravelForm, MarketValidationForm, ProductValidationForm, ImpactForm)
+    code: _form_for(kind) for code, kind in types.REGISTRY.items()
 }
 
 

@@ -1,114 +1,82 @@
 """The applicant's pages: company profile, applications, attachments, final report.
 
-Every application is fetched through permissions.application_or_404, so another
-company's application answers 404 whatever the route.
+Every route goes through the request boundary (vouchers/boundary.py): it loads the
+application and asks policy.can_view_application, so another company's application
+answers 404 whatever the route; the blueprint itself needs policy.can_apply.
 """
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from workflows import lifecycle
-from workflows.lifecycle import EDITABLE_STATES
 
 from .. import policy
-from ..extensions import db
+from ..boundary import back_to, by_id, route, see_other
+from ..errors import carries_file, too_large_page
 from ..models import Application, Attachment, CallVoucherType
 from ..models.base import utcnow
 from ..navigation import nav_item
+from ..services import applications as apps
 from ..services import attachments as files
 from ..services import reporting, transitions
-from ..services.applications import (
-    active_providers,
-    applications_of,
-    can_edit,
-    is_voucher,
-    last_comment,
-    payments_of,
-    update_draft,
-)
 from ..services.calls import open_calls
-from ..services.errors import DomainError
-from ..services.organisations import save_profile
+from ..services.organisations import FROZEN_FIELDS, has_submitted, save_profile
 from .blueprint import bp
 from .forms import FORMS, ApplicationForm, ProfileForm, ReasonForm, ReportForm, UploadForm
-
-
-def application_or_404(application_id: int) -> Application:
-    # Interim: replaced by the boundary's loader when this module moves onto route().
-    application = db.session.get(Application, application_id)
-    if application is None or not policy.can_view_application(current_user, application):
-        abort(404)
-    return application
 
 nav_item("applicant", "My applications", "applicant.home", order=10)
 nav_item("applicant", "Company profile", "applicant.profile", order=20)
 
-# A refused action re-renders its page with the reason; 422 tells clients it failed.
-REFUSED = 422
+APPLICATION = {"application": by_id(Application)}
 
 
-def _see_other(endpoint: str, **values):
-    return redirect(url_for(endpoint, **values), code=303)
+def _state(application: Application) -> str:
+    return lifecycle.STATE_LABELS[application.state].lower()
 
 
-def _attachment_or_404(application: Application, attachment_id: int) -> Attachment:
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.application_id != application.id:
-        abort(404)
-    return attachment
-
-
-@bp.get("/")
+@route(bp, "/", permission=policy.can_apply)
 def home():
-    return render_template(
-        "applicant/home.html",
-        applications=applications_of(current_user),
-        calls=open_calls(utcnow()),
-        organisation=current_user.organisation,
-    )
+    return render_template("applicant/home.html", applications=apps.applications_of(current_user),
+                           calls=open_calls(utcnow()), organisation=current_user.organisation)
 
 
-@bp.route("/profile", methods=["GET", "POST"])
-def profile():
+# --- the company profile --------------------------------------------------------------
+
+
+def _profile_form() -> ProfileForm:
     organisation = current_user.organisation
-    form = ProfileForm(organisation=organisation)
-    error = None
-    if form.validate_on_submit():
-        try:
-            save_profile(
-                current_user, legal_name=form.legal_name.data,
-                registry_number=form.registry_number.data, country=form.country.data,
-                region=form.region.data, size=form.size.data, sector=form.sector.data,
-                de_minimis_declared=form.de_minimis_declared.data,
-            )
-        except DomainError as exc:
-            error = str(exc)
-        else:
-            db.session.commit()
-            flash("Company profile saved.", "success")
-            return _see_other("applicant.home")
-    status = REFUSED if request.method == "POST" else 200
+    # Once the company has submitted, what the programme relies on is no longer edited here.
+    frozen = FROZEN_FIELDS if organisation is not None and has_submitted(organisation) else ()
+    return ProfileForm(organisation=organisation, frozen=frozen)
+
+
+def _render_profile(form: ProfileForm, error: str | None = None):
     return render_template("applicant/profile.html", form=form, error=error,
-                           organisation=organisation), status
+                           frozen_labels=[FROZEN_FIELDS[name] for name in form.frozen])
 
 
-# --- writing an application ----------------------------------------------------------
+@route(bp, "/profile", permission=policy.can_apply, form=_profile_form, render=_render_profile)
+def profile(form: ProfileForm):
+    save_profile(current_user, legal_name=form.legal_name.data,
+                 registry_number=form.registry_number.data, country=form.country.data,
+                 region=form.region.data, size=form.size.data, sector=form.sector.data,
+                 de_minimis_declared=form.de_minimis_declared.data)
+    flash("Company profile saved.", "success")
+    return see_other("applicant.home")
+
+
+# --- writing an application -----------------------------------------------------------
 
 
 def _application_form(voucher_type: str, application: Application | None = None
                       ) -> ApplicationForm:
     form_class = FORMS[voucher_type]
     kwargs = {}
-    if voucher_type in ("market_validation", "product_validation"):
-        providers = active_providers()
-        # A provider that left the catalogue stays selectable on the draft naming it, so
-        # saving the draft does not silently drop it (submitting asks for another).
-        if application is not None and application.provider and not application.provider.active:
-            providers.append(application.provider)
-        kwargs["providers"] = providers
+    if form_class.needs_provider:
+        kwargs["providers"] = apps.providers_for(application)
     if application is not None and request.method == "GET":
         kwargs["data"] = form_class.data_of(application)
     return form_class(**kwargs)
@@ -127,268 +95,222 @@ def _rework(form: ApplicationForm) -> bool:
     return True
 
 
-def _render_form(form, cvt: CallVoucherType, application: Application | None, error=None,
-                 status: int = 200):
-    return render_template("applicant/application_form.html", form=form, cvt=cvt,
-                           application=application, error=error), status
+def _render_form(form, error=None, *, cvt: CallVoucherType | None = None,
+                 application: Application | None = None):
+    return render_template("applicant/application_form.html", form=form, error=error,
+                           cvt=cvt or application.call_voucher_type, application=application)
 
 
-@bp.route("/new/<int:cvt_id>", methods=["GET", "POST"])
-def new_application(cvt_id: int):
-    cvt = db.get_or_404(CallVoucherType, cvt_id)
+def _may_start(cvt: CallVoucherType):
     if current_user.organisation_id is None:
-        flash("Describe your company before you apply.", "info")
-        return _see_other("applicant.profile")
+        return back_to("applicant.profile", "Describe your company before you apply.", "info")
     if not cvt.call.is_open(utcnow()):
-        flash(f"{cvt.call.title} is not open for applications.", "error")
-        return _see_other("applicant.home")
-    form = _application_form(cvt.voucher_type)
-    if request.method == "GET" or _rework(form):
-        return _render_form(form, cvt, None)
-    if not form.validate():
-        return _render_form(form, cvt, None, status=REFUSED)
-    try:
-        application = transitions.create_draft(current_user, cvt, title=form.title.data)
-        update_draft(application, current_user, form.service_fields(),
-                     form.filled_cost_lines())
-    except DomainError as exc:
-        db.session.rollback()  # the draft create_draft made must not stay half-filled
-        return _render_form(form, cvt, None, error=str(exc), status=REFUSED)
-    db.session.commit()
+        return back_to("applicant.home", f"{cvt.call.title} is not open for applications.")
+    return None
+
+
+@route(bp, "/new/<int:cvt_id>", permission=policy.can_apply,
+       load={"cvt": by_id(CallVoucherType)}, before=_may_start,
+       form=lambda cvt: _application_form(cvt.voucher_type), render=_render_form,
+       rework=_rework)
+def new_application(form: ApplicationForm, cvt: CallVoucherType):
+    application = apps.start_application(current_user, cvt, form.service_fields(),
+                                         form.filled_cost_lines())
     flash("Draft saved. Add quotes or CVs below, then submit when it is complete.", "success")
-    return _see_other("applicant.application", application_id=application.id)
+    return see_other("applicant.application", application_id=application.id)
 
 
-@bp.route("/applications/<int:application_id>/edit", methods=["GET", "POST"])
-def edit(application_id: int):
-    application = application_or_404(application_id)
-    if not can_edit(application, current_user):
-        flash(f"The application is {lifecycle.STATE_LABELS[application.state].lower()} and "
-              "can no longer be changed.", "error")
-        return _see_other("applicant.application", application_id=application.id)
-    cvt = application.call_voucher_type
-    form = _application_form(application.voucher_type, application)
-    if request.method == "GET" or _rework(form):
-        return _render_form(form, cvt, application)
-    if not form.validate():
-        return _render_form(form, cvt, application, status=REFUSED)
-    try:
-        update_draft(application, current_user, form.service_fields(),
-                     form.filled_cost_lines())
-    except DomainError as exc:
-        return _render_form(form, cvt, application, error=str(exc), status=REFUSED)
-    db.session.commit()
+def _may_edit(application: Application):
+    if policy.can_edit_application(current_user, application):
+        return None
+    return back_to("applicant.application", f"The application is {_state(application)} and "
+                   "can no longer be changed.", application_id=application.id)
+
+
+@route(bp, "/applications/<int:application_id>/edit", permission=policy.can_view_application,
+       load=APPLICATION, before=_may_edit, render=_render_form, rework=_rework,
+       form=lambda application: _application_form(application.voucher_type, application))
+def edit(form: ApplicationForm, application: Application):
+    apps.update_draft(application, current_user, form.service_fields(),
+                      form.filled_cost_lines())
     flash("Draft saved.", "success")
-    return _see_other("applicant.application", application_id=application.id)
+    return see_other("applicant.application", application_id=application.id)
 
 
-# --- the application page and its actions --------------------------------------------
+# --- the application page and its actions ---------------------------------------------
 
 
-def _render_application(application: Application, *, errors: dict | None = None,
-                        status: int = 200):
-    editable = application.state in EDITABLE_STATES
-    voucher = is_voucher(application)
-    return render_template(
-        "applicant/application.html",
-        application=application,
-        actions={t.trigger for t in transitions.available_actions(application, current_user)},
-        problems=transitions.completeness_problems(application) if editable else [],
-        editable=can_edit(application, current_user),
-        attachments=files.attachments_of(application, "application"),
-        can_upload=files.can_change(application, current_user, "application"),
-        upload_form=UploadForm(purpose="application", formdata=None),
-        report=reporting.final_report_of(application) if voucher else None,
-        payments=payments_of(application) if voucher else [],
-        payable=reporting.payable_amount(application) if voucher else None,
-        returned_comment=(last_comment(application, lifecycle.RETURNED)
-                          if application.state == lifecycle.RETURNED else ""),
-        errors=errors or {},
-    ), status
+def _render_application(application: Application, errors: dict | None = None):
+    return render_template("applicant/application.html", application=application,
+                           upload_form=UploadForm(purpose="application", formdata=None),
+                           errors=errors or {}, **apps.application_page(application,
+                                                                        current_user))
 
 
-@bp.get("/applications/<int:application_id>")
-def application(application_id: int):
-    return _render_application(application_or_404(application_id))
+def _refused_next_to(action: str):
+    """Draws the application page with a refusal next to ``action``'s button."""
+    return lambda error=None, application=None: _render_application(application,
+                                                                     {action: error})
 
 
-@bp.post("/applications/<int:application_id>/submit")
-def submit(application_id: int):
-    application = application_or_404(application_id)
-    try:
-        transitions.submit(application, current_user)
-    except DomainError as exc:
-        return _render_application(application, errors={"submit": str(exc)}, status=REFUSED)
-    db.session.commit()
+@route(bp, "/applications/<int:application_id>", permission=policy.can_view_application,
+       load=APPLICATION)
+def application(application: Application):
+    return _render_application(application)
+
+
+@route(bp, "/applications/<int:application_id>/submit", methods=("POST",),
+       permission=policy.can_view_application, load=APPLICATION,
+       render=_refused_next_to("submit"))
+def submit(application: Application):
+    transitions.submit(application, current_user)
     flash("Application submitted. The programme will review it.", "success")
-    return _see_other("applicant.application", application_id=application.id)
+    return see_other("applicant.application", application_id=application.id)
 
 
-@bp.post("/applications/<int:application_id>/report/start")
-def start_report(application_id: int):
-    application = application_or_404(application_id)
-    try:
-        reporting.start_reporting(application, current_user)
-    except DomainError as exc:
-        return _render_application(application, errors={"start_reporting": str(exc)},
-                                   status=REFUSED)
-    db.session.commit()
-    return _see_other("applicant.report", application_id=application.id)
+@route(bp, "/applications/<int:application_id>/report/start", methods=("POST",),
+       permission=policy.can_view_application, load=APPLICATION,
+       render=_refused_next_to("start_reporting"))
+def start_report(application: Application):
+    reporting.start_reporting(application, current_user)
+    return see_other("applicant.report", application_id=application.id)
 
 
-def _confirm(application: Application, trigger: str, run, *, title: str, question: str,
-             button: str, reason_label: str, done: str):
-    """A confirmation page (works without JavaScript) for an action that cannot be undone."""
-    form = ReasonForm()
-    form.reason.label.text = reason_label
-    form.confirm.label.text = button
-    error = None
-    if request.method == "GET" and trigger not in {
-        t.trigger for t in transitions.available_actions(application, current_user)
-    }:
-        state = lifecycle.STATE_LABELS[application.state].lower()
-        flash(f"This cannot be done now: the application is {state}.", "error")
-        return _see_other("applicant.application", application_id=application.id)
-    if form.validate_on_submit():
-        try:
-            run(application, current_user, form.reason.data or "")
-        except DomainError as exc:
-            error = str(exc)
-        else:
-            db.session.commit()
-            flash(done, "success")
-            return _see_other("applicant.application", application_id=application.id)
-    status = REFUSED if request.method == "POST" else 200
-    return render_template("applicant/confirm.html", application=application, form=form,
-                           error=error, title=title, question=question), status
-
-
-@bp.route("/applications/<int:application_id>/withdraw", methods=["GET", "POST"])
-def withdraw(application_id: int):
-    return _confirm(
-        application_or_404(application_id), "withdraw", transitions.withdraw,
-        title="Withdraw the application",
+# Confirmation pages (they work without JavaScript) for what cannot be undone.
+CONFIRMATIONS = {
+    "withdraw": dict(
+        title="Withdraw the application", button="Withdraw the application",
         question="Withdrawing ends this application for good: it cannot be submitted again.",
-        button="Withdraw the application", reason_label="Reason (optional)",
-        done="The application is withdrawn.",
-    )
-
-
-@bp.route("/applications/<int:application_id>/cancel", methods=["GET", "POST"])
-def cancel(application_id: int):
-    return _confirm(
-        application_or_404(application_id), "cancel", transitions.cancel,
-        title="Cancel the voucher",
+        reason_label="Reason (optional)", done="The application is withdrawn."),
+    "cancel": dict(
+        title="Cancel the voucher", button="Cancel the voucher",
         question="Cancelling gives the voucher up for good: its money returns to the "
                  "programme and cannot be paid to you any more.",
-        button="Cancel the voucher", reason_label="Why do you give the voucher up?",
-        done="The voucher is cancelled.",
-    )
+        reason_label="Why do you give the voucher up?", done="The voucher is cancelled."),
+}
+
+
+def _confirmation(trigger: str) -> dict:
+    text = CONFIRMATIONS[trigger]
+
+    def form(application: Application) -> ReasonForm:
+        bound = ReasonForm()
+        bound.reason.label.text = text["reason_label"]
+        bound.confirm.label.text = text["button"]
+        return bound
+
+    def before(application: Application):
+        # The page is offered only when the action is; a POST gets the refusal itself.
+        if request.method == "GET" and not policy.can_fire(current_user, application, trigger):
+            return back_to("applicant.application", "This cannot be done now: the "
+                           f"application is {_state(application)}.",
+                           application_id=application.id)
+        return None
+
+    def render(form: ReasonForm, error=None, application=None):
+        return render_template("applicant/confirm.html", application=application, form=form,
+                               error=error, title=text["title"], question=text["question"])
+
+    return {"form": form, "before": before, "render": render,
+            "permission": policy.can_view_application, "load": APPLICATION}
+
+
+@route(bp, "/applications/<int:application_id>/withdraw", **_confirmation("withdraw"))
+def withdraw(form: ReasonForm, application: Application):
+    transitions.withdraw(application, current_user, form.reason.data or "")
+    flash(CONFIRMATIONS["withdraw"]["done"], "success")
+    return see_other("applicant.application", application_id=application.id)
+
+
+@route(bp, "/applications/<int:application_id>/cancel", **_confirmation("cancel"))
+def cancel(form: ReasonForm, application: Application):
+    transitions.cancel(application, current_user, form.reason.data or "")
+    flash(CONFIRMATIONS["cancel"]["done"], "success")
+    return see_other("applicant.application", application_id=application.id)
 
 
 # --- attachments ----------------------------------------------------------------------
 
 
-@bp.post("/applications/<int:application_id>/attachments")
-def upload(application_id: int):
-    application = application_or_404(application_id)
-    form = UploadForm()
-    purpose = form.purpose.data if form.purpose.data in files.PURPOSES else "application"
-    error = None
-    if form.validate_on_submit():
-        try:
-            attachment = files.add_attachment(application, current_user, form.file.data,
-                                              purpose)
-        except DomainError as exc:
-            error = str(exc)
-        else:
-            db.session.commit()
-            flash(f"{attachment.original_name} uploaded.", "success")
-            return _after_files(application, purpose)
-    else:
-        error = " ".join(e for errors in form.errors.values() for e in errors)
-    if purpose == "report" and reporting.final_report_of(application) is not None:
-        return _render_report(application, upload_error=error, status=REFUSED)
-    return _render_application(application, errors={"upload": error}, status=REFUSED)
+def _purpose(form: UploadForm) -> str:
+    return form.purpose.data if form.purpose.data in files.PURPOSES else "application"
 
 
-@bp.post("/applications/<int:application_id>/attachments/<int:attachment_id>/delete")
-def delete_attachment(application_id: int, attachment_id: int):
-    application = application_or_404(application_id)
-    attachment = _attachment_or_404(application, attachment_id)
+def _files_page(purpose: str) -> str:
+    return "applicant.report" if purpose == "report" else "applicant.application"
+
+
+def _render_upload(form: UploadForm, error=None, application=None):
+    error = error or " ".join(e for errors in form.errors.values() for e in errors)
+    if _purpose(form) == "report" and reporting.final_report_of(application) is not None:
+        return _render_report(application=application, upload_error=error)
+    return _render_application(application, {"upload": error})
+
+
+@route(bp, "/applications/<int:application_id>/attachments", methods=("POST",),
+       permission=policy.can_view_application, load=APPLICATION, form=UploadForm,
+       render=_render_upload)
+def upload(form: UploadForm, application: Application):
+    attachment = files.add_attachment(application, current_user, form.file.data,
+                                      _purpose(form))
+    flash(f"{attachment.original_name} uploaded.", "success")
+    return see_other(_files_page(attachment.purpose), application_id=application.id)
+
+
+def _refused_removal(error=None, application=None, attachment=None):
+    return back_to(_files_page(attachment.purpose), error, application_id=application.id)
+
+
+@route(bp, "/applications/<int:application_id>/attachments/<int:attachment_id>/delete",
+       methods=("POST",), permission=policy.can_view_application, render=_refused_removal,
+       load={**APPLICATION, "attachment": by_id(Attachment, belongs_to="application")})
+def delete_attachment(application: Application, attachment: Attachment):
     purpose, name = attachment.purpose, attachment.original_name
-    try:
-        files.delete_attachment(attachment, current_user)
-    except DomainError as exc:
-        flash(str(exc), "error")
-        return _after_files(application, purpose)
-    db.session.commit()
+    files.delete_attachment(attachment, current_user)
     flash(f"{name} removed.", "success")
-    return _after_files(application, purpose)
-
-
-def _after_files(application: Application, purpose: str):
-    endpoint = "applicant.report" if purpose == "report" else "applicant.application"
-    return _see_other(endpoint, application_id=application.id)
+    return see_other(_files_page(purpose), application_id=application.id)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def upload_too_large(exc):
-    """The request was larger than MAX_CONTENT_LENGTH: say so instead of a bare 413."""
-    message = f"The file is larger than the limit of {files.describe_cap()}."
+    """Larger than the server accepts at once: a file goes back to its page with the
+    reason; a form of text gets the page saying the form was too large."""
     application_id = (request.view_args or {}).get("application_id")
-    if application_id is not None:
-        flash(message, "error")
-        return _see_other("applicant.application", application_id=application_id)
-    return render_template("applicant/message.html", title="File too large",
-                           message=message), 413
+    if carries_file() and application_id is not None:
+        flash(f"The file is larger than the limit of {files.describe_cap()}.", "error")
+        return see_other("applicant.application", application_id=application_id)
+    return too_large_page()
 
 
 # --- the final report -----------------------------------------------------------------
 
 
-def _render_report(application: Application, *, form: ReportForm | None = None,
-                   error: str | None = None, upload_error: str | None = None,
-                   status: int = 200):
-    report = reporting.final_report_of(application)
+def _render_report(form: ReportForm | None = None, error: str | None = None,
+                   upload_error: str | None = None, application: Application | None = None):
+    page = apps.report_page(application)
     if form is None:
-        form = ReportForm(obj=report, formdata=None)
-    return render_template(
-        "applicant/report.html",
-        application=application, report=report, form=form, error=error,
-        editable=application.state == lifecycle.REPORTING and policy.is_owner(current_user,
-                                                                           application),
-        evidence=files.attachments_of(application, "report"),
-        can_upload=files.can_change(application, current_user, "report"),
-        upload_form=UploadForm(purpose="report", formdata=None), upload_error=upload_error,
-        payments=payments_of(application), payable=reporting.payable_amount(application),
-    ), status
+        form = ReportForm(obj=page["report"], formdata=None)
+    return render_template("applicant/report.html", application=application, form=form,
+                           error=error, upload_error=upload_error,
+                           upload_form=UploadForm(purpose="report", formdata=None), **page)
 
 
-@bp.route("/applications/<int:application_id>/report", methods=["GET", "POST"])
-def report(application_id: int):
-    application = application_or_404(application_id)
-    if reporting.final_report_of(application) is None:
-        flash("The final report has not been started.", "info")
-        return _see_other("applicant.application", application_id=application.id)
-    if request.method == "GET":
-        return _render_report(application)
-    form = ReportForm()
-    if not form.validate():
-        return _render_report(application, form=form, status=REFUSED)
-    costs = form.actual_costs.data
-    try:
-        reporting.save_final_report(application, current_user, summary=form.summary.data or "",
-                              actual_costs="" if costs is None else str(costs))
-        if form.submit_report.data:
-            reporting.submit_final_report(application, current_user)
-    except DomainError as exc:
-        # A refused submit keeps nothing, not even the save: the text stays in the form.
-        db.session.rollback()
-        return _render_report(application, form=form, error=str(exc), status=REFUSED)
-    db.session.commit()
-    if form.submit_report.data:
+def _report_started(application: Application):
+    if reporting.final_report_of(application) is not None:
+        return None
+    return back_to("applicant.application", "The final report has not been started.", "info",
+                   application_id=application.id)
+
+
+@route(bp, "/applications/<int:application_id>/report", permission=policy.can_view_application,
+       load=APPLICATION, before=_report_started, render=_render_report,
+       form=lambda application: ReportForm(obj=reporting.final_report_of(application)))
+def report(form: ReportForm, application: Application):
+    submitting = bool(form.submit_report.data)
+    apps.write_final_report(application, current_user, summary=form.summary.data,
+                            actual_costs=form.actual_costs.data, submit=submitting)
+    if submitting:
         flash("Final report submitted. The programme will check it before paying.", "success")
-        return _see_other("applicant.application", application_id=application.id)
+        return see_other("applicant.application", application_id=application.id)
     flash("Report saved.", "success")
-    return _see_other("applicant.report", application_id=application.id)
+    return see_other("applicant.report", application_id=application.id)

@@ -8,10 +8,11 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
-from ..services import accounts
+from ..services import passwords
 
 # A light check for typing mistakes; the service repeats it. WTForms' Email validator
 # would need the email_validator package for no better answer here.
@@ -28,10 +29,10 @@ def _email_field(label: str = "E-mail address") -> EmailField:
 
 def _new_password_field(label: str) -> PasswordField:
     return PasswordField(label, validators=[DataRequired("Choose a password.")],
-                         description=f"At least {accounts.MIN_PASSWORD_LENGTH} characters. "
+                         description=f"At least {passwords.MIN_PASSWORD_LENGTH} characters. "
                                      "Several unrelated words make a strong password.",
                          render_kw={"autocomplete": "new-password",
-                                    "minlength": accounts.MIN_PASSWORD_LENGTH})
+                                    "minlength": passwords.MIN_PASSWORD_LENGTH})
 
 
 def _confirm_field(of: str) -> PasswordField:
@@ -54,7 +55,7 @@ class PolicyMixin:
         field = self[self.policy_field]
         if field.data and not field.errors:
             email, name = self._policy_identity()
-            problem = accounts.password_problem(field.data, email=email, name=name)
+            problem = passwords.password_problem(field.data, email=email, name=name)
             if problem:
                 field.errors.append(problem)
                 valid = False
@@ -80,16 +81,10 @@ class RegisterForm(PolicyMixin, FlaskForm):
     confirm = _confirm_field("password")
     submit = SubmitField("Create my account")
 
+    # Whether the address is taken is the service's answer (services/logins.register),
+    # so probing for accounts is throttled there.
     def _policy_identity(self):
         return self.email.data or "", self.name.data or ""
-
-    email_taken = False
-
-    def validate_email(self, field):
-        if accounts.find_by_email(field.data or "") is not None:
-            self.email_taken = True
-            raise ValidationError("An account with this e-mail address exists already. "
-                                  "Log in instead.")
 
 
 class ChangePasswordForm(PolicyMixin, FlaskForm):
@@ -135,3 +130,12 @@ class InviteForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token to check."""
+
+
+class DisableForm(FlaskForm):
+    """The confirmation step of disabling an account (a page, so it works without
+    JavaScript); the reason is kept in the account's change record."""
+
+    reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=500)],
+                           description="Kept with the record of who disabled the account.")
+    submit = SubmitField("Disable the account")

@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -15,20 +14,18 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from werkzeug.routing import BuildError
 
-from ..extensions import db, login_manager
+from .. import policy
+from ..boundary import by, route, see_other
+from ..extensions import login_manager
 from ..models import User
-from ..services import accounts
-from ..services.errors import DomainError
-from . import throttle
+from ..services import accounts, logins
 from .forms import AcceptInvitationForm, ChangePasswordForm, LoginForm, RegisterForm
+from .throttle import request_address
 
 bp = Blueprint("auth", __name__)
-# Recorded as the "account" of a registration that hit an existing address: no real
-# address looks like it, so it only ever counts against the requester's address.
-REGISTRATION_PROBE = "(registration)"
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to see this page."
@@ -71,10 +68,6 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _address() -> str:
-    return throttle.address_key(request.remote_addr)
-
-
 def _start_session(user: User) -> None:
     # A fresh session (and with it a fresh CSRF token) for the new identity, so nothing
     # planted in the session before the login carries over.
@@ -82,141 +75,113 @@ def _start_session(user: User) -> None:
     login_user(user)
 
 
-@bp.route("/login", methods=["GET", "POST"])
-def login():
-    next_url = safe_next(request.args.get("next"))
+def _show(form, error: str | None, field=None) -> None:
+    """Put a service's refusal next to ``field`` if given, else above the form."""
+    if error:
+        (field.errors if field is not None else form.form_errors).append(error)
+
+
+def _go_home_if_signed_in():
     if current_user.is_authenticated:
-        return redirect(next_url or home_url_for(current_user))
-    form = LoginForm()
-    if form.validate_on_submit():
-        email, address = form.email.data.strip(), _address()
-        try:
-            throttle.check(email, address)
-            user = accounts.authenticate(email, form.password.data)
-        except throttle.LoginThrottled as exc:
-            current_app.logger.warning("login throttled: %r from %s", email, address)
-            form.form_errors.append(exc.message)
-            response = current_app.make_response(
-                (render_template("auth/login.html", form=form, next_url=next_url), 429))
-            response.headers["Retry-After"] = str(exc.retry_after)
-            return response
-        except accounts.LoginRefused as exc:
-            throttle.record_failure(email, address)
-            db.session.commit()
-            current_app.logger.warning("failed login: %r from %s (%s)", email, address,
-                                       type(exc).__name__)
-            form.form_errors.append(exc.message)
-        else:
-            throttle.clear_account(email)
-            _start_session(user)
-            db.session.commit()
-            current_app.logger.info("login: %s (%s, id %s) from %s", user.email, user.role,
-                                    user.id, address)
-            return redirect(next_url or home_url_for(user))
-    return render_template("auth/login.html", form=form, next_url=next_url)
+        return redirect(safe_next(request.args.get("next")) or home_url_for(current_user))
+    return None
 
 
-@bp.post("/logout")
+# --- logging in and out --------------------------------------------------------------------
+
+
+def _render_login(form, error=None):
+    _show(form, error)
+    return render_template("auth/login.html", form=form,
+                           next_url=safe_next(request.args.get("next")))
+
+
+@route(bp, "/login", permission=policy.can_visit, form=LoginForm, render=_render_login,
+       before=_go_home_if_signed_in)
+def login(form):
+    user = logins.log_in(form.email.data.strip(), form.password.data, request_address())
+    _start_session(user)
+    return redirect(safe_next(request.args.get("next")) or home_url_for(user), code=303)
+
+
+def _render_home(error=None):
+    flash(error, "error")
+    return see_other("public.index")
+
+
+@route(bp, "/logout", permission=policy.can_visit, render=_render_home, methods=("POST",))
 def logout():
     if current_user.is_authenticated:
         user = current_user._get_current_object()
         # Ends this user's sessions everywhere, not only in this browser: a copied
         # cookie stops working too.
         accounts.end_sessions(user)
-        db.session.commit()
-        current_app.logger.info("logout: %s from %s", user.email, _address())
+        current_app.logger.info("logout: %s from %s", user.email, request_address())
         logout_user()
     session.clear()
     flash("You are logged out.", "success")
-    return redirect(url_for("public.index"))
+    return see_other("public.index")
 
 
-@bp.route("/register", methods=["GET", "POST"])
-def register():
-    if current_user.is_authenticated:
-        return redirect(home_url_for(current_user))
-    form = RegisterForm()
-    if request.method == "POST":
-        # Registration says whether an address has an account, so probing it for many
-        # addresses counts against the address like failed logins do.
-        try:
-            throttle.check_address(_address())
-        except throttle.LoginThrottled as exc:
-            form.form_errors.append(exc.message)
-            return render_template("auth/register.html", form=form), 429
-    if form.validate_on_submit():
-        try:
-            user = accounts.register_applicant(email=form.email.data, name=form.name.data,
-                                               password=form.password.data)
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(exc.message)
-        else:
-            _start_session(user)
-            db.session.commit()
-            current_app.logger.info("registered: %s (applicant, id %s) from %s", user.email,
-                                    user.id, _address())
-            flash("Your account is ready. Now tell us about your company.", "success")
-            return redirect(first_url("applicant.profile"))
-    if form.email_taken:
-        throttle.record_failure(REGISTRATION_PROBE, _address())
-        db.session.commit()
+# --- registering and passwords ------------------------------------------------------------
+
+
+def _render_register(form, error=None):
+    _show(form, error, form.email if error == logins.EMAIL_TAKEN else None)
     return render_template("auth/register.html", form=form)
 
 
-@bp.route("/password", methods=["GET", "POST"])
-@login_required
-def change_password():
-    user = current_user._get_current_object()
-    form = ChangePasswordForm(user)
-    if form.validate_on_submit():
-        address = _address()
-        try:
-            # Guessing the current password from a stolen session is throttled like a login.
-            throttle.check(user.email, address)
-            accounts.change_password(user, form.current_password.data, form.new_password.data)
-        except throttle.LoginThrottled as exc:
-            form.form_errors.append(exc.message)
-            return render_template("auth/change_password.html", form=form), 429
-        except accounts.WrongPassword as exc:
-            throttle.record_failure(user.email, address)
-            db.session.commit()
-            current_app.logger.warning("failed password change: %s from %s", user.email,
-                                       address)
-            form.current_password.errors.append(exc.message)
-        except DomainError as exc:
-            form.form_errors.append(exc.message)
-        else:
-            # The other sessions ended with the old generation; this one carries on.
-            login_user(user)
-            db.session.commit()
-            current_app.logger.info("password changed: %s from %s", user.email, address)
-            flash("Your password is changed. Any other sessions of yours have been logged out.",
-                  "success")
-            return redirect(home_url_for(user))
+@route(bp, "/register", permission=policy.can_visit, form=RegisterForm,
+       render=_render_register, before=_go_home_if_signed_in)
+def register(form):
+    user = logins.register(email=form.email.data, name=form.name.data,
+                           password=form.password.data, address=request_address())
+    _start_session(user)
+    flash("Your account is ready. Now tell us about your company.", "success")
+    return redirect(first_url("applicant.profile"), code=303)
+
+
+def _render_password(form, error=None):
+    _show(form, error, form.current_password if error == accounts.WRONG_PASSWORD else None)
     return render_template("auth/change_password.html", form=form)
 
 
-@bp.route("/invitation/<token>", methods=["GET", "POST"])
-def accept_invitation(token: str):
-    invitation = accounts.find_invitation(token)
-    if invitation is None:
-        abort(404)
+@route(bp, "/password", permission=policy.can_use_account,
+       form=lambda: ChangePasswordForm(current_user), render=_render_password)
+def change_password(form):
+    user = current_user._get_current_object()
+    logins.change_password(user, form.current_password.data, form.new_password.data,
+                           request_address())
+    login_user(user)  # the other sessions ended with the old generation; this one goes on
+    flash("Your password is changed. Any other sessions of yours have been logged out.",
+          "success")
+    return redirect(home_url_for(user), code=303)
+
+
+# --- invitations ---------------------------------------------------------------------------
+
+
+def _invitation_gone(invitation):
     problem = accounts.invitation_problem(invitation)
     if problem:
-        return render_template("auth/invitation_invalid.html", problem=problem), 410
-    form = AcceptInvitationForm(invitation)
-    if form.validate_on_submit():
-        try:
-            user = accounts.accept_invitation(invitation, form.password.data)
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(exc.message)
-        else:
-            _start_session(user)
-            db.session.commit()
-            current_app.logger.info("invitation accepted: %s (%s, id %s) from %s", user.email,
-                                    user.role, user.id, _address())
-            flash(f"Welcome, {user.name}. Your account is ready.", "success")
-            return redirect(home_url_for(user))
+        return current_app.make_response(
+            (render_template("auth/invitation_invalid.html", problem=problem), 410))
+    return None
+
+
+def _render_invitation(form, invitation, error=None):
+    _show(form, error)
     return render_template("auth/accept_invitation.html", form=form, invitation=invitation)
+
+
+@route(bp, "/invitation/<token>", permission=policy.can_visit,
+       load={"invitation": by("token", accounts.find_invitation)},
+       form=lambda invitation: AcceptInvitationForm(invitation), render=_render_invitation,
+       before=_invitation_gone)
+def accept_invitation(form, invitation):
+    user = accounts.accept_invitation(invitation, form.password.data)
+    _start_session(user)
+    current_app.logger.info("invitation accepted: %s (%s, id %s) from %s", user.email,
+                            user.role, user.id, request_address())
+    flash(f"Welcome, {user.name}. Your account is ready.", "success")
+    return redirect(home_url_for(user), code=303)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from ..models import Criterion
 
@@ -20,7 +20,8 @@ class ConflictForm(FlaskForm):
     reason = TextAreaField(
         "Why you have a conflict of interest",
         description="For example: I advise this company, or I work for a competitor.",
-        validators=[InputRequired("Say briefly why you have a conflict of interest."),
+        # DataRequired: a reason of blanks is no reason (the service refuses it too).
+        validators=[DataRequired("Say briefly why you have a conflict of interest."),
                     Length(max=2000)],
     )
 

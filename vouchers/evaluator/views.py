@@ -1,136 +1,82 @@
 """The evaluator's pages: my assignments, an application, conflicts and blind reviews.
 
-An evaluator reaches only the applications assigned to them with no conflict declared
-(permissions.application_or_404 answers 404 for everything else), and sees other
-evaluators' scores on an application only once their own review is in.
+Every route goes through the request boundary: an evaluator reaches only the applications
+assigned to them with no conflict declared (policy.can_view_application answers 404 for
+everything else), and sees other evaluators' scores only once their own review is in.
 """
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
-
-from workflows import lifecycle
 
 from .. import policy
-from ..extensions import db
-from ..models import Application, Assignment, Review
+from ..boundary import by_id, route, see_other
+from ..models import Application
 from ..navigation import nav_item
 from ..services import reviews
-from ..services.errors import DomainError
+from ..services.review_pages import assignments_page, review_page
 from .blueprint import bp
-from .forms import ConflictForm, review_form
-
-PER_PAGE = 50
-
-
-def application_or_404(application_id: int) -> Application:
-    # Interim: replaced by the boundary's loader when this module moves onto route().
-    application = db.session.get(Application, application_id)
-    if application is None or not policy.can_view_application(current_user, application):
-        abort(404)
-    return application
+from .forms import ConflictForm, ReviewForm, review_form
 
 nav_item("evaluator", "My assignments", "evaluator.home")
 
+APPLICATION = {"application": by_id(Application)}
 
-@bp.get("/")
+
+@route(bp, "/", permission=policy.can_evaluate)
 def home():
-    reviewed_by_me = (
-        select(Review.id)
-        .where(Review.application_id == Assignment.application_id,
-               Review.evaluator_id == Assignment.evaluator_id)
-        .exists()
-    )
-    query = (
-        select(Assignment)
-        .where(Assignment.evaluator_id == current_user.id,
-               Assignment.conflict_declared_at.is_(None))
-        .options(joinedload(Assignment.application).joinedload(Application.organisation),
-                 joinedload(Assignment.application).joinedload(Application.call))
-        # Still to review first, newest assignments first within each group.
-        .order_by(reviewed_by_me, Assignment.assigned_at.desc(), Assignment.id.desc())
-    )
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
-                       error_out=False)
-    ids = [a.application_id for a in page.items]
-    reviewed = set(db.session.scalars(
-        select(Review.application_id).where(Review.evaluator_id == current_user.id,
-                                            Review.application_id.in_(ids))
-    )) if ids else set()
-    return render_template("evaluator/home.html", page=page, reviewed=reviewed)
+    page = assignments_page(current_user, request.args.get("page", 1, type=int))
+    return render_template("evaluator/home.html", page=page)
 
 
-def _review_form(application: Application, **kwargs):
+def _review_form(application: Application, **kwargs) -> ReviewForm:
     cvt = application.call_voucher_type
     return review_form(cvt.criteria, cvt.score_scale, **kwargs)
 
 
-def _render(application: Application, *, conflict_form=None, form=None, status: int = 200,
-            conflict_error: str | None = None, review_error: str | None = None):
-    mine = reviews.review_of(application, current_user)
-    submitted = []
-    if mine is not None:
-        # Blind until now: the other reviews show only once this evaluator's is in.
-        submitted = list(db.session.scalars(
-            select(Review).where(Review.application_id == application.id)
-            .options(selectinload(Review.scores))
-            .order_by(Review.submitted_at, Review.id)
-        ))
-        # The evaluator's own review first; the others are numbered, not named.
-        submitted.sort(key=lambda r: r.id != mine.id)
-    # The download route belongs to the files blueprint; list files only where it exists.
-    can_download = "files.download" in current_app.view_functions
-    attachments = [a for a in application.attachments if a.purpose == "application"]
+def _page(application: Application, *, conflict_form=None, form=None,
+          conflict_error: str | None = None, review_error: str | None = None):
     return render_template(
-        "evaluator/application.html",
-        application=application, cvt=application.call_voucher_type, mine=mine,
-        submitted=submitted, scores={r.id: {s.criterion_id: s.score for s in r.scores}
-                                     for r in submitted},
-        attachments=attachments if can_download else [],
-        can_review=mine is None and application.state == lifecycle.UNDER_REVIEW,
+        "evaluator/application.html", application=application,
+        cvt=application.call_voucher_type,
         conflict_form=conflict_form or ConflictForm(formdata=None),
         form=form or _review_form(application, formdata=None),
         conflict_error=conflict_error, review_error=review_error,
-    ), status
+        **review_page(application, current_user),
+    )
 
 
-@bp.get("/applications/<int:application_id>")
-def application(application_id: int):
-    return _render(application_or_404(application_id))
+@route(bp, "/applications/<int:application_id>", permission=policy.can_view_application,
+       load=APPLICATION)
+def application(application: Application):
+    return _page(application)
 
 
-@bp.post("/applications/<int:application_id>/conflict")
-def declare_conflict(application_id: int):
-    application = application_or_404(application_id)
-    form = ConflictForm()
-    if not form.validate_on_submit():
-        return _render(application, conflict_form=form, status=400)
-    try:
-        reviews.declare_conflict(application, current_user, form.reason.data)
-    except DomainError as exc:
-        return _render(application, conflict_form=form, conflict_error=str(exc), status=400)
-    db.session.commit()
+def _refused_conflict(form: ConflictForm, error=None, application=None):
+    return _page(application, conflict_form=form, conflict_error=error)
+
+
+@route(bp, "/applications/<int:application_id>/conflict", methods=("POST",),
+       permission=policy.can_view_application, load=APPLICATION, form=ConflictForm,
+       render=_refused_conflict)
+def declare_conflict(form: ConflictForm, application: Application):
+    reviews.declare_conflict(application, current_user, form.reason.data)
     flash(f"You declared a conflict of interest on {application.reference}. It has left "
           "your list, and the programme manager will ask another evaluator.", "success")
-    return redirect(url_for(".home"))
+    return see_other("evaluator.home")
 
 
-@bp.post("/applications/<int:application_id>/review")
-def submit_review(application_id: int):
-    application = application_or_404(application_id)
-    form = _review_form(application)
-    if not form.validate_on_submit():
-        return _render(application, form=form, status=400)
-    try:
-        reviews.submit_review(application, current_user, scores=form.scores(),
-                              recommendation=form.recommendation.data,
-                              comment=form.comment.data)
-    except DomainError as exc:
-        return _render(application, form=form, review_error=str(exc), status=400)
-    db.session.commit()
+def _refused_review(form: ReviewForm, error=None, application=None):
+    return _page(application, form=form, review_error=error)
+
+
+@route(bp, "/applications/<int:application_id>/review", methods=("POST",),
+       permission=policy.can_view_application, load=APPLICATION, form=_review_form,
+       render=_refused_review)
+def submit_review(form: ReviewForm, application: Application):
+    reviews.submit_review(application, current_user, scores=form.scores(),
+                          recommendation=form.recommendation.data, comment=form.comment.data)
     flash("Your review is submitted. The other evaluators' reviews are shown below.",
           "success")
-    return redirect(url_for(".application", application_id=application.id))
+    return see_other("evaluator.application", application_id=application.id)

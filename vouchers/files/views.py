@@ -1,39 +1,31 @@
 """Downloads of attachments, for exactly the people who may see their application."""
 
 from flask import Blueprint, abort, current_app, send_file
-from flask_login import current_user
 
-from ..boundary import refuse
-from ..extensions import db
+from .. import policy
+from ..boundary import by_id, route
 from ..models import Attachment
-from ..policy import can_download
 from ..services.attachments import path_of
 
 bp = Blueprint("files", __name__)
 
 
-@bp.get("/<int:attachment_id>")
-def download(attachment_id: int):
+@route(bp, "/<int:attachment_id>", permission=policy.can_download,
+       load={"attachment": by_id(Attachment)})
+def download(attachment: Attachment):
     """The file, to the owner, managers and evaluators assigned without a conflict (those
-    only the application's own files, see permissions.can_download).
+    only the application's own files, see policy.can_download).
 
-    Everyone else, anonymous visitors included, gets 404: neither the file nor the
-    fact that it exists leaks. The path comes from the server's random stored name,
-    never from the request.
+    Everyone else, anonymous visitors included, gets 404: neither the file nor the fact
+    that it exists leaks. The path comes from the server's random stored name, never from
+    the request.
     """
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None:
-        abort(404)
-    if not can_download(current_user, attachment):
-        refuse(f"attachment {attachment_id}")
     path = path_of(attachment)
     if not path.is_file():
-        current_app.logger.error("attachment %s: file %s is missing", attachment_id, path.name)
+        current_app.logger.error("attachment %s: file %s is missing", attachment.id, path.name)
         abort(404)
-    response = send_file(
-        path, mimetype=attachment.content_type, as_attachment=True,
-        download_name=attachment.original_name, conditional=True, max_age=0,
-    )
+    response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
+                         download_name=attachment.original_name, conditional=True, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     # Private files: no shared cache may keep a copy.
     response.headers["Cache-Control"] = "private, no-store"

@@ -1,29 +1,29 @@
-"""The applications table, an application's page with its actions, and hand assignment."""
+"""The applications table, an application's page with its actions, and hand assignment.
+
+Every action posts to /applications/<id>/actions/<name>: one route through the boundary,
+one entry of ACTIONS per name (its form, the service it calls, and the policy predicate
+that decides whether the page offers it).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.routing import BuildError
 from wtforms import SelectChoice
 
-from workflows import lifecycle
-
+from .. import policy
+from ..boundary import by, by_id, route, see_other
 from ..clock import today
-from ..extensions import db
-from ..models import Application, Assignment, AuditRecord, Payment, Review, User
+from ..models import Application, User
 from ..models.base import utcnow
-from ..money import ZERO
 from ..services import listing, reporting, transitions
-from ..services.assignment import eligible_evaluators, wanted_per_application
+from ..services.application_page import ApplicationPage, application_page, assign_evaluator
 from ..services.calls import calls_open_first
-from ..services.errors import DomainError
-from ..services.reviews import REVIEWABLE_STATES, assign
 from .blueprint import bp
 from .dashboard import auto_assign_form
 from .forms import (
@@ -40,9 +40,7 @@ from .forms import (
 # --- The applications table -------------------------------------------------------------
 
 
-@bp.get("/applications")
-def applications():
-    calls = calls_open_first(utcnow())
+def _filter_form(calls) -> ApplicationFilterForm:
     form = ApplicationFilterForm(request.args)
     form.call.choices = [SelectChoice(c.id, f"{c.code} · {c.title}") for c in calls]
     form.country.choices = [SelectChoice("", "All countries")] + [
@@ -50,31 +48,45 @@ def applications():
     ]
     if not request.args.get("call") and calls:
         form.call.data = calls[0].id
-    if not calls:
-        return render_template("manager/applications.html", form=form, call=None, page=None,
-                               page_url=None)
-    if not form.validate():
-        return render_template("manager/applications.html", form=form, call=None, page=None,
-                               page_url=None), 400
-    call = next(c for c in calls if c.id == form.call.data)
-    query = listing.TableQuery(
-        call_id=call.id, voucher_type=form.type.data or None, state=form.state.data or None,
-        country=form.country.data or None, text=(form.q.data or "").strip(),
-        sort=form.sort.data, direction=form.dir.data, page=form.page.data or 1,
-        per_page=form.per_page.data,
+    return form
+
+
+def _table_query(form: ApplicationFilterForm) -> listing.TableQuery:
+    return listing.TableQuery(
+        call_id=form.call.data, voucher_type=form.type.data or None,
+        state=form.state.data or None, country=form.country.data or None,
+        text=(form.q.data or "").strip(), sort=form.sort.data, direction=form.dir.data,
+        page=form.page.data or 1, per_page=form.per_page.data,
     )
-    page = listing.applications_page(query)
-    params = {"call": call.id, "type": query.voucher_type, "state": query.state,
+
+
+def _page_url(query: listing.TableQuery, page: listing.TablePage) -> Callable[..., str]:
+    """Links that keep the filters and change what is asked (page=, sort=, dir=)."""
+    params = {"call": query.call_id, "type": query.voucher_type, "state": query.state,
               "country": query.country, "q": query.text or None, "sort": query.sort,
-              "dir": query.direction, "per_page": query.per_page, "page": page.page}
+              "dir": query.direction, "per_page": page.per_page, "page": page.page}
 
     def page_url(**changes) -> str:
         merged = {**params, **changes}
         return url_for("manager.applications",
                        **{k: v for k, v in merged.items() if v not in (None, "")})
 
-    return render_template("manager/applications.html", form=form, call=call, page=page,
-                           query=query, page_url=page_url,
+    return page_url
+
+
+@route(bp, "/applications", permission=policy.can_manage)
+def applications():
+    calls = calls_open_first(utcnow())
+    form = _filter_form(calls)
+    if not calls or not form.validate():
+        status = 400 if calls else 200
+        return render_template("manager/applications.html", form=form, call=None,
+                               page=None), status
+    query = _table_query(form)
+    page = listing.applications_page(query)
+    return render_template("manager/applications.html", form=form, page=page, query=query,
+                           call=next(c for c in calls if c.id == query.call_id),
+                           page_url=_page_url(query, page),
                            auto_form=auto_assign_form("applications"))
 
 
@@ -83,73 +95,67 @@ def applications():
 
 @dataclass(frozen=True)
 class Action:
+    name: str
     label: str
     form: type
-    run: Callable[[Application, User, object], object]
+    run: Callable[[Application, User, Any], object]
     done: str
+    # Whether the page offers it; by default, whether the lifecycle lets the user fire
+    # the transition of the same name from the application's state.
+    allowed: Callable[[User, Application], bool] | None = None
+
+    def offered(self, user: User, application: Application) -> bool:
+        if self.allowed is not None:
+            return self.allowed(user, application)
+        return policy.can_fire(user, application, self.name)
 
 
 def _comment(form) -> str:
     return form.comment.data or ""
 
 
-ACTIONS: dict[str, Action] = {
-    "start_review": Action("Start review", ButtonForm,
-                           lambda a, u, f: transitions.start_review(a, u), "Review started."),
-    "award": Action("Award", AwardForm,
-                    lambda a, u, f: transitions.award(a, u, f.amount.data, comment=_comment(f)),
-                    "Voucher awarded."),
-    "reject": Action("Reject", ReasonForm,
-                     lambda a, u, f: transitions.reject(a, u, _comment(f)),
-                     "Application rejected."),
-    "waitlist": Action("Waitlist", CommentForm,
-                       lambda a, u, f: transitions.waitlist(a, u, _comment(f)),
-                       "Application waitlisted."),
-    "return_for_changes": Action("Return for changes", ChangesForm,
-                                 lambda a, u, f: transitions.return_for_changes(a, u, _comment(f)),
-                                 "Application returned to the applicant for changes."),
-    "cancel": Action("Cancel voucher", ReasonForm,
-                     lambda a, u, f: transitions.cancel(a, u, _comment(f)),
-                     "Voucher cancelled; its amount is back in the envelope."),
-    "start_reporting": Action("Start final report", ButtonForm,
-                              lambda a, u, f: reporting.start_reporting(a, u),
-                              "The applicant can now write the final report."),
-    "approve_report": Action("Approve final report", CommentForm,
-                             lambda a, u, f: reporting.approve_report(a, u, _comment(f)),
-                             "Final report approved."),
-    "return_report": Action("Return final report", ChangesForm,
-                            lambda a, u, f: reporting.return_report(a, u, _comment(f)),
-                            "Final report returned to the applicant."),
-    "record_payment": Action(
-        "Record payment", PaymentForm,
-        lambda a, u, f: reporting.record_payment(
-            a, u, f.amount.data, paid_on=f.paid_on.data, reference=f.reference.data or "",
-            invoice_number=f.invoice_number.data or "", invoice_date=f.invoice_date.data,
-        ),
-        "Payment recorded.",
-    ),
-}
+def _pay(a: Application, u: User, f: PaymentForm):
+    return reporting.record_payment(
+        a, u, f.amount.data, paid_on=f.paid_on.data, reference=f.reference.data or "",
+        invoice_number=f.invoice_number.data or "", invoice_date=f.invoice_date.data)
 
 
-def _application_or_404(application_id: int) -> Application:
-    return db.get_or_404(Application, application_id)
+ACTIONS: dict[str, Action] = {a.name: a for a in (
+    Action("start_review", "Start review", ButtonForm,
+           lambda a, u, f: transitions.start_review(a, u), "Review started."),
+    Action("award", "Award", AwardForm,
+           lambda a, u, f: transitions.award(a, u, f.amount.data, comment=_comment(f)),
+           "Voucher awarded."),
+    Action("reject", "Reject", ReasonForm,
+           lambda a, u, f: transitions.reject(a, u, _comment(f)), "Application rejected."),
+    Action("waitlist", "Waitlist", CommentForm,
+           lambda a, u, f: transitions.waitlist(a, u, _comment(f)), "Application waitlisted."),
+    Action("return_for_changes", "Return for changes", ChangesForm,
+           lambda a, u, f: transitions.return_for_changes(a, u, _comment(f)),
+           "Application returned to the applicant for changes."),
+    Action("cancel", "Cancel voucher", ReasonForm,
+           lambda a, u, f: transitions.cancel(a, u, _comment(f)),
+           "Voucher cancelled; its amount is back in the envelope."),
+    Action("start_reporting", "Start final report", ButtonForm,
+           lambda a, u, f: reporting.start_reporting(a, u),
+           "The applicant can now write the final report."),
+    Action("approve_report", "Approve final report", CommentForm,
+           lambda a, u, f: reporting.approve_report(a, u, _comment(f)),
+           "Final report approved."),
+    Action("return_report", "Return final report", ChangesForm,
+           lambda a, u, f: reporting.return_report(a, u, _comment(f)),
+           "Final report returned to the applicant."),
+    Action("record_payment", "Record payment", PaymentForm, _pay, "Payment recorded.",
+           allowed=policy.can_record_payment),
+)}
 
 
-def _available(application: Application) -> list[str]:
-    """The manager's actions from the current state, the usual decision first."""
-    offered = {t.trigger for t in transitions.available_actions(application, current_user)}
-    names = [name for name in ACTIONS if name in offered]
-    if application.state == lifecycle.COMPLETED:
-        names.append("record_payment")
-    return names
-
-
-def _fresh_form(name: str, application: Application, payable):
-    form = ACTIONS[name].form(formdata=None, prefix=name)
-    if name == "award":
-        form.amount.data = application.requested_amount
-    elif name == "record_payment":
-        form.amount.data = max(payable - application.paid_amount, ZERO) if payable else None
+def _fresh_form(action: Action, page: ApplicationPage):
+    form = action.form(formdata=None, prefix=action.name)
+    if action.name == "award":
+        form.amount.data = page.application.requested_amount
+    elif action.name == "record_payment":
+        form.amount.data = page.still_payable or None
         form.paid_on.data = today()
     return form
 
@@ -162,118 +168,58 @@ def _download_url(attachment_id: int) -> str | None:
         return None
 
 
-def _evaluator_choices(application: Application) -> list[SelectChoice]:
-    return [SelectChoice(c.id, f"{c.name} ({c.load} in this call)")
-            for c in eligible_evaluators(application)]
-
-
-def _render_application(application: Application, *, bound: dict | None = None,
-                        errors: dict | None = None, status: int = 200):
-    bound = bound or {}
-    errors = errors or {}
-    cvt = application.call_voucher_type
-    reviews = list(db.session.scalars(
-        select(Review).where(Review.application_id == application.id)
-        .options(selectinload(Review.scores), joinedload(Review.evaluator))
-        .order_by(Review.submitted_at, Review.id)
-    ))
-    assignments = list(db.session.scalars(
-        select(Assignment).where(Assignment.application_id == application.id)
-        .options(joinedload(Assignment.evaluator))
-        .order_by(Assignment.assigned_at, Assignment.id)
-    ))
-    records = list(db.session.scalars(
-        select(AuditRecord).where(AuditRecord.application_id == application.id)
-        .options(joinedload(AuditRecord.actor)).order_by(AuditRecord.id)
-    ))
-    report = reporting.final_report_of(application)
-    payments = list(db.session.scalars(
-        select(Payment).where(Payment.application_id == application.id)
-        .order_by(Payment.paid_on, Payment.id)
-    ))
-    payable = reporting.payable_amount(application) if report is not None else None
-
-    scored = [r.weighted_score for r in reviews if r.weighted_score is not None]
-    spread = max(scored) - min(scored) if len(scored) >= 2 else None
-    standing = sum(1 for a in assignments if not a.has_conflict)
-    conflicts = sum(1 for a in assignments if a.has_conflict)
-    wanted = wanted_per_application()
-
-    actions = [(name, ACTIONS[name], bound.get(name) or _fresh_form(name, application, payable))
-               for name in _available(application)]
-    assign_form = None
-    if application.state in REVIEWABLE_STATES:
-        assign_form = bound.get("assign") or AssignForm(formdata=None, prefix="assign")
-        assign_form.evaluator.choices = _evaluator_choices(application)
-
+def _draw(application: Application, *, name: str | None = None, form=None,
+          error: str | None = None):
+    """The page; after a refused or invalid POST, that form (``name``) with ``error``."""
+    page = application_page(application)
+    forms = {a.name: _fresh_form(a, page) for a in ACTIONS.values()}
+    forms["assign"] = AssignForm(formdata=None, prefix="assign")
+    if name is not None:
+        forms[name] = form
+        label = ACTIONS[name].label if name in ACTIONS else "Assign an evaluator"
+        # The assignment form is one list, shown only while there is someone to choose.
+        error = error or (form.evaluator.errors[0] if name == "assign"
+                          else "Correct the fields marked below.")
+        flash(f"{label}: {error}", "error")
+    forms["assign"].evaluator.choices = [SelectChoice(c.id, f"{c.name} ({c.load} in this call)")
+                                         for c in page.evaluators]
     return render_template(
-        "manager/application.html", application=application, cvt=cvt,
-        criteria=cvt.criteria, reviews=reviews, spread=spread,
-        scores_of={r.id: {s.criterion_id: s.score for s in r.scores} for r in reviews},
-        assignments=assignments,
-        reviewed_by={r.evaluator_id for r in reviews}, standing=standing, wanted=wanted,
-        needs_another=conflicts > 0 and standing < wanted, records=records, report=report,
-        payable=payable, payments=payments, actions=actions, errors=errors,
-        # A refusal of an action no longer offered (the state moved on) shows above the rest.
-        stray_errors=[(ACTIONS[name].label, message) for name, message in errors.items()
-                      if name in ACTIONS and name not in {n for n, _, _ in actions}],
-        assign_form=assign_form,
+        "manager/application.html", page=page, application=application,
+        cvt=application.call_voucher_type, actions=list(ACTIONS.values()), forms=forms,
+        errors={name: error} if name else {},
+        failed=ACTIONS.get(name) if name else None,
         attachment_links=[(a, _download_url(a.id)) for a in application.attachments],
-    ), status
+    )
 
 
-@bp.get("/applications/<int:application_id>")
-def application(application_id: int):
-    return _render_application(_application_or_404(application_id))
+@route(bp, "/applications/<int:application_id>", permission=policy.can_manage,
+       load={"application": by_id(Application)})
+def application(application: Application):
+    return _draw(application)
 
 
-@bp.post("/applications/<int:application_id>/actions/<action>")
-def application_action(application_id: int, action: str):
-    if action not in ACTIONS:
-        abort(404)
-    application = _application_or_404(application_id)
-    spec = ACTIONS[action]
-    form = spec.form(prefix=action)
-    if not form.validate():
-        flash(f"{spec.label}: correct the form below.", "error")
-        return _render_application(application, bound={action: form},
-                                   errors={action: "Correct the fields marked below."},
-                                   status=400)
-    try:
-        spec.run(application, current_user, form)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(f"{spec.label}: {exc}", "error")
-        return _render_application(_application_or_404(application_id), bound={action: form},
-                                   errors={action: str(exc)}, status=409)
-    db.session.commit()
-    flash(spec.done, "success")
-    return redirect(url_for("manager.application", application_id=application_id))
+def _draw_action(*, form, error, application, action):
+    return _draw(application, name=action.name, form=form, error=error)
 
 
-@bp.post("/applications/<int:application_id>/assignments")
-def assign_evaluator(application_id: int):
-    application = _application_or_404(application_id)
-    form = AssignForm(prefix="assign")
-    evaluator = None
-    if form.evaluator.data is not None:
-        evaluator = db.session.get(User, form.evaluator.data)
-    # The choices shown were a convenience; the service decides who may be assigned.
-    form.evaluator.choices = [SelectChoice(evaluator.id, evaluator.name)] if evaluator else []
-    if not form.validate() or evaluator is None:
-        message = "Choose an evaluator from the list."
-        flash(f"Assign an evaluator: {message}", "error")
-        return _render_application(application, bound={"assign": form},
-                                   errors={"assign": message}, status=400)
-    try:
-        assign(application, evaluator, current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(f"Assign an evaluator: {exc}", "error")
-        return _render_application(_application_or_404(application_id),
-                                   bound={"assign": form}, errors={"assign": str(exc)},
-                                   status=409)
-    db.session.commit()
+@route(bp, "/applications/<int:application_id>/actions/<action>", methods=("POST",),
+       permission=policy.can_manage,
+       load={"application": by_id(Application), "action": by("action", ACTIONS.get)},
+       form=lambda application, action: action.form(prefix=action.name),
+       render=_draw_action)
+def application_action(form, application: Application, action: Action):
+    action.run(application, current_user, form)
+    flash(action.done, "success")
+    return see_other("manager.application", application_id=application.id)
+
+
+@route(bp, "/applications/<int:application_id>/assignments", methods=("POST",),
+       permission=policy.can_manage, load={"application": by_id(Application)},
+       form=lambda application: AssignForm(prefix="assign"), endpoint="assign_evaluator",
+       render=lambda form, error, application: _draw(application, name="assign", form=form,
+                                                      error=error))
+def assign_evaluator_view(form, application: Application):
+    evaluator = assign_evaluator(application, form.evaluator.data, current_user)
     flash(f"{evaluator.name} assigned.", "success")
-    return redirect(url_for("manager.application", application_id=application_id)
-                    + "#assignments-heading")
+    return see_other("manager.application", "assignments-heading",
+                     application_id=application.id)

@@ -1,16 +1,16 @@
 """The calls overview and each call's dashboard (budget chart and counts per state)."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, render_template
 from flask_login import current_user
 
-from ..extensions import db
+from .. import policy
+from ..boundary import back_to, by_id, route, see_other
 from ..models import Call
 from ..models.base import utcnow
 from ..navigation import nav_item
+from ..services.assignment import AutoAssignResult, wanted_per_application
 from ..services.assignment import auto_assign as auto_assign_service
-from ..services.assignment import wanted_per_application
 from ..services.dashboard import call_dashboard, call_summaries
-from ..services.errors import DomainError
 from .blueprint import bp
 from .forms import AutoAssignForm
 
@@ -31,39 +31,34 @@ def auto_assign_form(return_to: str) -> AutoAssignForm:
     return form
 
 
-@bp.get("/")
+@route(bp, "/", permission=policy.can_manage)
 def dashboard_home():
     return render_template("manager/dashboard.html", board=None,
                            summaries=call_summaries(utcnow()))
 
 
-@bp.get("/calls/<int:call_id>/dashboard")
-def dashboard(call_id: int):
-    call = db.get_or_404(Call, call_id)
+@route(bp, "/calls/<int:call_id>/dashboard", permission=policy.can_manage,
+       load={"call": by_id(Call)})
+def dashboard(call: Call):
     return render_template("manager/dashboard.html", board=call_dashboard(call),
                            auto_form=auto_assign_form("dashboard"))
 
 
-@bp.post("/calls/<int:call_id>/auto-assign")
-def auto_assign(call_id: int):
-    call = db.get_or_404(Call, call_id)
-    form = AutoAssignForm()
-    back = (url_for("manager.applications", call=call.id)
-            if form.return_to.data == "applications"
-            else url_for("manager.dashboard", call_id=call.id))
-    if not form.validate():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(f"Evaluators not assigned: {message}", "error")
-        return redirect(back)
-    n = form.per_application.data
-    try:
-        result = auto_assign_service(call, n, current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(f"Evaluators not assigned: {exc}", "error")
-        return redirect(back)
-    db.session.commit()
+def _back(form: AutoAssignForm, call: Call) -> tuple[str, dict]:
+    """Back to the page the form was sent from: the applications table or the dashboard."""
+    if form.return_to.data == "applications":
+        return "manager.applications", {"call": call.id}
+    return "manager.dashboard", {"call_id": call.id}
+
+
+def _refused(*, form: AutoAssignForm, error: str | None, call: Call):
+    """A list page shows a refusal (or the form's errors) as a flash message."""
+    messages = [error] if error else [m for errors in form.errors.values() for m in errors]
+    endpoint, values = _back(form, call)
+    return back_to(endpoint, "Evaluators not assigned: " + " ".join(messages), **values)
+
+
+def _report(result: AutoAssignResult, n: int) -> None:
     if result.made:
         flash(f"Made {_count(result.made, 'assignment')} to "
               f"{_count(result.applications, 'application')}.", "success")
@@ -75,4 +70,13 @@ def auto_assign(call_id: int):
         tail = f" and {more} more" if more > 0 else ""
         flash(f"{_count(len(result.short), 'application')} could not get "
               f"{_count(n, 'evaluator')} (no other eligible evaluator): {listed}{tail}.", "error")
-    return redirect(back)
+
+
+@route(bp, "/calls/<int:call_id>/auto-assign", methods=("POST",),
+       permission=policy.can_manage, load={"call": by_id(Call)}, form=AutoAssignForm,
+       render=_refused)
+def auto_assign(form: AutoAssignForm, call: Call):
+    n = form.per_application.data
+    _report(auto_assign_service(call, n, current_user), n)
+    endpoint, values = _back(form, call)
+    return see_other(endpoint, **values)

@@ -23,9 +23,12 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from workflows.lifecycle import STATE_LABELS, STATES
 
+from .. import voucher_types
 from ..applicant.forms import ProfileForm
 from ..fields import MoneyField
-from ..models import VOUCHER_TYPE_LABELS, VOUCHER_TYPES
+from ..input_checks import MAX_PAGE
+from ..models.base import MAX_ID
+from ..services.application_page import CHOOSE_EVALUATOR
 from ..services.assignment import MAX_PER_APPLICATION
 from ..services.listing import DEFAULT_PER_PAGE, PER_PAGE_CHOICES
 from ..services.organisations import MAX_REASON
@@ -52,7 +55,7 @@ class ApplicationFilterForm(Form):
     call = _select("Call", "There is no such call.", coerce=int)
     type = _select("Voucher type", "Choose one of the voucher types.", default="",
                    choices=_choices([("", "All types")]
-                                    + [(t, VOUCHER_TYPE_LABELS[t]) for t in VOUCHER_TYPES]))
+                                    + list(voucher_types.LABELS.items())))
     state = _select("State", "Choose one of the states of a submitted application.", default="",
                     choices=_choices([("", "All states")]
                                      + [(s, STATE_LABELS[s]) for s in STATES if s != "draft"]))
@@ -68,8 +71,8 @@ class ApplicationFilterForm(Form):
                        + f" or {PER_PAGE_CHOICES[-1]} per page.",
                        coerce=int, default=DEFAULT_PER_PAGE,
                        choices=_choices((n, str(n)) for n in PER_PAGE_CHOICES))
-    page = IntegerField("Page", [Optional(), NumberRange(min=1, message="Pages start at 1.")],
-                        default=1)
+    page = IntegerField("Page", [Optional(), NumberRange(
+        min=1, max=MAX_PAGE, message=f"Give a page number from 1 to {MAX_PAGE:,}.")], default=1)
 
 
 class CommentForm(FlaskForm):
@@ -107,8 +110,13 @@ class PaymentForm(FlaskForm):
 
 
 class AssignForm(FlaskForm):
-    evaluator = SelectField("Evaluator", coerce=int,
-                            validators=[InputRequired("Choose an evaluator.")])
+    # The choices shown are a convenience: the service decides who may be assigned, so a
+    # choice made elsewhere (another tab, a crafted form) gets the service's reason.
+    evaluator = SelectField("Evaluator", coerce=int, validate_choice=False,
+                            invalid_value_message=CHOOSE_EVALUATOR,
+                            validators=[InputRequired(CHOOSE_EVALUATOR),
+                                        NumberRange(min=1, max=MAX_ID,
+                                                    message=CHOOSE_EVALUATOR)])
 
 
 class AutoAssignForm(FlaskForm):

@@ -2,13 +2,15 @@
 
 The forms check what can be checked field by field and say so next to the field; the
 rules that need the database (codes taken, money already committed) belong to
-services.call_setup, which the views call with the specs these forms build.
+services.call_setup and services.providers, which the views call with the specs these
+forms build.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -20,6 +22,7 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -28,18 +31,21 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Reg
 
 from ..clock import programme_zone
 from ..fields import MoneyField
-from ..models import VOUCHER_TYPES, Call
-from ..services.call_setup import (
+from ..models import VOUCHER_TYPES, Call, Programme
+from ..services.call_specs import (
     CODE_MAX,
     MAX_SCORE_SCALE,
     CallSpec,
     CriterionSpec,
-    ProviderSpec,
     VoucherTypeSpec,
 )
+from ..services.providers import ProviderSpec
 
 # A new call's form starts with this many empty criterion rows per voucher type.
 NEW_CALL_CRITERION_ROWS = 3
+# The submit button that adds an empty criterion row (its value names the voucher type)
+# instead of saving: the page works without JavaScript.
+ADD_ROW = "add_criterion"
 
 
 def above_zero(form, field) -> None:
@@ -47,8 +53,49 @@ def above_zero(form, field) -> None:
         raise ValidationError("Must be more than zero.")
 
 
-def _local_datetime(label: str) -> DateTimeLocalField:
-    return DateTimeLocalField(
+def _clock(at: datetime) -> str:
+    return f"{at:%H:%M}"
+
+
+def _utc(at: datetime) -> str:
+    return f"{at.astimezone(UTC):%H:%M} UTC"
+
+
+def zone_problem(wall: datetime) -> str | None:
+    """Why the wall-clock time ``wall`` (its tzinfo the zone) names no single instant.
+
+    On the night the clocks go forward an hour of local times does not exist; on the
+    night they go back an hour happens twice. Python would quietly pick one reading
+    (fold=0), moving a call's deadline by an hour; such times are refused instead, with
+    the UTC instants they could mean.
+    """
+    readings = [wall.replace(fold=fold) for fold in (0, 1)]
+    if readings[0].utcoffset() == readings[1].utcoffset():
+        return None
+    naive = wall.replace(tzinfo=None)
+    real = [r for r in readings if r.astimezone(UTC).astimezone(wall.tzinfo)
+            .replace(tzinfo=None) == naive]
+    instants = " or ".join(sorted(_utc(r) for r in readings))
+    day = f"{wall.day} {wall:%B %Y}"
+    if not real:
+        return (f"{_clock(wall)} does not exist on {day} in {wall.tzinfo}: the clocks go "
+                f"forward that night. It could mean {instants}; give a time outside the "
+                "skipped hour.")
+    return (f"{_clock(wall)} happens twice on {day} in {wall.tzinfo}, as the clocks go back: "
+            f"at {instants}. Give a time outside the repeated hour, so the moment is not in "
+            "doubt.")
+
+
+class ProgrammeDateTimeField(DateTimeLocalField):
+    """A date and time typed in the programme's time zone, naming exactly one instant."""
+
+    def pre_validate(self, form) -> None:
+        if self.data is not None and (problem := zone_problem(self.data)):
+            raise ValidationError(problem)
+
+
+def _local_datetime(label: str) -> ProgrammeDateTimeField:
+    return ProgrammeDateTimeField(
         label, format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         tz=programme_zone, validators=[InputRequired("Give a date and time.")],
         description="In the programme's time zone.",
@@ -173,6 +220,13 @@ class CallForm(FlaskForm):
                 return True
         return False
 
+    def reworked(self) -> bool:
+        """True when "Add a criterion row" was pressed: the row is added, nothing saved."""
+        if ADD_ROW not in request.form:
+            return False
+        self.add_criterion_row(request.form[ADD_ROW])
+        return True
+
     def to_spec(self) -> CallSpec:
         return CallSpec(
             code=self.code.data, title=self.title.data,
@@ -186,6 +240,21 @@ class CallForm(FlaskForm):
 class NewCallForm(CallForm):
     programme_id = SelectField("Programme", coerce=int,
                                validators=[InputRequired("Choose the programme.")])
+
+
+def new_call_form(programmes: list[Programme]) -> NewCallForm:
+    """The new call's form: on GET prefilled (the programme from ?programme=)."""
+    if request.method == "POST":
+        form = NewCallForm()
+    else:
+        form = NewCallForm(data={**new_call_data(),
+                                 "programme_id": request.args.get("programme", type=int)})
+    form.programme_id.choices = [SelectChoice(p.id, p.name) for p in programmes]
+    return form
+
+
+def edit_call_form(call: Call) -> CallForm:
+    return CallForm() if request.method == "POST" else CallForm(data=call_form_data(call))
 
 
 def call_form_data(call: Call) -> dict:
@@ -230,6 +299,11 @@ class ProgrammeForm(FlaskForm):
             self.ends_on.errors.append("The programme must end after it starts.")
             ok = False
         return ok
+
+    def to_fields(self) -> dict:
+        """The keyword arguments of call_setup.create_programme."""
+        return {name: getattr(self, name).data
+                for name in ("name", "funder", "total_budget", "starts_on", "ends_on")}
 
 
 class ProviderForm(FlaskForm):

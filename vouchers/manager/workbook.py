@@ -1,7 +1,7 @@
 """The funder's workbook as a download from a call's dashboard (managers only).
 
-The blueprint's role check guards the route; the service gathers and writes the workbook,
-the view only parses the filters and sends the file.
+The route declares its permission like every other; the service gathers and writes the
+workbook, the view only parses the filters and sends the file.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from wtforms import DateField, Form, SelectMultipleField
 from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..extensions import db
+from .. import policy
+from ..boundary import by_id, route
 from ..models import Call
 from ..models.base import utcnow
 from ..services.errors import DomainError
@@ -76,32 +77,39 @@ def _workbook_form_factory():
     return {"workbook_form": workbook_form}
 
 
-@bp.get("/calls/<int:call_id>/workbook.xlsx")
-def download_workbook(call_id: int):
-    call = db.get_or_404(Call, call_id)
+def _not_made(call: Call, *messages: str):
+    # A GET changes nothing: back to the dashboard, where the form is, with the reasons.
+    for message in messages:
+        flash(f"Workbook not made: {message}", "error")
+    return redirect(url_for("manager.dashboard", call_id=call.id))
+
+
+@route(bp, "/calls/<int:call_id>/workbook.xlsx", permission=policy.can_manage,
+       load={"call": by_id(Call)})
+def download_workbook(call: Call):
     form = workbook_form(call, request.args)
     if not form.validate():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(f"Workbook not made: {message}", "error")
-        return redirect(url_for("manager.dashboard", call_id=call.id))
+        return _not_made(call, *(m for errors in form.errors.values() for m in errors))
+    return _send(call, form.filters)
+
+
+def _send(call: Call, filters: WorkbookFilters):
     now = utcnow()
     # Not a with-block: send_file closes the spool once the response has been sent.
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
     try:
-        with budget_export(call, form.filters) as export:
+        with budget_export(call, filters) as export:
             export.write(spool, generated_by=generated_by(current_user), now=now)
         size = spool.tell()
         spool.seek(0)
     except DomainError as exc:
         spool.close()
-        flash(f"Workbook not made: {exc}", "error")
-        return redirect(url_for("manager.dashboard", call_id=call.id))
+        return _not_made(call, exc.message)
     except BaseException:
         spool.close()
         raise
     response = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
-                         download_name=workbook_filename(call, now))
+                         download_name=workbook_filename(call, now, filters))
     response.content_length = size
     response.cache_control.no_cache = None
     response.cache_control.no_store = True

@@ -7,6 +7,9 @@ from typing import Annotated
 from sqlalchemy import DateTime, Numeric, String, TypeDecorator
 from sqlalchemy.orm import mapped_column
 
+# The largest id a PostgreSQL integer column holds; a larger number names no row.
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -8,18 +8,17 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import figures, voucher_types
 from ..extensions import db
 from .base import money, rate, str200, timestamp, utcnow
 
-VOUCHER_TYPES = ("travel", "market_validation", "product_validation", "impact")
-VOUCHER_TYPE_LABELS = {
-    "travel": "Travel",
-    "market_validation": "Market validation",
-    "product_validation": "Product validation",
-    "impact": "Impact",
-}
-# Validation vouchers buy a service from a provider in the catalogue.
-PROVIDER_TYPES = frozenset({"market_validation", "product_validation"})
+# The voucher types come from their registry; the models only name them.
+VOUCHER_TYPES = voucher_types.CODES
+VOUCHER_TYPE_LABELS = voucher_types.LABELS
+PROVIDER_TYPES = voucher_types.PROVIDER_TYPES
+# What a call is at a given instant (Call.status); the labels are for pages.
+CALL_UPCOMING, CALL_OPEN, CALL_CLOSED = "upcoming", "open", "closed"
+CALL_STATUS_LABELS = {CALL_UPCOMING: "Upcoming", CALL_OPEN: "Open", CALL_CLOSED: "Closed"}
 
 
 class Programme(db.Model):
@@ -58,8 +57,19 @@ class Call(db.Model):
 
     __table_args__ = (CheckConstraint("closes_at > opens_at", name="window_ordered"),)
 
+    def status(self, at: datetime) -> str:
+        """"upcoming", "open" or "closed" at ``at``: the one place this is decided."""
+        if at < self.opens_at:
+            return CALL_UPCOMING
+        return CALL_OPEN if at < self.closes_at else CALL_CLOSED
+
     def is_open(self, at: datetime) -> bool:
-        return self.opens_at <= at < self.closes_at
+        return self.status(at) == CALL_OPEN
+
+    @classmethod
+    def open_at(cls, at: datetime):
+        """The same rule as ``status(at) == "open"``, as a condition for queries."""
+        return (cls.opens_at <= at) & (cls.closes_at > at)
 
     def voucher_type(self, name: str) -> CallVoucherType | None:
         return next((t for t in self.voucher_types if t.voucher_type == name), None)
@@ -112,12 +122,18 @@ class CallVoucherType(db.Model):
         return VOUCHER_TYPE_LABELS[self.voucher_type]
 
     @property
+    def allocation(self) -> figures.Allocation:
+        """Quota and envelope with the running totals, as ``vouchers/figures.py`` reads them."""
+        return figures.Allocation(quota=self.quota, awarded=self.awarded_count,
+                                  envelope=self.envelope, committed=self.committed)
+
+    @property
     def remaining_quota(self) -> int:
-        return self.quota - self.awarded_count
+        return self.allocation.remaining_quota
 
     @property
     def remaining_envelope(self) -> Decimal:
-        return self.envelope - self.committed
+        return self.allocation.remaining_envelope
 
 
 class Criterion(db.Model):

@@ -1,7 +1,10 @@
-"""Accounts: the password policy, registration, invitations, passwords and sessions.
+"""Accounts: registration, invitations, passwords, sessions and a manager's account actions.
 
 Like the other services these functions flush but never commit; the request (or CLI
-command) commits once on success.
+command) commits once on success. Every write runs in ``atomic()``, which is where SQLite's
+write lock is taken, so password hashing (slow on purpose) always happens before it.
+Logging in and its throttling are in services/logins.py; the password policy in
+services/passwords.py.
 """
 
 from __future__ import annotations
@@ -11,127 +14,59 @@ import re
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
-from pathlib import Path
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from workflows.lifecycle import ROLES
 
+from .. import policy
 from ..extensions import db
-from ..models import INVITED_ROLES, Invitation, User
+from ..models import INVITED_ROLES, ChangeRecord, Invitation, User
 from ..models.base import utcnow
-from .errors import DomainError, InvalidInput, NotAllowed
+from ..text import clean_line
+from .errors import DomainError, InvalidInput
+from .passwords import password_problem
+from .transaction import atomic
 
-MIN_PASSWORD_LENGTH = 12
-# Hashing a very long input is slow on purpose; a cap keeps it from being a lever for
-# exhausting the workers.
-MAX_PASSWORD_LENGTH = 256
 INVITATION_LIFETIME = timedelta(days=7)
-
-COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common_passwords.txt"
-
-# Words this site's users are likely to build a password from.
-CONTEXT_WORDS = frozenset({
-    "voucher", "vouchers", "grant", "grants", "interreg", "funding", "programme", "program",
-    "password", "passwort", "wachtwoord", "motdepasse", "contrasena", "adgangskode",
-    "welcome", "letmein", "admin", "login", "secret", "changeme", "biotech", "medtech",
-})
-# Keyboard rows and runs: a password that is a stretch of one is guessed at once.
-_SEQUENCES = (
-    "abcdefghijklmnopqrstuvwxyz", "0123456789", "qwertyuiopasdfghjklzxcvbnm",
-    "qwertzuiopasdfghjklyxcvbnm", "azertyuiopqsdfghjklmwxcvbn",
-    "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p", "qazwsxedcrfvtgbyhnujmikolp",
-    "1q2w3e4r5t6y7u8i9o0p", "zaq1xsw2cde3vfr4bgt5nhy6mju7",
-)
-_LEET = [str.maketrans({"@": "a", "4": "a", "0": "o", "1": i_or_l, "!": "i", "3": "e",
-                        "$": "s", "5": "s", "7": "t", "+": "t", "9": "g", "8": "b"})
-         for i_or_l in ("i", "l")]
-_ENDS = re.compile(r"^[\W\d_]+|[\W\d_]+$")
-
-COMMON_MESSAGE = ("This password is one of the most common ones, which attackers try first. "
-                  "Choose another: several unrelated words make a strong one.")
-PATTERN_MESSAGE = ("This password follows an easy pattern (a keyboard row, a run of letters or "
-                   "digits, or a repetition). Choose another.")
+USERS_PER_PAGE = 50
+WRONG_PASSWORD = "Your current password is wrong."
 
 
 class LoginRefused(DomainError):
     """Wrong e-mail address or password."""
 
+    # The failed attempt is recorded for throttling: the boundary keeps it.
+    keeps_changes = True
+
 
 class WrongPassword(InvalidInput):
-    """The current password given to confirm a change is wrong."""
+    """The current password given to confirm a change is wrong (recorded like a login)."""
+
+    keeps_changes = True
 
 
 class AccountDisabled(LoginRefused):
     """The password was right but a manager disabled the account."""
 
 
-@cache
-def common_passwords() -> frozenset[str]:
-    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
-
-
-def _is_sequence(text: str) -> bool:
-    if len(text) < 4:
-        return False
-    # Tripled so a run may wrap ("7890123"), reversed for runs typed backwards.
-    return any(text in seq * 3 or text in seq[::-1] * 3 for seq in _SEQUENCES)
-
-
-def _repeated_unit(text: str) -> str | None:
-    """The shortest unit that ``text`` repeats ("abcabc" -> "abc"), or None."""
-    for size in range(1, len(text) // 2 + 1):
-        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
-            return text[:size]
-    return None
-
-
-def _is_weak_word(word: str) -> bool:
-    candidates = {word} | {word.translate(table) for table in _LEET}
-    return any(c in common_passwords() or c in CONTEXT_WORDS for c in candidates)
-
-
-def password_problem(password: str, *, email: str = "", name: str = "") -> str | None:
-    """Why a password is refused, or None.
-
-    Length first, then the checks that catch what attackers try first: lists of common
-    passwords, words of this site, keyboard runs, repetitions and the user's own name
-    or e-mail address, also when decorated with digits, symbols or l33t spelling.
-    """
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return f"Use at most {MAX_PASSWORD_LENGTH} characters."
-    lowered = password.lower()
-    if len(set(lowered)) < 4:
-        return "Use more different characters."
-    local = email.split("@")[0].lower()
-    if local and len(local) >= 4 and local in lowered:
-        return "Do not use your e-mail address in your password."
-    # The password without the digits and symbols people add at either end.
-    core = _ENDS.sub("", lowered)
-    if lowered in common_passwords() or (core and _is_weak_word(core)):
-        return COMMON_MESSAGE
-    squeezed = re.sub(r"[\W_]+", "", lowered)
-    if _is_sequence(lowered) or _is_sequence(core) or _is_sequence(squeezed):
-        return PATTERN_MESSAGE
-    for text in (lowered, core):
-        unit = _repeated_unit(text)
-        if unit is not None and (len(unit) <= 4 or _is_weak_word(unit)):
-            return PATTERN_MESSAGE
-    rest = core
-    for part in sorted(re.findall(r"\w{3,}", name.lower()), key=len, reverse=True):
-        rest = rest.replace(part, "")
-    if core and name.strip() and not re.sub(r"[\W\d_]+", "", rest):
-        return "Do not build your password from your name."
-    return None
-
-
 def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def session_user(user_id: int, generation: int) -> User | None:
+    """The user a session cookie names, if that session has not been ended."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.enabled or user.session_generation != generation:
+        return None
+    return user
+
+
+def _exists_message(email: str) -> str:
+    return f"An account for {email} already exists."
 
 
 def create_user(*, email: str, name: str, role: str, password: str | None,
@@ -139,32 +74,32 @@ def create_user(*, email: str, name: str, role: str, password: str | None,
     email = email.strip()
     if role not in ROLES:
         raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
-    _check_identity(email, name)
+    name = _check_identity(email, name)
     if password is not None:
-        problem = password_problem(password, email=email, name=name)
-        if problem:
-            raise InvalidInput(problem)
-        password_hash = generate_password_hash(password)
-    user = User(email=email, name=name.strip(), role=role, password_hash=password_hash,
-                organisation_id=organisation_id)
-    try:
-        with db.session.begin_nested():
-            db.session.add(user)
-            db.session.flush()
-    except IntegrityError as exc:  # two sign-ups with one address at the same moment
-        raise InvalidInput(f"An account for {email} already exists.") from exc
+        password_hash = _hash_new(password, email=email, name=name)
+    # Hashed above, before atomic() takes the write lock.
+    with atomic(clashes={"uq_users_email_lower": _exists_message(email)}):
+        user = User(email=email, name=name, role=role, password_hash=password_hash,
+                    organisation_id=organisation_id)
+        db.session.add(user)
     return user
 
 
-def _check_identity(email: str, name: str) -> None:
+def _hash_new(password: str, *, email: str, name: str) -> str:
+    problem = password_problem(password, email=email, name=name)
+    if problem:
+        raise InvalidInput(problem)
+    return generate_password_hash(password)
+
+
+def _check_identity(email: str, name: str) -> str:
+    """The cleaned name, after checking the address is valid and free."""
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) or len(email) > 254:
         raise InvalidInput("Give a valid e-mail address.")
-    if not name.strip():
-        raise InvalidInput("Give a name.")
-    if len(name.strip()) > 200:
-        raise InvalidInput("Give a name of at most 200 characters.")
+    name = clean_line(name, "a name", 200)
     if find_by_email(email) is not None:
-        raise InvalidInput(f"An account for {email} already exists.")
+        raise InvalidInput(_exists_message(email))
+    return name
 
 
 def register_applicant(*, email: str, name: str, password: str) -> User:
@@ -182,7 +117,7 @@ def verify_password(user: User, password: str) -> bool:
 
 
 def authenticate(email: str, password: str) -> User:
-    """The user with this e-mail address and password, else LoginRefused."""
+    """The user with this e-mail address and password, else LoginRefused. Writes nothing."""
     user = find_by_email(email)
     if user is None:
         # Hash anyway, so the answer takes as long as for an existing account and its
@@ -198,48 +133,88 @@ def authenticate(email: str, password: str) -> User:
 
 def end_sessions(user: User) -> None:
     """Make every session cookie issued to ``user`` so far stop working, on every server."""
-    # An SQL increment, so two concurrent bumps cannot land on the same value.
-    user.session_generation = User.session_generation + 1
-    db.session.flush()
+    with atomic():
+        # An SQL increment, so two concurrent bumps cannot land on the same value.
+        user.session_generation = User.session_generation + 1
     db.session.refresh(user, ["session_generation"])
 
 
 def change_password(user: User, current: str, new: str) -> None:
     """Set a new password and end every session of the user (the caller logs this one in)."""
     if not verify_password(user, current):
-        raise WrongPassword("Your current password is wrong.")
+        raise WrongPassword(WRONG_PASSWORD)
     if new == current:
         raise InvalidInput("Choose a password different from the current one.")
-    problem = password_problem(new, email=user.email, name=user.name)
-    if problem:
-        raise InvalidInput(problem)
-    user.password_hash = generate_password_hash(new)
-    end_sessions(user)
+    new_hash = _hash_new(new, email=user.email, name=user.name)
+    with atomic():
+        user.password_hash = new_hash
+        end_sessions(user)
 
 
-def disable_account(user: User, by: User) -> None:
+# --- a manager's account actions ---------------------------------------------------------
+
+
+def record_change(user: User, action: str, by: User, changes: dict[str, list[str]],
+                  reason: str = "") -> None:
+    """The account action's ChangeRecord; call inside the action's atomic() block."""
+    db.session.add(ChangeRecord(subject_type="user", subject_id=user.id, action=action,
+                                actor_id=by.id, reason=reason, changes=changes))
+
+
+def disable_account(user: User, by: User, reason: str = "") -> None:
     """A manager disables an account: it cannot log in and its sessions end at once."""
-    if user.id == by.id:
-        raise NotAllowed("You cannot disable your own account.")
+    policy.ensure(policy.can_disable_account(by, user),
+                  "You cannot disable your own account." if user.id == by.id
+                  else "Only a programme manager may disable accounts.")
     if not user.enabled:
         raise InvalidInput(f"The account of {user.name} is already disabled.")
-    user.enabled = False
-    end_sessions(user)
-    # Links this user handed out would otherwise let them, or whoever holds one, back in.
-    db.session.execute(
-        update(Invitation)
-        .where(Invitation.invited_by_id == user.id, Invitation.used_at.is_(None),
-               Invitation.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    reason = clean_line(reason, "the reason", 500, required=False)
+    with atomic():
+        user.enabled = False
+        end_sessions(user)
+        # Links this user handed out would otherwise let them, or whoever holds one, back in.
+        db.session.execute(
+            update(Invitation)
+            .where(Invitation.invited_by_id == user.id, Invitation.used_at.is_(None),
+                   Invitation.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        record_change(user, "disabled", by, {"enabled": ["yes", "no"]}, reason)
 
 
 def enable_account(user: User, by: User) -> None:
+    policy.ensure(policy.can_enable_account(by, user),
+                  "Only a programme manager may enable accounts.")
     if user.enabled:
         raise InvalidInput(f"The account of {user.name} is already enabled.")
-    user.enabled = True
-    db.session.flush()
+    with atomic():
+        user.enabled = True
+        record_change(user, "enabled", by, {"enabled": ["no", "yes"]})
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_users(*, role: str = "", status: str = "", text: str = "",
+               page: int = 1) -> Pagination:
+    """One page of the users list, filtered by role, status and a name or e-mail fragment."""
+    query = select(User).options(joinedload(User.organisation)).order_by(User.role, User.name,
+                                                                          User.id)
+    if role:
+        query = query.where(User.role == role)
+    if status:
+        query = query.where(User.enabled == (status == "enabled"))
+    if text.strip():
+        pattern = f"%{_escape_like(text.strip().lower())}%"
+        query = query.where(or_(func.lower(User.name).like(pattern, escape="\\"),
+                                func.lower(User.email).like(pattern, escape="\\")))
+    return db.paginate(query, page=page, per_page=USERS_PER_PAGE, max_per_page=USERS_PER_PAGE,
+                       error_out=False, count=True)
+
+
+# --- invitations ---------------------------------------------------------------------
 
 
 def token_hash(token: str) -> str:
@@ -257,15 +232,16 @@ def create_invitation(*, by: User, email: str, name: str, role: str,
     email = email.strip()
     if role not in INVITED_ROLES:
         raise InvalidInput("Invite an evaluator or a manager; applicants register themselves.")
-    _check_identity(email, name)
-    for earlier in pending_invitations(now, email=email):
-        earlier.revoked_at = now
+    policy.ensure(policy.can_invite(by, role), "Only a programme manager may invite.")
+    name = _check_identity(email, name)
     token = secrets.token_urlsafe(32)
-    invitation = Invitation(token_hash=token_hash(token), email=email, name=name.strip(),
-                            role=role, invited_by_id=by.id, created_at=now,
-                            expires_at=now + INVITATION_LIFETIME)
-    db.session.add(invitation)
-    db.session.flush()
+    with atomic():
+        for earlier in pending_invitations(now, email=email):
+            earlier.revoked_at = now
+        invitation = Invitation(token_hash=token_hash(token), email=email, name=name,
+                                role=role, invited_by_id=by.id, created_at=now,
+                                expires_at=now + INVITATION_LIFETIME)
+        db.session.add(invitation)
     return invitation, token
 
 
@@ -273,6 +249,7 @@ def pending_invitations(now: datetime | None = None, *, email: str | None = None
                         ) -> list[Invitation]:
     now = now or utcnow()
     query = (select(Invitation)
+             .options(joinedload(Invitation.invited_by))
              .where(Invitation.used_at.is_(None), Invitation.revoked_at.is_(None),
                     Invitation.expires_at > now)
              .order_by(Invitation.created_at.desc(), Invitation.id.desc()))
@@ -307,9 +284,10 @@ def accept_invitation(invitation: Invitation, password: str,
     problem = invitation_problem(invitation, now)
     if problem:
         raise InvalidInput(problem)
-    with db.session.begin_nested():
+    password_hash = _hash_new(password, email=invitation.email, name=invitation.name)
+    with atomic():
         user = create_user(email=invitation.email, name=invitation.name, role=invitation.role,
-                           password=password)
+                           password=None, password_hash=password_hash)
         # Conditional, so two clicks on one link at the same moment create one account.
         claimed = db.session.execute(
             update(Invitation)
@@ -324,10 +302,12 @@ def accept_invitation(invitation: Invitation, password: str,
     return user
 
 
-def revoke_invitation(invitation: Invitation, now: datetime | None = None) -> None:
+def revoke_invitation(invitation: Invitation, by: User, now: datetime | None = None) -> None:
+    policy.ensure(policy.can_revoke_invitation(by, invitation),
+                  "Only a programme manager may withdraw invitations.")
     now = now or utcnow()
     problem = invitation_problem(invitation, now)
     if problem:
         raise InvalidInput(problem)
-    invitation.revoked_at = now
-    db.session.flush()
+    with atomic():
+        invitation.revoked_at = now

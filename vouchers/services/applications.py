@@ -19,31 +19,30 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from workflows import lifecycle
-from workflows.lifecycle import EDITABLE_STATES, STATE_LABELS
+from workflows.lifecycle import STATE_LABELS
 
+from .. import policy
+from .. import voucher_types as types
 from ..extensions import db
 from ..models import (
-    PROVIDER_TYPES,
     Application,
     AuditRecord,
+    CallVoucherType,
     CostLine,
     Payment,
     ServiceProvider,
     User,
 )
 from ..money import MAX_MONEY, parse_amount
-from ..policy import is_owner
-from .errors import InvalidInput, NotAllowed, TransitionNotAllowed
+from ..text import clean_line
+from . import reporting
+from .attachments import attachments_of
+from .errors import InvalidInput, TransitionNotAllowed
 from .transaction import atomic
+from .transitions import completeness_problems, create_draft
 
-# The voucher type's own questions, kept in Application.details.
-DETAIL_FIELDS: dict[str, tuple[str, ...]] = {
-    "travel": ("event", "destination", "start_date", "end_date"),
-    "market_validation": ("service",),
-    "product_validation": ("service",),
-    "impact": ("outcome", "indicators"),
-}
-DATE_FIELDS = frozenset({"start_date", "end_date"})
+# Besides these, an application holds its voucher type's own questions (the registry's
+# detail fields) in Application.details.
 COMMON_FIELDS = frozenset({"title", "summary", "requested_amount", "provider_id"})
 
 MAX_TITLE = 200
@@ -52,14 +51,10 @@ MAX_DETAIL = 2_000
 MAX_COST_LINES = 50
 
 
-def can_edit(application: Application, user: User) -> bool:
-    return is_owner(user, application) and application.state in EDITABLE_STATES
-
-
 def _check_editable(application: Application, user: User) -> None:
-    if not is_owner(user, application):
-        raise NotAllowed("Only the applicant who owns the application may change it.")
-    if application.state not in EDITABLE_STATES:
+    policy.ensure(policy.is_owner(user, application),
+                  "Only the applicant who owns the application may change it.")
+    if not policy.can_edit_application(user, application):
         state = STATE_LABELS.get(application.state, application.state).lower()
         raise TransitionNotAllowed(
             f"The application is {state} and can no longer be changed."
@@ -99,7 +94,7 @@ def _provider_id(value: Any, voucher_type: str, current: int | None = None) -> i
     (kept even if it has left the catalogue since; submitting then asks for another)."""
     if value in (None, "", 0):
         return None
-    if voucher_type not in PROVIDER_TYPES:
+    if not types.get(voucher_type).needs_provider:
         raise InvalidInput("Only validation vouchers buy from a service provider.")
     try:
         provider = db.session.get(ServiceProvider, int(value))
@@ -135,21 +130,21 @@ def update_draft(application: Application, user: User, fields: Mapping[str, Any]
     """Change the content of an editable application; raise and change nothing if refused.
 
     ``fields`` holds any of title, summary, requested_amount, provider_id and the voucher
-    type's own fields (DETAIL_FIELDS); keys left out stay as they are. ``cost_lines``
-    (pairs or mappings of description and amount) replaces every cost line when given.
+    type's own fields (the registry's detail fields); keys left out stay as they are.
+    ``cost_lines`` (pairs or mappings of description and amount) replaces every cost line
+    when given.
     """
     _check_editable(application, user)
     voucher_type = application.voucher_type
-    own_fields = DETAIL_FIELDS[voucher_type]
+    kind = types.get(voucher_type)
+    own_fields = kind.detail_keys
     unknown = set(fields) - COMMON_FIELDS - set(own_fields)
     if unknown:
         raise ValueError(f"unknown fields for a {voucher_type} application: {sorted(unknown)}")
 
     changes: dict[str, Any] = {}
     if "title" in fields:
-        changes["title"] = _text(fields["title"], "The title", MAX_TITLE)
-        if not changes["title"]:
-            raise InvalidInput("Give the application a title.")
+        changes["title"] = clean_line(fields["title"], "the title", MAX_TITLE)
     if "summary" in fields:
         changes["summary"] = _text(fields["summary"], "The summary", MAX_TEXT)
     if "requested_amount" in fields:
@@ -163,16 +158,15 @@ def update_draft(application: Application, user: User, fields: Mapping[str, Any]
                                               application.provider_id)
 
     details = {k: v for k, v in (application.details or {}).items() if k in own_fields}
-    for key in own_fields:
-        if key not in fields:
+    for field in kind.details:
+        if field.key not in fields:
             continue
-        label = key.replace("_", " ").capitalize()
-        details[key] = (_date(fields[key], label) if key in DATE_FIELDS
-                        else _text(fields[key], label, MAX_DETAIL))
-    if details.get("start_date") and details.get("end_date") and (
-        details["end_date"] < details["start_date"]
-    ):
-        raise InvalidInput("The trip cannot end before it starts.")
+        value = fields[field.key]
+        details[field.key] = (_date(value, field.label) if field.is_date
+                              else _text(value, field.label, MAX_DETAIL))
+    problem = types.period_problem(voucher_type, details)
+    if problem:
+        raise InvalidInput(problem)
 
     new_lines = _cost_lines(cost_lines) if cost_lines is not None else None
 
@@ -186,6 +180,27 @@ def update_draft(application: Application, user: User, fields: Mapping[str, Any]
         if new_lines is not None:
             application.cost_lines = new_lines
     return application
+
+
+def start_application(user: User, cvt: CallVoucherType, fields: Mapping[str, Any],
+                      cost_lines: Iterable[Any] | None = None) -> Application:
+    """A new draft with its first content: both or neither (the request rolls back)."""
+    title = clean_line(fields.get("title"), "the title", MAX_TITLE)
+    with atomic():
+        application = create_draft(user, cvt, title=title)
+        update_draft(application, user, fields, cost_lines)
+    return application
+
+
+def providers_for(application: Application | None) -> list[ServiceProvider]:
+    """The providers a validation form offers: the catalogue, plus the one a draft names
+    after it left the catalogue, so saving the draft does not silently drop it (submitting
+    asks for another)."""
+    providers = active_providers()
+    current = application.provider if application is not None else None
+    if current is not None and not current.active:
+        providers.append(current)
+    return providers
 
 
 def applications_of(user: User) -> list[Application]:
@@ -229,3 +244,43 @@ def is_voucher(application: Application) -> bool:
     return application.awarded_amount is not None and (
         application.state in lifecycle.VOUCHER_STATES or application.state == lifecycle.CANCELLED
     )
+
+
+def application_page(application: Application, user: User) -> dict[str, Any]:
+    """What the applicant's page of one application shows besides the application itself.
+
+    Which buttons it offers is asked of the policy by the template.
+    """
+    voucher = is_voucher(application)
+    returned = application.state == lifecycle.RETURNED
+    return {
+        "problems": (completeness_problems(application)
+                     if policy.can_edit_application(user, application) else []),
+        "files": attachments_of(application, "application"),
+        "report": reporting.final_report_of(application) if voucher else None,
+        "payments": payments_of(application) if voucher else [],
+        "payable": reporting.payable_amount(application) if voucher else None,
+        "returned_comment": last_comment(application, lifecycle.RETURNED) if returned else "",
+    }
+
+
+def report_page(application: Application) -> dict[str, Any]:
+    """What the final report page shows: the report, its evidence and the money."""
+    return {
+        "report": reporting.final_report_of(application),
+        "evidence": attachments_of(application, "report"),
+        "payments": payments_of(application),
+        "payable": reporting.payable_amount(application),
+    }
+
+
+def write_final_report(application: Application, user: User, *, summary: str,
+                       actual_costs: Any, submit: bool) -> None:
+    """Save the final report, and submit it when asked: a refused submit keeps nothing,
+    not even the save (the request rolls back; the text stays in the form)."""
+    with atomic():
+        reporting.save_final_report(application, user, summary=summary or "",
+                                    actual_costs="" if actual_costs is None
+                                    else str(actual_costs))
+        if submit:
+            reporting.submit_final_report(application, user)

@@ -22,16 +22,13 @@ from flask import current_app
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from workflows import lifecycle
-from workflows.lifecycle import EDITABLE_STATES
-
+from .. import policy
 from ..extensions import db
 from ..models import Application, Attachment, User
-from ..policy import is_owner
 from .errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from .transaction import atomic
 
-PURPOSES = ("application", "report")
+PURPOSES = policy.ATTACHMENT_PURPOSES
 MAX_FILES_PER_PURPOSE = 20
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 _CHUNK = 64 * 1024
@@ -129,29 +126,26 @@ def attachments_of(application: Application, purpose: str) -> list[Attachment]:
     ))
 
 
-def can_change(application: Application, user: User, purpose: str) -> bool:
-    """Whether ``user`` may add or remove files of ``purpose`` now (for showing the forms)."""
-    return _refusal(application, user, purpose) is None
-
-
 def _refusal(application: Application, user: User, purpose: str) -> str | None:
+    """Why ``user`` may not change these files now, or None; the policy decides, this only
+    words its answer."""
+    if policy.can_change_attachments(user, application, purpose):
+        return None
     if purpose not in PURPOSES:
         return "Unknown kind of attachment."
-    if not is_owner(user, application):
+    if not policy.is_owner(user, application):
         return "Only the applicant who owns the application may change its files."
-    if purpose == "application" and application.state not in EDITABLE_STATES:
+    if purpose == "application":
         return ("Files of the application can be changed only while it is a draft or "
                 "returned for changes.")
-    if purpose == "report" and application.state != lifecycle.REPORTING:
-        return "Evidence can be changed only while the final report is being written."
-    return None
+    return "Evidence can be changed only while the final report is being written."
 
 
 def _check_allowed(application: Application, user: User, purpose: str) -> None:
     problem = _refusal(application, user, purpose)
     if problem is None:
         return
-    if not is_owner(user, application):
+    if not policy.is_owner(user, application):
         raise NotAllowed(problem)
     if purpose not in PURPOSES:
         raise InvalidInput(problem)

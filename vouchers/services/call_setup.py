@@ -1,25 +1,22 @@
-"""Setting up programmes and calls, and keeping the service provider catalogue.
+"""Setting up programmes and calls (the provider catalogue is in services/providers.py).
 
 A call offers some voucher types, each with its quota, maximum amount, funding rate,
 budget envelope and scoring criteria. Editing a call that already has awards may not
 take its envelope below the money committed nor its quota below the vouchers awarded;
 the check and the write are one conditional UPDATE, so an award landing at the same
 moment cannot slip between them (the CHECK constraints on call_voucher_types are the
-last line). Like every service, these functions flush but never commit.
+last line). Like every service, these functions check who asks (policy), flush and never
+commit.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
-from workflows import lifecycle
-
+from .. import policy
 from ..extensions import db
 from ..models import (
     VOUCHER_TYPE_LABELS,
@@ -30,82 +27,32 @@ from ..models import (
     Criterion,
     Programme,
     Review,
-    ServiceProvider,
     User,
 )
 from ..money import MAX_MONEY
-from .errors import InvalidInput, NotAllowed
+from .call_specs import (  # noqa: F401 - the specs and limits are the set-up's API too
+    CODE_MAX,
+    MAX_SCORE_SCALE,
+    CallSpec,
+    CriterionSpec,
+    SetupRefused,
+    VoucherTypeSpec,
+    call_problems,
+    checked_line,
+    normalise_code,
+    rate,
+    refuse_if,
+    weight,
+)
+from .errors import InvalidInput
 from .transaction import atomic
 
-CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]*")
-CODE_MAX = 20  # references are CODE-TT-NNNNN in a 30-character column
-MAX_SCORE_SCALE = 100
-MAX_WEIGHT = Decimal("9999.99")  # Numeric(6, 2)
-RATE_STEP = Decimal("0.0001")  # Numeric(5, 4)
-WEIGHT_STEP = Decimal("0.01")
+NOT_ALLOWED = "Only a programme manager sets up programmes and calls."
 
 
-class SetupRefused(InvalidInput):
-    """One or more set-up rules broken; ``problems`` lists each as a sentence."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__(" ".join(problems))
-        self.problems = problems
-
-
-@dataclass
-class CriterionSpec:
-    name: str
-    weight: Decimal
-    description: str = ""
-    # The existing criterion this row edits; None adds a new one.
-    id: int | None = None
-
-
-@dataclass
-class VoucherTypeSpec:
-    voucher_type: str
-    quota: int
-    max_amount: Decimal
-    # The share of eligible costs the voucher pays: 0.75 for 75%.
-    funding_rate: Decimal
-    envelope: Decimal
-    score_scale: int = 5
-    criteria: list[CriterionSpec] = field(default_factory=list)
-
-
-@dataclass
-class CallSpec:
-    code: str
-    title: str
-    opens_at: datetime
-    closes_at: datetime
-    types: list[VoucherTypeSpec]
-    description: str = ""
-
-
-@dataclass
-class ProviderSpec:
-    name: str
-    country: str
-    region: str
-    services: str = ""
-    website: str = ""
-    email: str = ""
-
-
-def _require_manager(user: User) -> None:
-    if user.role != lifecycle.MANAGER or not user.enabled:
-        raise NotAllowed("Only a programme manager sets up calls and the provider catalogue.")
-
-
-def _refuse_if(problems: list[str]) -> None:
-    if problems:
-        raise SetupRefused(problems)
-
-
-def normalise_code(code: str) -> str:
-    return (code or "").strip().upper()
+def _code_clash(code: str) -> dict[str, str]:
+    # Two managers chose the same code at the same moment: the unique index decides.
+    return {"uq_calls_code": f"Another call already uses the code {code}."}
 
 
 # Programmes ---------------------------------------------------------------------------
@@ -113,19 +60,17 @@ def normalise_code(code: str) -> str:
 
 def create_programme(by: User, *, name: str, funder: str, total_budget: Decimal,
                      starts_on: date, ends_on: date) -> Programme:
-    _require_manager(by)
-    problems = []
-    if not (name or "").strip():
-        problems.append("Give the programme a name.")
-    if not (funder or "").strip():
-        problems.append("Name the programme's funder.")
+    policy.ensure(policy.can_manage(by), NOT_ALLOWED)
+    problems: list[str] = []
+    checked_line(name, "the programme's name", problems, "Give the programme a name.")
+    checked_line(funder, "the funder's name", problems, "Name the programme's funder.")
     if total_budget is None or total_budget < 0:
         problems.append("The total budget cannot be negative.")
     elif total_budget > MAX_MONEY:
         problems.append("The total budget is too large.")
     if starts_on and ends_on and ends_on <= starts_on:
         problems.append("The programme must end after it starts.")
-    _refuse_if(problems)
+    refuse_if(problems)
     with atomic():
         programme = Programme(name=name.strip(), funder=funder.strip(), currency="EUR",
                               total_budget=total_budget, starts_on=starts_on, ends_on=ends_on)
@@ -136,82 +81,6 @@ def create_programme(by: User, *, name: str, funder: str, total_budget: Decimal,
 # Calls --------------------------------------------------------------------------------
 
 
-def call_problems(spec: CallSpec) -> list[str]:
-    """The rules a call must meet whatever the database holds, one sentence each."""
-    problems = []
-    code = normalise_code(spec.code)
-    if not code:
-        problems.append("Give the call a code.")
-    elif len(code) > CODE_MAX or not CODE_PATTERN.fullmatch(code):
-        problems.append(f"The call code may hold up to {CODE_MAX} letters, digits, dashes "
-                        "and underscores.")
-    if not (spec.title or "").strip():
-        problems.append("Give the call a title.")
-    if spec.opens_at is None or spec.closes_at is None:
-        problems.append("Say when the call opens and closes.")
-    elif spec.opens_at.tzinfo is None or spec.closes_at.tzinfo is None:
-        raise ValueError("naive datetime given; the call window is kept in UTC")
-    elif spec.closes_at <= spec.opens_at:
-        problems.append("The call must close after it opens.")
-    seen = set()
-    for t in spec.types:
-        if t.voucher_type not in VOUCHER_TYPES:
-            problems.append(f"There is no {t.voucher_type!r} voucher type.")
-            continue
-        if t.voucher_type in seen:
-            problems.append(f"{VOUCHER_TYPE_LABELS[t.voucher_type]} vouchers appear twice.")
-            continue
-        seen.add(t.voucher_type)
-        problems.extend(_type_problems(t))
-    if not spec.types:
-        problems.append("Offer at least one voucher type.")
-    return problems
-
-
-def _type_problems(t: VoucherTypeSpec) -> list[str]:
-    label = VOUCHER_TYPE_LABELS[t.voucher_type]
-    problems = []
-    if t.quota is None or t.quota < 0:
-        problems.append(f"{label}: the quota cannot be negative.")
-    if t.max_amount is None or t.max_amount <= 0:
-        problems.append(f"{label}: the maximum amount must be more than zero.")
-    elif t.max_amount > MAX_MONEY:
-        problems.append(f"{label}: the maximum amount is too large.")
-    if t.funding_rate is None or not 0 < t.funding_rate <= 1:
-        problems.append(f"{label}: the funding rate must be more than 0% and at most 100%.")
-    if t.envelope is None or t.envelope < 0:
-        problems.append(f"{label}: the envelope cannot be negative.")
-    elif t.envelope > MAX_MONEY:
-        problems.append(f"{label}: the envelope is too large.")
-    if t.score_scale is None or not 1 <= t.score_scale <= MAX_SCORE_SCALE:
-        problems.append(f"{label}: scores run from 0 to a maximum between 1 and "
-                        f"{MAX_SCORE_SCALE}.")
-    if not t.criteria:
-        problems.append(f"{label}: give at least one scoring criterion.")
-    names = set()
-    for c in t.criteria:
-        name = (c.name or "").strip()
-        if not name:
-            problems.append(f"{label}: every criterion needs a name.")
-        elif name.lower() in names:
-            problems.append(f"{label}: the criterion {name!r} appears twice.")
-        names.add(name.lower())
-        if c.weight is None or _weight(c.weight) <= 0:
-            problems.append(f"{label}: the weight of {name or 'a criterion'!r} must be more "
-                            "than zero.")
-        elif c.weight > MAX_WEIGHT:
-            problems.append(f"{label}: the weight of {name!r} is too large.")
-    return problems
-
-
-def _rate(value: Decimal) -> Decimal:
-    return value.quantize(RATE_STEP, rounding=ROUND_HALF_UP)
-
-
-def _weight(value: Decimal) -> Decimal:
-    return value.quantize(WEIGHT_STEP, rounding=ROUND_HALF_UP)
-
-
 def _code_taken(code: str, except_call: Call | None = None) -> bool:
     query = select(Call.id).where(func.upper(Call.code) == code)
     if except_call is not None:
@@ -219,31 +88,27 @@ def _code_taken(code: str, except_call: Call | None = None) -> bool:
     return db.session.scalar(query.limit(1)) is not None
 
 
-def _flush_or_code_taken(code: str) -> None:
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        # Two managers chose the same code at the same moment: the unique index decides.
-        raise SetupRefused([f"Another call already uses the code {code}."]) from exc
-
-
-def create_call(programme: Programme, spec: CallSpec, by: User) -> Call:
-    """A new call of ``programme`` offering the voucher types of ``spec``."""
-    _require_manager(by)
+def create_call(programme: Programme | int, spec: CallSpec, by: User) -> Call:
+    """A new call of ``programme`` (or the programme of that id) offering ``spec``'s types."""
+    policy.ensure(policy.can_manage(by), NOT_ALLOWED)
+    if not isinstance(programme, Programme):
+        programme = db.session.get(Programme, programme)
+        if programme is None:
+            raise InvalidInput("That programme does not exist (any more); choose another.")
     problems = call_problems(spec)
     code = normalise_code(spec.code)
     if code and _code_taken(code):
         problems.append(f"Another call already uses the code {code}.")
     if any(c.id is not None for t in spec.types for c in t.criteria):
         problems.append("A new call cannot reuse another call's criteria.")
-    _refuse_if(problems)
-    with atomic():
+    refuse_if(problems)
+    with atomic(clashes=_code_clash(code)):
         call = Call(code=code, title=spec.title.strip(), description=spec.description.strip(),
                     opens_at=spec.opens_at, closes_at=spec.closes_at)
         programme.calls.append(call)
         for t in spec.types:
             call.voucher_types.append(_new_voucher_type(t))
-        _flush_or_code_taken(code)
+        db.session.flush()
         _check_programme_budget(programme)
     return call
 
@@ -264,20 +129,20 @@ def _check_programme_budget(programme: Programme) -> None:
     )
     if promised > programme.total_budget:
         raise SetupRefused([
-            f"The envelopes of {programme.name}'s calls would add up to €{promised:,.2f}, "
-            f"more than its budget of €{programme.total_budget:,.2f}."
+            f"The envelopes of the calls of {programme.name} would add up to "
+            f"€{promised:,.2f}, more than its budget of €{programme.total_budget:,.2f}."
         ])
 
 
 def _new_voucher_type(t: VoucherTypeSpec) -> CallVoucherType:
     cvt = CallVoucherType(
         voucher_type=t.voucher_type, position=VOUCHER_TYPES.index(t.voucher_type),
-        quota=t.quota, max_amount=t.max_amount, funding_rate=_rate(t.funding_rate),
+        quota=t.quota, max_amount=t.max_amount, funding_rate=rate(t.funding_rate),
         envelope=t.envelope, score_scale=t.score_scale,
     )
     cvt.criteria = [
         Criterion(name=c.name.strip(), description=(c.description or "").strip(),
-                  weight=_weight(c.weight), position=i)
+                  weight=weight(c.weight), position=i)
         for i, c in enumerate(t.criteria)
     ]
     return cvt
@@ -304,9 +169,9 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
     the criteria, weights or scale a submitted review was scored against (renaming a
     criterion is fine); changing the code once references were issued with it.
     """
-    _require_manager(by)
+    policy.ensure(policy.can_manage(by), NOT_ALLOWED)
     # The rules of the form first: the checks against the database assume them.
-    _refuse_if(call_problems(spec))
+    refuse_if(call_problems(spec))
     problems = []
     code = normalise_code(spec.code)
     if code != normalise_code(call.code):
@@ -330,9 +195,9 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
         if call.voucher_type(t.voucher_type) is None and any(c.id for c in t.criteria):
             problems.append(f"{VOUCHER_TYPE_LABELS[t.voucher_type]}: a new voucher type "
                             "cannot reuse another type's criteria.")
-    _refuse_if(problems)
+    refuse_if(problems)
 
-    with atomic():
+    with atomic(clashes=_code_clash(code)):
         call.code = code
         call.title = spec.title.strip()
         call.description = (spec.description or "").strip()
@@ -345,14 +210,14 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
                 continue
             _set_envelope_and_quota(cvt, t)
             cvt.max_amount = t.max_amount
-            cvt.funding_rate = _rate(t.funding_rate)
+            cvt.funding_rate = rate(t.funding_rate)
             cvt.score_scale = t.score_scale
             _set_criteria(cvt, t.criteria)
         for t in spec.types:
             if call.voucher_type(t.voucher_type) is None:
                 call.voucher_types.append(_new_voucher_type(t))
         call.voucher_types.sort(key=lambda v: v.position)
-        _flush_or_code_taken(code)
+        db.session.flush()
         _check_programme_budget(call.programme)
     return call
 
@@ -367,7 +232,7 @@ def _budget_problems(cvt: CallVoucherType, t: VoucherTypeSpec) -> list[str]:
                         f"quota cannot be lower than {cvt.awarded_count}.")
     # The final payment of every voucher is its actual costs times this rate: changing it
     # after an award would change what is owed on vouchers already granted, even paid.
-    if (t.funding_rate is not None and _rate(t.funding_rate) != cvt.funding_rate
+    if (t.funding_rate is not None and rate(t.funding_rate) != cvt.funding_rate
             and _voucher_count(cvt)):
         problems.append(f"{cvt.label}: vouchers were already awarded at "
                         f"{cvt.funding_rate * 100:.0f}%; the funding rate cannot change.")
@@ -392,7 +257,7 @@ def _criteria_problems(cvt: CallVoucherType, t: VoucherTypeSpec) -> list[str]:
         return problems
     if not _review_count(cvt):
         return problems
-    kept = {c.id: _weight(c.weight) for c in t.criteria if c.id is not None}
+    kept = {c.id: weight(c.weight) for c in t.criteria if c.id is not None}
     changed = (
         t.score_scale != cvt.score_scale
         or len(kept) != len(t.criteria)
@@ -432,77 +297,8 @@ def _set_criteria(cvt: CallVoucherType, specs: list[CriterionSpec]) -> None:
             criterion = Criterion()
         criterion.name = spec.name.strip()
         criterion.description = (spec.description or "").strip()
-        criterion.weight = _weight(spec.weight)
+        criterion.weight = weight(spec.weight)
         criterion.position = position
         kept.append(criterion)
     # Replacing the collection deletes the rows left out (delete-orphan).
     cvt.criteria = kept
-
-
-# The service provider catalogue -------------------------------------------------------
-
-COUNTRY_PATTERN = re.compile(r"[A-Z]{2}")
-EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def provider_problems(spec: ProviderSpec, except_provider: ServiceProvider | None = None
-                      ) -> list[str]:
-    problems = []
-    name = (spec.name or "").strip()
-    country = (spec.country or "").strip().upper()
-    if not name:
-        problems.append("Give the provider's name.")
-    if not COUNTRY_PATTERN.fullmatch(country):
-        problems.append("Give the country as a two-letter code, such as DE or NL.")
-    if not (spec.region or "").strip():
-        problems.append("Give the provider's region.")
-    website = (spec.website or "").strip()
-    # Shown as a link: only web addresses, never javascript: or data: URLs.
-    if website and not re.match(r"https?://[^\s/]+\.[^\s]+$", website, re.IGNORECASE):
-        problems.append("The website must be a full address starting with https://.")
-    email = (spec.email or "").strip()
-    if email and not EMAIL_PATTERN.fullmatch(email):
-        problems.append(f"{email!r} is not an e-mail address.")
-    if name and COUNTRY_PATTERN.fullmatch(country):
-        query = select(ServiceProvider.name).where(
-            func.lower(ServiceProvider.name) == name.lower(), ServiceProvider.country == country
-        )
-        if except_provider is not None:
-            query = query.where(ServiceProvider.id != except_provider.id)
-        existing = db.session.scalar(query.limit(1))
-        if existing is not None:
-            problems.append(f"{existing} ({country}) is already in the catalogue.")
-    return problems
-
-
-def _apply_provider(provider: ServiceProvider, spec: ProviderSpec) -> None:
-    provider.name = spec.name.strip()
-    provider.country = spec.country.strip().upper()
-    provider.region = spec.region.strip()
-    provider.services = (spec.services or "").strip()
-    provider.website = (spec.website or "").strip()
-    provider.email = (spec.email or "").strip()
-
-
-def add_provider(spec: ProviderSpec, by: User) -> ServiceProvider:
-    _require_manager(by)
-    _refuse_if(provider_problems(spec))
-    with atomic():
-        provider = ServiceProvider(active=True)
-        _apply_provider(provider, spec)
-        db.session.add(provider)
-    return provider
-
-
-def update_provider(provider: ServiceProvider, spec: ProviderSpec, by: User) -> None:
-    _require_manager(by)
-    _refuse_if(provider_problems(spec, except_provider=provider))
-    with atomic():
-        _apply_provider(provider, spec)
-
-
-def set_provider_active(provider: ServiceProvider, active: bool, by: User) -> None:
-    """Deactivated providers leave applicants' choices but stay on existing applications."""
-    _require_manager(by)
-    with atomic():
-        provider.active = active

@@ -10,7 +10,7 @@ why this does not use ``db.paginate``, which would page over the joined rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -164,7 +164,12 @@ def _count(conditions: list) -> int:
 
 
 def applications_page(q: TableQuery) -> TablePage:
-    """One page of the table; a page past the end shows the last page."""
+    """One page of the table; a page past the end shows the last page.
+
+    The form offers only PER_PAGE_CHOICES; a caller that asks for more (or less) gets the
+    nearest size this can serve, so no input makes an unbounded LIMIT or OFFSET.
+    """
+    q = replace(q, per_page=min(max(1, q.per_page), PER_PAGE_CHOICES[-1]))
     filters = _filters(q)
     score = Application.weighted_score
     scored_total = 0

@@ -1,21 +1,30 @@
-"""The company profile: the undertaking an applicant applies for, described once."""
+"""The company profile: the undertaking an applicant applies for, described once.
+
+Applicants describe their company (save_profile); managers find companies and correct
+their details (correct_organisation), each correction kept as a ChangeRecord with its
+reason, written in the same transaction as the change.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from workflows import lifecycle
 
+from .. import policy
 from ..extensions import db
-from ..models import COMPANY_SIZES, SECTORS, Application, Organisation, User
+from ..models import COMPANY_SIZES, SECTORS, Application, ChangeRecord, Organisation, User
 from ..money import parse_amount
-from .errors import ConcurrentChange, InvalidInput, NotAllowed
+from ..text import clean_line
+from .errors import InvalidInput, NotAllowed
 from .transaction import atomic
 
 # ISO 3166-1 alpha-2.
@@ -55,6 +64,10 @@ SIZE_LABELS = {
 SECTOR_LABELS = {s: s.replace("_", " ").capitalize() for s in SECTORS}
 MAX_DECLARED = Decimal("9999999999.99")  # Numeric(12, 2)
 MAX_REASON = 2000
+REGISTRY_NUMBER_UNIQUE = "uq_organisations_registry_number"
+# How a correction is filed among the change records.
+ORGANISATION, CORRECT = "organisation", "correct"
+COMPANIES_PER_PAGE = 50
 FIELD_LABELS = {
     "legal_name": "legal name", "registry_number": "registry number", "country": "country",
     "region": "region", "size": "size", "sector": "sector",
@@ -95,19 +108,17 @@ def has_submitted(organisation: Organisation) -> bool:
 def _clean_profile(*, legal_name: str, registry_number: str, country: str, region: str,
                    size: str, sector: str, de_minimis_declared: Any) -> dict[str, Any]:
     """The profile's fields normalised and checked; InvalidInput names the first problem."""
-    legal_name = (legal_name or "").strip()
-    region = (region or "").strip()
+    legal_name = clean_line(legal_name, "the company's legal name", 200)
     number = normalise_registry_number(registry_number)
     country = normalise_country(country)
-    if not legal_name or len(legal_name) > 200:
-        raise InvalidInput("Give the company's legal name (at most 200 characters).")
     if not 4 <= len(number) <= 40:
         raise InvalidInput("Give the VAT or company registry number (4 to 40 letters and "
                            "digits).")
     if country not in VALID_COUNTRIES:
         raise InvalidInput("Give the country as its two-letter ISO code, such as NL or DE.")
-    if not region or len(region) > 200:
+    if not (region or "").strip():
         raise InvalidInput("Give the region the company is based in.")
+    region = clean_line(region, "the region", 200)
     if size not in COMPANY_SIZES:
         raise InvalidInput(f"Choose the company size: {', '.join(COMPANY_SIZES)}.")
     if sector not in SECTORS:
@@ -152,20 +163,15 @@ def save_profile(user: User, *, legal_name: str, registry_number: str, country: 
                      "is yours, ask its applicant to let you apply from their account.")
     if registry_number_taken(number, except_id=organisation.id if organisation else None):
         raise InvalidInput(taken_message)
-    try:
-        with atomic():
-            if organisation is None:
-                organisation = Organisation(registry_number=number)
-                db.session.add(organisation)
-            _apply(organisation, fields)
-            db.session.flush()
-            user.organisation = organisation
-    except ConcurrentChange as exc:
-        if not isinstance(exc.__cause__, IntegrityError):
-            raise
-        # Two people registered the same number at the same moment: the unique index
-        # refused the second (atomic() reports a constraint as a ConcurrentChange).
-        raise InvalidInput(taken_message) from exc
+    # Two people registering the same number at the same moment: the unique index
+    # refuses the second, with the same message.
+    with atomic(clashes={REGISTRY_NUMBER_UNIQUE: taken_message}):
+        if organisation is None:
+            organisation = Organisation(registry_number=number)
+            db.session.add(organisation)
+        _apply(organisation, fields)
+        db.session.flush()
+        user.organisation = organisation
     return organisation
 
 
@@ -174,11 +180,12 @@ def correct_organisation(organisation: Organisation, by: User, *, legal_name: st
                          sector: str, de_minimis_declared: Any, reason: str) -> list[str]:
     """A manager corrects a company's details, even those frozen by a submitted application.
 
-    The change and its reason go to the log (old -> new per field). Returns the labels of
-    the fields that changed.
+    The change and its reason are kept as a ChangeRecord (old and new value per field),
+    written with the change, and go to the log. Returns the labels of the fields that
+    changed.
     """
-    if by.role != lifecycle.MANAGER:
-        raise NotAllowed("Only programme managers correct a company's details.")
+    policy.ensure(policy.can_manage(by), "Only programme managers correct a company's "
+                  "details.")
     fields = _clean_profile(legal_name=legal_name, registry_number=registry_number,
                             country=country, region=region, size=size, sector=sector,
                             de_minimis_declared=de_minimis_declared)
@@ -193,14 +200,111 @@ def correct_organisation(organisation: Organisation, by: User, *, legal_name: st
         raise InvalidInput("Nothing to correct: the details given are the company's current "
                            "ones.")
     number = fields["registry_number"]
+    taken = f"Another company is already registered with registry number {number}."
     if "registry_number" in changes and registry_number_taken(number, except_id=organisation.id):
-        raise InvalidInput(f"Another company is already registered with registry number "
-                           f"{number}.")
-    with atomic():
+        raise InvalidInput(taken)
+    with atomic(clashes={REGISTRY_NUMBER_UNIQUE: taken}):
         _apply(organisation, fields)
+        db.session.add(ChangeRecord(
+            subject_type=ORGANISATION, subject_id=organisation.id, action=CORRECT,
+            actor_id=by.id, reason=reason,
+            changes={name: [str(old), str(new)] for name, (old, new) in changes.items()}))
     current_app.logger.info(
         "organisation %s corrected by %s (%s): %s; reason: %r", organisation.id, by.email,
         by.id, "; ".join(f"{FIELD_LABELS[name]} {str(old)!r} -> {str(new)!r}"
                          for name, (old, new) in changes.items()), reason,
     )
     return [FIELD_LABELS[name] for name in changes]
+
+
+# Reading, for the managers' pages ---------------------------------------------------
+
+
+def _is_sme():
+    """Organisations an applicant applies for (an evaluator's employer is not one)."""
+    return or_(
+        exists().where(User.organisation_id == Organisation.id,
+                       User.role == lifecycle.APPLICANT),
+        exists().where(Application.organisation_id == Organisation.id),
+    )
+
+
+def sme_by_id(organisation_id: int) -> Organisation | None:
+    return db.session.scalar(
+        select(Organisation).where(Organisation.id == organisation_id, _is_sme())
+    )
+
+
+@dataclass(frozen=True)
+class CompanyList:
+    page: Any  # a Flask-SQLAlchemy Pagination of Organisation
+    # Organisation id -> its applications, drafts included.
+    counts: dict[int, int]
+    searched: bool
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_companies(text: str, page: int = 1) -> CompanyList:
+    """SMEs by part of their legal name (any case) or registry number (as typed)."""
+    text = (text or "").strip()
+    query = select(Organisation).where(_is_sme()).order_by(Organisation.legal_name,
+                                                          Organisation.id)
+    if text:
+        conditions = [func.lower(Organisation.legal_name).like(
+            f"%{_escape_like(text.lower())}%", escape="\\")]
+        number = normalise_registry_number(text)
+        if number:
+            conditions.append(Organisation.registry_number.contains(number, autoescape=True))
+        query = query.where(or_(*conditions))
+    found = db.paginate(query, page=page, per_page=COMPANIES_PER_PAGE,
+                        max_per_page=COMPANIES_PER_PAGE, error_out=False, count=True)
+    ids = [o.id for o in found.items]
+    counts = dict(db.session.execute(
+        select(Application.organisation_id, func.count())
+        .where(Application.organisation_id.in_(ids)).group_by(Application.organisation_id)
+    ).all()) if ids else {}
+    return CompanyList(page=found, counts=counts, searched=bool(text))
+
+
+@dataclass(frozen=True)
+class Correction:
+    at: datetime
+    by: str
+    reason: str
+    # (field label, old value, new value), in the order of the profile's fields.
+    changes: list[tuple[str, str, str]]
+
+
+@dataclass(frozen=True)
+class CompanyRecord:
+    applications: list[Application]
+    applicants: list[User]
+    corrections: list[Correction]
+
+
+def company_record(organisation: Organisation) -> CompanyRecord:
+    """What the manager's company page shows besides the form: its applications, its
+    applicant accounts and the corrections made so far, newest first."""
+    applications = db.session.scalars(
+        select(Application).where(Application.organisation_id == organisation.id)
+        .order_by(Application.created_at.desc(), Application.id.desc())
+    ).all()
+    applicants = db.session.scalars(
+        select(User).where(User.organisation_id == organisation.id,
+                           User.role == lifecycle.APPLICANT).order_by(User.name, User.id)
+    ).all()
+    records = db.session.scalars(
+        select(ChangeRecord).options(joinedload(ChangeRecord.actor))
+        .where(ChangeRecord.subject_type == ORGANISATION,
+               ChangeRecord.subject_id == organisation.id, ChangeRecord.action == CORRECT)
+        .order_by(ChangeRecord.id.desc())
+    ).all()
+    corrections = [Correction(
+        at=r.at, by=r.actor.name if r.actor else "(a deleted account)", reason=r.reason,
+        changes=[(label, *r.changes[name]) for name, label in FIELD_LABELS.items()
+                 if name in r.changes],
+    ) for r in records]
+    return CompanyRecord(list(applications), list(applicants), corrections)

@@ -100,15 +100,8 @@ def _payment_problem(application: Application) -> str | None:
     return None
 
 
-def record_payment(application: Application, actor: User, amount, *, paid_on: date,
-                   reference: str, invoice_number: str = "",
-                   invoice_date: date | None = None) -> Payment:
-    """Record money paid out; the payment that reaches the payable amount closes the voucher.
-
-    Paid never exceeds min(actual costs x funding rate, awarded): the conditional update
-    below and the paid_within_awarded CHECK both hold it.
-    """
-    policy.ensure(policy.can_manage(actor), "Only a manager may record payments.")
+def _payment_input(amount, reference: str, paid_on: date, invoice_date: date | None) -> Decimal:
+    """The amount typed, once the payment's own fields make sense."""
     try:
         amount = parse_amount(amount)
     except ValueError as exc:
@@ -121,7 +114,20 @@ def record_payment(application: Application, actor: User, amount, *, paid_on: da
         raise InvalidInput("A payment cannot be dated in the future.")
     if invoice_date is not None and invoice_date > today():
         raise InvalidInput("An invoice cannot be dated in the future.")
+    return amount
+
+
+def record_payment(application: Application, actor: User, amount, *, paid_on: date,
+                   reference: str, invoice_number: str = "",
+                   invoice_date: date | None = None) -> Payment:
+    """Record money paid out; the payment that reaches the payable amount closes the voucher.
+
+    Paid never exceeds min(actual costs x funding rate, awarded): the conditional update
+    below and the paid_within_awarded CHECK both hold it.
+    """
     with atomic():
+        policy.ensure(policy.can_manage(actor), "Only a manager may record payments.")
+        amount = _payment_input(amount, reference, paid_on, invoice_date)
         problem = _payment_problem(application)
         if problem:
             raise PaymentRefused(problem)

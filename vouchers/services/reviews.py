@@ -10,32 +10,45 @@ from workflows import lifecycle
 
 from .. import policy
 from ..extensions import db
-from ..models import RECOMMENDATIONS, Application, Assignment, Review, ReviewScore, User
+from ..models import (
+    RECOMMENDATIONS,
+    Application,
+    Assignment,
+    CallVoucherType,
+    Review,
+    ReviewScore,
+    User,
+)
 from ..models.base import Money, utcnow
-from .errors import InvalidInput, NotAllowed, TransitionNotAllowed
+from .errors import InvalidInput, TransitionNotAllowed
 from .transaction import atomic
 from .transitions import start_review
 
-REVIEWABLE_STATES = frozenset({lifecycle.SUBMITTED, lifecycle.UNDER_REVIEW})
+REVIEWABLE_STATES = policy.REVIEWABLE_STATES
+# The unique (application, evaluator) constraints: one assignment, one review per pair.
+ASSIGNED_TWICE = "uq_assignments_app_evaluator"
+REVIEWED_TWICE = "uq_reviews_app_evaluator"
+NOT_ASSIGNED = "This application is not assigned to you."
+ALREADY_REVIEWED = "You have already submitted your review."
 
 
 def assign(application: Application, evaluator: User, by: User) -> Assignment:
     """Ask an evaluator to review; a submitted application moves under review."""
-    if by.role != lifecycle.MANAGER:
-        raise NotAllowed("Only a manager assigns evaluators.")
-    problem = policy.may_be_assigned(evaluator, application)
-    if problem:
-        raise InvalidInput(problem)
-    if application.state not in REVIEWABLE_STATES:
-        raise TransitionNotAllowed("Only submitted applications and those under review "
-                                   "can get evaluators.")
-    existing = assignment_of(application, evaluator)
-    if existing is not None:
-        if existing.has_conflict:
-            raise InvalidInput(f"{evaluator.name} declared a conflict of interest on this "
-                               "application.")
-        raise InvalidInput(f"{evaluator.name} is already assigned.")
-    with atomic():
+    already = f"{evaluator.name} is already assigned."
+    with atomic(clashes={ASSIGNED_TWICE: already}):
+        policy.ensure(policy.can_manage(by), "Only a manager assigns evaluators.")
+        problem = policy.may_be_assigned(evaluator, application)
+        if problem:
+            raise InvalidInput(problem)
+        if application.state not in REVIEWABLE_STATES:
+            raise TransitionNotAllowed("Only submitted applications and those under review "
+                                       "can get evaluators.")
+        existing = assignment_of(application, evaluator)
+        if existing is not None:
+            if existing.has_conflict:
+                raise InvalidInput(f"{evaluator.name} declared a conflict of interest on "
+                                   "this application.")
+            raise InvalidInput(already)
         assignment = Assignment(application_id=application.id, evaluator_id=evaluator.id,
                                 assigned_by_id=by.id)
         db.session.add(assignment)
@@ -58,14 +71,13 @@ def active_assignment(application: Application, evaluator: User) -> Assignment |
 
 
 def declare_conflict(application: Application, evaluator: User, reason: str) -> None:
-    assignment = active_assignment(application, evaluator)
-    if assignment is None:
-        raise NotAllowed("This application is not assigned to you.")
-    if review_of(application, evaluator) is not None:
-        raise InvalidInput("You have already reviewed this application.")
-    if not reason.strip():
-        raise InvalidInput("Say briefly why you have a conflict of interest.")
     with atomic():
+        assignment = policy.standing_assignment(evaluator, application)
+        policy.ensure(assignment is not None, NOT_ASSIGNED)
+        if review_of(application, evaluator) is not None:
+            raise InvalidInput("You have already reviewed this application.")
+        if not reason.strip():
+            raise InvalidInput("Say briefly why you have a conflict of interest.")
         assignment.conflict_declared_at = utcnow()
         assignment.conflict_reason = reason.strip()
 
@@ -92,20 +104,10 @@ def weighted_score(scores: dict, criteria) -> Decimal | None:
     return (total / weights).quantize(Decimal("0.01"))
 
 
-def submit_review(application: Application, evaluator: User, *, scores: dict[int, int | None],
-                  recommendation: str, comment: str) -> Review:
-    """Score every criterion of the call (0..scale, or None for not applicable)."""
-    if active_assignment(application, evaluator) is None:
-        raise NotAllowed("This application is not assigned to you.")
-    if application.state != lifecycle.UNDER_REVIEW:
-        raise TransitionNotAllowed("Reviews are accepted while the application is under "
-                                   "review.")
-    if review_of(application, evaluator) is not None:
-        raise InvalidInput("You have already submitted your review.")
-    cvt = application.call_voucher_type
-    criteria = cvt.criteria
+def _check_review(cvt: CallVoucherType, scores: dict[int, int | None], recommendation: str,
+                  comment: str) -> None:
     problems = []
-    for c in criteria:
+    for c in cvt.criteria:
         if c.id not in scores:
             problems.append(f"score {c.name}")
         elif scores[c.id] is not None and not 0 <= scores[c.id] <= cvt.score_scale:
@@ -116,7 +118,22 @@ def submit_review(application: Application, evaluator: User, *, scores: dict[int
         problems.append("write a comment")
     if problems:
         raise InvalidInput("The review is incomplete: " + "; ".join(problems) + ".")
-    with atomic():
+
+
+def submit_review(application: Application, evaluator: User, *, scores: dict[int, int | None],
+                  recommendation: str, comment: str) -> Review:
+    """Score every criterion of the call (0..scale, or None for not applicable)."""
+    with atomic(clashes={REVIEWED_TWICE: ALREADY_REVIEWED}):
+        policy.ensure(policy.standing_assignment(evaluator, application) is not None,
+                      NOT_ASSIGNED)
+        if not policy.can_review(evaluator, application):
+            raise TransitionNotAllowed("Reviews are accepted while the application is under "
+                                       "review.")
+        if review_of(application, evaluator) is not None:
+            raise InvalidInput(ALREADY_REVIEWED)
+        cvt = application.call_voucher_type
+        criteria = cvt.criteria
+        _check_review(cvt, scores, recommendation, comment)
         review = Review(
             application_id=application.id, evaluator_id=evaluator.id,
             recommendation=recommendation, comment=comment.strip(),

@@ -35,6 +35,7 @@ def atomic(clashes: Mapping[str, str] | None = None) -> Iterator[None]:
     someone else (its version moved) is a ConcurrentChange; a constraint refusing the
     change is a ConstraintClash naming the constraint.
     """
+    clashes = clashes or {}
     begin_write(db.session)
     try:
         with db.session.begin_nested():
@@ -44,8 +45,14 @@ def atomic(clashes: Mapping[str, str] | None = None) -> Iterator[None]:
         raise ConcurrentChange(CONCURRENT_MESSAGE) from exc
     except IntegrityError as exc:
         name = constraint_name(exc)
-        message = (clashes or {}).get(name or "") or default_clash_message(name)
-        raise ConstraintClash(message, name) from exc
+        raise ConstraintClash(clashes.get(name or "") or default_clash_message(name),
+                              name) from exc
+    except ConstraintClash as exc:
+        # An inner atomic() (a transition fired inside this block) flushed this block's
+        # rows too: the clash then means here what this block says it means.
+        if exc.constraint in clashes and exc.message == default_clash_message(exc.constraint):
+            raise ConstraintClash(clashes[exc.constraint], exc.constraint) from exc
+        raise
 
 
 def default_clash_message(name: str | None) -> str:

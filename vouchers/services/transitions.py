@@ -28,6 +28,9 @@ from . import budget
 from .errors import ConcurrentChange, InvalidInput, TransitionNotAllowed
 from .transaction import atomic
 
+# Bind parameters per statement stay well under SQLite's limit of 32,766.
+_CHUNK = 5000
+
 
 def completeness_problems(application: Application) -> list[str]:
     """What an applicant must still fill in before submitting."""
@@ -144,9 +147,10 @@ def fire_many(applications: Sequence[Application], trigger: str, actor: User, *,
               comment: str = "", now: datetime | None = None) -> list[int]:
     """Fire ``trigger`` on many applications with set-based writes (inside atomic()).
 
-    Every application's guards run as for ``fire``; the state changes in one conditional
-    UPDATE per source state, so a row that moved on meanwhile is not overwritten (the
-    whole set is then refused), and the audit records go in as one INSERT.
+    Every application's guards run as for ``fire`` (one refusal refuses the whole set);
+    the state changes in one conditional UPDATE per source state (and chunk), so a row
+    that moved on meanwhile is not overwritten (the whole set is then refused), and the
+    audit records go in as one multi-row INSERT.
     """
     now = now or utcnow()
     moves: dict[str, list[int]] = {}
@@ -159,10 +163,11 @@ def fire_many(applications: Sequence[Application], trigger: str, actor: User, *,
     t = Application.__table__
     moved: list[int] = []
     for source, ids in moves.items():
-        moved.extend(db.session.scalars(
-            update(t).where(t.c.id.in_(ids), t.c.state == source)
-            .values(state=dest, version=t.c.version + 1).returning(t.c.id)
-        ))
+        for chunk in chunks(ids):
+            moved.extend(db.session.scalars(
+                update(t).where(t.c.id.in_(chunk), t.c.state == source)
+                .values(state=dest, version=t.c.version + 1).returning(t.c.id)
+            ))
     if len(moved) != len(applications):
         raise ConcurrentChange("Some applications changed state at the same moment; nothing "
                                "was changed. Try again.")
@@ -171,23 +176,30 @@ def fire_many(applications: Sequence[Application], trigger: str, actor: User, *,
          "actor_id": actor.id, "at": now, "comment": comment.strip()}
         for source, ids in moves.items() for app_id in ids
     ])
+    # The UPDATE bypassed the identity map.
     for application in applications:
         db.session.expire(application)
     return moved
 
 
+def chunks(items: Sequence, size: int = _CHUNK):
+    """``items`` in slices small enough for one statement's bind parameters."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def create_draft(applicant: User, call_voucher_type: CallVoucherType, *, title: str,
                  now: datetime | None = None, **fields) -> Application:
     """A new draft application of the applicant's organisation."""
-    policy.ensure(policy.can_apply(applicant), "Only applicants apply for vouchers.")
-    if applicant.organisation_id is None:
-        raise InvalidInput("Only an applicant with a company profile can apply.")
     now = now or utcnow()
-    if not call_voucher_type.call.is_open(now):
-        raise TransitionNotAllowed("The call is not open for applications.")
-    if not title.strip():
-        raise InvalidInput("Give the application a title.")
     with atomic():
+        policy.ensure(policy.can_apply(applicant), "Only applicants apply for vouchers.")
+        if not title.strip():
+            raise InvalidInput("Give the application a title.")
+        if applicant.organisation_id is None:
+            raise InvalidInput("Only an applicant with a company profile can apply.")
+        if not call_voucher_type.call.is_open(now):
+            raise TransitionNotAllowed("The call is not open for applications.")
         application = Application(
             reference=_new_reference(call_voucher_type), call_id=call_voucher_type.call_id,
             call_voucher_type_id=call_voucher_type.id,

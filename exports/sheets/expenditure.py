@@ -1,0 +1,67 @@
+"""The List of expenditure sheet, in the shape of a Jems partner report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from openpyxl import Workbook
+
+from ..rows import PaymentRow, WorkbookMeta
+from .common import (
+    AMOUNT,
+    DATE,
+    INT,
+    JEMS_DESCRIPTION_LENGTH,
+    JEMS_REFERENCE_LENGTH,
+    RATE,
+    Column,
+    Progress,
+    Sheet,
+)
+
+TITLE = "List of expenditure"
+
+COLUMNS = (
+    Column("ID", 6, INT),
+    Column("Cost category", 30),
+    Column("Internal reference no.", 18, max_length=JEMS_REFERENCE_LENGTH),
+    Column("Invoice no.", 18, max_length=JEMS_REFERENCE_LENGTH),
+    Column("Invoice date", 12, DATE),
+    Column("Date of payment", 12, DATE),
+    Column("Description", 50, max_length=JEMS_DESCRIPTION_LENGTH),
+    Column("Total value incl. VAT", 15, AMOUNT),
+    Column("VAT", 13, AMOUNT),
+    Column("Declared amount", 15, AMOUNT),
+    Column("Currency", 9),
+    Column("Conversion rate", 11, RATE),
+    Column("Declared amount in EUR", 15, AMOUNT),
+)
+
+
+def write_expenditure(
+    wb: Workbook,
+    payments: Iterable[PaymentRow],
+    *,
+    meta: WorkbookMeta,
+    progress: Progress,
+    amount_fmt: str,
+) -> None:
+    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt)
+    sheet.write_header()
+    in_euro = meta.currency == "EUR"
+    # Jems converts with the Commission's monthly rate, which this system does not hold;
+    # for another currency the rate and the euro amount are left for the partner to fill.
+    rate = Decimal("1") if in_euro else None
+    write = sheet.write
+    for number, p in enumerate(payments, 1):
+        # A voucher payment is the net amount the programme pays out, so it is what is
+        # declared; VAT is recorded on top of it and is not declared, being recoverable
+        # (non-recoverable VAT would have been included in the payment amount itself).
+        declared = p.amount
+        write((
+            number, meta.cost_category, p.voucher_reference, p.invoice_number,
+            p.invoice_date, p.paid_on, p.description, p.amount + p.vat, p.vat, declared,
+            meta.currency, rate, declared if in_euro else None,
+        ))
+    sheet.finish_with_filter()

@@ -1,0 +1,31 @@
+"""The Payments sheet: every payment on the listed vouchers, by date."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from openpyxl import Workbook
+
+from ..rows import PaymentRow
+from .common import AMOUNT, DATE, Column, Progress, Sheet
+
+TITLE = "Payments"
+
+COLUMNS = (
+    Column("Date", 12, DATE),
+    Column("Voucher reference", 18),
+    Column("SME", 32),
+    Column("Amount", 15, AMOUNT),
+    Column("Payment reference", 22),
+)
+
+
+def write_payments(
+    wb: Workbook, payments: Iterable[PaymentRow], *, progress: Progress, amount_fmt: str
+) -> None:
+    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt)
+    sheet.write_header()
+    write = sheet.write
+    for p in payments:
+        write((p.paid_on, p.voucher_reference, p.sme, p.amount, p.payment_reference))
+    sheet.finish_with_filter()

@@ -1,0 +1,107 @@
+"""The request boundary holds: one place commits, views read as parse, call, render.
+
+These tests read the source (the AST of vouchers/) and the URL map, so a view added
+later that commits, rolls back, queries the database or skips the boundary fails them.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "vouchers"
+# The request boundary commits for web requests; the CLI commits for its commands.
+COMMITTERS = {APP / "boundary.py", APP / "cli.py"}
+VIEW_PACKAGES = ("applicant", "evaluator", "manager", "auth", "files", "public")
+# In view packages, these modules hold forms and set-up, not views.
+NOT_VIEWS = {"forms.py", "forms_calls.py", "blueprint.py", "__init__.py"}
+# What a view may not touch: the session, queries, pagination of queries.
+QUERY_NAMES = {"select", "update", "insert", "delete", "func", "or_", "and_", "exists"}
+MAX_MODULE_LINES = 400
+MAX_VIEW_LINES = 20
+
+
+def _python_files(*folders: Path):
+    for folder in folders:
+        yield from sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _calls_named(tree: ast.AST, name: str):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+            node.func.attr == name
+        ):
+            yield node
+
+
+def _view_modules():
+    for package in VIEW_PACKAGES:
+        for path in _python_files(APP / package):
+            if path.name not in NOT_VIEWS:
+                yield path
+
+
+def test_only_the_boundary_and_the_cli_commit():
+    found = []
+    for path in _python_files(APP):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in _calls_named(tree, "commit"):
+            if path not in COMMITTERS:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
+
+
+def test_views_neither_roll_back_nor_query():
+    found = []
+    for path in _view_modules():
+        tree = ast.parse(path.read_text(), str(path))
+        for node in _calls_named(tree, "rollback"):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} rollback()")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and (
+                node.module.startswith("sqlalchemy")
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {node.module}")
+            if isinstance(node, ast.Attribute) and node.attr in {"session", "paginate",
+                                                                 "get_or_404"} and (
+                isinstance(node.value, ast.Name) and node.value.id == "db"
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} db.{node.attr}")
+            if isinstance(node, ast.Name) and node.id in QUERY_NAMES and isinstance(
+                node.ctx, ast.Load
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.id}")
+    assert found == []
+
+
+def test_every_route_goes_through_the_boundary(app):
+    undeclared = [endpoint for endpoint, view in app.view_functions.items()
+                  if endpoint != "static" and not hasattr(view, "permission")]
+    assert undeclared == []
+
+
+def test_views_read_as_parse_call_render(app):
+    long = []
+    for endpoint, view in app.view_functions.items():
+        if endpoint == "static":
+            continue
+        inner = getattr(view, "__wrapped__", view)
+        code = inner.__code__
+        lines = {line for _, _, line in code.co_lines() if line is not None}
+        body = max(lines) - code.co_firstlineno if lines else 0
+        if body > MAX_VIEW_LINES:
+            long.append(f"{endpoint}: {body} lines")
+    assert long == []
+
+
+@pytest.mark.parametrize("folder", ["vouchers", "workflows", "exports"])
+def test_modules_are_of_a_readable_size(folder):
+    big = []
+    for path in _python_files(ROOT / folder):
+        lines = len(path.read_text().splitlines())
+        if lines > MAX_MODULE_LINES:
+            big.append(f"{path.relative_to(ROOT)}: {lines} lines")
+    assert big == []

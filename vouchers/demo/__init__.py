@@ -1,0 +1,138 @@
+"""The demo programme: a cross-border health and life-sciences voucher scheme.
+
+Shaped like the real programme of the brief: EUR 1.24 million, one call with 12
+travel, 6 market-validation, 5 product-validation and 3 impact vouchers, partner
+agencies in ten regions, a catalogue of service providers, forty SMEs, and
+applications in every state of the lifecycle. Every state is reached through the
+service layer, so each application has a real audit trail.
+
+The history is dated as it would have happened: each application gets a timeline over
+the months since the call opened (drafted, submitted, reviewed, decided, the trip or the
+service, the report, the payment), ending at a different day before today. The services
+are given that time where they take ``now=``; what they date by the clock is dated
+as it is written (story.Dated), before anything is committed.
+
+catalogue.py holds the programme's partners, providers and events; story.py the timelines
+and the steps; texts.py what the people write.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from ..clock import local_date
+from ..extensions import db
+from ..models import (
+    Call,
+    CallVoucherType,
+    Criterion,
+    Organisation,
+    Programme,
+    ServiceProvider,
+    User,
+)
+from ..models.base import utcnow
+from .catalogue import (
+    CRITERIA,
+    DEMO_PASSWORDS,
+    LEGAL_SUFFIX,
+    PARTNERS,
+    PEOPLE,
+    PROVIDERS,
+    REGISTRY_PREFIX,
+    TYPES,
+)
+from .story import Dated, Story, date_people
+from .texts import SMES, Writer
+
+__all__ = ["DEMO_PASSWORDS", "PARTNERS", "DemoSummary", "load_demo"]
+
+
+@dataclass
+class DemoSummary:
+    created: bool
+    applications: int
+
+
+def load_demo(seed: int = 2026) -> DemoSummary:
+    """Load the demo programme unless a programme already exists (idempotent)."""
+    if db.session.scalar(select(func.count()).select_from(Programme)):
+        return DemoSummary(False, 0)
+    rng = random.Random(seed)
+    now = utcnow()
+    opens = now - timedelta(days=230)
+    starts = local_date(opens - timedelta(days=90)).replace(day=1)
+    programme = Programme(
+        name="Health & Life Sciences Cross-border Vouchers", funder="Interreg North-West Europe",
+        currency="EUR", total_budget=Decimal("1240000.00"),
+        starts_on=starts, ends_on=starts.replace(year=starts.year + 3) - timedelta(days=1),
+    )
+    db.session.add(programme)
+    call = Call(
+        code="HLS1", title="Cross-border innovation vouchers, call 1",
+        description="Vouchers for life-science SMEs to buy market and product validation "
+                    "services from providers in another partner region, travel to partnering "
+                    "events, and measure their impact.",
+        opens_at=opens, closes_at=now + timedelta(days=120), created_at=opens - timedelta(days=21),
+    )
+    programme.calls.append(call)
+    for position, (vt, quota, max_amount, rate, envelope) in enumerate(TYPES):
+        cvt = CallVoucherType(
+            voucher_type=vt, position=position, quota=quota,
+            max_amount=Decimal(max_amount), funding_rate=Decimal(rate),
+            envelope=Decimal(envelope), score_scale=5,
+        )
+        cvt.criteria = [Criterion(name=n, weight=Decimal(w), position=i)
+                        for i, (n, w) in enumerate(CRITERIA[vt])]
+        call.voucher_types.append(cvt)
+    providers = [ServiceProvider(name=n, country=c, region=r, services=s,
+                                 website=f"https://www.{n.split()[0].lower()}.example",
+                                 email=f"vouchers@{n.split()[0].lower()}.example")
+                 for n, c, r, s in PROVIDERS]
+    db.session.add_all(providers)
+
+    hashes = {role: generate_password_hash(pw) for role, pw in DEMO_PASSWORDS.items()}
+    managers = [
+        User(email="manager@demo.example", name="Marta Puig (Biocat)", role="manager",
+             password_hash=hashes["manager"]),
+        User(email="manager2@demo.example", name="Jeroen de Vries (BOM)", role="manager",
+             password_hash=hashes["manager"]),
+    ]
+    evaluators = [
+        User(email=f"evaluator{i}@demo.example", name=name, role="evaluator",
+             password_hash=hashes["evaluator"])
+        for i, name in enumerate(["Anne Sørensen", "Thomas Keller", "Claire Dubois",
+                                  "Siobhan Murphy", "Pieter Janssens", "Laura Giménez"], 1)
+    ]
+    db.session.add_all(managers + evaluators)
+
+    regions = PARTNERS + [("", "DE", "North Rhine-Westphalia"), ("", "IE", "Southern Region")]
+    applicants = []
+    for i, base_name in enumerate(SMES, 1):
+        _, country, region = regions[(i - 1) % len(regions)]
+        org = Organisation(
+            legal_name=f"{base_name} {LEGAL_SUFFIX[country]}",
+            registry_number=f"{REGISTRY_PREFIX[country]}{rng.randrange(10**8, 10**9)}",
+            country=country, region=region,
+            size=rng.choice(["micro", "micro", "small", "small", "medium"]),
+            sector=SMES[base_name][0],
+            de_minimis_declared=Decimal(rng.choice([0, 0, 15000, 40000, 120000])),
+        )
+        first, last = PEOPLE[country]
+        user = User(email=f"applicant{i}@demo.example",
+                    name=f"{rng.choice(first)} {rng.choice(last)}",
+                    role="applicant", password_hash=hashes["applicant"], organisation=org)
+        applicants.append(user)
+    db.session.add_all(applicants)
+    db.session.flush()
+
+    story = Story(rng, Writer(rng), now, opens, Dated(now))
+    count = story.tell(call, applicants, providers, managers[0], evaluators)
+    date_people(rng, managers + evaluators + applicants, now, opens)
+    return DemoSummary(True, count)

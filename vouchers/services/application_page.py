@@ -1,0 +1,109 @@
+"""Everything the manager's page of one application shows, read in a handful of queries.
+
+The view draws the page from an ApplicationPage; what the manager may do there is asked of
+vouchers/policy.py by the template, not decided here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from .. import policy
+from ..extensions import db
+from ..models import Application, Assignment, AuditRecord, FinalReport, Payment, Review, User
+from ..models.base import MAX_ID
+from ..money import ZERO
+from . import reporting, reviews
+from .assignment import Candidate, eligible_evaluators, wanted_per_application
+from .errors import InvalidInput
+
+CHOOSE_EVALUATOR = "Choose an evaluator from the list."
+
+
+@dataclass(frozen=True)
+class ApplicationPage:
+    application: Application
+    reviews: list[Review]
+    assignments: list[Assignment]
+    records: list[AuditRecord]
+    report: FinalReport | None
+    payments: list[Payment]
+    # actual costs x funding rate, at most the award; None until there is a report.
+    payable: Decimal | None
+    # Who may still be assigned, with their load in the call (empty past the review).
+    evaluators: list[Candidate]
+    wanted: int
+
+    @property
+    def scores_of(self) -> dict[int, dict[int, int | None]]:
+        """review id -> criterion id -> score (None: "not applicable")."""
+        return {r.id: {s.criterion_id: s.score for s in r.scores} for r in self.reviews}
+
+    @property
+    def spread(self) -> Decimal | None:
+        """Highest minus lowest weighted score, once two reviews are scored."""
+        scored = [r.weighted_score for r in self.reviews if r.weighted_score is not None]
+        return max(scored) - min(scored) if len(scored) >= 2 else None
+
+    @property
+    def reviewed_by(self) -> set[int]:
+        return {r.evaluator_id for r in self.reviews}
+
+    @property
+    def standing(self) -> int:
+        return sum(1 for a in self.assignments if not a.has_conflict)
+
+    @property
+    def needs_another(self) -> bool:
+        """A declared conflict left fewer standing evaluators than wanted."""
+        conflicts = len(self.assignments) - self.standing
+        return conflicts > 0 and self.standing < self.wanted
+
+    @property
+    def still_payable(self) -> Decimal | None:
+        if self.payable is None:
+            return None
+        return max(self.payable - self.application.paid_amount, ZERO)
+
+
+def application_page(application: Application) -> ApplicationPage:
+    reviews_ = list(db.session.scalars(
+        select(Review).where(Review.application_id == application.id)
+        .options(selectinload(Review.scores), joinedload(Review.evaluator))
+        .order_by(Review.submitted_at, Review.id)
+    ))
+    assignments = list(db.session.scalars(
+        select(Assignment).where(Assignment.application_id == application.id)
+        .options(joinedload(Assignment.evaluator))
+        .order_by(Assignment.assigned_at, Assignment.id)
+    ))
+    records = list(db.session.scalars(
+        select(AuditRecord).where(AuditRecord.application_id == application.id)
+        .options(joinedload(AuditRecord.actor)).order_by(AuditRecord.id)
+    ))
+    payments = list(db.session.scalars(
+        select(Payment).where(Payment.application_id == application.id)
+        .order_by(Payment.paid_on, Payment.id)
+    ))
+    report = reporting.final_report_of(application)
+    reviewable = application.state in policy.REVIEWABLE_STATES
+    return ApplicationPage(
+        application=application, reviews=reviews_, assignments=assignments, records=records,
+        report=report, payments=payments,
+        payable=reporting.payable_amount(application) if report is not None else None,
+        evaluators=eligible_evaluators(application) if reviewable else [],
+        wanted=wanted_per_application(),
+    )
+
+
+def assign_evaluator(application: Application, evaluator_id: int, by: User) -> User:
+    """Assign the evaluator chosen by id on the page; reviews.assign decides who may be."""
+    evaluator = db.session.get(User, evaluator_id) if 0 < evaluator_id <= MAX_ID else None
+    if evaluator is None:
+        raise InvalidInput(CHOOSE_EVALUATOR)
+    reviews.assign(application, evaluator, by)
+    return evaluator

@@ -1,0 +1,242 @@
+"""The rows of the workbook's ledgers, read from one snapshot and streamed.
+
+Large result sets are streamed (``yield_per``: a server-side cursor on PostgreSQL), each
+row with everything it needs joined in the same query, and every exporter row is built by
+keyword. ``Scope`` holds what narrows them: the call, the chosen voucher types, the award
+dates (inclusive, in the programme's time zone, the dates the Vouchers sheet shows).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from itertools import accumulate
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import aliased
+
+from exports import ApplicationRow, DeMinimisRow, PaymentRow, VoucherRow
+from workflows.lifecycle import REJECTED, STATE_LABELS, WAITLISTED
+
+from ..figures import LIVE_VOUCHER_STATES, outstanding
+from ..models import Application, FinalReport, Organisation, Payment, ServiceProvider
+from ..models.reporting import report_status
+from ..money import ZERO
+from .budget import DE_MINIMIS_YEARS
+
+# Rows fetched per round trip when streaming; enough to keep the cursor overhead small,
+# few enough that 100,000 applications never sit in memory at once.
+STREAM_ROWS = 1000
+# The window budget.de_minimis_received checks an award against, so the workbook's rolling
+# total is the figure the award was allowed on.
+DE_MINIMIS_WINDOW = timedelta(days=365 * DE_MINIMIS_YEARS + 1)
+
+REPORT_STATUS_LABELS = {
+    "draft": "Draft",
+    "submitted": "Submitted",
+    "returned": "Returned",
+    "approved": "Approved",
+}
+
+
+class Scope:
+    """The conditions every query of one export shares, on its one connection."""
+
+    def __init__(self, conn: Connection, call_id: int, voucher_types: Sequence[str],
+                 awarded_from: date | None, awarded_to: date | None, zone: tzinfo):
+        self.conn = conn
+        self.call_id = call_id
+        self.voucher_types = tuple(voucher_types)
+        self.awarded_from = awarded_from
+        self.awarded_to = awarded_to
+        self.zone = zone
+
+    def of_call(self, a: Any = Application) -> list[Any]:
+        conditions = [a.call_id == self.call_id]
+        if self.voucher_types:
+            conditions.append(a.voucher_type.in_(self.voucher_types))
+        return conditions
+
+    def vouchers_of_call(self, a: Any = Application) -> list[Any]:
+        conditions = [*self.of_call(a), a.state.in_(LIVE_VOUCHER_STATES)]
+        if self.awarded_from is not None:
+            conditions.append(a.awarded_at >= self._local_midnight(self.awarded_from))
+        if self.awarded_to is not None:
+            next_day = self.awarded_to + timedelta(days=1)
+            conditions.append(a.awarded_at < self._local_midnight(next_day))
+        return conditions
+
+    def _local_midnight(self, day: date) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=self.zone).astimezone(UTC)
+
+    def award_date(self, at: datetime | None) -> date | None:
+        return at.astimezone(self.zone).date() if at is not None else None
+
+    def stream(self, stmt) -> Iterator[Any]:
+        yield from self.conn.execute(stmt.execution_options(yield_per=STREAM_ROWS))
+
+
+def voucher_rows(scope: Scope) -> Iterator[VoucherRow]:
+    a, o, p, r = Application, Organisation, ServiceProvider, FinalReport
+    stmt = (
+        select(
+            a.reference, o.legal_name, o.registry_number, o.country, o.region,
+            a.voucher_type, p.name.label("provider"), a.title, a.requested_amount,
+            a.awarded_amount, a.paid_amount, a.awarded_at, a.state,
+            r.id.label("report_id"), r.decided_at,
+        )
+        .join(o, o.id == a.organisation_id)
+        .outerjoin(p, p.id == a.provider_id)
+        .outerjoin(r, r.application_id == a.id)
+        .where(*scope.vouchers_of_call())
+        .order_by(a.reference)
+    )
+    for row in scope.stream(stmt):
+        report = report_status(row.state, row.decided_at) if row.report_id is not None else None
+        yield VoucherRow(
+            reference=row.reference,
+            sme=row.legal_name,
+            registry_number=row.registry_number,
+            country=row.country,
+            region=row.region,
+            voucher_type=row.voucher_type,
+            provider=row.provider,
+            title=row.title,
+            requested=row.requested_amount,
+            awarded=row.awarded_amount,
+            paid=row.paid_amount,
+            outstanding=outstanding(row.awarded_amount, row.paid_amount),
+            award_date=scope.award_date(row.awarded_at),
+            state=STATE_LABELS.get(row.state, row.state),
+            report_state=REPORT_STATUS_LABELS.get(report, report) if report else None,
+        )
+
+
+def application_rows(scope: Scope) -> Iterator[ApplicationRow]:
+    a, o = Application, Organisation
+    stmt = (
+        select(
+            a.reference, o.legal_name, o.country, a.voucher_type, a.title, a.state,
+            a.submitted_at, a.weighted_score, a.review_count, a.awarded_at,
+            a.decision_reason,
+        )
+        .join(o, o.id == a.organisation_id)
+        .where(*scope.of_call())
+        .order_by(a.reference)
+    )
+    for row in scope.stream(stmt):
+        yield ApplicationRow(
+            reference=row.reference,
+            sme=row.legal_name,
+            country=row.country,
+            voucher_type=row.voucher_type,
+            title=row.title,
+            state=STATE_LABELS.get(row.state, row.state),
+            submitted_at=row.submitted_at,
+            weighted_score=row.weighted_score,
+            review_count=row.review_count,
+            decision=decision(row.state, row.awarded_at, row.decision_reason),
+        )
+
+
+def payment_rows(scope: Scope) -> list[PaymentRow]:
+    # A list, not a stream: two sheets read it, and payments are bounded by the
+    # vouchers (a few per voucher), not by the applications.
+    pay, a, o, p = Payment, Application, Organisation, ServiceProvider
+    stmt = (
+        select(
+            pay.paid_on, a.reference.label("voucher"), o.legal_name, pay.amount,
+            pay.reference, pay.invoice_number, pay.invoice_date, a.title,
+            p.name.label("provider"),
+        )
+        .join(a, a.id == pay.application_id)
+        .join(o, o.id == a.organisation_id)
+        .outerjoin(p, p.id == a.provider_id)
+        .where(*scope.vouchers_of_call())
+        .order_by(pay.paid_on, pay.id)
+    )
+    rows = []
+    for row in scope.stream(stmt):
+        description = f"Voucher {row.voucher}: {row.title}"
+        if row.provider:
+            description += f" ({row.provider})"
+        rows.append(PaymentRow(
+            paid_on=row.paid_on,
+            voucher_reference=row.voucher,
+            sme=row.legal_name,
+            amount=row.amount,
+            payment_reference=row.reference,
+            invoice_number=row.invoice_number or None,
+            invoice_date=row.invoice_date,
+            description=description,
+        ))
+    return rows
+
+
+def de_minimis_rows(scope: Scope) -> Iterator[DeMinimisRow]:
+    """Each voucher as de minimis aid, with the undertaking's total over the window.
+
+    Two queries, whatever the number of vouchers: the vouchers of this export, and every
+    live voucher (of any call) of the undertakings they went to; the rolling sums are
+    then prefix sums per undertaking.
+    """
+    a, o = Application, Organisation
+    mine = aliased(Application)
+    history: dict[int, tuple[list[tuple[datetime, int]], list[Decimal]]] = {}
+    for org_id, app_id, at, amount in scope.conn.execute(
+        select(a.organisation_id, a.id, a.awarded_at, a.awarded_amount)
+        .where(
+            a.state.in_(LIVE_VOUCHER_STATES),
+            a.organisation_id.in_(
+                select(mine.organisation_id).where(*scope.vouchers_of_call(mine))
+            ),
+        )
+        .order_by(a.organisation_id, a.awarded_at, a.id)
+    ):
+        keys, amounts = history.setdefault(org_id, ([], []))
+        keys.append((at, app_id))
+        amounts.append(amount)
+    totals = {org: (keys, [ZERO, *accumulate(amounts)])
+              for org, (keys, amounts) in history.items()}
+
+    stmt = (
+        select(
+            a.id, a.organisation_id, o.legal_name, o.registry_number,
+            o.de_minimis_declared, a.awarded_at, a.awarded_amount,
+        )
+        .join(o, o.id == a.organisation_id)
+        .where(*scope.vouchers_of_call())
+        .order_by(a.awarded_at, a.id)
+    )
+    for app_id, org_id, name, registry, declared, at, amount in scope.stream(stmt):
+        keys, prefix = totals[org_id]
+        # Aid awarded up to and including this award, back to the start of the window.
+        upto = bisect.bisect_right(keys, (at, app_id))
+        since = bisect.bisect_left(keys, (at - DE_MINIMIS_WINDOW,))
+        received = prefix[upto] - prefix[since]
+        yield DeMinimisRow(
+            undertaking=name,
+            registry_number=registry,
+            award_date=scope.award_date(at),
+            aid_amount=amount,
+            declared_before=declared,
+            rolling_total=declared + received,
+        )
+
+
+def decision(state: str, awarded_at: datetime | None, reason: str) -> str | None:
+    """The manager's decision on an application, with the reason given, if any."""
+    if awarded_at is not None:
+        # Still "Awarded" once the voucher moved on (paid, cancelled): that was the decision.
+        outcome = "Awarded"
+    elif state == REJECTED:
+        outcome = "Rejected"
+    elif state == WAITLISTED:
+        outcome = "Waitlisted"
+    else:
+        return None
+    reason = (reason or "").strip()
+    return f"{outcome}: {reason}" if reason else outcome
