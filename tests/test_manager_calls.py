@@ -134,7 +134,7 @@ def test_a_manager_creates_a_call_entering_times_in_the_programme_zone(client, m
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("types-0-quota", "-1", "Number must be at least 0."),
+    ("types-0-quota", "-1", "Between 0 and 100,000."),
     ("types-0-max_amount", "1,000", "with a dot for cents"),
     ("types-0-max_amount", "0", "Must be more than zero."),
     ("types-0-funding_rate", "0", "Must be more than zero."),

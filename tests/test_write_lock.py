@@ -9,16 +9,20 @@ fail at once with "database is locked".
 
 from __future__ import annotations
 
+import io
 import sqlite3
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
 
+from tests.helpers import PDF
 from vouchers.database import begin_write
 from vouchers.extensions import db
-from vouchers.models import Application, Call, FailedLogin
-from vouchers.services import accounts, transitions
+from vouchers.models import Application, Attachment, Call, FailedLogin
+from vouchers.services import accounts, applications, attachments, transitions
+from vouchers.services.errors import ConcurrentChange
 from vouchers.services.transaction import atomic
 
 pytestmark = pytest.mark.usefixtures("sqlite_only")
@@ -142,3 +146,63 @@ def test_two_read_then_write_services_do_not_deadlock(app, make):
     db.session.rollback()  # this test's own snapshot predates both
     states = db.session.scalars(select(Application.state).order_by(Application.id)).all()
     assert states == ["withdrawn", "withdrawn"]
+
+
+# --- a decision made on a row read before the lock does not land if the row moved on ----
+
+
+def _submit_elsewhere(application_id: int) -> None:
+    """Another writer (another request, another worker) submits the application."""
+    conn = sqlite3.connect(db.engine.url.database, timeout=5, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE applications SET state = 'submitted', version = version + 1 "
+                      "WHERE id = ?", (application_id,))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def _draft_read(make):
+    owner = make.applicant()
+    draft = make.draft(make.call().voucher_type("market_validation"), owner)
+    assert draft.state == "draft"  # read in the session's (read) transaction
+    return owner, draft
+
+
+def test_an_edit_checked_against_a_draft_submitted_meanwhile_is_refused(make, monkeypatch):
+    owner, draft = _draft_read(make)
+    real = applications.types.period_problem
+
+    def submitted_meanwhile(*args, **kwargs):  # after the checks, before the lock
+        _submit_elsewhere(draft.id)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(applications.types, "period_problem", submitted_meanwhile)
+    title = draft.title
+    with pytest.raises(ConcurrentChange):
+        applications.update_draft(draft, owner, {"title": "Changed after the submit"})
+    db.session.rollback()
+    assert snapshot_after(draft.id) == ("submitted", title, 2)
+
+
+def test_a_file_copied_while_the_draft_was_submitted_is_not_attached(make, monkeypatch):
+    owner, draft = _draft_read(make)
+    real = attachments._matches
+
+    def submitted_while_copying(*args, **kwargs):
+        _submit_elsewhere(draft.id)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(attachments, "_matches", submitted_while_copying)
+    upload = FileStorage(io.BytesIO(PDF), "quote.pdf", content_type="application/pdf")
+    with pytest.raises(ConcurrentChange):
+        attachments.add_attachment(draft, owner, upload, "application")
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+def snapshot_after(application_id: int):
+    db.session.commit()
+    return db.session.execute(select(Application.state, Application.title, Application.version)
+                              .where(Application.id == application_id)).one()

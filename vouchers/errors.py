@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge, TooManyRequests
 
 from .extensions import db
+from .services.errors import DomainError, NotAllowed
 
 
 def init_app(app: Flask) -> None:
@@ -33,6 +34,15 @@ def init_app(app: Flask) -> None:
         if getattr(exc, "retry_after", None):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
+
+    @app.errorhandler(DomainError)
+    def _refused(exc: DomainError):
+        # The boundary draws a refused POST on its own page; this is for a refusal met
+        # while drawing a page (a GET), which must not become a server error.
+        db.session.rollback()
+        if isinstance(exc, NotAllowed):
+            return render_template("errors/404.html"), 404
+        return render_template("errors/400.html", csrf=False, message=exc.message), exc.status
 
     @app.errorhandler(500)
     def _server_error(exc):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 from wtforms import StringField
 
 from .money import parse_amount
@@ -30,3 +33,32 @@ class MoneyField(StringField):
         if self.raw_data:
             return self.raw_data[0]
         return "" if self.data is None else f"{self.data:.2f}"
+
+
+class NumberField(StringField):
+    """A decimal number such as 75 or 62.5: ASCII digits and at most ``places`` decimals.
+
+    For rates and weights: DecimalField takes "NaN", "Infinity" and "1e30", which then
+    break every comparison made with them.
+    """
+
+    def __init__(self, *args, places: int = 2, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.places = places
+        self._pattern = re.compile(rf"[0-9]{{1,9}}(?:\.[0-9]{{1,{places}}})?", re.ASCII)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.data = None
+        text = (valuelist[0] or "").strip()
+        if text:
+            if not self._pattern.fullmatch(text):
+                raise ValueError(f"Give a number such as 75 or 62.5, with at most "
+                                 f"{self.places} decimals.")
+            self.data = Decimal(text)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)

@@ -16,7 +16,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -30,7 +29,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..clock import programme_zone
-from ..fields import MoneyField
+from ..fields import MoneyField, NumberField
 from ..models import VOUCHER_TYPES, Call, Programme
 from ..services.call_specs import (
     CODE_MAX,
@@ -41,6 +40,8 @@ from ..services.call_specs import (
 )
 from ..services.providers import ProviderSpec
 
+# More vouchers than any programme offers; also keeps the number within an integer column.
+MAX_QUOTA = 100_000
 # A new call's form starts with this many empty criterion rows per voucher type.
 NEW_CALL_CRITERION_ROWS = 3
 # The submit button that adds an empty criterion row (its value names the voucher type)
@@ -105,8 +106,8 @@ def _local_datetime(label: str) -> ProgrammeDateTimeField:
 class CriterionForm(Form):
     criterion_id = HiddenField()
     name = StringField("Criterion", validators=[Length(max=200)])
-    weight = DecimalField("Weight", places=2,
-                          validators=[Optional(), above_zero, NumberRange(max=9999.99)])
+    weight = NumberField("Weight", places=2,
+                         validators=[Optional(), above_zero, NumberRange(max=9999.99)])
     description = StringField("Guidance for evaluators", validators=[Length(max=2000)])
     remove = BooleanField("Remove")
 
@@ -146,11 +147,13 @@ class VoucherTypeForm(Form):
 
     offered = BooleanField("Offered in this call")
     quota = IntegerField("Quota (number of vouchers)",
-                         validators=[InputRequired("Give the quota."), NumberRange(min=0)])
+                         validators=[InputRequired("Give the quota."),
+                                     NumberRange(min=0, max=MAX_QUOTA,
+                                                 message=f"Between 0 and {MAX_QUOTA:,}.")])
     max_amount = MoneyField("Maximum amount per voucher (€)",
                             validators=[InputRequired("Give the maximum amount."), above_zero])
-    funding_rate = DecimalField(
-        "Funding rate (% of eligible costs)",
+    funding_rate = NumberField(
+        "Funding rate (% of eligible costs)", places=4,
         validators=[InputRequired("Give the funding rate."), above_zero,
                     NumberRange(max=100, message="At most 100%%.")],
     )

@@ -171,6 +171,7 @@ def update_draft(application: Application, user: User, fields: Mapping[str, Any]
     new_lines = _cost_lines(cost_lines) if cost_lines is not None else None
 
     with atomic():
+        _check_editable(application, user)  # again, under the lock
         for name, value in changes.items():
             setattr(application, name, value)
         application.details = details

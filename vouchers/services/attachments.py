@@ -21,6 +21,7 @@ from typing import IO
 from flask import current_app
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from .. import policy
 from ..extensions import db
@@ -180,6 +181,22 @@ def _write_capped(stream: IO[bytes], target: Path, cap: int) -> int:
     return size
 
 
+def _check_room(application: Application, purpose: str) -> None:
+    count = db.session.scalar(
+        select(func.count()).select_from(Attachment)
+        .where(Attachment.application_id == application.id, Attachment.purpose == purpose)
+    )
+    if count >= MAX_FILES_PER_PURPOSE:
+        raise InvalidInput(f"At most {MAX_FILES_PER_PURPOSE} files can be attached; "
+                           "remove one first.")
+
+
+def _touch(application: Application) -> None:
+    """The files are part of the application: changing them writes its row, so its version
+    check refuses the change if the application moved on (say, was submitted) meanwhile."""
+    flag_modified(application, "details")
+
+
 def add_attachment(application: Application, user: User, upload, purpose: str) -> Attachment:
     """Store an uploaded file (a werkzeug FileStorage) for ``application``."""
     _check_allowed(application, user, purpose)
@@ -193,13 +210,7 @@ def add_attachment(application: Application, user: User, upload, purpose: str) -
             "Upload a PDF, a PNG or JPEG image, or an office file "
             f"({', '.join(sorted(set(KINDS) - {'jpeg'}))}); .{ext or '?'} files are not accepted."
         )
-    count = db.session.scalar(
-        select(func.count()).select_from(Attachment)
-        .where(Attachment.application_id == application.id, Attachment.purpose == purpose)
-    )
-    if count >= MAX_FILES_PER_PURPOSE:
-        raise InvalidInput(f"At most {MAX_FILES_PER_PURPOSE} files can be attached; "
-                           "remove one first.")
+    _check_room(application, purpose)
 
     stored_name = secrets.token_hex(24)
     target = upload_folder() / stored_name[:2] / stored_name
@@ -210,6 +221,11 @@ def add_attachment(application: Application, user: User, upload, purpose: str) -
         if not _matches(kind, target):
             raise InvalidInput(f"{original} is not a genuine .{ext} file.")
         with atomic():
+            # Again under the lock: the application may have moved on while the file
+            # was being copied.
+            _check_allowed(application, user, purpose)
+            _check_room(application, purpose)
+            _touch(application)
             attachment = Attachment(
                 application_id=application.id, purpose=purpose, original_name=original,
                 stored_name=stored_name, content_type=kind.content_type, size=size,
@@ -230,6 +246,8 @@ def delete_attachment(attachment: Attachment, user: User) -> None:
     _check_allowed(application, user, attachment.purpose)
     path = path_of(attachment)
     with atomic():
+        _check_allowed(application, user, attachment.purpose)
+        _touch(application)
         db.session.delete(attachment)
     db.session.info.setdefault(_REMOVE_ON_COMMIT, []).append(path)
 

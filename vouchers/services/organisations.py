@@ -24,7 +24,7 @@ from ..extensions import db
 from ..models import COMPANY_SIZES, SECTORS, Application, ChangeRecord, Organisation, User
 from ..money import parse_amount
 from ..text import clean_line
-from .errors import InvalidInput, NotAllowed
+from .errors import InvalidInput
 from .transaction import atomic
 
 # ISO 3166-1 alpha-2.
@@ -141,8 +141,7 @@ def _apply(organisation: Organisation, fields: dict[str, Any]) -> None:
 def save_profile(user: User, *, legal_name: str, registry_number: str, country: str,
                  region: str, size: str, sector: str, de_minimis_declared: Any) -> Organisation:
     """Create the user's company profile, or update it; link the user to the company."""
-    if user.role != lifecycle.APPLICANT:
-        raise NotAllowed("Only applicants describe a company.")
+    policy.ensure(policy.can_apply(user), "Only applicants describe a company.")
     fields = _clean_profile(legal_name=legal_name, registry_number=registry_number,
                             country=country, region=region, size=size, sector=sector,
                             de_minimis_declared=de_minimis_declared)
