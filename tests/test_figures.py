@@ -93,3 +93,19 @@ def test_dashboard_counts_applications_received_without_drafts(make):
     assert board.submitted_total == 3 and board.drafts == 2
     summary = {s.call.id: s for s in call_summaries(datetime.now(UTC))}[call.id]
     assert (summary.applications, summary.status) == (3, "open")
+
+
+def test_dashboard_page_totals_per_type_add_up_to_the_received(client, make):
+    """The "All submitted" row shows applications received, as the column above it."""
+    call = make.call()
+    mv = call.voucher_type("market_validation")
+    for state in ("draft", "draft", "submitted", "under_review"):
+        make.application(state, mv)
+    login(client, make.manager())
+    html = client.get(f"/manage/calls/{call.id}/dashboard").get_data(as_text=True)
+    start = html.index("All submitted")
+    footer = html[start:html.index("</tfoot>", start)]
+    cells = re.findall(r'<td class="num">(?:<a [^>]*>)?(\d+)', footer)
+    # One cell per voucher type of the call, then the total: 2 received, not the 4 made.
+    assert cells[:len(call.voucher_types)].count("2") == 1
+    assert sum(map(int, cells[:len(call.voucher_types)])) == 2 and cells[-1] == "2"

@@ -139,7 +139,7 @@ def test_a_manager_creates_a_call_entering_times_in_the_programme_zone(client, m
     ("types-0-max_amount", "0", "Must be more than zero."),
     ("types-0-funding_rate", "0", "Must be more than zero."),
     ("types-0-funding_rate", "101", "At most 100%."),
-    ("types-0-envelope", "-5", "Cannot be negative."),
+    ("types-0-envelope", "-5", "The amount cannot be negative."),
     ("types-0-criteria-0-weight", "0", "Must be more than zero."),
     ("types-0-criteria-0-weight", "", "Give a weight."),
     ("closes_at", "2027-02-01T09:00", "The call must close after it opens."),

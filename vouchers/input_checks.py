@@ -82,8 +82,7 @@ def _problem() -> tuple[str, str] | None:
     if raw is not None:
         return raw
     page = request.args.get("page")
-    if page and not (page.isascii() and page.isdigit()
-                                 and 1 <= int(page) <= MAX_PAGE):
+    if page and not (page.isascii() and page.isdigit() and 1 <= int(page) <= MAX_PAGE):
         return "page", f"must be a page number from 1 to {MAX_PAGE:,}"
     sources = [request.args]
     if request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -107,8 +106,11 @@ def init_app(app: Flask) -> None:
         if found is not None:
             name, problem = found
             field = f"The field \u201c{name}\u201d" if name else "The form"
-            message = (f"{field} {problem}. Remove the character (it may "
-                       "have come with text pasted from another program) and send the form "
-                       "again; nothing was saved.")
+            if name == "page" and request.args.get("page"):
+                advice = "Go back to the list and choose a page from its page links."
+            else:
+                advice = ("Remove the character (it may have come with text pasted from "
+                          "another program) and send the form again; nothing was saved.")
+            message = f"{field} {problem}. {advice}"
             return render_template("errors/400.html", csrf=False, message=message), 400
         return None

@@ -133,7 +133,8 @@ def _may_edit(application: Application):
 def edit(form: ApplicationForm, application: Application):
     apps.update_draft(application, current_user, form.service_fields(),
                       form.filled_cost_lines())
-    flash("Draft saved.", "success")
+    flash("Draft saved." if application.state == lifecycle.DRAFT else "Application saved.",
+          "success")
     return see_other("applicant.application", application_id=application.id)
 
 

@@ -49,6 +49,12 @@ NEW_CALL_CRITERION_ROWS = 3
 ADD_ROW = "add_criterion"
 
 
+def not_negative(form, field) -> None:
+    # Not NumberRange: it would add "cannot be negative" to a number that did not parse.
+    if field.data is not None and field.data < 0:
+        raise ValidationError("Cannot be negative.")
+
+
 def above_zero(form, field) -> None:
     if field.data is not None and field.data <= 0:
         raise ValidationError("Must be more than zero.")
@@ -159,7 +165,7 @@ class VoucherTypeForm(Form):
     )
     envelope = MoneyField("Budget envelope (€)",
                           validators=[InputRequired("Give the envelope."),
-                                      NumberRange(min=0, message="Cannot be negative.")])
+                                      not_negative])
     score_scale = IntegerField(
         "Highest score", description="Evaluators score each criterion from 0 to this.",
         validators=[InputRequired("Give the highest score."),
@@ -292,7 +298,7 @@ class ProgrammeForm(FlaskForm):
                          validators=[InputRequired("Name the funder."), Length(max=200)])
     total_budget = MoneyField("Total budget (€)",
                               validators=[InputRequired("Give the total budget."),
-                                          NumberRange(min=0, message="Cannot be negative.")])
+                                          not_negative])
     starts_on = DateField("Starts on", validators=[InputRequired("Give the start date.")])
     ends_on = DateField("Ends on", validators=[InputRequired("Give the end date.")])
 
