@@ -10,7 +10,30 @@ from wtforms import StringField
 from .money import parse_amount
 
 
-class MoneyField(StringField):
+class _ParsedField(StringField):
+    """A text input whose value is parsed strictly; the typed text is shown back as is."""
+
+    def parse(self, text: str) -> Decimal:  # pragma: no cover - each subclass parses
+        raise NotImplementedError
+
+    def shown(self, value: Decimal) -> str:
+        return str(value)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.data = None
+        text = (valuelist[0] or "").strip()
+        if text:
+            self.data = self.parse(text)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else self.shown(self.data)
+
+
+class MoneyField(_ParsedField):
     """An amount in euros, read by money.parse_amount (so its messages too).
 
     A text input rather than DecimalField, whose parsing accepts "1e3" and rounds
@@ -21,21 +44,14 @@ class MoneyField(StringField):
         super().__init__(*args, **kwargs)
         self.thousands = thousands
 
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        self.data = None
-        text = (valuelist[0] or "").strip()
-        if text:
-            self.data = parse_amount(text, thousands=self.thousands)
+    def parse(self, text: str) -> Decimal:
+        return parse_amount(text, thousands=self.thousands)
 
-    def _value(self) -> str:
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else f"{self.data:.2f}"
+    def shown(self, value: Decimal) -> str:
+        return f"{value:.2f}"
 
 
-class NumberField(StringField):
+class NumberField(_ParsedField):
     """A decimal number such as 75 or 62.5: ASCII digits and at most ``places`` decimals.
 
     For rates and weights: DecimalField takes "NaN", "Infinity" and "1e30", which then
@@ -47,18 +63,8 @@ class NumberField(StringField):
         self.places = places
         self._pattern = re.compile(rf"[0-9]{{1,9}}(?:\.[0-9]{{1,{places}}})?", re.ASCII)
 
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        self.data = None
-        text = (valuelist[0] or "").strip()
-        if text:
-            if not self._pattern.fullmatch(text):
-                raise ValueError(f"Give a number such as 75 or 62.5, with at most "
-                                 f"{self.places} decimals.")
-            self.data = Decimal(text)
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else str(self.data)
+    def parse(self, text: str) -> Decimal:
+        if not self._pattern.fullmatch(text):
+            raise ValueError(f"Give a number such as 75 or 62.5, with at most "
+                             f"{self.places} decimals.")
+        return Decimal(text)

@@ -16,6 +16,8 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 from wtforms import SelectChoice
 
+from workflows.lifecycle import TRANSITIONS_BY_TRIGGER
+
 from .. import policy
 from ..boundary import by, by_id, route, see_other
 from ..clock import today
@@ -96,13 +98,18 @@ def applications():
 @dataclass(frozen=True)
 class Action:
     name: str
-    label: str
     form: type
     run: Callable[[Application, User, Any], object]
     done: str
     # Whether the page offers it; by default, whether the lifecycle lets the user fire
     # the transition of the same name from the application's state.
     allowed: Callable[[User, Application], bool] | None = None
+    # The button's label; by default the lifecycle transition's own.
+    label: str = ""
+
+    def __post_init__(self):
+        if not self.label:
+            object.__setattr__(self, "label", TRANSITIONS_BY_TRIGGER[self.name].label)
 
     def offered(self, user: User, application: Application) -> bool:
         if self.allowed is not None:
@@ -121,32 +128,32 @@ def _pay(a: Application, u: User, f: PaymentForm):
 
 
 ACTIONS: dict[str, Action] = {a.name: a for a in (
-    Action("start_review", "Start review", ButtonForm,
+    Action("start_review", ButtonForm,
            lambda a, u, f: transitions.start_review(a, u), "Review started."),
-    Action("award", "Award", AwardForm,
+    Action("award", AwardForm,
            lambda a, u, f: transitions.award(a, u, f.amount.data, comment=_comment(f)),
            "Voucher awarded."),
-    Action("reject", "Reject", ReasonForm,
+    Action("reject", ReasonForm,
            lambda a, u, f: transitions.reject(a, u, _comment(f)), "Application rejected."),
-    Action("waitlist", "Waitlist", CommentForm,
+    Action("waitlist", CommentForm,
            lambda a, u, f: transitions.waitlist(a, u, _comment(f)), "Application waitlisted."),
-    Action("return_for_changes", "Return for changes", ChangesForm,
+    Action("return_for_changes", ChangesForm,
            lambda a, u, f: transitions.return_for_changes(a, u, _comment(f)),
            "Application returned to the applicant for changes."),
-    Action("cancel", "Cancel voucher", ReasonForm,
+    Action("cancel", ReasonForm,
            lambda a, u, f: transitions.cancel(a, u, _comment(f)),
            "Voucher cancelled; its amount is back in the envelope."),
-    Action("start_reporting", "Start final report", ButtonForm,
+    Action("start_reporting", ButtonForm,
            lambda a, u, f: reporting.start_reporting(a, u),
            "The applicant can now write the final report."),
-    Action("approve_report", "Approve final report", CommentForm,
+    Action("approve_report", CommentForm,
            lambda a, u, f: reporting.approve_report(a, u, _comment(f)),
            "Final report approved."),
-    Action("return_report", "Return final report", ChangesForm,
+    Action("return_report", ChangesForm,
            lambda a, u, f: reporting.return_report(a, u, _comment(f)),
            "Final report returned to the applicant."),
-    Action("record_payment", "Record payment", PaymentForm, _pay, "Payment recorded.",
-           allowed=policy.can_record_payment),
+    Action("record_payment", PaymentForm, _pay, "Payment recorded.",
+           allowed=policy.can_record_payment, label="Record payment"),
 )}
 
 
