@@ -301,7 +301,7 @@ def test_a_draft_needs_a_title(make):
     cvt = make.call().voucher_type("travel")
     applicant = make.applicant()
     refused(lambda: transitions.create_draft(applicant, cvt, title="   "), InvalidInput,
-            "Give the application a title.")
+            "Give the title.")
     draft = make.draft(cvt, applicant)
     refused(lambda: update_draft(draft, applicant, {"title": "  "}, None), InvalidInput,
             "Give the title.")

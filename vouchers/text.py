@@ -11,6 +11,9 @@ import unicodedata
 
 from .services.errors import InvalidInput
 
+# A title is one line of at most this many characters (the columns are String(200)).
+MAX_TITLE = 200
+
 # Invisible characters (zero-width spaces and joiners, the soft hyphen, the byte-order
 # mark) and bidirectional overrides, which can make a name read differently from what
 # it is ("Trojan Source"): refused in names and titles.
@@ -30,6 +33,11 @@ def line_problem(text: str) -> str | None:
         if ch in "\u2028\u2029":
             return "contains a line break"
     return None
+
+
+def clean_title(value: object) -> str:
+    """An application's title: the one rule the draft's creation and its edits share."""
+    return clean_line(value, "the title", MAX_TITLE)
 
 
 def clean_line(value: object, label: str, max_length: int, *, required: bool = True) -> str:

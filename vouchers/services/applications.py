@@ -34,7 +34,7 @@ from ..models import (
     User,
 )
 from ..money import MAX_MONEY, parse_amount
-from ..text import clean_line
+from ..text import clean_title
 from . import reporting
 from .attachments import attachments_of
 from .errors import InvalidInput, TransitionNotAllowed
@@ -45,7 +45,6 @@ from .transitions import completeness_problems, create_draft
 # detail fields) in Application.details.
 COMMON_FIELDS = frozenset({"title", "summary", "requested_amount", "provider_id"})
 
-MAX_TITLE = 200
 MAX_TEXT = 10_000
 MAX_DETAIL = 2_000
 MAX_COST_LINES = 50
@@ -144,7 +143,7 @@ def update_draft(application: Application, user: User, fields: Mapping[str, Any]
 
     changes: dict[str, Any] = {}
     if "title" in fields:
-        changes["title"] = clean_line(fields["title"], "the title", MAX_TITLE)
+        changes["title"] = clean_title(fields["title"])
     if "summary" in fields:
         changes["summary"] = _text(fields["summary"], "The summary", MAX_TEXT)
     if "requested_amount" in fields:
@@ -186,7 +185,7 @@ def update_draft(application: Application, user: User, fields: Mapping[str, Any]
 def start_application(user: User, cvt: CallVoucherType, fields: Mapping[str, Any],
                       cost_lines: Iterable[Any] | None = None) -> Application:
     """A new draft with its first content: both or neither (the request rolls back)."""
-    title = clean_line(fields.get("title"), "the title", MAX_TITLE)
+    title = clean_title(fields.get("title"))
     with atomic():
         application = create_draft(user, cvt, title=title)
         update_draft(application, user, fields, cost_lines)

@@ -24,6 +24,7 @@ from ..extensions import db
 from ..models import Application, AuditRecord, CallVoucherType, User
 from ..models.base import utcnow
 from ..money import ZERO, format_eur, parse_amount, to_money
+from ..text import clean_title
 from . import budget
 from .errors import ConcurrentChange, InvalidInput, TransitionNotAllowed
 from .transaction import atomic
@@ -194,8 +195,7 @@ def create_draft(applicant: User, call_voucher_type: CallVoucherType, *, title: 
     now = now or utcnow()
     with atomic():
         policy.ensure(policy.can_apply(applicant), "Only applicants apply for vouchers.")
-        if not title.strip():
-            raise InvalidInput("Give the application a title.")
+        title = clean_title(title)
         if applicant.organisation_id is None:
             raise InvalidInput("Only an applicant with a company profile can apply.")
         if not call_voucher_type.call.is_open(now):
@@ -205,7 +205,7 @@ def create_draft(applicant: User, call_voucher_type: CallVoucherType, *, title: 
             call_voucher_type_id=call_voucher_type.id,
             voucher_type=call_voucher_type.voucher_type,
             organisation_id=applicant.organisation_id, applicant_id=applicant.id,
-            title=title.strip(), state=lifecycle.DRAFT, created_at=now, **fields,
+            title=title, state=lifecycle.DRAFT, created_at=now, **fields,
         )
         db.session.add(application)
         db.session.flush()
