@@ -143,7 +143,7 @@ class CorrectionForm(ProfileForm):
         "Reason for the correction",
         validators=[InputRequired("Give the reason for the correction."),
                     Length(max=MAX_REASON)],
-        description="Kept in the log with the change, for example the register extract "
-                    "or the applicant's request it follows.",
+        description="Kept in the company's history with the change, for example the "
+                    "register extract or the applicant's request it follows.",
     )
     save = SubmitField("Save the correction")

@@ -95,7 +95,7 @@ class CallVoucherType(db.Model):
     envelope: Mapped[money]
     committed: Mapped[money] = mapped_column(default=Decimal("0.00"))
     awarded_count: Mapped[int] = mapped_column(default=0)
-    # Numbers the references of the type's applications; see operations._new_reference.
+    # Numbers the references of the type's applications; see transitions._new_reference.
     references_issued: Mapped[int] = mapped_column(default=0, server_default="0")
     score_scale: Mapped[int] = mapped_column(default=5)
 
