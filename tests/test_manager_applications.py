@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -428,6 +429,12 @@ def test_assign_an_evaluator_by_hand(client, make, manager):
     evaluator = make.evaluator()
     html = page(client.get(f"/manage/applications/{application.id}"))
     assert evaluator.name in html
+    # Nobody is preselected: the first option asks for a choice.
+    assert re.search(r'<select[^>]*name="assign-evaluator"[^>]*>\s*'
+                     r'<option selected value="">Choose an evaluator</option>', html)
+    response = client.post(f"/manage/applications/{application.id}/assignments",
+                           data={"assign-evaluator": ""})
+    assert response.status_code == 400
 
     response = client.post(f"/manage/applications/{application.id}/assignments",
                            data={"assign-evaluator": str(evaluator.id)})

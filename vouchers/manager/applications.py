@@ -188,8 +188,9 @@ def _draw(application: Application, *, name: str | None = None, form=None,
         error = error or (form.evaluator.errors[0] if name == "assign"
                           else "Correct the fields marked below.")
         flash(f"{label}: {error}", "error")
-    forms["assign"].evaluator.choices = [SelectChoice(c.id, f"{c.name} ({c.load} in this call)")
-                                         for c in page.evaluators]
+    # No evaluator preselected: an assignment is chosen, never the list's first by default.
+    forms["assign"].evaluator.choices = [SelectChoice("", "Choose an evaluator")] + [
+        SelectChoice(c.id, f"{c.name} ({c.load} in this call)") for c in page.evaluators]
     return render_template(
         "manager/application.html", page=page, application=application,
         cvt=application.call_voucher_type, actions=list(ACTIONS.values()), forms=forms,
