@@ -184,9 +184,8 @@ def test_a_funding_rate_that_rounds_to_zero_has_its_own_message(client, world, c
     before = snapshot()
     response = client.post(url, data=data)
     assert "already uses the code" not in text(response)
-    # The call's service refuses it (the form cannot know how the column rounds).
-    assert_refused(response, 422, "funding rate of 0.001% rounds to 0", before=before,
-                   caplog=caplog)
+    # The form takes the two decimals of a percent the rate column holds: nothing rounds.
+    assert_refused(response, 400, "with at most 2 decimals", before=before, caplog=caplog)
     client.post(url, data={**data, TRAVEL + "funding_rate": "0.01"})
     assert snapshot() != before
 

@@ -363,9 +363,13 @@ def test_a_funding_rate_that_rounds_to_zero_has_its_own_message(client, manager,
 
     response = client.post("/manage/calls/new", data=data)
 
-    assert response.status_code == 422
+    # The form takes two decimals of a percent, what the rate column holds exactly, so a
+    # rate that would round (to zero or not) is refused at the field, never rounded; the
+    # service says "rounds to 0%" to a caller that bypasses the form (see
+    # test_call_setup_service).
+    assert response.status_code == 400
     html = page(response)
-    assert "Travel: a funding rate of 0.004% rounds to 0%; the smallest rate is 0.01%." in html
+    assert "Give a number such as 75 or 62.5, with at most 2 decimals." in html
     assert "already uses the code" not in html
     assert call_count() == 1
 
@@ -404,3 +408,16 @@ def test_the_calls_page_says_open_upcoming_and_closed(client, make, manager):
         return html.split(f"{code} · ")[1].split('<span class="badge">')[1].split("<")[0]
 
     assert [badge(c) for c in ("OPEN1", "SOON1", "PAST1")] == ["Open", "Upcoming", "Closed"]
+
+
+@pytest.mark.parametrize(("field", "typed"), [("funding_rate", "7,5"),
+                                              ("criteria-0-weight", "abc")])
+def test_a_number_that_does_not_parse_gets_one_message(client, manager, programme, field,
+                                                       typed):
+    data = new_call_form(client, programme, **{type_prefix("travel") + field: typed})
+    response = client.post("/manage/calls/new", data=data)
+    assert response.status_code == 400
+    html = page(response)
+    assert "Give a number such as 75 or 62.5" in html
+    # No range check on a value that is not a number.
+    assert "At most 100%" not in html and "Number must be" not in html

@@ -22,7 +22,7 @@ from vouchers.database import begin_write
 from vouchers.extensions import db
 from vouchers.models import Application, Attachment, Call, FailedLogin
 from vouchers.services import accounts, applications, attachments, transitions
-from vouchers.services.errors import ConcurrentChange
+from vouchers.services.errors import TransitionNotAllowed
 from vouchers.services.transaction import atomic
 
 pytestmark = pytest.mark.usefixtures("sqlite_only")
@@ -148,7 +148,7 @@ def test_two_read_then_write_services_do_not_deadlock(app, make):
     assert states == ["withdrawn", "withdrawn"]
 
 
-# --- a decision made on a row read before the lock does not land if the row moved on ----
+# --- the checks that decide a write run under the lock, on the latest data ---------------
 
 
 def _submit_elsewhere(application_id: int) -> None:
@@ -180,7 +180,7 @@ def test_an_edit_checked_against_a_draft_submitted_meanwhile_is_refused(make, mo
 
     monkeypatch.setattr(applications.types, "period_problem", submitted_meanwhile)
     title = draft.title
-    with pytest.raises(ConcurrentChange):
+    with pytest.raises(TransitionNotAllowed, match="is submitted and can no longer be changed"):
         applications.update_draft(draft, owner, {"title": "Changed after the submit"})
     db.session.rollback()
     assert snapshot_after(draft.id) == ("submitted", title, 2)
@@ -196,7 +196,7 @@ def test_a_file_copied_while_the_draft_was_submitted_is_not_attached(make, monke
 
     monkeypatch.setattr(attachments, "_matches", submitted_while_copying)
     upload = FileStorage(io.BytesIO(PDF), "quote.pdf", content_type="application/pdf")
-    with pytest.raises(ConcurrentChange):
+    with pytest.raises(TransitionNotAllowed, match="only while it is a draft or returned"):
         attachments.add_attachment(draft, owner, upload, "application")
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0

@@ -1,11 +1,8 @@
 """Engine set-up that makes SQLite safe for concurrent writers."""
 
-from typing import Any
-
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session
-from sqlalchemy.orm.exc import StaleDataError
 
 _IMMEDIATE = "sqlite_begin_immediate"
 _WRITER = "sqlite_writer_transaction"
@@ -68,7 +65,10 @@ def begin_write(session: Session) -> None:
     permissions) in a plain transaction: if that transaction has written nothing, it is
     ended with a rollback (for a transaction that wrote nothing the same as a commit,
     and no commit happens outside the request boundary) and a writer's transaction
-    begun, so the checks the service makes next see the latest committed data. A
+    begun, so the checks the service makes next see the latest committed data. Every
+    check that decides a write therefore belongs inside atomic(), after this: a check
+    made on the earlier read would not see a change committed since (an edit checked
+    against a draft that was submitted meanwhile; tests/test_write_lock.py). A
     transaction that has written something cannot restart: SQLite upgrades its lock at
     the next write instead (and refuses with "database is locked" if another writer
     committed since it began). PostgreSQL needs none of this: conditional updates and
@@ -79,46 +79,10 @@ def begin_write(session: Session) -> None:
     if session.get_bind().dialect.name != "sqlite":
         return
     transaction = session.get_transaction()
-    versions = {}
     if transaction is not None:
         if session.info.get(_WRITER) is transaction or _wrote(session):
             return
-        versions = _loaded_versions(session)
         session.rollback()
     session.connection(execution_options={_IMMEDIATE: True})
     session.info[_WRITER] = session.get_transaction()
-    _check_versions(session, versions)
 
-
-def _loaded_versions(session: Session) -> dict[type, dict[Any, int]]:
-    """{model: {primary key: version}} of the versioned rows the session has read."""
-    found: dict[type, dict[Any, int]] = {}
-    for obj in list(session.identity_map.values()):
-        state = inspect(obj)
-        column = state.mapper.version_id_col
-        if column is None:
-            continue
-        key = state.mapper.get_property_by_column(column).key
-        if key in state.dict:  # loaded, not expired
-            found.setdefault(state.mapper.class_, {})[state.identity[0]] = state.dict[key]
-    return found
-
-
-def _check_versions(session: Session, versions: dict[type, dict[Any, int]]) -> None:
-    """Refuse to go on if a row read before the lock was changed by someone else since.
-
-    Ending the read snapshot reloads every object, and with it its version: without this
-    check the optimistic lock would compare against the new version and let a decision
-    made on the old row (an edit checked against a draft that was submitted meanwhile)
-    land. StaleDataError is what the ORM raises for the same case at a flush; atomic()
-    turns it into a ConcurrentChange.
-    """
-    for model, by_id in versions.items():
-        mapper = inspect(model)
-        pk, version = mapper.primary_key[0], mapper.version_id_col
-        current = dict(session.execute(
-            select(pk, version).where(pk.in_(list(by_id)))).all())
-        changed = [i for i, v in by_id.items() if current.get(i) != v]
-        if changed:
-            raise StaleDataError(
-                f"{model.__name__} {changed[:5]} changed since it was read")

@@ -42,7 +42,9 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         if isinstance(exc, NotAllowed):
             return render_template("errors/404.html"), 404
-        return render_template("errors/400.html", csrf=False, message=exc.message), exc.status
+        page = render_template("errors/400.html", csrf=False, message=exc.message,
+                               form_sent=request.method not in ("GET", "HEAD"))
+        return page, exc.status, exc.headers
 
     @app.errorhandler(500)
     def _server_error(exc):

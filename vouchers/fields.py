@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 from wtforms import StringField
+from wtforms.validators import StopValidation
 
 from .money import parse_amount
 
@@ -18,6 +19,11 @@ class _ParsedField(StringField):
 
     def shown(self, value: Decimal) -> str:
         return str(value)
+
+    def pre_validate(self, form) -> None:
+        # A value that did not parse has said so; range checks on it would only add noise.
+        if self.process_errors:
+            raise StopValidation()
 
     def process_formdata(self, valuelist):
         if not valuelist:
@@ -62,6 +68,10 @@ class NumberField(_ParsedField):
         super().__init__(*args, **kwargs)
         self.places = places
         self._pattern = re.compile(rf"[0-9]{{1,9}}(?:\.[0-9]{{1,{places}}})?", re.ASCII)
+
+    def shown(self, value: Decimal) -> str:
+        # 62.5000 (a rate read back from the database) shows as 62.5, which reads back.
+        return format(value.normalize(), "f")
 
     def parse(self, text: str) -> Decimal:
         if not self._pattern.fullmatch(text):

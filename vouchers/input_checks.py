@@ -112,5 +112,6 @@ def init_app(app: Flask) -> None:
                 advice = ("Remove the character (it may have come with text pasted from "
                           "another program) and send the form again; nothing was saved.")
             message = f"{field} {problem}. {advice}"
-            return render_template("errors/400.html", csrf=False, message=message), 400
+            return render_template("errors/400.html", csrf=False, message=message,
+                                   form_sent=request.method not in ("GET", "HEAD")), 400
         return None

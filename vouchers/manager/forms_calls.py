@@ -159,7 +159,9 @@ class VoucherTypeForm(Form):
     max_amount = MoneyField("Maximum amount per voucher (€)",
                             validators=[InputRequired("Give the maximum amount."), above_zero])
     funding_rate = NumberField(
-        "Funding rate (% of eligible costs)", places=4,
+        # Two decimals of a percent: what the rate column holds exactly, so nothing typed
+        # is rounded.
+        "Funding rate (% of eligible costs)", places=2,
         validators=[InputRequired("Give the funding rate."), above_zero,
                     NumberRange(max=100, message="At most 100%%.")],
     )

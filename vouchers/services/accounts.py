@@ -166,10 +166,10 @@ def disable_account(user: User, by: User, reason: str = "") -> None:
     policy.ensure(policy.can_disable_account(by, user),
                   "You cannot disable your own account." if user.id == by.id
                   else "Only a programme manager may disable accounts.")
-    if not user.enabled:
-        raise InvalidInput(f"The account of {user.name} is already disabled.")
     reason = clean_line(reason, "the reason", 500, required=False)
-    with atomic():
+    with atomic():  # checked under the lock: a colleague may have just done it
+        if not user.enabled:
+            raise InvalidInput(f"The account of {user.name} is already disabled.")
         user.enabled = False
         end_sessions(user)
         # Links this user handed out would otherwise let them, or whoever holds one, back in.
@@ -186,9 +186,9 @@ def disable_account(user: User, by: User, reason: str = "") -> None:
 def enable_account(user: User, by: User) -> None:
     policy.ensure(policy.can_enable_account(by, user),
                   "Only a programme manager may enable accounts.")
-    if user.enabled:
-        raise InvalidInput(f"The account of {user.name} is already enabled.")
     with atomic():
+        if user.enabled:
+            raise InvalidInput(f"The account of {user.name} is already enabled.")
         user.enabled = True
         record_change(user, "enabled", by, {"enabled": ["no", "yes"]})
 
@@ -306,8 +306,8 @@ def revoke_invitation(invitation: Invitation, by: User, now: datetime | None = N
     policy.ensure(policy.can_revoke_invitation(by, invitation),
                   "Only a programme manager may withdraw invitations.")
     now = now or utcnow()
-    problem = invitation_problem(invitation, now)
-    if problem:
-        raise InvalidInput(problem)
     with atomic():
+        problem = invitation_problem(invitation, now)
+        if problem:
+            raise InvalidInput(problem)
         invitation.revoked_at = now

@@ -172,32 +172,32 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
     policy.ensure(policy.can_manage(by), NOT_ALLOWED)
     # The rules of the form first: the checks against the database assume them.
     refuse_if(call_problems(spec))
-    problems = []
     code = normalise_code(spec.code)
-    if code != normalise_code(call.code):
-        if _code_taken(code, except_call=call):
-            problems.append(f"Another call already uses the code {code}.")
-        elif db.session.scalar(select(func.count(Application.id))
-                               .where(Application.call_id == call.id)):
-            problems.append(f"Applications to this call already carry references starting "
-                            f"with {call.code}; the code cannot change.")
-    wanted = {t.voucher_type: t for t in spec.types}
-    for cvt in call.voucher_types:
-        t = wanted.get(cvt.voucher_type)
-        if t is None:
-            if _application_count(cvt):
-                problems.append(f"{cvt.label} vouchers already have applications; they "
-                                "cannot be taken out of the call.")
-            continue
-        problems.extend(_budget_problems(cvt, t))
-        problems.extend(_criteria_problems(cvt, t))
-    for t in spec.types:
-        if call.voucher_type(t.voucher_type) is None and any(c.id for c in t.criteria):
-            problems.append(f"{VOUCHER_TYPE_LABELS[t.voucher_type]}: a new voucher type "
-                            "cannot reuse another type's criteria.")
-    refuse_if(problems)
-
+    # Checked under the write lock: an award or a review landing a moment ago counts.
     with atomic(clashes=_code_clash(code)):
+        problems = []
+        if code != normalise_code(call.code):
+            if _code_taken(code, except_call=call):
+                problems.append(f"Another call already uses the code {code}.")
+            elif db.session.scalar(select(func.count(Application.id))
+                                   .where(Application.call_id == call.id)):
+                problems.append(f"Applications to this call already carry references starting "
+                                f"with {call.code}; the code cannot change.")
+        wanted = {t.voucher_type: t for t in spec.types}
+        for cvt in call.voucher_types:
+            t = wanted.get(cvt.voucher_type)
+            if t is None:
+                if _application_count(cvt):
+                    problems.append(f"{cvt.label} vouchers already have applications; they "
+                                    "cannot be taken out of the call.")
+                continue
+            problems.extend(_budget_problems(cvt, t))
+            problems.extend(_criteria_problems(cvt, t))
+        for t in spec.types:
+            if call.voucher_type(t.voucher_type) is None and any(c.id for c in t.criteria):
+                problems.append(f"{VOUCHER_TYPE_LABELS[t.voucher_type]}: a new voucher type "
+                                "cannot reuse another type's criteria.")
+        refuse_if(problems)
         call.code = code
         call.title = spec.title.strip()
         call.description = (spec.description or "").strip()

@@ -138,6 +138,20 @@ def _apply(organisation: Organisation, fields: dict[str, Any]) -> None:
         setattr(organisation, name, value)
 
 
+def _check_frozen(organisation: Organisation | None, fields: dict[str, Any]) -> None:
+    if organisation is None or not has_submitted(organisation):
+        return
+    changed = [label for name, label in FROZEN_FIELDS.items()
+               if getattr(organisation, name) != fields[name]]
+    if changed:
+        # Evaluations, awards, the de minimis check and the funder's workbook stand on
+        # these details; they may not shift under a submitted application.
+        raise InvalidInput(
+            f"Your company has submitted applications, so its {', '.join(changed)} can "
+            "no longer be changed here; ask the programme managers to correct them."
+        )
+
+
 def save_profile(user: User, *, legal_name: str, registry_number: str, country: str,
                  region: str, size: str, sector: str, de_minimis_declared: Any) -> Organisation:
     """Create the user's company profile, or update it; link the user to the company."""
@@ -147,24 +161,16 @@ def save_profile(user: User, *, legal_name: str, registry_number: str, country: 
                             de_minimis_declared=de_minimis_declared)
     number = fields["registry_number"]
 
-    organisation = user.organisation
-    if organisation is not None and has_submitted(organisation):
-        changed = [label for name, label in FROZEN_FIELDS.items()
-                   if getattr(organisation, name) != fields[name]]
-        if changed:
-            # Evaluations, awards, the de minimis check and the funder's workbook stand on
-            # these details; they may not shift under a submitted application.
-            raise InvalidInput(
-                f"Your company has submitted applications, so its {', '.join(changed)} can "
-                "no longer be changed here; ask the programme managers to correct them."
-            )
     taken_message = (f"A company with registry number {number} is already registered. If it "
                      "is yours, ask its applicant to let you apply from their account.")
-    if registry_number_taken(number, except_id=organisation.id if organisation else None):
-        raise InvalidInput(taken_message)
     # Two people registering the same number at the same moment: the unique index
-    # refuses the second, with the same message.
+    # refuses the second, with the same message. The checks run under the write lock, so
+    # an application submitted a moment ago freezes the details for this save too.
     with atomic(clashes={REGISTRY_NUMBER_UNIQUE: taken_message}):
+        organisation = user.organisation
+        _check_frozen(organisation, fields)
+        if registry_number_taken(number, except_id=organisation.id if organisation else None):
+            raise InvalidInput(taken_message)
         if organisation is None:
             organisation = Organisation(registry_number=number)
             db.session.add(organisation)

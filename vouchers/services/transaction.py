@@ -36,9 +36,8 @@ def atomic(clashes: Mapping[str, str] | None = None) -> Iterator[None]:
     change is a ConstraintClash naming the constraint.
     """
     clashes = clashes or {}
+    begin_write(db.session)
     try:
-        # Inside the try: taking the lock may find a row read earlier changed since.
-        begin_write(db.session)
         with db.session.begin_nested():
             yield
             db.session.flush()
