@@ -32,7 +32,7 @@ from werkzeug.wrappers import Response
 
 from .extensions import db, login_manager
 from .models.base import MAX_ID
-from .policy import Predicate, can_visit
+from .policy import Predicate
 from .services.errors import DomainError, NotAllowed
 from .services.transaction import CONCURRENT_MESSAGE
 
@@ -215,5 +215,5 @@ def _change(view, render, rework, bound, objects) -> ResponseReturnValue:
     return response
 
 
-__all__ = ["BLUEPRINT_PERMISSIONS", "MAX_ID", "back_to", "by", "by_id", "can_visit",
-           "guard_blueprint", "refuse", "route", "see_other"]
+__all__ = ["BLUEPRINT_PERMISSIONS", "MAX_ID", "back_to", "by", "by_id", "guard_blueprint",
+           "refuse", "route", "see_other"]
