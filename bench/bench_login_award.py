@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
@@ -148,7 +149,7 @@ def log_in_manager(port: int) -> str:
     return cookie
 
 
-class _Load:
+class _Load(ABC):
     """``count`` threads doing ``work(n, attempt)`` without pause until stopped."""
 
     def __init__(self, count: int):
@@ -159,8 +160,9 @@ class _Load:
         self.threads = [threading.Thread(target=self._run, args=(n,), daemon=True)
                         for n in range(count)]
 
+    @abstractmethod
     def work(self, n: int, attempt: int) -> int:
-        raise NotImplementedError
+        """One request by thread ``n``; its HTTP status."""
 
     def _run(self, n: int) -> None:
         attempt = 0

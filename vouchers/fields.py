@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from decimal import Decimal
 
 from wtforms import StringField
@@ -11,11 +12,12 @@ from wtforms.validators import StopValidation
 from .money import parse_amount
 
 
-class _ParsedField(StringField):
+class _ParsedField(StringField, ABC):
     """A text input whose value is parsed strictly; the typed text is shown back as is."""
 
-    def parse(self, text: str) -> Decimal:  # pragma: no cover - each subclass parses
-        raise NotImplementedError
+    @abstractmethod
+    def parse(self, text: str) -> Decimal:
+        """The value of ``text``; ValueError with the message the user reads."""
 
     def shown(self, value: Decimal) -> str:
         return str(value)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from .. import policy
 from ..extensions import db
@@ -71,11 +71,7 @@ class ApplicationPage:
 
 
 def application_page(application: Application) -> ApplicationPage:
-    reviews_ = list(db.session.scalars(
-        select(Review).where(Review.application_id == application.id)
-        .options(selectinload(Review.scores), joinedload(Review.evaluator))
-        .order_by(Review.submitted_at, Review.id)
-    ))
+    reviews_ = reviews.reviews_of(application)
     assignments = list(db.session.scalars(
         select(Assignment).where(Assignment.application_id == application.id)
         .options(joinedload(Assignment.evaluator))
@@ -85,10 +81,7 @@ def application_page(application: Application) -> ApplicationPage:
         select(AuditRecord).where(AuditRecord.application_id == application.id)
         .options(joinedload(AuditRecord.actor)).order_by(AuditRecord.id)
     ))
-    payments = list(db.session.scalars(
-        select(Payment).where(Payment.application_id == application.id)
-        .order_by(Payment.paid_on, Payment.id)
-    ))
+    payments = reporting.payments_of(application)
     report = reporting.final_report_of(application)
     reviewable = application.state in policy.REVIEWABLE_STATES
     return ApplicationPage(

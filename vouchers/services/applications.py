@@ -29,7 +29,6 @@ from ..models import (
     AuditRecord,
     CallVoucherType,
     CostLine,
-    Payment,
     ServiceProvider,
     User,
 )
@@ -233,13 +232,6 @@ def last_comment(application: Application, to_state: str) -> str:
     return comment or ""
 
 
-def payments_of(application: Application) -> list[Payment]:
-    return list(db.session.scalars(
-        select(Payment).where(Payment.application_id == application.id)
-        .order_by(Payment.paid_on, Payment.id)
-    ))
-
-
 def is_voucher(application: Application) -> bool:
     return application.awarded_amount is not None and (
         application.state in lifecycle.VOUCHER_STATES or application.state == lifecycle.CANCELLED
@@ -258,7 +250,7 @@ def application_page(application: Application, user: User) -> dict[str, Any]:
                      if policy.can_edit_application(user, application) else []),
         "files": attachments_of(application, "application"),
         "report": reporting.final_report_of(application) if voucher else None,
-        "payments": payments_of(application) if voucher else [],
+        "payments": reporting.payments_of(application) if voucher else [],
         "payable": reporting.payable_amount(application) if voucher else None,
         "returned_comment": last_comment(application, lifecycle.RETURNED) if returned else "",
     }
@@ -269,7 +261,7 @@ def report_page(application: Application) -> dict[str, Any]:
     return {
         "report": reporting.final_report_of(application),
         "evidence": attachments_of(application, "report"),
-        "payments": payments_of(application),
+        "payments": reporting.payments_of(application),
         "payable": reporting.payable_amount(application),
     }
 

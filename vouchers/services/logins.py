@@ -183,17 +183,18 @@ def log_in(email: str, password: str, address: str, now: datetime | None = None)
         db.session.execute(delete(FailedLogin).where(FailedLogin.email == _normal(email),
                                                      FailedLogin.address == address))
         user.last_login_at = now
-    _remember(user, address, now)
+        _remember(user, address, now)
     current_app.logger.info("login: %s (%s, id %s) from %s", user.email, user.role, user.id,
                             address)
     return user
 
 
 def _remember(user: User, address: str, now: datetime) -> None:
+    """Note ``address`` as one of the user's usual ones (inside the login's atomic())."""
     known = db.session.scalar(select(KnownAddress).where(KnownAddress.user_id == user.id,
                                                          KnownAddress.address == address))
     try:
-        with atomic():
+        with atomic():  # its own savepoint: a clash undoes only this
             if known is None:
                 db.session.add(KnownAddress(user_id=user.id, address=address[:64],
                                             last_seen=now))

@@ -30,6 +30,14 @@ def final_report_of(application: Application) -> FinalReport | None:
     )
 
 
+def payments_of(application: Application) -> list[Payment]:
+    """The payments recorded on a voucher, in the order they were paid."""
+    return list(db.session.scalars(
+        select(Payment).where(Payment.application_id == application.id)
+        .order_by(Payment.paid_on, Payment.id)
+    ))
+
+
 def payable_amount(application: Application) -> Decimal:
     """min(actual eligible costs x funding rate, awarded), once a report gives the costs."""
     report = final_report_of(application)

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import case, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from workflows import lifecycle
 
 from ..extensions import db
 from ..models import Application, Assignment, Review, User
 from .attachments import attachments_of
-from .reviews import review_of
+from .reviews import review_of, reviews_of
 
 PER_PAGE = 50
 
@@ -87,11 +87,7 @@ def review_page(application: Application, evaluator: User) -> dict:
     mine = review_of(application, evaluator)
     submitted: list[Review] = []
     if mine is not None:
-        submitted = list(db.session.scalars(
-            select(Review).where(Review.application_id == application.id)
-            .options(selectinload(Review.scores))
-            .order_by(Review.submitted_at, Review.id)
-        ))
+        submitted = reviews_of(application)
         # The evaluator's own review first; the others are numbered, not named.
         submitted.sort(key=lambda r: r.id != mine.id)
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from workflows import lifecycle
 
@@ -80,6 +81,15 @@ def declare_conflict(application: Application, evaluator: User, reason: str) -> 
             raise InvalidInput("Say briefly why you have a conflict of interest.")
         assignment.conflict_declared_at = utcnow()
         assignment.conflict_reason = reason.strip()
+
+
+def reviews_of(application: Application) -> list[Review]:
+    """The application's submitted reviews with their scores, in the order they came in."""
+    return list(db.session.scalars(
+        select(Review).where(Review.application_id == application.id)
+        .options(selectinload(Review.scores), joinedload(Review.evaluator))
+        .order_by(Review.submitted_at, Review.id)
+    ))
 
 
 def review_of(application: Application, evaluator: User) -> Review | None:
