@@ -15,6 +15,7 @@ from werkzeug.security import generate_password_hash
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import (
+    AidDeclaration,
     Application,
     Call,
     CallVoucherType,
@@ -52,6 +53,11 @@ PATHS = {
              "approve_report", "pay"],
 }
 
+# The test programme's partner regions: the factories' SMEs (North Brabant) and providers
+# (Bavaria) are in two of them.
+REGIONS = (("NL", "North Brabant"), ("DE", "Bavaria"), ("ES", "Catalonia"),
+           ("DK", "Capital Region"))
+
 DEFAULT_TYPES = {
     # type: quota, max amount, rate, envelope
     "travel": (12, "5000", "1.00", "60000"),
@@ -80,7 +86,8 @@ class Factories:
         now = utcnow()
         programme = Programme(name=f"Programme {n}", funder="Interreg Test", currency="EUR",
                               total_budget=Decimal("1240000"), starts_on=date(2026, 1, 1),
-                              ends_on=date(2028, 12, 31))
+                              ends_on=date(2028, 12, 31),
+                              regions=[list(r) for r in REGIONS])
         opens, closes = ((now - timedelta(days=10), now + timedelta(days=30)) if open_now
                          else (now - timedelta(days=60), now - timedelta(days=1)))
         call = Call(code=code or f"C{n}", title=f"Call {n}", opens_at=opens, closes_at=closes)
@@ -97,11 +104,16 @@ class Factories:
         db.session.commit()
         return call
 
-    def organisation(self, *, country: str = "NL", declared: str = "0") -> Organisation:
+    def organisation(self, *, country: str = "NL", region: str = "North Brabant",
+                     declared: str = "0", size: str = "small") -> Organisation:
+        """An SME; ``declared`` de minimis aid is one declaration granted today."""
         n = self._n()
         org = Organisation(legal_name=f"SME {n} B.V.", registry_number=f"NL{n:09d}",
-                           country=country, region="North Brabant", size="small",
-                           sector="biotech", de_minimis_declared=Decimal(declared))
+                           country=country, region=region, size=size, sector="biotech")
+        if Decimal(declared) > 0:
+            org.aid_declarations.append(AidDeclaration(
+                granting_body="Regional development fund", granted_on=today(),
+                amount=Decimal(declared)))
         db.session.add(org)
         db.session.commit()
         return org
@@ -125,9 +137,9 @@ class Factories:
     def evaluator(self, organisation: Organisation | None = None) -> User:
         return self.user("evaluator", organisation=organisation)
 
-    def provider(self) -> ServiceProvider:
+    def provider(self, *, country: str = "DE", region: str = "Bavaria") -> ServiceProvider:
         n = self._n()
-        provider = ServiceProvider(name=f"Provider {n}", country="DE", region="Bavaria",
+        provider = ServiceProvider(name=f"Provider {n}", country=country, region=region,
                                    services="Testing")
         db.session.add(provider)
         db.session.commit()

@@ -191,6 +191,17 @@ def can_download(user: Any, attachment: Attachment) -> bool:
     return not _role(user, EVALUATOR) or attachment.purpose == "application"
 
 
+# --- deciding (issue 8): each part's predicates in its own section ----------------------
+
+# eligibility
+
+# versions, conflict confirmation, unassigning
+
+# scoring, consensus
+
+# ranking, funding line, reserve list
+
+
 # --- for services ---------------------------------------------------------------------
 
 

@@ -1,8 +1,15 @@
 """The data model. Import from here: `from vouchers.models import Application`."""
 
 from .accounts import INVITED_ROLES, ChangeRecord, FailedLogin, Invitation, KnownAddress
-from .applications import Application, Attachment, AuditRecord, CostLine
-from .people import COMPANY_SIZES, SECTORS, Organisation, User
+from .applications import (
+    Application,
+    ApplicationVersion,
+    Attachment,
+    AuditRecord,
+    CostLine,
+    EligibilityOverride,
+)
+from .people import COMPANY_SIZES, SECTORS, AidDeclaration, Organisation, User
 from .programmes import (
     PROVIDER_TYPES,
     VOUCHER_TYPE_LABELS,
@@ -14,15 +21,14 @@ from .programmes import (
     ServiceProvider,
 )
 from .reporting import REPORT_STATUSES, FinalReport, Payment
-from .reviews import RECOMMENDATIONS, Assignment, Review, ReviewScore
+from .reviews import RECOMMENDATIONS, Assignment, Consensus, ConsensusScore, Review, ReviewScore
 
 __all__ = [
     "COMPANY_SIZES", "INVITED_ROLES", "PROVIDER_TYPES", "RECOMMENDATIONS", "REPORT_STATUSES",
-    "SECTORS",
-    "VOUCHER_TYPES", "VOUCHER_TYPE_LABELS",
-    "Application", "Assignment", "Attachment", "AuditRecord", "Call", "CallVoucherType",
-    "ChangeRecord", "KnownAddress",
-    "CostLine", "Criterion", "FailedLogin", "FinalReport", "Invitation", "Organisation", "Payment",
-    "Programme", "Review",
-    "ReviewScore", "ServiceProvider", "User",
+    "SECTORS", "VOUCHER_TYPES", "VOUCHER_TYPE_LABELS",
+    "AidDeclaration", "Application", "ApplicationVersion", "Assignment", "Attachment",
+    "AuditRecord", "Call", "CallVoucherType", "ChangeRecord", "Consensus", "ConsensusScore",
+    "CostLine", "Criterion", "EligibilityOverride", "FailedLogin", "FinalReport", "Invitation",
+    "KnownAddress", "Organisation", "Payment", "Programme", "Review", "ReviewScore",
+    "ServiceProvider", "User",
 ]

@@ -5,7 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, event
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflows.lifecycle import STATES, VOUCHER_STATES
@@ -40,7 +49,16 @@ class Application(db.Model):
     state: Mapped[str] = mapped_column(String(20), default="draft")
     # Kept up to date when a review is submitted, so the table can sort 100,000 rows by it.
     weighted_score: Mapped[money | None]
+    # Reviews of the current version (submission_number); earlier ones no longer count.
     review_count: Mapped[int] = mapped_column(default=0)
+    # Each submission is a numbered version (ApplicationVersion); 0 until first submitted.
+    submission_number: Mapped[int] = mapped_column(default=0)
+    # The consensus score of the current version, where one is recorded: ranking uses it.
+    consensus_score: Mapped[money | None]
+    # The evaluators' totals are further apart than the call's divergence share allows.
+    divergent: Mapped[bool] = mapped_column(default=False)
+    # An eligibility rule fails without a manager's exception (services/eligibility.py).
+    fails_rules: Mapped[bool] = mapped_column(default=False)
     decision_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
     submitted_at: Mapped[timestamp | None]
@@ -125,6 +143,8 @@ class Attachment(db.Model):
     original_name: Mapped[str] = mapped_column(String(255))
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
     content_type: Mapped[str] = mapped_column(String(100))
+    # What the document is (voucher_types.ATTACHMENT_KINDS): a call may require kinds.
+    kind: Mapped[str] = mapped_column(String(30), default="other")
     size: Mapped[int]
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[timestamp] = mapped_column(default=utcnow)
@@ -155,3 +175,40 @@ class AuditRecord(db.Model):
 @event.listens_for(AuditRecord, "before_delete")
 def _audit_is_append_only(mapper, connection, target):
     raise RuntimeError("audit records are append-only")
+
+
+class ApplicationVersion(db.Model):
+    """What the applicant submitted, frozen: one row per submission (numbered from 1)."""
+
+    __tablename__ = "application_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    number: Mapped[int]
+    submitted_at: Mapped[timestamp]
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The fields, details, provider, cost lines and attachments as submitted.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (
+        UniqueConstraint("application_id", "number", name="uq_application_versions_number"),
+    )
+
+
+class EligibilityOverride(db.Model):
+    """A manager accepted an application that fails one eligibility rule, and said why."""
+
+    __tablename__ = "eligibility_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    rule: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    by: Mapped[User] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("application_id", "rule", name="uq_eligibility_overrides_rule"),
+    )

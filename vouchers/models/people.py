@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from datetime import date
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
@@ -13,7 +13,8 @@ from workflows.lifecycle import ROLES
 from ..extensions import db
 from .base import money, str200, timestamp, utcnow
 
-COMPANY_SIZES = ("micro", "small", "medium")
+# A large enterprise may register; the calls' size rule (SMEs by default) decides.
+COMPANY_SIZES = ("micro", "small", "medium", "large")
 SECTORS = ("biotech", "medtech", "digital_health", "nutrition", "pharma", "diagnostics")
 
 
@@ -29,16 +30,17 @@ class Organisation(db.Model):
     region: Mapped[str200]
     size: Mapped[str] = mapped_column(String(10), default="small")
     sector: Mapped[str] = mapped_column(String(30), default="biotech")
-    # De minimis aid the undertaking declared it received over the rolling period.
-    de_minimis_declared: Mapped[money] = mapped_column(default=Decimal("0.00"))
     # Bumped by every award, so two awards to one undertaking serialise on this row.
     award_lock: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
 
     members: Mapped[list[User]] = relationship(back_populates="organisation")
+    aid_declarations: Mapped[list[AidDeclaration]] = relationship(
+        back_populates="organisation", order_by="AidDeclaration.granted_on",
+        cascade="all, delete-orphan",
+    )
 
     __table_args__ = (
-        CheckConstraint("de_minimis_declared >= 0", name="declared_not_negative"),
         CheckConstraint(f"size IN {COMPANY_SIZES!r}", name="size_known"),
     )
 
@@ -79,3 +81,25 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
+
+
+class AidDeclaration(db.Model):
+    """One de minimis aid the undertaking declares it received elsewhere, with its date.
+
+    Aid granted more than the rolling three years before an award stops counting
+    (services/budget.py decides the period).
+    """
+
+    __tablename__ = "aid_declarations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    granting_body: Mapped[str200]
+    granted_on: Mapped[date]
+    amount: Mapped[money]
+    declared_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    declared_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    organisation: Mapped[Organisation] = relationship(back_populates="aid_declarations")
+
+    __table_args__ = (CheckConstraint("amount > 0", name="aid_amount_positive"),)

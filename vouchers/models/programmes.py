@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import figures, voucher_types
@@ -19,6 +27,10 @@ PROVIDER_TYPES = voucher_types.PROVIDER_TYPES
 # What a call is at a given instant (Call.status); the labels are for pages.
 CALL_UPCOMING, CALL_OPEN, CALL_CLOSED = "upcoming", "open", "closed"
 CALL_STATUS_LABELS = {CALL_UPCOMING: "Upcoming", CALL_OPEN: "Open", CALL_CLOSED: "Closed"}
+# Eligibility defaults of a new call (the seed programme's rules; see services/eligibility).
+SME_SIZES = ("micro", "small", "medium")
+SUPPORT_CAP = Decimal("60000.00")  # EU ceiling for financial support to third parties
+DIVERGENCE_SHARE = Decimal("0.30")
 
 
 class Programme(db.Model):
@@ -31,6 +43,8 @@ class Programme(db.Model):
     total_budget: Mapped[money]
     starts_on: Mapped[date]
     ends_on: Mapped[date]
+    # The partner regions, as [country, region] pairs: the default eligible regions.
+    regions: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
 
     calls: Mapped[list[Call]] = relationship(back_populates="programme", order_by="Call.opens_at")
 
@@ -48,6 +62,24 @@ class Call(db.Model):
     opens_at: Mapped[timestamp]
     closes_at: Mapped[timestamp]
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    # Eligibility rules (services/eligibility.py reads them; None means "no limit" or
+    # "the programme's", as each comment says).
+    # [country, region] pairs; None: the programme's partner regions.
+    eligible_regions: Mapped[list[list[str]] | None] = mapped_column(JSON)
+    allowed_sizes: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(SME_SIZES))
+    # Per SME, call and voucher type; None: no limit.
+    max_applications_per_type: Mapped[int | None] = mapped_column(default=1)
+    # Vouchers per SME over the programme; None: no limit.
+    max_vouchers_per_sme: Mapped[int | None]
+    # Total support per SME over the programme; None: no cap.
+    support_cap: Mapped[money | None] = mapped_column(default=SUPPORT_CAP)
+    # The last day activities may take place; None: the programme's end.
+    implementation_ends_on: Mapped[date | None]
+    # Evaluation: evaluators' totals further apart than this share of the scale diverge.
+    divergence_share: Mapped[rate] = mapped_column(default=DIVERGENCE_SHARE)
+    extra_evaluator_on_divergence: Mapped[bool] = mapped_column(default=False)
+    # Besides managers, who may record the consensus score.
+    lead_evaluator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     programme: Mapped[Programme] = relationship(back_populates="calls")
     voucher_types: Mapped[list[CallVoucherType]] = relationship(
@@ -55,7 +87,27 @@ class Call(db.Model):
         cascade="all, delete-orphan",
     )
 
-    __table_args__ = (CheckConstraint("closes_at > opens_at", name="window_ordered"),)
+    __table_args__ = (
+        CheckConstraint("closes_at > opens_at", name="window_ordered"),
+        CheckConstraint("max_applications_per_type IS NULL OR max_applications_per_type >= 1",
+                        name="max_applications_positive"),
+        CheckConstraint("max_vouchers_per_sme IS NULL OR max_vouchers_per_sme >= 1",
+                        name="max_vouchers_positive"),
+        CheckConstraint("support_cap IS NULL OR support_cap > 0", name="support_cap_positive"),
+        CheckConstraint("divergence_share > 0 AND divergence_share <= 1",
+                        name="divergence_in_range"),
+    )
+
+    @property
+    def regions(self) -> list[list[str]]:
+        """The eligible regions: the call's own list, else the programme's."""
+        if self.eligible_regions is not None:
+            return self.eligible_regions
+        return self.programme.regions or []
+
+    @property
+    def last_activity_day(self) -> date:
+        return self.implementation_ends_on or self.programme.ends_on
 
     def status(self, at: datetime) -> str:
         """"upcoming", "open" or "closed" at ``at``: the one place this is decided."""
@@ -98,6 +150,12 @@ class CallVoucherType(db.Model):
     # Numbers the references of the type's applications; see transitions._new_reference.
     references_issued: Mapped[int] = mapped_column(default=0, server_default="0")
     score_scale: Mapped[int] = mapped_column(default=5)
+    # The provider must be based in another region than the SME.
+    provider_other_region: Mapped[bool] = mapped_column(default=False)
+    # Attachment kinds (voucher_types.ATTACHMENT_KINDS) an application must carry.
+    required_attachments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Minimum weighted total (on the score scale) an award needs; None: no threshold.
+    threshold: Mapped[money | None]
 
     call: Mapped[Call] = relationship(back_populates="voucher_types")
     criteria: Mapped[list[Criterion]] = relationship(
@@ -115,6 +173,7 @@ class CallVoucherType(db.Model):
         CheckConstraint("committed >= 0 AND committed <= envelope", name="committed_in_envelope"),
         CheckConstraint("awarded_count >= 0 AND awarded_count <= quota", name="count_in_quota"),
         CheckConstraint("score_scale >= 1", name="scale_positive"),
+        CheckConstraint("threshold IS NULL OR threshold >= 0", name="threshold_not_negative"),
     )
 
     @property
@@ -147,10 +206,15 @@ class Criterion(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     weight: Mapped[Decimal] = mapped_column(Numeric(6, 2))
     position: Mapped[int] = mapped_column(default=0)
+    # The least score (on the scale) this criterion needs for an award; None: none.
+    minimum: Mapped[int | None]
 
     call_voucher_type: Mapped[CallVoucherType] = relationship(back_populates="criteria")
 
-    __table_args__ = (CheckConstraint("weight > 0", name="weight_positive"),)
+    __table_args__ = (
+        CheckConstraint("weight > 0", name="weight_positive"),
+        CheckConstraint("minimum IS NULL OR minimum >= 0", name="minimum_not_negative"),
+    )
 
 
 class ServiceProvider(db.Model):

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import Application, Assignment, AuditRecord, FinalReport, Payment, Review, User
 from ..models.base import MAX_ID
 from ..money import ZERO
-from . import reporting, reviews
+from . import eligibility, ranking, reporting, reviews, scoring, versions
 from .assignment import Candidate, eligible_evaluators, wanted_per_application
 from .errors import InvalidInput
 
@@ -37,6 +37,14 @@ class ApplicationPage:
     # Who may still be assigned, with their load in the call (empty past the review).
     evaluators: list[Candidate]
     wanted: int
+    # Each eligibility rule's result (services/eligibility.py).
+    rules: list[eligibility.RuleResult]
+    # The submitted versions, oldest first (services/versions.py).
+    versions: list
+    # Thresholds, divergence and consensus (services/scoring.py).
+    scoring: object
+    # The application's place in its ranking or on the reserve list (services/ranking.py).
+    rank: object
 
     @property
     def scores_of(self) -> dict[int, dict[int, int | None]]:
@@ -90,6 +98,8 @@ def application_page(application: Application) -> ApplicationPage:
         payable=reporting.payable_amount(application) if report is not None else None,
         evaluators=eligible_evaluators(application) if reviewable else [],
         wanted=wanted_per_application(),
+        rules=eligibility.evaluate(application), versions=versions.versions_of(application),
+        scoring=scoring.summary(application), rank=ranking.position_of(application),
     )
 
 

@@ -60,6 +60,7 @@ SIZE_LABELS = {
     "micro": "Micro (fewer than 10 staff, turnover up to €2 million)",
     "small": "Small (fewer than 50 staff, turnover up to €10 million)",
     "medium": "Medium (fewer than 250 staff, turnover up to €50 million)",
+    "large": "Large (250 staff or more, or turnover above €50 million)",
 }
 SECTOR_LABELS = {s: s.replace("_", " ").capitalize() for s in SECTORS}
 MAX_DECLARED = Decimal("9999999999.99")  # Numeric(12, 2)

@@ -21,6 +21,7 @@ from ..models import (
     User,
 )
 from ..models.base import Money, utcnow
+from . import scoring
 from .errors import InvalidInput, TransitionNotAllowed
 from .transaction import atomic
 from .transitions import start_review
@@ -159,4 +160,5 @@ def submit_review(application: Application, evaluator: User, *, scores: dict[int
         ).one()
         application.review_count = count
         application.weighted_score = mean
+        scoring.after_review(application)
     return review

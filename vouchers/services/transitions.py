@@ -25,7 +25,7 @@ from ..models import Application, AuditRecord, CallVoucherType, User
 from ..models.base import utcnow
 from ..money import ZERO, format_eur, parse_amount, to_money
 from ..text import clean_title
-from . import budget
+from . import budget, eligibility, scoring, undertaking, versions
 from .errors import ConcurrentChange, InvalidInput, TransitionNotAllowed
 from .transaction import atomic
 
@@ -238,6 +238,10 @@ def submit(application: Application, actor: User, now: datetime | None = None) -
     with atomic():
         fire(application, "submit", actor, now=now)
         application.submitted_at = now
+        versions.record_submission(application, actor, now)
+        # The rules are shown, not enforced, at submission: a manager may still accept an
+        # exception with a reason; the award refuses what fails without one.
+        eligibility.refresh_flag(application, now)
 
 
 def withdraw(application: Application, actor: User, comment: str = "") -> None:
@@ -281,7 +285,10 @@ def award(application: Application, actor: User, amount, comment: str = "",
                 f"The award ({format_eur(amount)}) exceeds the {cvt.label.lower()} maximum of "
                 f"{format_eur(cvt.max_amount)}."
             )
-        budget.check_de_minimis(application, amount, now)
+        # The undertaking's lock first: the limits below read its other awards.
+        undertaking.check_award(application, amount, now)
+        eligibility.ensure_awardable(application, now)
+        scoring.ensure_above_threshold(application)
         budget.reserve(cvt, amount)
 
 

@@ -1,0 +1,1 @@
+"""Authorization-matrix cases of the eligibility routes (see tests/matrix_cases.py)."""
