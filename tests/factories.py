@@ -153,8 +153,8 @@ class Factories:
         details = {
             "travel": {"event": "BIO-Europe", "destination": "Copenhagen",
                        "start_date": "2027-03-01", "end_date": "2027-03-03"},
-            "market_validation": {"service": "Market study"},
-            "product_validation": {"service": "Bench testing"},
+            "market_validation": {"service": "Market study", "delivery_date": "2027-06-30"},
+            "product_validation": {"service": "Bench testing", "delivery_date": "2027-06-30"},
             "impact": {"outcome": "Reimbursement", "indicators": "Two payer meetings"},
         }[vt]
         provider = self.provider() if vt in ("market_validation", "product_validation") else None

@@ -38,6 +38,11 @@ class VoucherType:
     needs_provider: bool = False
     # A pair of date fields (first, last) that must be in that order.
     period: tuple[str, str] | None = None
+    # A new call's defaults (the seed programme's rules; the manager may change them):
+    # the attachment kinds an application must carry, and whether the provider must be
+    # based in another region than the SME.
+    required_attachments: tuple[str, ...] = ()
+    provider_other_region: bool = False
 
     @property
     def detail_keys(self) -> tuple[str, ...]:
@@ -50,6 +55,17 @@ class VoucherType:
 
 _SERVICE = DetailField("service", "Service bought", LONG_TEXT,
                        "What the provider will do: the study, test or advice.")
+# The activity's dates must fall inside the call's implementation period.
+_DELIVERY = DetailField("delivery_date", "Service delivered by", DATE,
+                        "The day the provider will have delivered the service.")
+
+# What an attachment is; a call may require some kinds per voucher type.
+ATTACHMENT_KINDS: dict[str, str] = {
+    "quote": "The provider's quote",
+    "registration": "Event registration or invitation",
+    "cv": "CV of the person who will travel or lead the work",
+    "other": "Other document",
+}
 
 REGISTRY: dict[str, VoucherType] = {t.code: t for t in (
     VoucherType(
@@ -59,12 +75,14 @@ REGISTRY: dict[str, VoucherType] = {t.code: t for t in (
          DetailField("destination", "Destination", description="City and country."),
          DetailField("start_date", "First day", DATE),
          DetailField("end_date", "Last day", DATE)),
-        period=("start_date", "end_date"),
+        period=("start_date", "end_date"), required_attachments=("registration",),
     ),
-    VoucherType("market_validation", "Market validation", "MV", (_SERVICE,),
-                needs_provider=True),
-    VoucherType("product_validation", "Product validation", "PV", (_SERVICE,),
-                needs_provider=True),
+    VoucherType("market_validation", "Market validation", "MV", (_SERVICE, _DELIVERY),
+                needs_provider=True, required_attachments=("quote",),
+                provider_other_region=True),
+    VoucherType("product_validation", "Product validation", "PV", (_SERVICE, _DELIVERY),
+                needs_provider=True, required_attachments=("quote",),
+                provider_other_region=True),
     VoucherType(
         "impact", "Impact", "IM",
         (DetailField("outcome", "Expected outcome", LONG_TEXT,
