@@ -159,7 +159,7 @@ def populate(rows: int, seed: int = 7) -> int:
          "registry_number": f"{COUNTRIES[i % len(COUNTRIES)][0]}{i:09d}",
          "country": COUNTRIES[i % len(COUNTRIES)][0],
          "region": COUNTRIES[i % len(COUNTRIES)][1], "size": "small", "sector": "biotech",
-         "de_minimis_declared": Decimal("0.00"), "award_lock": 0, "created_at": opens}
+         "award_lock": 0, "created_at": opens}
         for i in range(applicants)
     ])
     org_ids = list(db.session.scalars(select(Organisation.id).order_by(Organisation.id)))

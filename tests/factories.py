@@ -81,7 +81,7 @@ class Factories:
         return next(self._seq)
 
     def call(self, types: dict | None = None, *, open_now: bool = True, code: str | None = None,
-             criteria: int = 2) -> Call:
+             criteria: int = 2, support_cap: Decimal | None = None) -> Call:
         n = self._n()
         now = utcnow()
         programme = Programme(name=f"Programme {n}", funder="Interreg Test", currency="EUR",
@@ -101,6 +101,11 @@ class Factories:
                                       position=i) for i in range(criteria)]
             call.voucher_types.append(cvt)
         db.session.add(programme)
+        db.session.flush()
+        # No support cap per SME unless a test sets one: the test types' maxima (up to
+        # 100,000) are above the default cap of 60,000. (Set after the insert: the column
+        # default would replace a None given to the constructor.)
+        call.support_cap = support_cap
         db.session.commit()
         return call
 
@@ -223,7 +228,9 @@ class Factories:
     def review(self, application, *, manager=None, evaluator=None, score: int = 4):
         manager = manager or self.manager()
         evaluator = evaluator or self.evaluator()
-        reviews.assign(application, evaluator, manager)
+        if reviews.assignment_of(application, evaluator) is None:
+            reviews.assign(application, evaluator, manager)
+        reviews.confirm_no_conflict(application, evaluator)
         criteria = application.call_voucher_type.criteria
         reviews.submit_review(application, evaluator, scores={c.id: score for c in criteria},
                               recommendation="award", comment="Good.")

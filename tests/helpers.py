@@ -47,9 +47,9 @@ def office_zip(member: str = "[Content_Types].xml") -> bytes:
 
 
 def upload(client, application, content: bytes, name: str, purpose: str = "application",
-           **kwargs):
+           kind: str = "other", **kwargs):
     return client.post(
         f"/apply/applications/{application.id}/attachments",
-        data={"purpose": purpose, "file": (io.BytesIO(content), name)},
+        data={"purpose": purpose, "kind": kind, "file": (io.BytesIO(content), name)},
         content_type="multipart/form-data", **kwargs,
     )

@@ -80,8 +80,7 @@ def assigned(make):
 def profile_fields(org, **changes) -> dict:
     return {"legal_name": org.legal_name, "registry_number": org.registry_number,
             "country": org.country, "region": org.region, "size": org.size,
-            "sector": org.sector, "de_minimis_declared": str(org.de_minimis_declared),
-            **changes}
+            "sector": org.sector, **changes}
 
 
 # --- applicants ------------------------------------------------------------------------
@@ -111,7 +110,7 @@ def _(make):
     data = {"title": "A sharper title", "summary": a.summary,
             "requested_amount": str(a.requested_amount), "provider_id": str(a.provider_id),
             "cost_lines-0-description": "Service", "cost_lines-0-amount": str(a.total_costs),
-            "service": "Market study"}
+            "service": "Market study", "delivery_date": "2027-06-30"}
     return Post("applicant", a.applicant, url("applicant.edit", application_id=a.id),
                 data=data, done=lambda: a.title == "A sharper title")
 
@@ -142,8 +141,10 @@ def _(make):
 def _(make):
     a = make.application("draft")
     return Post("applicant", a.applicant, url("applicant.upload", application_id=a.id),
-                data={"purpose": "application", "file": (io.BytesIO(PDF), "quote.pdf")},
-                done=lambda: [f.original_name for f in a.attachments] == ["quote.pdf"])
+                data={"purpose": "application", "kind": "quote",
+                      "file": (io.BytesIO(PDF), "quote.pdf")},
+                done=lambda: [(f.original_name, f.kind) for f in a.attachments]
+                == [("quote.pdf", "quote")])
 
 
 @case("applicant.delete_attachment")
@@ -239,6 +240,8 @@ def _(make):
 @case("evaluator.submit_review")
 def _(make):
     a, evaluator = assigned(make)
+    reviews.confirm_no_conflict(a, evaluator)
+    db.session.commit()
     scores = {f"score_{c.id}": "4" for c in a.call_voucher_type.criteria}
     return Post("evaluator", evaluator, url("evaluator.submit_review", application_id=a.id),
                 data={"comment": "A sound plan.", "recommendation": "award", **scores},
@@ -443,6 +446,8 @@ def _(make):
 
 # The cases of issue 8's parts live in their own modules; importing them registers them.
 from tests import (  # noqa: E402, F401
+    matrix_cases_aid,
+    matrix_cases_call_rules,
     matrix_cases_eligibility,
     matrix_cases_ranking,
     matrix_cases_scoring,

@@ -92,25 +92,20 @@ def test_profile_is_created_once_and_links_the_applicant(client, make):
     response = client.post("/apply/profile", data={
         "legal_name": "Aarhus Cell Dynamics ApS", "registry_number": "dk 3841 2290",
         "country": "DK", "region": "Central Denmark", "size": "micro", "sector": "biotech",
-        "de_minimis_declared": "45000.50",
     })
     assert response.status_code == 303
     db.session.refresh(user)
     org = user.organisation
     assert org.legal_name == "Aarhus Cell Dynamics ApS"
     assert org.registry_number == "DK38412290"
-    assert org.de_minimis_declared == Decimal("45000.50")
     # Editing changes the same organisation.
     client.post("/apply/profile", data={
         "legal_name": "Aarhus Cell Dynamics ApS", "registry_number": "DK38412290",
         "country": "DK", "region": "Central Denmark", "size": "small", "sector": "biotech",
-        "de_minimis_declared": "60000",
     })
     db.session.expire_all()
     assert count(Organisation) == 1
     assert user.organisation.size == "small"
-    assert user.organisation.de_minimis_declared == Decimal("60000.00")
-    assert 'value="60000.00"' in text(client.get("/apply/profile"))
 
 
 def test_profile_details_the_programme_relies_on_freeze_once_an_application_is_in(client,
@@ -121,10 +116,10 @@ def test_profile_details_the_programme_relies_on_freeze_once_an_application_is_i
     login(client, applicant)
     fields = {"legal_name": org.legal_name, "registry_number": org.registry_number,
               "country": org.country, "region": org.region, "size": "medium",
-              "sector": "medtech", "de_minimis_declared": str(org.de_minimis_declared)}
+              "sector": "medtech"}
     page = text(client.get("/apply/profile"))
     # Shown, but not as something to edit: the frozen fields are disabled, the others not.
-    for name in ("legal_name", "registry_number", "country", "region", "de_minimis_declared"):
+    for name in ("legal_name", "registry_number", "country", "region"):
         assert re.search(rf'<(input|select)[^>]*\bdisabled\b[^>]*name="{name}"', page), name
     for name in ("size", "sector"):
         assert not re.search(rf'<select[^>]*\bdisabled\b[^>]*name="{name}"', page), name
@@ -133,12 +128,10 @@ def test_profile_details_the_programme_relies_on_freeze_once_an_application_is_i
     # A browser sends nothing for disabled fields; a crafted request's values are ignored.
     response = client.post("/apply/profile", data={"size": "small", "sector": "medtech"})
     assert response.status_code == 303
-    response = client.post("/apply/profile", data={**fields, "country": "IE",
-                                                   "de_minimis_declared": "0.01"})
+    response = client.post("/apply/profile", data={**fields, "country": "IE"})
     assert response.status_code == 303
     db.session.expire_all()
     assert (org.country, org.size, org.legal_name) == ("NL", "medium", fields["legal_name"])
-    assert org.de_minimis_declared == Decimal(fields["de_minimis_declared"])
 
 
 def test_a_profile_before_any_submission_is_wholly_editable(client, make):
@@ -156,7 +149,6 @@ def test_profile_refuses_a_registry_number_of_another_company(client, make):
     response = client.post("/apply/profile", data={
         "legal_name": "Copycat Ltd", "registry_number": other.registry_number.lower(),
         "country": "UK", "region": "Kent", "size": "small", "sector": "medtech",
-        "de_minimis_declared": "0",
     })
     assert response.status_code == 422
     page = text(response)
@@ -176,13 +168,11 @@ def test_profile_shows_bad_input_next_to_its_field(client, make):
     response = client.post("/apply/profile", data={
         "legal_name": "", "registry_number": "NL123456789", "country": "XX",
         "region": "Limburg", "size": "small", "sector": "biotech",
-        "de_minimis_declared": "1,000",
     })
     page = text(response)
     assert response.status_code == 400
     assert 'id="legal_name-errors"' in page
     assert 'id="country-errors"' in page
-    assert 'id="de_minimis_declared-errors"' in page and "with a dot for cents" in page
     assert count(Organisation) == 0
 
 
@@ -192,6 +182,7 @@ def test_profile_shows_bad_input_next_to_its_field(client, make):
 def form_data(**overrides):
     data = {"title": "Market study in DE and FR", "summary": "We test demand.",
             "requested_amount": "30000.00", "service": "Market study in two markets",
+            "delivery_date": "2027-06-30",
             "cost_lines-0-description": "Market study", "cost_lines-0-amount": "40000"}
     data.update(overrides)
     return data
@@ -257,7 +248,8 @@ def test_saving_a_validation_draft(client, make, logged_in):
     assert response.headers["Location"].endswith(app_url(application))
     assert application.state == "draft"
     assert application.provider_id == provider.id
-    assert application.details == {"service": "Market study in two markets"}
+    assert application.details == {"service": "Market study in two markets",
+                                   "delivery_date": "2027-06-30"}
     assert [(c.description, c.amount) for c in application.cost_lines] == [
         ("Market study", Decimal("40000.00")), ("Provider travel", Decimal("2500.50"))]
     assert application.requested_amount == Decimal("30000.00")

@@ -264,15 +264,19 @@ def test_download_is_served_only_to_those_who_may_see_the_application(client, ma
     assigned = make.evaluator()
     conflicted = make.evaluator()
     bystander = make.evaluator()
+    unconfirmed = make.evaluator()
     reviews.assign(application, assigned, manager)
+    reviews.confirm_no_conflict(application, assigned)
     reviews.assign(application, conflicted, manager)
     reviews.declare_conflict(application, conflicted, "I advise this company.")
+    # Assigned, but has not yet confirmed having no conflict of interest.
+    reviews.assign(application, unconfirmed, manager)
     db.session.commit()
     colleague = make.applicant(organisation=owner.organisation)
     stranger = make.applicant()
 
     expected = {owner: 200, colleague: 200, manager: 200, assigned: 200,
-                conflicted: 404, bystander: 404, stranger: 404}
+                conflicted: 404, unconfirmed: 404, bystander: 404, stranger: 404}
     for user, status in expected.items():
         login(client, user)
         response = client.get(url)

@@ -18,9 +18,10 @@ from werkzeug.datastructures import FileStorage
 from tests.helpers import PDF, login, logout, snapshot
 from tests.matrix_cases import CASES
 from vouchers.boundary import BLUEPRINT_PERMISSIONS
+from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.manager.applications import ACTIONS
-from vouchers.services import accounts, attachments, reviews
+from vouchers.services import accounts, aid, attachments, reviews
 
 PERSONAS = ("anonymous", "applicant", "other_applicant", "evaluator", "conflicted_evaluator",
             "manager")
@@ -39,10 +40,11 @@ ALLOWED_BY = {
     "can_apply": APPLICANTS,
     "can_evaluate": EVALUATORS,
     "can_manage": {"manager"},
-    # The world's application: its owner, the evaluator assigned without a conflict, and
-    # the managers; its attachment (a quote) to the same people.
-    "can_view_application": {"applicant", "evaluator", "manager"},
-    "can_download": {"applicant", "evaluator", "manager"},
+    # The world's application: its owner and the managers; its attachment (a quote) to the
+    # same people. Not (yet) the evaluator assigned without a conflict: they have not
+    # confirmed having none, so they see nothing of its content.
+    "can_view_application": {"applicant", "manager"},
+    "can_download": {"applicant", "manager"},
     "can_review": {"evaluator"},
     # Account administration: managers only (the target, another applicant, is not one of
     # them, so a manager may disable it).
@@ -51,6 +53,25 @@ ALLOWED_BY = {
     "can_disable_account": {"manager"},
     "can_enable_account": {"manager"},
     "can_unlock_account": {"manager"},
+    # The evaluator assigned without a conflict opens the application's page, which asks
+    # them to confirm they have none (or declare one) first; only then may they compare
+    # its versions, like the managers. The manager may unassign them: no review yet.
+    "can_open_assignment": {"evaluator"},
+    "can_confirm_no_conflict": {"evaluator"},
+    "can_compare_versions": {"manager"},
+    "can_unassign": {"manager"},
+    # The world's application is submitted: a manager may accept an exception to a rule.
+    "can_accept_exception": {"manager"},
+    # The world's evaluator is also its call's lead evaluator (assigned, not yet reviewed:
+    # the page shows them that they review first).
+    "can_record_consensus": {"manager", "evaluator"},
+    # The world's company (the owner's) and its declared aid: its applicant and managers.
+    "can_declare_aid": {"applicant", "manager"},
+    "can_withdraw_aid": {"applicant", "manager"},
+    # The ranking of a call's voucher type, its funding line and its reserve list.
+    "can_view_ranking": {"manager"},
+    "can_decide_funding": {"manager"},
+    "can_promote_from_reserve": {"manager"},
 }
 
 
@@ -90,6 +111,8 @@ def world(app, make):
     for e in (evaluator, conflicted):
         reviews.assign(application, e, manager)
     reviews.declare_conflict(application, conflicted, "My former employer.")
+    call.lead_evaluator_id = evaluator.id
+    declaration = aid.declare(owner.organisation, owner, "Regional agency", today(), "5000")
     db.session.commit()
     invitation, token = accounts.create_invitation(by=manager, email="new@x.example",
                                                     name="New Evaluator", role="evaluator")
@@ -100,7 +123,13 @@ def world(app, make):
             "cvt_id": cvt.id, "call_id": call.id, "user_id": users["other_applicant"].id,
             "provider_id": application.provider_id, "invitation_id": invitation.id,
             "token": token, "action": "award", "filename": "app.css",
-            "organisation_id": application.organisation_id}
+            "organisation_id": application.organisation_id, "rule": "region",
+            # The versions to compare (the world's application has one) and the evaluator's
+            # assignment, which a manager may take off.
+            "old": 1, "new": 1,
+            "assignment_id": reviews.assignment_of(application, evaluator).id,
+            "programme_id": call.programme_id, "declaration_id": declaration.id,
+            "voucher_type": cvt.voucher_type}
     return users, args
 
 
@@ -192,7 +221,7 @@ POST_CASES = (
     "applicant.start_report", "applicant.submit", "applicant.upload", "applicant.withdraw",
     "auth.accept_invitation", "auth.change_password", "auth.login", "auth.logout",
     "auth.register",
-    "evaluator.declare_conflict", "evaluator.submit_review",
+    "evaluator.confirm_no_conflict", "evaluator.declare_conflict", "evaluator.submit_review",
     "manager.application_action:approve_report", "manager.application_action:award",
     "manager.application_action:cancel", "manager.application_action:record_payment",
     "manager.application_action:reject", "manager.application_action:return_for_changes",
@@ -203,6 +232,14 @@ POST_CASES = (
     "manager.edit_provider", "manager.enable_user", "manager.invite_user", "manager.new_call",
     "manager.new_programme", "manager.new_provider", "manager.reactivate_provider",
     "manager.revoke_invitation", "manager.unlock_user",
+    "manager.unassign",
+    "manager.accept_exception",
+    "manager.consensus", "evaluator.consensus",
+    "manager.edit_programme",
+    "applicant.declare_aid", "applicant.withdraw_aid", "manager.declare_aid",
+    "manager.withdraw_aid",
+    "manager.propose_funding_line", "manager.confirm_funding_line",
+    "manager.promote_from_reserve",
 )
 
 

@@ -140,10 +140,12 @@ class World(dict):
         return self["call"].voucher_type(voucher_type)
 
     def _under_review(self):
-        """Reviewed by another evaluator; assigned to ours, who has not reviewed yet."""
+        """Reviewed by another evaluator; assigned to ours, who confirmed having no
+        conflict of interest and has not reviewed yet."""
         application = self.make.application("under_review", self.cvt("product_validation"),
                                             manager=self["manager"])
         reviews.assign(application, self["evaluator"], self["manager"])
+        reviews.confirm_no_conflict(application, self["evaluator"])
         return application
 
 
@@ -251,7 +253,7 @@ TEXT_FORMS = {
         "confirm": PASSWORD}),
     "company legal name": ("newcomer", "/apply/profile", None, "legal_name", {
         "legal_name": "Analytical Engines B.V.", "registry_number": "NL123456789",
-        "country": "NL", "region": "Utrecht", "de_minimis_declared": "0"}),
+        "country": "NL", "region": "Utrecht"}),
     "application title": ("applicant", "/apply/applications/{draft}/edit", None, "title", {}),
     "application summary": ("applicant", "/apply/applications/{draft}/edit", None,
                             "summary", {}),

@@ -88,9 +88,8 @@ MONEY_FORMS = {
                          "cost_lines-0-amount", {}),
     "actual costs": ("applicant", "/apply/applications/{report}/report", None,
                      "actual_costs", {}),
-    "de minimis declared": ("newcomer", "/apply/profile", None, "de_minimis_declared", {
-        "legal_name": "Analytical Engines B.V.", "registry_number": "NL123456789",
-        "country": "NL", "region": "Utrecht"}),
+    "de minimis declared": ("applicant", "/apply/profile", "/apply/profile/aid", "amount", {
+        "granting_body": "Regional development fund", "granted_on": "2025-01-10"}),
     "award amount": ("manager", "/manage/applications/{under_review}",
                      "/manage/applications/{under_review}/actions/award", "award-amount", {}),
     "payment amount": ("manager", "/manage/applications/{completed}",

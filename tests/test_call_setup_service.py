@@ -17,6 +17,10 @@ from vouchers.services.errors import ConstraintClash, InvalidInput, NotAllowed
 from vouchers.services.providers import ProviderSpec
 
 OPENS = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+# The call-wide rules (tests/test_call_rules_form.py tries each).
+RULES = ("eligible_regions", "allowed_sizes", "max_applications_per_type",
+         "max_vouchers_per_sme", "support_cap", "implementation_ends_on", "divergence_share",
+         "extra_evaluator_on_divergence", "lead_evaluator_id")
 
 
 def refused(action, message_part: str, error=InvalidInput) -> str:
@@ -53,8 +57,12 @@ def spec_of(call: Call) -> CallSpec:
         types=[VoucherTypeSpec(
             voucher_type=t.voucher_type, quota=t.quota, max_amount=t.max_amount,
             funding_rate=t.funding_rate, envelope=t.envelope, score_scale=t.score_scale,
-            criteria=[CriterionSpec(c.name, c.weight, c.description, c.id) for c in t.criteria],
+            criteria=[CriterionSpec(c.name, c.weight, c.description, c.id, c.minimum)
+                      for c in t.criteria],
+            provider_other_region=t.provider_other_region,
+            required_attachments=list(t.required_attachments), threshold=t.threshold,
         ) for t in call.voucher_types],
+        **{name: getattr(call, name) for name in RULES},
     )
 
 

@@ -20,12 +20,15 @@ def manager(make):
 
 @pytest.fixture
 def assigned(make, manager):
-    """An application under review, assigned to a fresh evaluator who has not reviewed it."""
+    """An application under review, assigned to a fresh evaluator who has not reviewed it
+    (and has confirmed having no conflict of interest, unless ``confirm=False``)."""
 
-    def build(evaluator=None, application=None):
+    def build(evaluator=None, application=None, confirm=True):
         evaluator = evaluator or make.evaluator()
         application = application or make.application("submitted")
         reviews.assign(application, evaluator, manager)
+        if confirm:
+            reviews.confirm_no_conflict(application, evaluator)
         db.session.commit()
         return application, evaluator
 
@@ -157,6 +160,7 @@ def test_reviews_are_blind_until_mine_is_submitted(client, make, manager, assign
     application, me = assigned()
     other = make.evaluator()
     reviews.assign(application, other, manager)
+    reviews.confirm_no_conflict(application, other)
     reviews.submit_review(application, other,
                           scores={c.id: 1 for c in application.call_voucher_type.criteria},
                           recommendation="reject", comment="Weak market analysis here.")

@@ -115,6 +115,7 @@ class VoucherLife(RuleBasedStateMachine):
         def act(a):
             if reviews.assignment_of(a, self.evaluator) is None:
                 reviews.assign(a, self.evaluator, self.manager)
+                reviews.confirm_no_conflict(a, self.evaluator)
             criteria = a.call_voucher_type.criteria
             reviews.submit_review(a, self.evaluator, scores={c.id: score for c in criteria},
                                   recommendation="award", comment="Scored.")
@@ -198,7 +199,8 @@ class VoucherLife(RuleBasedStateMachine):
                 select(func.coalesce(func.sum(Application.awarded_amount), 0))
                 .where(Application.organisation_id == org.id,
                        Application.state.in_(lc.VOUCHER_STATES)))
-            assert org.de_minimis_declared + awarded <= de_minimis_cap()
+            declared = sum((d.amount for d in org.aid_declarations), Decimal("0"))
+            assert declared + awarded <= de_minimis_cap()
 
     @invariant()
     def audit_trail_replays_to_the_current_state(self):

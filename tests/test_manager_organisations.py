@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import event, select
@@ -24,8 +23,7 @@ def text(response) -> str:
 def fields_of(org, **changes) -> dict:
     data = {"legal_name": org.legal_name, "registry_number": org.registry_number,
             "country": org.country, "region": org.region, "size": org.size,
-            "sector": org.sector, "de_minimis_declared": str(org.de_minimis_declared),
-            "reason": "Register extract of 3 March."}
+            "sector": org.sector, "reason": "Register extract of 3 March."}
     data.update(changes)
     return data
 
@@ -96,14 +94,12 @@ def test_manager_corrects_frozen_details_and_the_change_is_logged(client, make, 
     with caplog.at_level(logging.INFO, logger="vouchers"):
         response = client.post(f"/manage/organisations/{org.id}", data=fields_of(
             org, legal_name="Renamed Biotech B.V.", registry_number="nl 999 888 777",
-            country="BE", region="Flanders", de_minimis_declared="1500.50",
-            reason="Register extract\nof 3 March."))
+            country="BE", region="Flanders", reason="Register extract\nof 3 March."))
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/manage/organisations")
     db.session.expire_all()
-    assert (org.legal_name, org.registry_number, org.country, org.region,
-            org.de_minimis_declared) == ("Renamed Biotech B.V.", "NL999888777", "BE",
-                                         "Flanders", Decimal("1500.50"))
+    assert (org.legal_name, org.registry_number, org.country, org.region) == (
+        "Renamed Biotech B.V.", "NL999888777", "BE", "Flanders")
     assert org.size == "small"
     [record] = [r for r in caplog.records if "corrected by" in r.getMessage()]
     message = record.getMessage()
@@ -112,7 +108,6 @@ def test_manager_corrects_frozen_details_and_the_change_is_logged(client, make, 
     assert f"registry number '{old_number}' -> 'NL999888777'" in message
     assert "country 'NL' -> 'BE'" in message
     assert "region 'North Brabant' -> 'Flanders'" in message
-    assert "de minimis aid received '0.00' -> '1500.50'" in message
     assert "size" not in message.split("reason:")[0]  # unchanged fields are not listed
     assert "reason: 'Register extract\\nof 3 March.'" in message  # one log line
     assert "\n" not in message
@@ -128,7 +123,6 @@ def test_manager_corrects_frozen_details_and_the_change_is_logged(client, make, 
     ({"reason": ""}, "Give the reason for the correction.", 400),
     ({"legal_name": ""}, "This field is required.", 400),
     ({"country": "XX"}, "Not a valid choice", 400),
-    ({"de_minimis_declared": "-5"}, "cannot be negative", 400),
     ({"legal_name": "Renamed\u202e B.V."}, "The company&#39;s legal name contains an invisible "
      "or direction-changing character (right-to-left override, U+202E)", 422),
     ({"region": "Flanders\u200b"}, "The region contains an invisible", 422),
@@ -218,7 +212,7 @@ def test_a_correction_is_recorded_with_the_change_and_shown_in_the_history(clien
     assert "have not been corrected" in text(client.get(f"/manage/organisations/{org.id}"))
 
     response = client.post(f"/manage/organisations/{org.id}", data=fields_of(
-        org, legal_name="Renamed Biotech B.V.", de_minimis_declared="1500.50",
+        org, legal_name="Renamed Biotech B.V.", region="Flanders",
         reason="Register extract of 3 March."))
 
     assert response.status_code == 303
@@ -227,11 +221,11 @@ def test_a_correction_is_recorded_with_the_change_and_shown_in_the_history(clien
             record.reason) == ("organisation", org.id, "correct", manager.id,
                                "Register extract of 3 March.")
     assert record.changes == {"legal_name": [old_name, "Renamed Biotech B.V."],
-                              "de_minimis_declared": ["0.00", "1500.50"]}
+                              "region": ["North Brabant", "Flanders"]}
     page = text(client.get(f"/manage/organisations/{org.id}"))
     history = page.split('id="history-heading"')[1]
     assert f"Legal name: {old_name} → Renamed Biotech B.V." in history
-    assert "De minimis aid received: 0.00 → 1500.50" in history
+    assert "Region: North Brabant → Flanders" in history
     assert manager.name in history and "Register extract of 3 March." in history
 
 

@@ -120,6 +120,7 @@ def test_award_above_the_type_maximum_is_refused(make):
 
 def test_de_minimis_cap_counts_declared_aid_and_earlier_awards(make):
     cvt = make.call(SMALL_TYPES).voucher_type("impact")
+    cvt.call.max_applications_per_type = None  # one SME applies twice in this call
     manager = make.manager()
     applicant = make.applicant(declared="150000")
     make.application("awarded", cvt, applicant=applicant, manager=manager, amount="100000")
@@ -134,6 +135,7 @@ def test_de_minimis_cap_counts_declared_aid_and_earlier_awards(make):
 
 def test_cancelled_awards_do_not_count_towards_de_minimis(make):
     cvt = make.call(SMALL_TYPES).voucher_type("impact")
+    cvt.call.max_applications_per_type = None  # one SME applies twice in this call
     manager = make.manager()
     applicant = make.applicant(declared="200000")
     make.application("cancelled", cvt, applicant=applicant, manager=manager, amount="100000")
@@ -257,6 +259,7 @@ def test_review_scores_leave_not_applicable_out_of_the_average(make):
     application = make.application("submitted", manager=manager)
     evaluator = make.evaluator()
     reviews.assign(application, evaluator, manager)
+    reviews.confirm_no_conflict(application, evaluator)
     c1, c2 = application.call_voucher_type.criteria  # weights 1 and 2
     review = reviews.submit_review(application, evaluator, scores={c1.id: 4, c2.id: None},
                                    recommendation="award", comment="ok")
@@ -264,6 +267,7 @@ def test_review_scores_leave_not_applicable_out_of_the_average(make):
     assert review.weighted_score == Decimal("4.00")
     other = make.evaluator()
     reviews.assign(application, other, manager)
+    reviews.confirm_no_conflict(application, other)
     reviews.submit_review(application, other, scores={c1.id: 1, c2.id: 4},
                           recommendation="award", comment="ok")
     db.session.commit()

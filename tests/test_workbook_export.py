@@ -21,12 +21,20 @@ from sqlalchemy import select
 from tests.helpers import login
 from vouchers.clock import local_date, today
 from vouchers.extensions import db
-from vouchers.models import VOUCHER_TYPE_LABELS, Application, Call, FinalReport, Payment
+from vouchers.models import (
+    VOUCHER_TYPE_LABELS,
+    AidDeclaration,
+    Application,
+    Call,
+    FinalReport,
+    Payment,
+)
 from vouchers.models.base import utcnow
 from vouchers.services import reporting, transitions
-from vouchers.services.budget import de_minimis_received
+from vouchers.services.budget import counts_on
 from vouchers.services.dashboard import call_dashboard, call_summaries
 from vouchers.services.errors import InvalidInput
+from vouchers.services.undertaking import standing_of
 from vouchers.services.workbook import (
     COMMAND_LINE,
     XLSX_MIMETYPE,
@@ -39,7 +47,6 @@ from workflows.lifecycle import STATE_LABELS, VOUCHER_STATES
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-WINDOW = timedelta(days=365 * 3 + 1)
 REPORT_LABELS = {"draft": "Draft", "submitted": "Submitted", "returned": "Returned",
                  "approved": "Approved"}
 
@@ -91,6 +98,12 @@ def scenario(make) -> Scenario:
     s = Scenario(call=call, manager=manager)
     # One undertaking with aid declared before and vouchers in this call and another.
     repeat = make.applicant(declared="150000.00")
+    # Aid granted three years and a day ago no longer counts (10 years back is safe from
+    # the 29th of February).
+    repeat.organisation.aid_declarations.append(AidDeclaration(
+        granting_body="Old regional grant", amount=Decimal("99999.00"),
+        granted_on=today() - timedelta(days=3653)))
+    db.session.commit()
 
     def add(name, state, cvt, amount=None, **kwargs):
         s.apps[name] = make.application(state, cvt, manager=manager, amount=amount, **kwargs)
@@ -113,6 +126,8 @@ def scenario(make) -> Scenario:
         reference="PAY-PART-1", invoice_number="INV-2026-17", invoice_date=date(2026, 4, 30))
 
     other = make.call()
+    other.max_applications_per_type = None  # the repeat SME applies twice there
+    db.session.commit()
     omv = other.voucher_type("market_validation")
     award_at(make, omv, manager, "20000.00", utcnow() - timedelta(days=400), applicant=repeat)
     award_at(make, omv, manager, "25000.00", utcnow() - timedelta(days=1200), applicant=repeat)
@@ -255,13 +270,15 @@ def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
     expected = []
     for a in sorted(vouchers, key=lambda a: (a.awarded_at, a.id)):
         org = a.organisation
+        award_day = local_date(a.awarded_at)
+        declared = sum((d.amount for d in org.aid_declarations
+                        if counts_on(d.granted_on, award_day)), ZERO)
         received = sum((b.awarded_amount for b in every_live
                         if b.organisation_id == org.id
-                        and a.awarded_at - WINDOW <= b.awarded_at
+                        and counts_on(local_date(b.awarded_at), award_day)
                         and (b.awarded_at, b.id) <= (a.awarded_at, a.id)), ZERO)
-        expected.append([org.legal_name, org.registry_number, local_date(a.awarded_at),
-                         a.awarded_amount, org.de_minimis_declared,
-                         org.de_minimis_declared + received])
+        expected.append([org.legal_name, org.registry_number, award_day,
+                         a.awarded_amount, declared, declared + received])
     got = rows_of(wb["De minimis"])
     assert [[r[0], r[1], day(r[2]), *map(money, r[3:])] for r in got] == expected
 
@@ -347,8 +364,8 @@ def test_de_minimis_totals_count_aid_from_other_calls_within_three_years(scenari
     # days ago does not; then the market validation and the travel voucher of this call.
     assert [money(r[5]) for r in rows] == [Decimal("182345.67"), Decimal("184845.77")]
     latest = scenario.apps["travel_paid"]
-    assert money(rows[-1][5]) == repeat.de_minimis_declared + de_minimis_received(
-        repeat.id, latest.awarded_at)
+    assert money(rows[-1][5]) == standing_of(repeat.id, latest.call,
+                                             latest.awarded_at).de_minimis
 
 
 def test_row_count_announces_the_rows_the_progress_callback_reports(scenario):

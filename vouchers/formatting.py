@@ -23,6 +23,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda s: STATE_LABELS.get(s, s), "state_label")
     # Labels of voucher types come from their registry, like everywhere else.
     app.add_template_filter(voucher_types.label, "type_label")
+    app.add_template_filter(lambda k: voucher_types.ATTACHMENT_KINDS.get(k, k),
+                            "attachment_kind")
     app.add_template_filter(lambda r: f"{r * 100:.0f}%", "percent")
     # The registry itself, for templates that show a type's own questions.
     app.add_template_global(voucher_types.get, "voucher_type")

@@ -101,9 +101,9 @@ def can_evaluate(user: Any, obj: Any = None) -> bool:
 
 
 def can_review(user: Any, application: Application) -> bool:
-    """Assigned without a conflict, while the application is under review."""
+    """Assigned without a conflict, confirmed so, while the application is under review."""
     return (application.state == lifecycle.UNDER_REVIEW
-            and standing_assignment(user, application) is not None)
+            and confirmed_assignment(user, application) is not None)
 
 
 def may_be_assigned(evaluator: User, application: Application) -> str | None:
@@ -172,7 +172,8 @@ def can_view_application(user: Any, application: Application) -> bool:
         return True
     if _role(user, APPLICANT):
         return is_owner(user, application)
-    return standing_assignment(user, application) is not None
+    # An evaluator sees the content once they confirmed they have no conflict.
+    return confirmed_assignment(user, application) is not None
 
 
 def can_fire(user: Any, application: Application, trigger: str) -> bool:
@@ -185,7 +186,8 @@ def can_fire(user: Any, application: Application, trigger: str) -> bool:
 
 def can_download(user: Any, attachment: Attachment) -> bool:
     """Evaluators judge the application: its quotes and CVs, not the final report's
-    evidence, which is for the applicant and the managers."""
+    evidence, which is for the applicant and the managers; and only once they confirmed
+    they have no conflict of interest (can_view_application)."""
     if not can_view_application(user, attachment.application):
         return False
     return not _role(user, EVALUATOR) or attachment.purpose == "application"
@@ -195,11 +197,120 @@ def can_download(user: Any, attachment: Attachment) -> bool:
 
 # eligibility
 
+# A manager may accept an exception to a failing rule while the application awaits a
+# decision (or is back with the applicant for changes).
+EXCEPTION_STATES = frozenset({lifecycle.SUBMITTED, lifecycle.UNDER_REVIEW, lifecycle.WAITLISTED,
+                              lifecycle.RETURNED})
+
+
+def can_accept_exception(user: Any, application: Application) -> bool:
+    return can_manage(user) and application.state in EXCEPTION_STATES
+
+
 # versions, conflict confirmation, unassigning
+
+# Where a manager may still take an evaluator off: while it awaits or is under review.
+# Not while returned: the applicant's page reads the latest record into "returned" as the
+# manager's request for changes, and an unassignment's record would take its place.
+UNASSIGNABLE_STATES = REVIEWABLE_STATES
+
+
+def confirmed_assignment(user: Any, application: Application) -> Assignment | None:
+    """The evaluator's standing assignment once they confirmed they have no conflict."""
+    assignment = standing_assignment(user, application)
+    if assignment is None or assignment.no_conflict_confirmed_at is None:
+        return None
+    return assignment
+
+
+def can_open_assignment(user: Any, application: Application) -> bool:
+    """The evaluator's page of an application assigned to them without a conflict. Until
+    they confirm they have none it shows only who applied, and asks (nothing else)."""
+    return standing_assignment(user, application) is not None
+
+
+def can_confirm_no_conflict(user: Any, application: Application) -> bool:
+    """Assigned without a conflict, and not confirmed yet."""
+    assignment = standing_assignment(user, application)
+    return assignment is not None and assignment.no_conflict_confirmed_at is None
+
+
+def can_compare_versions(user: Any, application: Application) -> bool:
+    """What changed between two versions: managers, and the evaluators who may read it."""
+    return can_manage(user) or confirmed_assignment(user, application) is not None
+
+
+def can_unassign(user: Any, assignment: Assignment) -> bool:
+    """A manager takes off an evaluator who stands (a declared conflict stays on record)
+    while the application's reviews are open. Whether they already reviewed the current
+    version the service checks, so the manager is told why rather than shown a 404."""
+    return (can_manage(user) and not assignment.has_conflict
+            and assignment.application.state in UNASSIGNABLE_STATES)
 
 # scoring, consensus
 
+CONSENSUS_STATES = frozenset({lifecycle.UNDER_REVIEW, lifecycle.WAITLISTED})
+
+
+def is_lead_evaluator(user: Any, application: Application) -> bool:
+    """The evaluator the application's call names to record consensus scores."""
+    return (_role(user, EVALUATOR) and application.call.lead_evaluator_id is not None
+            and application.call.lead_evaluator_id == user.id)
+
+
+def can_record_consensus(user: Any, application: Application) -> bool:
+    """Managers, and the call's lead evaluator (who need not be assigned, but must not
+    have declared a conflict on it), while the application is under review or waitlisted.
+
+    Whether there is something to agree on yet (a review of the current version) and the
+    lead's own blind review are the consensus service's to say, with a message.
+    """
+    if application.state not in CONSENSUS_STATES:
+        return False
+    if can_manage(user):
+        return True
+    if not is_lead_evaluator(user, application):
+        return False
+    return db.session.scalar(
+        select(Assignment.id).where(Assignment.application_id == application.id,
+                                    Assignment.evaluator_id == user.id,
+                                    Assignment.conflict_declared_at.is_not(None))
+    ) is None
+
 # ranking, funding line, reserve list
+
+
+def can_view_ranking(user: Any, call_voucher_type: Any = None) -> bool:
+    """The ranked list of a call's voucher type and its proposed funding line."""
+    return can_manage(user)
+
+
+def can_decide_funding(user: Any, call_voucher_type: Any = None) -> bool:
+    """Propose and confirm a type's funding line (the awards, waitlist and rejections)."""
+    return can_manage(user)
+
+
+def can_promote_from_reserve(user: Any, application: Any = None) -> bool:
+    """Award a waitlisted application the reserve list offers. Whether it is offered now is
+    the service's to say (with a message), not a reason to hide the page."""
+    return can_manage(user)
+
+
+# aid declarations (de minimis aid an SME received elsewhere)
+
+
+def can_declare_aid(user: Any, organisation: Any) -> bool:
+    """The company's own applicant, or a manager: the award check counts what is declared."""
+    if organisation is None:
+        return False
+    return can_manage(user) or (_role(user, APPLICANT)
+                                and user.organisation_id == organisation.id)
+
+
+def can_withdraw_aid(user: Any, declaration: Any) -> bool:
+    """Whoever may declare the company's aid may withdraw a declaration (with a reason,
+    kept in the company's history)."""
+    return can_declare_aid(user, declaration.organisation)
 
 
 # --- for services ---------------------------------------------------------------------

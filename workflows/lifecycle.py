@@ -52,6 +52,9 @@ APPLICANT = "applicant"
 EVALUATOR = "evaluator"
 MANAGER = "manager"
 ROLES = (APPLICANT, EVALUATOR, MANAGER)
+# Not a user's role: what the app fires on its own (actor None), say the review of a
+# resubmitted version by the evaluators already assigned. No account ever has it.
+SYSTEM = "system"
 
 
 class Subject(Protocol):
@@ -81,6 +84,7 @@ def who_may(roles: tuple[str, ...], owner: bool) -> str:
     """"a manager or the applicant who owns it": the roles of a transition, in words."""
     return " or ".join(
         "the applicant who owns it" if r == APPLICANT and owner else f"a {r}" for r in roles
+        if r != SYSTEM
     )
 
 
@@ -156,7 +160,8 @@ TRANSITIONS: tuple[Transition, ...] = (
                (APPLICANT,)),
     Transition("return_for_changes", (SUBMITTED, UNDER_REVIEW), RETURNED, "Return for changes",
                (MANAGER,), (_comment("the changes you ask for"),)),
-    Transition("start_review", (SUBMITTED,), UNDER_REVIEW, "Start review", (MANAGER,)),
+    # The system too: a resubmission with evaluators assigned goes straight back to them.
+    Transition("start_review", (SUBMITTED,), UNDER_REVIEW, "Start review", (MANAGER, SYSTEM)),
     Transition("award", (UNDER_REVIEW, WAITLISTED), AWARDED, "Award", (MANAGER,),
                (_has_review, _positive_amount)),
     # From returned too: an application returned near the close may never come back.

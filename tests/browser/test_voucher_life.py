@@ -178,6 +178,8 @@ def test_voucher_life_from_registration_to_payment(browser, live_server, program
         log_in(evaluator, url, programme["evaluator"])
         expect(evaluator.get_by_role("heading", name="My assignments")).to_be_visible()
         evaluator.get_by_role("row").filter(has_text=TITLE).get_by_role("link").click()
+        # Nothing of the application shows until the evaluator confirms no conflict.
+        evaluator.get_by_role("button", name="I have no conflict of interest").click()
         expect(evaluator.get_by_role("heading", name="Your review")).to_be_visible()
         for criterion in programme["criteria"]:
             group = evaluator.get_by_role("group", name=re.compile(

@@ -47,11 +47,6 @@ class ProfileForm(FlaskForm):
     size = SelectField("Company size",
                        choices=[SelectChoice(s, SIZE_LABELS[s]) for s in COMPANY_SIZES])
     sector = SelectField("Sector", choices=[SelectChoice(s, SECTOR_LABELS[s]) for s in SECTORS])
-    de_minimis_declared = MoneyField(
-        "De minimis aid already received (EUR)", validators=[Optional(), _not_negative],
-        description="All de minimis state aid the company received over the last three "
-                    "years, in euros (0 if none). Write 12500.00, without thousands separators.",
-    )
     save = SubmitField("Save company profile")
 
     def __init__(self, *args, organisation: Organisation | None = None,
@@ -270,9 +265,51 @@ class ReasonForm(FlaskForm):
 
 class UploadForm(FlaskForm):
     purpose = HiddenField(validators=[AnyOf(PURPOSES)])
+    kind = SelectField(
+        "What is this document?",
+        validators=[InputRequired("Say what the document is."),
+                    AnyOf(tuple(types.ATTACHMENT_KINDS),
+                          message="Choose what the document is from the list.")],
+        validate_choice=False,
+    )
     file = FileField("File", validators=[FileRequired("Choose a file to upload.")],
                      render_kw={"accept": ACCEPT})
     upload = SubmitField("Upload")
+
+    def __init__(self, *args, required: Iterable[str] = (), **kwargs):
+        """``required``: the kinds the call asks for, offered first (the first selected)."""
+        super().__init__(*args, **kwargs)
+        first = [k for k in required if k in types.ATTACHMENT_KINDS]
+        order = first + [k for k in types.ATTACHMENT_KINDS if k not in first]
+        self.kind.choices = [SelectChoice(k, types.ATTACHMENT_KINDS[k]
+                                          + (" (required by the call)" if k in first else ""))
+                             for k in order]
+        if self.kind.data is None or self.kind.data == "None":
+            self.kind.data = first[0] if first else "other"
+
+
+class AidDeclarationForm(FlaskForm):
+    """One de minimis aid the company received elsewhere."""
+
+    granting_body = StringField(
+        "Granted by", validators=[InputRequired("Say who granted the aid."), Length(max=200)],
+        description="The body that granted the aid, for example a regional development "
+                    "agency or a ministry.",
+    )
+    granted_on = DateField("Date granted", validators=[InputRequired("Give the date the aid "
+                                                                     "was granted.")],
+                           description="As on the grant decision.")
+    amount = MoneyField("Amount (EUR)", validators=[InputRequired("Give the amount of the "
+                                                                  "aid.")],
+                        description="The aid in euros, for example 12500.00, without "
+                                    "thousands separators.")
+    declare = SubmitField("Declare this aid")
+
+
+class WithdrawAidForm(FlaskForm):
+    reason = StringField("Why remove it?", validators=[
+        InputRequired("Say why the declaration is withdrawn."), Length(max=2000)])
+    withdraw = SubmitField("Remove")
 
 
 class ReportForm(FlaskForm):

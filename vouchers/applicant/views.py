@@ -21,11 +21,10 @@ from ..models.base import utcnow
 from ..navigation import nav_item
 from ..services import applications as apps
 from ..services import attachments as files
-from ..services import reporting, transitions
+from ..services import call_rules, eligibility, ranking, reporting, transitions
 from ..services.calls import open_calls
-from ..services.organisations import FROZEN_FIELDS, has_submitted, save_profile
 from .blueprint import bp
-from .forms import FORMS, ApplicationForm, ProfileForm, ReasonForm, ReportForm, UploadForm
+from .forms import FORMS, ApplicationForm, ReasonForm, ReportForm, UploadForm
 
 nav_item("applicant", "My applications", "applicant.home", order=10)
 nav_item("applicant", "Company profile", "applicant.profile", order=20)
@@ -39,33 +38,13 @@ def _state(application: Application) -> str:
 
 @route(bp, "/", permission=policy.can_apply)
 def home():
+    calls = open_calls(utcnow())
     return render_template("applicant/home.html", applications=apps.applications_of(current_user),
-                           calls=open_calls(utcnow()), organisation=current_user.organisation)
+                           calls=calls, organisation=current_user.organisation,
+                           call_rules={c.id: call_rules.describe(c) for c in calls})
 
 
-# --- the company profile --------------------------------------------------------------
-
-
-def _profile_form() -> ProfileForm:
-    organisation = current_user.organisation
-    # Once the company has submitted, what the programme relies on is no longer edited here.
-    frozen = FROZEN_FIELDS if organisation is not None and has_submitted(organisation) else ()
-    return ProfileForm(organisation=organisation, frozen=frozen)
-
-
-def _render_profile(form: ProfileForm, error: str | None = None):
-    return render_template("applicant/profile.html", form=form, error=error,
-                           frozen_labels=[FROZEN_FIELDS[name] for name in form.frozen])
-
-
-@route(bp, "/profile", permission=policy.can_apply, form=_profile_form, render=_render_profile)
-def profile(form: ProfileForm):
-    save_profile(current_user, legal_name=form.legal_name.data,
-                 registry_number=form.registry_number.data, country=form.country.data,
-                 region=form.region.data, size=form.size.data, sector=form.sector.data,
-                 de_minimis_declared=form.de_minimis_declared.data)
-    flash("Company profile saved.", "success")
-    return see_other("applicant.home")
+# The company profile and its de minimis declarations: vouchers/applicant/profile.py.
 
 
 # --- writing an application -----------------------------------------------------------
@@ -143,7 +122,11 @@ def edit(form: ApplicationForm, application: Application):
 
 def _render_application(application: Application, errors: dict | None = None):
     return render_template("applicant/application.html", application=application,
-                           upload_form=UploadForm(purpose="application", formdata=None),
+                           upload_form=UploadForm(
+                               purpose="application", formdata=None,
+                               required=application.call_voucher_type.required_attachments),
+                           rules=eligibility.evaluate(application),
+                           position=ranking.position_of(application),
                            errors=errors or {}, **apps.application_page(application,
                                                                         current_user))
 
@@ -166,6 +149,9 @@ def application(application: Application):
 def submit(application: Application):
     transitions.submit(application, current_user)
     flash("Application submitted. The programme will review it.", "success")
+    if application.fails_rules:
+        flash("It fails one of the call's rules: it can be funded only if the programme "
+              "accepts an exception to it (the legal ceilings admit none).", "info")
     return see_other("applicant.application", application_id=application.id)
 
 
@@ -253,7 +239,7 @@ def _render_upload(form: UploadForm, error=None, application=None):
        render=_render_upload)
 def upload(form: UploadForm, application: Application):
     attachment = files.add_attachment(application, current_user, form.file.data,
-                                      _purpose(form))
+                                      _purpose(form), form.kind.data)
     flash(f"{attachment.original_name} uploaded.", "success")
     return see_other(_files_page(attachment.purpose), application_id=application.id)
 

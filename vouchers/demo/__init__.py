@@ -38,6 +38,8 @@ from ..models import (
     User,
 )
 from ..models.base import utcnow
+from . import deciding
+from .aid import date_declarations, declarations
 from .catalogue import (
     CRITERIA,
     DEMO_PASSWORDS,
@@ -91,6 +93,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
         cvt.criteria = [Criterion(name=n, weight=Decimal(w), position=i)
                         for i, (n, w) in enumerate(CRITERIA[vt])]
         call.voucher_types.append(cvt)
+    deciding.set_rules(call)
     providers = [ServiceProvider(name=n, country=c, region=r, services=s,
                                  website=f"https://www.{n.split()[0].lower()}.example",
                                  email=f"vouchers@{n.split()[0].lower()}.example")
@@ -114,6 +117,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
 
     regions = PARTNERS + [("", "DE", "North Rhine-Westphalia"), ("", "IE", "Southern Region")]
     applicants = []
+    aid_rng = random.Random(seed + 1)
     for i, base_name in enumerate(SMES, 1):
         _, country, region = regions[(i - 1) % len(regions)]
         org = Organisation(
@@ -122,8 +126,9 @@ def load_demo(seed: int = 2026) -> DemoSummary:
             country=country, region=region,
             size=rng.choice(["micro", "micro", "small", "small", "medium"]),
             sector=SMES[base_name][0],
-            de_minimis_declared=Decimal(rng.choice([0, 0, 15000, 40000, 120000])),
+            aid_declarations=declarations(aid_rng, country, local_date(now)),
         )
+        rng.randrange(5)  # the draw the undated aid figure took: the later draws stay put
         first, last = PEOPLE[country]
         user = User(email=f"applicant{i}@demo.example",
                     name=f"{rng.choice(first)} {rng.choice(last)}",
@@ -134,5 +139,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
 
     story = Story(rng, Writer(rng), now, opens, Dated(now))
     count = story.tell(call, applicants, providers, managers[0], evaluators)
+    count += deciding.tell(story, call, applicants, providers, managers[0], evaluators, now)
     date_people(rng, managers + evaluators + applicants, now, opens)
+    date_declarations(applicants)
     return DemoSummary(True, count)

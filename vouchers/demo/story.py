@@ -16,6 +16,7 @@ from ..models import (
     Application,
     Assignment,
     AuditRecord,
+    Consensus,
     CostLine,
     FinalReport,
     Payment,
@@ -88,9 +89,9 @@ class Dated:
 
     # Columns the database would fill with the time of the insert.
     DEFAULTED = {AuditRecord: "at", Assignment: "assigned_at", Review: "submitted_at",
-                 Payment: "recorded_at"}
+                 Payment: "recorded_at", Consensus: "recorded_at"}
     COLUMNS = {Application: ("created_at", "submitted_at", "awarded_at", "decided_at"),
-               Assignment: ("conflict_declared_at",),
+               Assignment: ("conflict_declared_at", "no_conflict_confirmed_at"),
                FinalReport: ("submitted_at", "decided_at")}
 
     def __init__(self, since: datetime):
@@ -230,7 +231,8 @@ class Story:
                                    and (p.name in MARKET_PROVIDERS) == market])
             facts["provider"] = provider.name
             service, summary = self.writer.plan(vt, **facts)
-            details = {"service": service}
+            details = {"service": service, "delivery_date": (local_date(timeline.at.get(
+                "submit", timeline.at["create"])) + timedelta(days=120)).isoformat()}
             title = f"{service}: {product}"
             lines = [(service, Decimal(rng.randrange(30000, 90000))),
                      (f"{provider.name}: travel and reporting", Decimal(rng.randrange(2000, 8000)))]
@@ -300,6 +302,7 @@ class Story:
                 break
             recommendation, low, high = self.rng.choice(options)
             with self.dated(timeline.at[("reviewed", n)]):
+                reviews.confirm_no_conflict(application, evaluator)
                 reviews.submit_review(
                     application, evaluator, recommendation=recommendation,
                     scores={c.id: self.rng.randint(low, high) for c in criteria},

@@ -1,4 +1,4 @@
-"""Forms of the evaluator's pages: declaring a conflict and scoring an application."""
+"""Forms of the evaluator's pages: confirming no conflict or declaring one, and scoring."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ RECOMMENDATION_CHOICES = [
     SelectChoice("waitlist", "Waitlist: good, if budget allows"),
     SelectChoice("reject", "Reject"),
 ]
+
+
+class ConfirmForm(FlaskForm):
+    """"I have no conflict of interest": a button, the CSRF token its only field."""
 
 
 class ConflictForm(FlaskForm):

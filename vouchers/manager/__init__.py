@@ -2,10 +2,14 @@
 from . import (  # noqa: F401
     applications,
     calls,
+    consensus,
     dashboard,
+    eligibility,
     organisations,
     providers,
+    ranking,
     users,
+    versions,
     workbook,
 )
 from .blueprint import bp

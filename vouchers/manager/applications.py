@@ -57,16 +57,17 @@ def _table_query(form: ApplicationFilterForm) -> listing.TableQuery:
     return listing.TableQuery(
         call_id=form.call.data, voucher_type=form.type.data or None,
         state=form.state.data or None, country=form.country.data or None,
-        text=(form.q.data or "").strip(), sort=form.sort.data, direction=form.dir.data,
-        page=form.page.data or 1, per_page=form.per_page.data,
+        needs=form.needs.data or None, text=(form.q.data or "").strip(), sort=form.sort.data,
+        direction=form.dir.data, page=form.page.data or 1, per_page=form.per_page.data,
     )
 
 
 def _page_url(query: listing.TableQuery, page: listing.TablePage) -> Callable[..., str]:
     """Links that keep the filters and change what is asked (page=, sort=, dir=)."""
     params = {"call": query.call_id, "type": query.voucher_type, "state": query.state,
-              "country": query.country, "q": query.text or None, "sort": query.sort,
-              "dir": query.direction, "per_page": page.per_page, "page": page.page}
+              "country": query.country, "needs": query.needs, "q": query.text or None,
+              "sort": query.sort, "dir": query.direction, "per_page": page.per_page,
+              "page": page.page}
 
     def page_url(**changes) -> str:
         merged = {**params, **changes}

@@ -7,14 +7,17 @@ from flask_login import current_user
 
 from .. import policy
 from ..boundary import back_to, by_id, route, see_other
-from ..models import Call
+from ..models import Call, Programme
 from ..models.base import utcnow
 from ..models.programmes import CALL_STATUS_LABELS
 from ..navigation import nav_item
-from ..services import call_setup
+from ..services import call_rules, call_setup
 from ..services import calls as call_lists
+from ..services.call_specs import format_regions
 from .blueprint import bp
-from .forms_calls import ADD_ROW, ProgrammeForm, edit_call_form, new_call_form
+from .forms_call_rules import regions_hint
+from .forms_calls import ADD_ROW, edit_call_form, new_call_form
+from .forms_programmes import ProgrammeForm, programme_form
 
 nav_item("manager", "Calls", "manager.calls", order=30)
 
@@ -31,8 +34,8 @@ def calls():
                            status_labels=CALL_STATUS_LABELS)
 
 
-def _programme_page(form, error=None):
-    return render_template("manager/calls_programme.html", form=form,
+def _programme_page(form, error=None, programme: Programme | None = None):
+    return render_template("manager/calls_programme.html", form=form, programme=programme,
                            problems=_problems(error))
 
 
@@ -44,9 +47,22 @@ def new_programme(form):
     return see_other(".new_call", programme=programme.id)
 
 
+@route(bp, "/programmes/<int:programme_id>/edit", permission=policy.can_manage,
+       load={"programme": by_id(Programme)}, form=programme_form, render=_programme_page)
+def edit_programme(form, programme: Programme):
+    call_setup.update_programme(programme, current_user, **form.to_fields())
+    flash(f"Programme {programme.name} saved.", "success")
+    return see_other(".calls")
+
+
 def _call_page(form, error=None, call: Call | None = None):
+    programme = form.programme
     return render_template("manager/calls_form.html", form=form, call=call,
-                           problems=_problems(error) + list(form.form_errors), add_row=ADD_ROW)
+                           problems=_problems(error) + list(form.form_errors), add_row=ADD_ROW,
+                           regions_hint=regions_hint([programme] if programme
+                                                     else call_lists.programmes()),
+                           regions_placeholder=format_regions(programme and programme.regions),
+                           rules=call_rules.describe(call) if call else None)
 
 
 def _programme_first():
@@ -57,7 +73,8 @@ def _programme_first():
 
 
 @route(bp, "/calls/new", permission=policy.can_manage, before=_programme_first,
-       form=lambda: new_call_form(call_lists.programmes()), render=_call_page,
+       form=lambda: new_call_form(call_lists.programmes(), call_setup.lead_candidates()),
+       render=_call_page,
        rework=lambda form: form.reworked())
 def new_call(form):
     call = call_setup.create_call(form.programme_id.data, form.to_spec(), current_user)
@@ -66,7 +83,9 @@ def new_call(form):
 
 
 @route(bp, "/calls/<int:call_id>/edit", permission=policy.can_manage,
-       load={"call": by_id(Call)}, form=edit_call_form, render=_call_page,
+       load={"call": by_id(Call)},
+       form=lambda call: edit_call_form(call, call_setup.lead_candidates(call)),
+       render=_call_page,
        rework=lambda form: form.reworked())
 def edit_call(form, call: Call):
     call_setup.update_call(call, form.to_spec(), current_user)

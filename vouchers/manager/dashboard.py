@@ -8,9 +8,11 @@ from ..boundary import back_to, by_id, route, see_other
 from ..models import Call
 from ..models.base import utcnow
 from ..navigation import nav_item
+from ..services import reserve
 from ..services.assignment import AutoAssignResult, wanted_per_application
 from ..services.assignment import auto_assign as auto_assign_service
 from ..services.dashboard import call_dashboard, call_summaries
+from ..services.needs import call_actions, calls_needing_action
 from .blueprint import bp
 from .forms import AutoAssignForm
 
@@ -33,15 +35,20 @@ def auto_assign_form(return_to: str) -> AutoAssignForm:
 
 @route(bp, "/", permission=policy.can_manage)
 def dashboard_home():
-    return render_template("manager/dashboard.html", board=None,
-                           summaries=call_summaries(utcnow()))
+    now = utcnow()
+    summaries = call_summaries(now)
+    return render_template("manager/dashboard.html", board=None, summaries=summaries,
+                           actions=calls_needing_action([s.call for s in summaries], now))
 
 
 @route(bp, "/calls/<int:call_id>/dashboard", permission=policy.can_manage,
        load={"call": by_id(Call)})
 def dashboard(call: Call):
+    now = utcnow()
+    offers = reserve.offers(call, now)  # drawn below the budget, counted among the needs
     return render_template("manager/dashboard.html", board=call_dashboard(call),
-                           auto_form=auto_assign_form("dashboard"))
+                           actions=[call_actions(call, now, offers=offers)],
+                           auto_form=auto_assign_form("dashboard"), offers=offers)
 
 
 def _back(form: AutoAssignForm, call: Call) -> tuple[str, dict]:

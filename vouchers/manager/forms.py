@@ -31,6 +31,7 @@ from ..models.base import MAX_ID
 from ..services.application_page import CHOOSE_EVALUATOR
 from ..services.assignment import MAX_PER_APPLICATION
 from ..services.listing import DEFAULT_PER_PAGE, PER_PAGE_CHOICES
+from ..services.needs import NEEDS
 from ..services.organisations import MAX_REASON
 
 
@@ -60,6 +61,9 @@ class ApplicationFilterForm(Form):
                     choices=_choices([("", "All states")]
                                      + [(s, STATE_LABELS[s]) for s in STATES if s != "draft"]))
     country = _select("Country", "No applicant comes from that country.", default="")
+    needs = _select("Needs", "Choose one of the listed needs for action.", default="",
+                    choices=_choices([("", "All applications")]
+                                     + [(k, n.label) for k, n in NEEDS.items()]))
     q = StringField("Search", [Optional(), Length(max=100)],
                     description="Reference, title or company name")
     sort = _select("Sort by", "Sort by date or by score.", default="date",

@@ -14,7 +14,6 @@ from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     DateTimeLocalField,
     FieldList,
     Form,
@@ -28,9 +27,10 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from .. import voucher_types
 from ..clock import programme_zone
 from ..fields import MoneyField, NumberField
-from ..models import VOUCHER_TYPES, Call, Programme
+from ..models import VOUCHER_TYPES, Call, Programme, User
 from ..services.call_specs import (
     CODE_MAX,
     MAX_SCORE_SCALE,
@@ -39,6 +39,18 @@ from ..services.call_specs import (
     VoucherTypeSpec,
 )
 from ..services.providers import ProviderSpec
+from .forms_call_rules import (
+    AttachmentsForm,
+    CallRulesFields,
+    CountField,
+    above_zero,
+    new_rules_data,
+    new_type_rules,
+    not_negative,
+    posted_with_rules,
+    rules_data,
+    type_rules_data,
+)
 
 # More vouchers than any programme offers; also keeps the number within an integer column.
 MAX_QUOTA = 100_000
@@ -47,17 +59,6 @@ NEW_CALL_CRITERION_ROWS = 3
 # The submit button that adds an empty criterion row (its value names the voucher type)
 # instead of saving: the page works without JavaScript.
 ADD_ROW = "add_criterion"
-
-
-def not_negative(form, field) -> None:
-    # Not NumberRange: it would add "cannot be negative" to a number that did not parse.
-    if field.data is not None and field.data < 0:
-        raise ValidationError("Cannot be negative.")
-
-
-def above_zero(form, field) -> None:
-    if field.data is not None and field.data <= 0:
-        raise ValidationError("Must be more than zero.")
 
 
 def _clock(at: datetime) -> str:
@@ -115,11 +116,13 @@ class CriterionForm(Form):
     weight = NumberField("Weight", places=2,
                          validators=[Optional(), above_zero, NumberRange(max=9999.99)])
     description = StringField("Guidance for evaluators", validators=[Length(max=2000)])
+    minimum = CountField("Minimum score", validators=[Optional()])
     remove = BooleanField("Remove")
 
     @property
     def is_blank(self) -> bool:
-        typed = [self.name.data, self.description.data, *(self.weight.raw_data or [])]
+        typed = [self.name.data, self.description.data, *(self.weight.raw_data or []),
+                 *(self.minimum.raw_data or [])]
         return not self.criterion_id.data and not any((v or "").strip() for v in typed)
 
     @property
@@ -127,10 +130,16 @@ class CriterionForm(Form):
         """A row that will be saved: neither left empty nor marked for removal."""
         return not self.is_blank and not self.remove.data
 
+    # The type's highest score when it is valid (VoucherTypeForm sets it before validating).
+    scale: int | None = None
+
     def validate(self, extra_validators=None) -> bool:
         if not self.counts:
             return True
         ok = super().validate(extra_validators)
+        if self.scale is not None and (self.minimum.data or 0) > self.scale:
+            self.minimum.errors.append(f"At most {self.scale}, the highest score.")
+            ok = False
         if not (self.name.data or "").strip():
             self.name.errors.append("Name the criterion.")
             ok = False
@@ -144,7 +153,7 @@ class CriterionForm(Form):
         return CriterionSpec(
             id=int(existing) if existing.isdigit() else None,
             name=self.name.data.strip(), weight=self.weight.data,
-            description=(self.description.data or "").strip(),
+            description=(self.description.data or "").strip(), minimum=self.minimum.data,
         )
 
 
@@ -174,13 +183,32 @@ class VoucherTypeForm(Form):
                     NumberRange(min=1, max=MAX_SCORE_SCALE)],
     )
     criteria = FieldList(FormField(CriterionForm))
+    # Shown for the voucher types that buy from a provider (voucher_types.needs_provider).
+    provider_other_region = BooleanField(
+        "The service provider must be based in another region than the SME")
+    attachments = FormField(AttachmentsForm, label="Documents an application must attach")
+    threshold = NumberField(
+        "Threshold (least weighted total)", places=2,
+        description="On the scoring scale; below it an application cannot be awarded. "
+                    "Empty: no threshold.",
+        validators=[Optional(), not_negative])
 
     def validate(self, extra_validators=None) -> bool:
         if not self.offered.data:
             return True
+        # The threshold and the minimum scores lie on the scale, 0 to the highest score.
+        scale = self.score_scale.data
+        if not isinstance(scale, int) or not 1 <= scale <= MAX_SCORE_SCALE:
+            scale = None
+        for row in self.criteria:
+            # Set before validating: the list's errors are gathered as its rows validate.
+            row.form.scale = scale
         ok = super().validate(extra_validators)
         if not any(row.form.counts for row in self.criteria):
             self.form_errors.append("Give at least one scoring criterion.")
+            ok = False
+        if scale is not None and (self.threshold.data or 0) > scale:
+            self.threshold.errors.append(f"At most {scale}, the highest score.")
             ok = False
         return ok
 
@@ -190,10 +218,14 @@ class VoucherTypeForm(Form):
             funding_rate=self.funding_rate.data / 100, envelope=self.envelope.data,
             score_scale=self.score_scale.data,
             criteria=[row.form.to_spec() for row in self.criteria if row.form.counts],
+            provider_other_region=(bool(self.provider_other_region.data)
+                                   and voucher_types.get(voucher_type).needs_provider),
+            required_attachments=self.attachments.form.chosen(),
+            threshold=self.threshold.data,
         )
 
 
-class CallForm(FlaskForm):
+class CallForm(FlaskForm, CallRulesFields):
     code = StringField(
         "Code", description="Starts every application reference, e.g. HLS2.",
         validators=[InputRequired("Give the call a code."), Length(max=CODE_MAX),
@@ -218,7 +250,15 @@ class CallForm(FlaskForm):
         if not any(row.form.offered.data for row in self.types):
             self.form_errors.append("Offer at least one voucher type.")
             ok = False
-        return ok
+        return self.check_rules(self.programme) and ok
+
+    # The call being edited (edit_call_form sets it).
+    call: Call | None = None
+
+    @property
+    def programme(self) -> Programme | None:
+        """The programme the call belongs to (its end bounds the implementation period)."""
+        return self.call.programme if self.call is not None else None
 
     def type_rows(self):
         """(voucher type, its row) pairs for the template."""
@@ -245,27 +285,46 @@ class CallForm(FlaskForm):
             opens_at=self.opens_at.data.astimezone(UTC),
             closes_at=self.closes_at.data.astimezone(UTC),
             types=[row.form.to_spec(vt) for vt, row in self.type_rows() if row.form.offered.data],
+            **self.rules_spec(),
         )
 
 
 class NewCallForm(CallForm):
     programme_id = SelectField("Programme", coerce=int,
                                validators=[InputRequired("Choose the programme.")])
+    programmes: dict[int, Programme] = {}
+
+    @property
+    def programme(self) -> Programme | None:
+        return self.programmes.get(self.programme_id.data)
 
 
-def new_call_form(programmes: list[Programme]) -> NewCallForm:
-    """The new call's form: on GET prefilled (the programme from ?programme=)."""
+def _built(form_class, data: dict, evaluators: list[User]):
+    """The form on GET drawn from ``data``; on POST read from the post (see
+    forms_call_rules.posted_with_rules for a post without the rule fields)."""
     if request.method == "POST":
-        form = NewCallForm()
+        shown = form_class(formdata=None, data=data)
+        form = form_class(formdata=posted_with_rules(request.form, shown))
     else:
-        form = NewCallForm(data={**new_call_data(),
-                                 "programme_id": request.args.get("programme", type=int)})
-    form.programme_id.choices = [SelectChoice(p.id, p.name) for p in programmes]
+        form = form_class(data=data)
+    form.set_lead_choices(evaluators)
     return form
 
 
-def edit_call_form(call: Call) -> CallForm:
-    return CallForm() if request.method == "POST" else CallForm(data=call_form_data(call))
+def new_call_form(programmes: list[Programme], evaluators: list[User]) -> NewCallForm:
+    """The new call's form: on GET prefilled (the programme from ?programme=)."""
+    form = _built(NewCallForm, {**new_call_data(),
+                                "programme_id": request.args.get("programme", type=int)},
+                  evaluators)
+    form.programme_id.choices = [SelectChoice(p.id, p.name) for p in programmes]
+    form.programmes = {p.id: p for p in programmes}
+    return form
+
+
+def edit_call_form(call: Call, evaluators: list[User]) -> CallForm:
+    form = _built(CallForm, call_form_data(call), evaluators)
+    form.call = call
+    return form
 
 
 def call_form_data(call: Call) -> dict:
@@ -274,47 +333,26 @@ def call_form_data(call: Call) -> dict:
     for vt in VOUCHER_TYPES:
         cvt = call.voucher_type(vt)
         if cvt is None:
-            types.append({"offered": False, "score_scale": 5,
+            types.append({"offered": False, "score_scale": 5, **new_type_rules(vt),
                           "criteria": [{}] * NEW_CALL_CRITERION_ROWS})
             continue
         types.append({
             "offered": True, "quota": cvt.quota, "max_amount": cvt.max_amount,
             "funding_rate": cvt.funding_rate * 100, "envelope": cvt.envelope,
-            "score_scale": cvt.score_scale,
+            "score_scale": cvt.score_scale, **type_rules_data(cvt),
             "criteria": [{"criterion_id": str(c.id), "name": c.name, "weight": c.weight,
-                          "description": c.description} for c in cvt.criteria] + [{}],
+                          "description": c.description, "minimum": c.minimum}
+                         for c in cvt.criteria] + [{}],
         })
     return {"code": call.code, "title": call.title, "description": call.description,
-            "opens_at": call.opens_at, "closes_at": call.closes_at, "types": types}
+            "opens_at": call.opens_at, "closes_at": call.closes_at, "types": types,
+            **rules_data(call)}
 
 
 def new_call_data() -> dict:
-    return {"types": [{"offered": True, "score_scale": 5,
-                       "criteria": [{}] * NEW_CALL_CRITERION_ROWS} for _ in VOUCHER_TYPES]}
-
-
-class ProgrammeForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired("Give the programme a name."),
-                                           Length(max=200)])
-    funder = StringField("Funder", description="e.g. Interreg North-West Europe",
-                         validators=[InputRequired("Name the funder."), Length(max=200)])
-    total_budget = MoneyField("Total budget (€)",
-                              validators=[InputRequired("Give the total budget."),
-                                          not_negative])
-    starts_on = DateField("Starts on", validators=[InputRequired("Give the start date.")])
-    ends_on = DateField("Ends on", validators=[InputRequired("Give the end date.")])
-
-    def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
-        if self.starts_on.data and self.ends_on.data and self.ends_on.data <= self.starts_on.data:
-            self.ends_on.errors.append("The programme must end after it starts.")
-            ok = False
-        return ok
-
-    def to_fields(self) -> dict:
-        """The keyword arguments of call_setup.create_programme."""
-        return {name: getattr(self, name).data
-                for name in ("name", "funder", "total_budget", "starts_on", "ends_on")}
+    return {"types": [{"offered": True, "score_scale": 5, **new_type_rules(vt),
+                       "criteria": [{}] * NEW_CALL_CRITERION_ROWS} for vt in VOUCHER_TYPES],
+            **new_rules_data()}
 
 
 class ProviderForm(FlaskForm):

@@ -1,8 +1,9 @@
 """Companies: the manager finds an SME and corrects its details.
 
-An applicant can no longer change the legal name, registry number, country, region or
-declared de minimis aid once the company has submitted an application; the managers
-correct them here, giving a reason that is kept with the change in the company's history.
+An applicant can no longer change the legal name, registry number, country or region
+once the company has submitted an application; the managers correct them here, giving a
+reason that is kept with the change in the company's history. The de minimis aid the
+company declared is listed here too, and a manager may declare or withdraw an aid.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from flask import flash, render_template, request
 from flask_login import current_user
 
 from .. import policy
-from ..boundary import by, route, see_other
-from ..models import Organisation
+from ..applicant.forms import AidDeclarationForm, WithdrawAidForm
+from ..applicant.profile import aid_section, withdraw_errors
+from ..boundary import by, by_id, route, see_other
+from ..models import AidDeclaration, Organisation
 from ..navigation import nav_item
+from ..services import aid
 from ..services import organisations as companies
 from .blueprint import bp
 from .forms import CorrectionForm, OrganisationSearchForm
@@ -34,15 +38,22 @@ def organisations():
                            page_args=args, counts=found.counts, searched=found.searched)
 
 
-def _company_page(form, organisation: Organisation, error=None):
+ORGANISATION = {"organisation": by("organisation_id", companies.sme_by_id)}
+AID_ENDPOINTS = ("manager.declare_aid", "manager.withdraw_aid")
+
+
+def _company_page(form=None, organisation: Organisation | None = None, error=None,
+                  **aid_parts):
+    form = form or CorrectionForm(organisation=organisation, formdata=None)
     return render_template("manager/organisation_form.html", form=form, error=error,
                            organisation=organisation,
-                           record=companies.company_record(organisation))
+                           record=companies.company_record(organisation),
+                           **aid_section(organisation, endpoints=AID_ENDPOINTS,
+                                         organisation_id=organisation.id, **aid_parts))
 
 
 @route(bp, "/organisations/<int:organisation_id>", permission=policy.can_manage,
-       load={"organisation": by("organisation_id", companies.sme_by_id)},
-       form=lambda organisation: CorrectionForm(organisation=organisation),
+       load=ORGANISATION, form=lambda organisation: CorrectionForm(organisation=organisation),
        render=_company_page)
 def edit_organisation(form, organisation: Organisation):
     changed = companies.correct_organisation(
@@ -50,3 +61,31 @@ def edit_organisation(form, organisation: Organisation):
     flash(f"The details of {organisation.legal_name} are corrected ({', '.join(changed)}).",
           "success")
     return see_other("manager.organisations", q=organisation.registry_number)
+
+
+def _back_to_company(organisation: Organisation):
+    return see_other("manager.edit_organisation", "aid-heading", organisation_id=organisation.id)
+
+
+@route(bp, "/organisations/<int:organisation_id>/aid", methods=("POST",),
+       permission=policy.can_declare_aid, load=ORGANISATION, form=AidDeclarationForm,
+       render=lambda form, error=None, organisation=None: _company_page(
+           organisation=organisation, aid_form=form, aid_error=error))
+def declare_aid(form: AidDeclarationForm, organisation: Organisation):
+    aid.declare(organisation, current_user, form.granting_body.data, form.granted_on.data,
+                form.amount.data)
+    flash(f"The aid is declared for {organisation.legal_name}.", "success")
+    return _back_to_company(organisation)
+
+
+@route(bp, "/organisations/<int:organisation_id>/aid/<int:declaration_id>/withdraw",
+       methods=("POST",), permission=policy.can_declare_aid, form=WithdrawAidForm,
+       load={**ORGANISATION,
+             "declaration": by_id(AidDeclaration, belongs_to="organisation")},
+       render=lambda form, error=None, organisation=None, declaration=None: _company_page(
+           organisation=organisation, withdraw_errors=withdraw_errors(form, error)))
+def withdraw_aid(form: WithdrawAidForm, organisation: Organisation,
+                 declaration: AidDeclaration):
+    aid.withdraw(declaration, current_user, form.reason.data)
+    flash(f"The declaration is withdrawn from {organisation.legal_name}'s record.", "success")
+    return _back_to_company(organisation)

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, render_template, send_from_directory
 from .. import policy
 from ..boundary import route
 from ..models.base import utcnow
+from ..services import call_rules
 from ..services.calls import open_calls
 
 bp = Blueprint("public", __name__)
@@ -12,7 +13,9 @@ bp = Blueprint("public", __name__)
 
 @route(bp, "/", permission=policy.can_visit)
 def index():
-    return render_template("public/index.html", calls=open_calls(utcnow()))
+    calls = open_calls(utcnow())
+    return render_template("public/index.html", calls=calls,
+                           call_rules={c.id: call_rules.describe(c) for c in calls})
 
 
 @route(bp, "/favicon.ico", permission=policy.can_visit)

@@ -20,7 +20,7 @@ from workflows import lifecycle
 
 from .. import policy
 from ..extensions import db
-from ..models import Application, Assignment, Call, User
+from ..models import Application, Assignment, AuditRecord, Call, User
 from ..models.base import utcnow
 from .errors import ConcurrentChange, InvalidInput
 from .reviews import ASSIGNED_TWICE, REVIEWABLE_STATES
@@ -189,8 +189,8 @@ def _write(planned: list[tuple[int, int]], needs: list[_Need], by: User) -> None
     now = utcnow()
     starting = [n.application for n in needs
                 if n.id in touched and n.state == lifecycle.SUBMITTED]
-    fire_many(starting, "start_review", by, comment="Evaluators assigned automatically.",
-              now=now)
+    fire_many(starting, "start_review", by,
+                          comment="Evaluators assigned automatically.", now=now)
     # Bumping the version of those already under review makes a concurrent decision on
     # them (which loaded the old version) fail instead of landing next to these
     # assignments.
@@ -209,6 +209,38 @@ def _write(planned: list[tuple[int, int]], needs: list[_Need], by: User) -> None
                                "being assigned; nothing was assigned. Try again.")
     db.session.execute(insert(Assignment), [
         {"application_id": app_id, "evaluator_id": uid, "assigned_by_id": by.id,
-         "assigned_at": now, "conflict_reason": ""}
+         "assigned_at": now, "conflict_reason": "", "reason": "auto"}
         for app_id, uid in planned
     ])
+
+
+EXTRA_COMMENT = "Extra evaluator: divergent scores"
+
+
+def assign_extra(application: Application, reason: str = "divergence") -> Assignment | None:
+    """Ask one more evaluator, chosen by the system; None when nobody can be asked.
+
+    Balanced as auto_assign: the eligible evaluator (policy.may_be_assigned, not yet
+    assigned, so never one who declared a conflict on it) with the fewest standing
+    assignments in the call, ties by lowest id. Runs inside the caller's atomic() (a
+    review being submitted), under the same write lock.
+    """
+    with atomic(clashes={ASSIGNED_TWICE: "The extra evaluator was assigned at the "
+                         "same moment by someone else; reload the page."}):
+        if application.state not in REVIEWABLE_STATES:
+            return None
+        candidates = eligible_evaluators(application)
+        if not candidates:
+            return None
+        chosen = min(candidates, key=lambda c: (c.load, c.id))
+        now = utcnow()
+        extra = Assignment(application_id=application.id, evaluator_id=chosen.id,
+                           assigned_by_id=None, assigned_at=now, conflict_reason="",
+                           reason=reason)
+        db.session.add(extra)
+        db.session.add(AuditRecord(
+            application_id=application.id, from_state=application.state,
+            to_state=application.state, trigger="assign", actor_id=None, at=now,
+            comment=EXTRA_COMMENT,
+        ))
+    return extra

@@ -26,6 +26,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from .. import policy
 from ..extensions import db
 from ..models import Application, Attachment, User
+from ..voucher_types import ATTACHMENT_KINDS
 from .errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from .transaction import atomic
 
@@ -197,15 +198,20 @@ def _touch(application: Application) -> None:
     flag_modified(application, "details")
 
 
-def add_attachment(application: Application, user: User, upload, purpose: str) -> Attachment:
-    """Store an uploaded file (a werkzeug FileStorage) for ``application``."""
+def add_attachment(application: Application, user: User, upload, purpose: str,
+                   kind: str = "other") -> Attachment:
+    """Store an uploaded file (a werkzeug FileStorage) for ``application``; ``kind`` says
+    what the document is (voucher_types.ATTACHMENT_KINDS: a call may require kinds)."""
     _check_allowed(application, user, purpose)
+    if kind not in ATTACHMENT_KINDS:
+        raise InvalidInput("Say what the document is, one of: "
+                           f"{'; '.join(ATTACHMENT_KINDS.values())}.")
     if upload is None or not getattr(upload, "filename", ""):
         raise InvalidInput("Choose a file to upload.")
     original = sanitise_name(upload.filename)
     ext = extension_of(original)
-    kind = KINDS.get(ext)
-    if kind is None:
+    file_kind = KINDS.get(ext)
+    if file_kind is None:
         raise InvalidInput(
             "Upload a PDF, a PNG or JPEG image, or an office file "
             f"({', '.join(sorted(set(KINDS) - {'jpeg'}))}); .{ext or '?'} files are not accepted."
@@ -218,7 +224,7 @@ def add_attachment(application: Application, user: User, upload, purpose: str) -
         size = _write_capped(upload.stream, target, max_file_bytes())
         if size == 0:
             raise InvalidInput("The file is empty.")
-        if not _matches(kind, target):
+        if not _matches(file_kind, target):
             raise InvalidInput(f"{original} is not a genuine .{ext} file.")
         with atomic():
             # Again under the lock: the application may have moved on while the file
@@ -228,8 +234,8 @@ def add_attachment(application: Application, user: User, upload, purpose: str) -
             _touch(application)
             attachment = Attachment(
                 application_id=application.id, purpose=purpose, original_name=original,
-                stored_name=stored_name, content_type=kind.content_type, size=size,
-                uploaded_by_id=user.id,
+                stored_name=stored_name, content_type=file_kind.content_type, size=size,
+                uploaded_by_id=user.id, kind=kind,
             )
             db.session.add(attachment)
     except BaseException:

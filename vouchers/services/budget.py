@@ -1,23 +1,22 @@
-"""The budget rules funders audit: envelope, quota and the de minimis cap.
+"""The budget rules funders audit: envelope, quota, and the de minimis cap and period.
 
-Each rule is enforced by a conditional UPDATE whose WHERE clause is the rule itself,
-so the check and the write are one statement: correct on SQLite and PostgreSQL alike
-when two managers award at the same moment. The CHECK constraints on
+The envelope and the quota are enforced by a conditional UPDATE whose WHERE clause is
+the rule itself, so the check and the write are one statement: correct on SQLite and
+PostgreSQL alike when two managers award at the same moment. The CHECK constraints on
 call_voucher_types are the last line: the database refuses an over-commitment even if
-this code is bypassed.
+this code is bypassed. The limits per undertaking (support, vouchers, de minimis) are
+checked under the undertaking's own lock, in services/undertaking.py.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, select, update
-
-from workflows.lifecycle import CANCELLED, VOUCHER_STATES
+from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import Application, CallVoucherType, Organisation
-from .errors import BudgetExceeded, DeMinimisExceeded, QuotaExceeded
+from ..models import CallVoucherType
+from .errors import BudgetExceeded, QuotaExceeded
 
 DE_MINIMIS_CAP = Decimal("300000.00")
 DE_MINIMIS_YEARS = 3
@@ -66,44 +65,41 @@ def de_minimis_cap() -> Decimal:
     return Decimal(str(current_app.config.get("DE_MINIMIS_CAP", DE_MINIMIS_CAP)))
 
 
-def de_minimis_received(organisation_id: int, at: datetime,
-                        excluding: int | None = None) -> Decimal:
-    """Aid awarded through this system to the undertaking over the rolling period."""
-    since = at - timedelta(days=365 * DE_MINIMIS_YEARS + 1)
-    a = Application
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(a.awarded_amount), 0)).where(
-            a.organisation_id == organisation_id,
-            a.state.in_(VOUCHER_STATES),
-            a.state != CANCELLED,
-            a.awarded_at >= since,
-            a.id != excluding if excluding is not None else True,
-        )
-    )
-    return Decimal(total).quantize(Decimal("0.01"))
+# The rolling period, decided here once: the award check (services/undertaking.py), the
+# pages that say until when a declaration counts, and the funder's workbook all read it.
 
 
-def check_de_minimis(application: Application, amount: Decimal, at: datetime) -> None:
-    """Refuse awarding ``amount`` if it takes the undertaking over the de minimis cap.
+def de_minimis_period_start(day: date) -> date:
+    """The last day before the rolling three years that end on ``day``.
 
-    The update on the organisation row serialises concurrent awards to one
-    undertaking (a row lock on PostgreSQL; SQLite serialises every writer anyway),
-    so the sum below cannot be stale by the time the award is written.
+    Aid counts on ``day`` if granted after this date: aid granted three calendar years
+    and one day before no longer counts, aid three years less a day old still does. From
+    29 February the period reaches back to the 28th (a year without 29 February has no
+    same day), so aid of 1 March three years before, three years less a day old, counts.
     """
-    organisation = application.organisation
-    db.session.execute(
-        update(Organisation)
-        .where(Organisation.id == organisation.id)
-        .values(award_lock=Organisation.award_lock + 1)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(organisation, ["award_lock", "de_minimis_declared"])
-    declared = organisation.de_minimis_declared
-    received = de_minimis_received(organisation.id, at, excluding=application.id)
-    cap = de_minimis_cap()
-    if declared + received + amount > cap:
-        raise DeMinimisExceeded(
-            f"{organisation.legal_name} would receive €{declared + received + amount:,.2f} of "
-            f"de minimis aid over {DE_MINIMIS_YEARS} years (declared €{declared:,.2f}, "
-            f"awarded here €{received:,.2f}); the cap is €{cap:,.2f}."
-        )
+    try:
+        return day.replace(year=day.year - DE_MINIMIS_YEARS)
+    except ValueError:  # 29 February, three years back
+        return day.replace(year=day.year - DE_MINIMIS_YEARS, day=28)
+
+
+def counts_on(granted_on: date, day: date) -> bool:
+    """Whether aid granted on ``granted_on`` counts towards the cap on ``day``."""
+    return de_minimis_period_start(day) < granted_on <= day
+
+
+def last_day_counted(granted_on: date) -> date:
+    """The last day on which aid granted on ``granted_on`` still counts (the day before its
+    third anniversary; aid of 29 February stops counting on 1 March)."""
+    try:
+        anniversary = granted_on.replace(year=granted_on.year + DE_MINIMIS_YEARS)
+    except ValueError:
+        anniversary = date(granted_on.year + DE_MINIMIS_YEARS, 3, 1)
+    return anniversary - timedelta(days=1)
+
+
+def de_minimis_period_opens(day: date, zone: tzinfo) -> datetime:
+    """The first instant of the rolling period ending on ``day``, for comparing award
+    times: an award counts if its local date is after de_minimis_period_start(day)."""
+    first = de_minimis_period_start(day) + timedelta(days=1)
+    return datetime.combine(first, time.min, tzinfo=zone).astimezone(UTC)

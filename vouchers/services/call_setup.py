@@ -1,7 +1,10 @@
-"""Setting up programmes and calls (the provider catalogue is in services/providers.py).
+"""Setting up calls (programmes: services/programme_setup.py; the provider catalogue:
+services/providers.py).
 
 A call offers some voucher types, each with its quota, maximum amount, funding rate,
-budget envelope and scoring criteria. Editing a call that already has awards may not
+budget envelope, scoring criteria and rules (call_specs says what each may hold); a
+change to the rules an application's eligibility depends on re-checks the call's
+applications (services/eligibility.refresh_call). Editing a call that already has awards may not
 take its envelope below the money committed nor its quota below the vouchers awarded;
 the check and the write are one conditional UPDATE, so an award landing at the same
 moment cannot slip between them (the CHECK constraints on call_voucher_types are the
@@ -11,12 +14,11 @@ commit.
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
 from sqlalchemy import func, select, update
 
-from .. import policy
+from workflows import lifecycle
+
+from .. import policy, voucher_types
 from ..extensions import db
 from ..models import (
     VOUCHER_TYPE_LABELS,
@@ -29,7 +31,7 @@ from ..models import (
     Review,
     User,
 )
-from ..money import MAX_MONEY
+from ..money import CENT
 from .call_specs import (  # noqa: F401 - the specs and limits are the set-up's API too
     CODE_MAX,
     MAX_SCORE_SCALE,
@@ -38,44 +40,29 @@ from .call_specs import (  # noqa: F401 - the specs and limits are the set-up's 
     SetupRefused,
     VoucherTypeSpec,
     call_problems,
-    checked_line,
+    clean_regions,
+    end_problems,
     normalise_code,
     rate,
     refuse_if,
+    sizes_in_order,
     weight,
 )
 from .errors import InvalidInput
+from .programme_setup import (  # noqa: F401 - programmes are set up here too
+    NOT_ALLOWED,
+    check_programme_budget,
+    create_programme,
+    last_day,
+    refresh_eligibility,
+    update_programme,
+)
 from .transaction import atomic
-
-NOT_ALLOWED = "Only a programme manager sets up programmes and calls."
 
 
 def _code_clash(code: str) -> dict[str, str]:
     # Two managers chose the same code at the same moment: the unique index decides.
     return {"uq_calls_code": f"Another call already uses the code {code}."}
-
-
-# Programmes ---------------------------------------------------------------------------
-
-
-def create_programme(by: User, *, name: str, funder: str, total_budget: Decimal,
-                     starts_on: date, ends_on: date) -> Programme:
-    policy.ensure(policy.can_manage(by), NOT_ALLOWED)
-    problems: list[str] = []
-    checked_line(name, "the programme's name", problems, "Give the programme a name.")
-    checked_line(funder, "the funder's name", problems, "Name the programme's funder.")
-    if total_budget is None or total_budget < 0:
-        problems.append("The total budget cannot be negative.")
-    elif total_budget > MAX_MONEY:
-        problems.append("The total budget is too large.")
-    if starts_on and ends_on and ends_on <= starts_on:
-        problems.append("The programme must end after it starts.")
-    refuse_if(problems)
-    with atomic():
-        programme = Programme(name=name.strip(), funder=funder.strip(), currency="EUR",
-                              total_budget=total_budget, starts_on=starts_on, ends_on=ends_on)
-        db.session.add(programme)
-    return programme
 
 
 # Calls --------------------------------------------------------------------------------
@@ -103,35 +90,67 @@ def create_call(programme: Programme | int, spec: CallSpec, by: User) -> Call:
         problems.append("A new call cannot reuse another call's criteria.")
     refuse_if(problems)
     with atomic(clashes=_code_clash(code)):
+        refuse_if(_lead_problems(spec.lead_evaluator_id, None))
         call = Call(code=code, title=spec.title.strip(), description=spec.description.strip(),
                     opens_at=spec.opens_at, closes_at=spec.closes_at)
+        _set_rules(call, spec)
         programme.calls.append(call)
         for t in spec.types:
             call.voucher_types.append(_new_voucher_type(t))
         db.session.flush()
-        _check_programme_budget(programme)
+        check_programme_budget(programme)
+        # After the programme's lock: a change of its end made meanwhile counts.
+        refuse_if(end_problems(spec, last_day(programme)))
     return call
 
 
-def _check_programme_budget(programme: Programme) -> None:
-    """Refuse envelopes that together promise more than the programme's budget.
+def lead_candidates(call: Call | None = None) -> list[User]:
+    """Who may be named a call's lead evaluator: the enabled evaluators, and the call's
+    present lead even if since disabled (so that saving the call keeps them)."""
+    where = User.enabled.is_(True)
+    if call is not None and call.lead_evaluator_id is not None:
+        where = where | (User.id == call.lead_evaluator_id)
+    return list(db.session.scalars(
+        select(User).where(User.role == lifecycle.EVALUATOR, where).order_by(User.name, User.id)
+    ))
 
-    Runs inside the change's savepoint, after its writes: the update takes the
-    programme's row lock on PostgreSQL (SQLite serialises writers anyway), so two
-    managers editing calls of one programme at once cannot both squeeze in.
-    """
-    db.session.execute(update(Programme).where(Programme.id == programme.id)
-                       .values(total_budget=Programme.total_budget))
-    promised = db.session.scalar(
-        select(func.coalesce(func.sum(CallVoucherType.envelope), 0))
-        .join(Call, Call.id == CallVoucherType.call_id)
-        .where(Call.programme_id == programme.id)
-    )
-    if promised > programme.total_budget:
-        raise SetupRefused([
-            f"The envelopes of the calls of {programme.name} would add up to "
-            f"€{promised:,.2f}, more than its budget of €{programme.total_budget:,.2f}."
-        ])
+
+def _lead_problems(lead_id: int | None, present: int | None) -> list[str]:
+    if lead_id is None or lead_id == present:
+        return []
+    lead = db.session.get(User, lead_id)
+    if lead is None or lead.role != lifecycle.EVALUATOR or not lead.enabled:
+        return ["The lead evaluator must be an evaluator whose account is active."]
+    return []
+
+
+def _set_rules(call: Call, spec: CallSpec) -> None:
+    regions = spec.eligible_regions
+    call.eligible_regions = None if regions is None else clean_regions(regions, [])
+    call.allowed_sizes = sizes_in_order(spec.allowed_sizes)
+    call.max_applications_per_type = spec.max_applications_per_type
+    call.max_vouchers_per_sme = spec.max_vouchers_per_sme
+    call.support_cap = spec.support_cap
+    call.implementation_ends_on = spec.implementation_ends_on
+    call.divergence_share = rate(spec.divergence_share)
+    call.extra_evaluator_on_divergence = bool(spec.extra_evaluator_on_divergence)
+    call.lead_evaluator_id = spec.lead_evaluator_id
+
+
+def _set_type_rules(cvt: CallVoucherType, t: VoucherTypeSpec) -> None:
+    cvt.provider_other_region = bool(t.provider_other_region)
+    kinds = set(t.required_attachments or ())
+    cvt.required_attachments = [k for k in voucher_types.ATTACHMENT_KINDS if k in kinds]
+    cvt.threshold = None if t.threshold is None else t.threshold.quantize(CENT)
+
+
+def eligibility_settings(call: Call) -> tuple:
+    """What an application's eligibility depends on in a call's set-up."""
+    return (call.eligible_regions, list(call.allowed_sizes or []),
+            call.max_applications_per_type, call.max_vouchers_per_sme, call.support_cap,
+            call.implementation_ends_on,
+            [(t.voucher_type, t.provider_other_region, list(t.required_attachments or []))
+             for t in call.voucher_types])
 
 
 def _new_voucher_type(t: VoucherTypeSpec) -> CallVoucherType:
@@ -140,9 +159,10 @@ def _new_voucher_type(t: VoucherTypeSpec) -> CallVoucherType:
         quota=t.quota, max_amount=t.max_amount, funding_rate=rate(t.funding_rate),
         envelope=t.envelope, score_scale=t.score_scale,
     )
+    _set_type_rules(cvt, t)
     cvt.criteria = [
         Criterion(name=c.name.strip(), description=(c.description or "").strip(),
-                  weight=weight(c.weight), position=i)
+                  weight=weight(c.weight), position=i, minimum=c.minimum)
         for i, c in enumerate(t.criteria)
     ]
     return cvt
@@ -162,7 +182,7 @@ def _review_count(cvt: CallVoucherType) -> int:
 
 
 def update_call(call: Call, spec: CallSpec, by: User) -> Call:
-    """Change a call's window, voucher types, budgets and criteria.
+    """Change a call's window, rules, voucher types, budgets and criteria.
 
     Refused, changing nothing: taking an envelope below what is committed or a quota
     below the vouchers awarded; dropping a voucher type that has applications; changing
@@ -175,7 +195,8 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
     code = normalise_code(spec.code)
     # Checked under the write lock: an award or a review landing a moment ago counts.
     with atomic(clashes=_code_clash(code)):
-        problems = []
+        problems = _lead_problems(spec.lead_evaluator_id, call.lead_evaluator_id)
+        eligibility_before = eligibility_settings(call)
         if code != normalise_code(call.code):
             if _code_taken(code, except_call=call):
                 problems.append(f"Another call already uses the code {code}.")
@@ -203,6 +224,7 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
         call.description = (spec.description or "").strip()
         call.opens_at = spec.opens_at
         call.closes_at = spec.closes_at
+        _set_rules(call, spec)
         for cvt in list(call.voucher_types):
             t = wanted.get(cvt.voucher_type)
             if t is None:
@@ -212,13 +234,17 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
             cvt.max_amount = t.max_amount
             cvt.funding_rate = rate(t.funding_rate)
             cvt.score_scale = t.score_scale
+            _set_type_rules(cvt, t)
             _set_criteria(cvt, t.criteria)
         for t in spec.types:
             if call.voucher_type(t.voucher_type) is None:
                 call.voucher_types.append(_new_voucher_type(t))
         call.voucher_types.sort(key=lambda v: v.position)
         db.session.flush()
-        _check_programme_budget(call.programme)
+        check_programme_budget(call.programme)
+        refuse_if(end_problems(spec, last_day(call.programme)))
+        if eligibility_settings(call) != eligibility_before:
+            refresh_eligibility(call)
     return call
 
 
@@ -298,6 +324,7 @@ def _set_criteria(cvt: CallVoucherType, specs: list[CriterionSpec]) -> None:
         criterion.name = spec.name.strip()
         criterion.description = (spec.description or "").strip()
         criterion.weight = weight(spec.weight)
+        criterion.minimum = spec.minimum
         criterion.position = position
         kept.append(criterion)
     # Replacing the collection deletes the rows left out (delete-orphan).

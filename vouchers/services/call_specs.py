@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..models import VOUCHER_TYPE_LABELS, VOUCHER_TYPES
-from ..money import MAX_MONEY
+from .. import voucher_types
+from ..clock import local_date
+from ..models import COMPANY_SIZES, VOUCHER_TYPE_LABELS, VOUCHER_TYPES
+from ..models.programmes import DIVERGENCE_SHARE, SME_SIZES, SUPPORT_CAP
+from ..money import CENT, MAX_MONEY
 from ..text import clean_line
 from .errors import InvalidInput
 
@@ -23,6 +26,11 @@ MAX_WEIGHT = Decimal("9999.99")  # Numeric(6, 2)
 RATE_STEP = Decimal("0.0001")  # Numeric(5, 4)
 WEIGHT_STEP = Decimal("0.01")
 NAME_MAX = 200
+COUNTRY_PATTERN = re.compile(r"[A-Za-z]{2}")
+# More applications or vouchers per SME than any call allows; keeps within the column.
+MAX_LIMIT = 100_000
+LEAST_DIVERGENCE = Decimal("0.01")
+REGION_EXAMPLE = "ES Catalonia"
 
 
 class SetupRefused(InvalidInput):
@@ -45,6 +53,8 @@ class CriterionSpec:
     description: str = ""
     # The existing criterion this row edits; None adds a new one.
     id: int | None = None
+    # The least score (on the type's scale) an award needs on this criterion.
+    minimum: int | None = None
 
 
 @dataclass
@@ -57,6 +67,20 @@ class VoucherTypeSpec:
     envelope: Decimal
     score_scale: int = 5
     criteria: list[CriterionSpec] = field(default_factory=list)
+    # None: the voucher type's own default (voucher_types.REGISTRY).
+    provider_other_region: bool | None = None
+    required_attachments: list[str] | None = None
+    # The least weighted total (on the scale) an award needs; None: no threshold.
+    threshold: Decimal | None = None
+
+    def __post_init__(self):
+        registered = voucher_types.REGISTRY.get(self.voucher_type)
+        if registered is None:
+            return
+        if self.provider_other_region is None:
+            self.provider_other_region = registered.provider_other_region
+        if self.required_attachments is None:
+            self.required_attachments = list(registered.required_attachments)
 
 
 @dataclass
@@ -67,6 +91,19 @@ class CallSpec:
     closes_at: datetime
     types: list[VoucherTypeSpec]
     description: str = ""
+    # The eligibility rules; each default is a new call's (see models/programmes.py).
+    # [country, region] pairs; None: the programme's partner regions.
+    eligible_regions: list[list[str]] | None = None
+    allowed_sizes: list[str] = field(default_factory=lambda: list(SME_SIZES))
+    max_applications_per_type: int | None = 1
+    max_vouchers_per_sme: int | None = None
+    support_cap: Decimal | None = SUPPORT_CAP
+    # None: the programme's last day.
+    implementation_ends_on: date | None = None
+    # Evaluation: 0.30 for 30% of the scale.
+    divergence_share: Decimal = DIVERGENCE_SHARE
+    extra_evaluator_on_divergence: bool = False
+    lead_evaluator_id: int | None = None
 
 
 def checked_line(value: str, label: str, problems: list[str], missing: str) -> str:
@@ -119,6 +156,7 @@ def call_problems(spec: CallSpec) -> list[str]:
         problems.extend(_type_problems(t))
     if not spec.types:
         problems.append("Offer at least one voucher type.")
+    problems.extend(rules_problems(spec))
     return problems
 
 
@@ -158,7 +196,142 @@ def _type_problems(t: VoucherTypeSpec) -> list[str]:
                             "than zero.")
         elif c.weight > MAX_WEIGHT:
             problems.append(f"{label}: the weight of {name!r} is too large.")
+        if c.minimum is not None and not _on_scale(c.minimum, t.score_scale, whole=True):
+            problems.append(f"{label}: the minimum score of {name or 'a criterion'!r} must be "
+                            f"a whole number from 0 to {t.score_scale}.")
+    problems.extend(_type_rule_problems(t, label))
     return problems
+
+
+def _on_scale(value, scale, *, whole: bool = False) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return False
+    if whole and not isinstance(value, int):
+        return False
+    if isinstance(value, Decimal) and (not value.is_finite() or value != value.quantize(CENT)):
+        return False
+    return isinstance(scale, int) and 0 <= value <= scale
+
+
+def _type_rule_problems(t: VoucherTypeSpec, label: str) -> list[str]:
+    problems = []
+    if t.provider_other_region and not voucher_types.get(t.voucher_type).needs_provider:
+        problems.append(f"{label} vouchers name no service provider: the provider cannot be "
+                        "required to be in another region.")
+    for kind in t.required_attachments or ():
+        if kind not in voucher_types.ATTACHMENT_KINDS:
+            problems.append(f"{label}: there is no kind of attachment {kind!r}.")
+    if t.threshold is not None and not _on_scale(t.threshold, t.score_scale):
+        problems.append(f"{label}: the threshold must be from 0 to {t.score_scale} (the "
+                        "highest score), with at most two decimals.")
+    return problems
+
+
+# Eligibility and evaluation rules of a call ---------------------------------------------
+
+
+def rules_problems(spec: CallSpec) -> list[str]:
+    """The call-wide rules' problems that need no database (the programme's end does)."""
+    problems = []
+    if spec.eligible_regions is not None:
+        clean_regions(spec.eligible_regions, problems)
+        if not spec.eligible_regions:
+            problems.append("Name at least one eligible region, or leave the list empty for "
+                            "the programme's partner regions.")
+    sizes = spec.allowed_sizes or []
+    unknown = [s for s in sizes if s not in COMPANY_SIZES]
+    if unknown:
+        problems.append(f"There is no enterprise size {unknown[0]!r}.")
+    elif not sizes:
+        problems.append("Allow at least one enterprise size.")
+    for value, what in ((spec.max_applications_per_type,
+                         "The number of applications per SME and voucher type"),
+                        (spec.max_vouchers_per_sme, "The number of vouchers per SME")):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 1 <= value <= MAX_LIMIT):
+            problems.append(f"{what} must be from 1 to {MAX_LIMIT:,}, or left empty for no "
+                            "limit.")
+    cap = spec.support_cap
+    if cap is not None and (not cap.is_finite() or cap <= 0 or cap > MAX_MONEY
+                            or cap != cap.quantize(CENT)):
+        problems.append("The support cap per SME must be an amount in cents above zero, or "
+                        "left empty for no cap.")
+    ends = spec.implementation_ends_on
+    if ends is not None and spec.closes_at is not None and spec.closes_at.tzinfo is not None:
+        closes = local_date(spec.closes_at)
+        if ends < closes:
+            problems.append(f"The implementation period cannot end ({ends:%d %B %Y}) before "
+                            f"the call closes ({closes:%d %B %Y}).")
+    share = spec.divergence_share
+    if (share is None or not share.is_finite() or not LEAST_DIVERGENCE <= share <= 1
+            or rate(share) != share):
+        problems.append("The divergence share must be from 1% to 100% of the scale, with at "
+                        "most two decimals of a percent.")
+    return problems
+
+
+def end_problems(spec: CallSpec, programme_ends_on: date) -> list[str]:
+    ends = spec.implementation_ends_on
+    if ends is not None and ends > programme_ends_on:
+        return [f"The implementation period cannot end ({ends:%d %B %Y}) after the programme "
+                f"ends ({programme_ends_on:%d %B %Y})."]
+    return []
+
+
+def sizes_in_order(sizes) -> list[str]:
+    return [s for s in COMPANY_SIZES if s in set(sizes)]
+
+
+def clean_regions(pairs, problems: list[str]) -> list[list[str]]:
+    """[country, region] pairs checked: two capital letters, a region's name, no repeats."""
+    cleaned: list[list[str]] = []
+    for i, pair in enumerate(pairs, 1):
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            problems.append(f"Region {i} is not a country and a region.")
+            continue
+        region = _region(str(pair[0]), str(pair[1]), f"region {i}", problems, cleaned)
+        if region:
+            cleaned.append(region)
+    return cleaned
+
+
+def _region(country: str, name: str, where: str, problems: list[str],
+            seen: list[list[str]]) -> list[str] | None:
+    country = country.strip()
+    # Checked before upper-casing: "ß".upper() is "SS".
+    if not COUNTRY_PATTERN.fullmatch(country):
+        problems.append(f"{where[0].upper()}{where[1:]}: start with the two-letter country "
+                        f"code, then the region, as in “{REGION_EXAMPLE}”.")
+        return None
+    country = country.upper()
+    name = " ".join((name or "").split())
+    name = checked_line(name, f"the region's name ({where})", problems,
+                        f"{where[0].upper()}{where[1:]}: give the region's name after "
+                        f"{country}, as in “{REGION_EXAMPLE}”.")
+    if not name:
+        return None
+    if any(c == country and r.casefold() == name.casefold() for c, r in seen):
+        problems.append(f"{where[0].upper()}{where[1:]}: {country} {name} is listed twice.")
+        return None
+    return [country, name]
+
+
+def parse_regions(text: str) -> tuple[list[list[str]] | None, list[str]]:
+    """The regions of a text area, one "CC Region" a line; None when it is left empty."""
+    problems: list[str] = []
+    regions: list[list[str]] = []
+    for number, line in enumerate((text or "").splitlines(), 1):
+        if not line.strip():
+            continue
+        country, *name = line.split(None, 1)
+        region = _region(country, "".join(name), f"line {number}", problems, regions)
+        if region:
+            regions.append(region)
+    return (regions or None), problems
+
+
+def format_regions(regions) -> str:
+    return "\n".join(f"{country} {name}" for country, name in regions or ())
 
 
 def rate(value: Decimal) -> Decimal:

@@ -1,11 +1,48 @@
-"""The eligibility rules of a call, checked for one application (STUB: being built)."""
+"""The eligibility rules of a call, checked for one application or for a whole call.
+
+The rules themselves are in eligibility_rules.py; this module gathers the facts they read,
+attaches the manager's exceptions and acts on the outcome. The rules are shown, not
+enforced, at submission: ``refresh_flag`` keeps ``Application.fails_rules`` (the table's
+filter) up to date, and the award refuses an application that fails a rule without an
+exception (``ensure_awardable``). A manager accepts an exception with a written reason
+(``accept_exception``), except to the legal ceilings.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from ..models import Application, EligibilityOverride
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
+
+from workflows.lifecycle import DRAFT, STATE_LABELS, WITHDRAWN
+
+from .. import policy
+from ..clock import local_date
+from ..extensions import db
+from ..input_checks import text_problem
+from ..models import Application, Attachment, AuditRecord, Call, EligibilityOverride, User
+from ..models.base import utcnow
+from ..money import ZERO
+from . import undertaking
+from .eligibility_rules import RULES, Facts
+from .errors import IneligibleApplication, InvalidInput, TransitionNotAllowed
+from .transaction import atomic
+
+# Drafts are not applications yet and a withdrawn one is given up: neither counts
+# towards the applications an SME may have per call and type.
+NOT_COUNTED = (DRAFT, WITHDRAWN)
+# Quotes and CVs; the final report's evidence does not meet a required attachment.
+APPLICATION_FILES = "application"
+MAX_REASON = 2000
+TRIGGER = "accept_exception"
+OVERRIDE_UNIQUE = "uq_eligibility_overrides_rule"
+ALREADY_ACCEPTED = ("An exception to this rule was already accepted (perhaps by a colleague "
+                    "at the same moment); reload the page to see it.")
+# Bind parameters per statement stay well under SQLite's limit of 32,766.
+_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -27,7 +64,18 @@ class RuleResult:
 
 
 def evaluate(application: Application, now: datetime | None = None) -> list[RuleResult]:
-    return []
+    """Every rule's result for ``application``, in the order the pages show them."""
+    return results(_facts(application, now or utcnow()))
+
+
+def results(facts: Facts) -> list[RuleResult]:
+    out = []
+    for rule in RULES.values():
+        passed, reason = rule.check(facts)
+        override = facts.overrides.get(rule.code) if rule.overridable else None
+        out.append(RuleResult(rule.code, rule.label, passed, reason, rule.overridable,
+                              rule.depends_on_awards, override))
+    return out
 
 
 def blocking(application: Application, now: datetime | None = None) -> list[RuleResult]:
@@ -35,8 +83,204 @@ def blocking(application: Application, now: datetime | None = None) -> list[Rule
 
 
 def refresh_flag(application: Application, now: datetime | None = None) -> None:
-    application.fails_rules = bool(blocking(application, now))
+    fails = bool(blocking(application, now))
+    # Written only when it changes: the write bumps the application's version.
+    if application.fails_rules != fails:
+        application.fails_rules = fails
 
 
 def ensure_awardable(application: Application, now: datetime | None = None) -> None:
-    return None
+    """Refuse the award while a rule fails without an exception.
+
+    The rules that read the undertaking's other awards are left to undertaking.check_award,
+    which decides them under the undertaking's lock.
+    """
+    failing = [r for r in blocking(application, now) if not r.depends_on_awards]
+    if failing:
+        raise IneligibleApplication(
+            "The application cannot be awarded while it fails "
+            + ("this rule" if len(failing) == 1 else "these rules")
+            + " without an accepted exception: "
+            + " ".join(f"{r.label}: {r.reason}" for r in failing)
+            + " A manager may accept an exception, with a reason, on the application's page."
+        )
+
+
+def accept_exception(application: Application, rule_code: str, reason: str, by: User,
+                     now: datetime | None = None) -> EligibilityOverride:
+    """Accept ``application`` although it fails ``rule_code``, for the reason given.
+
+    Writes the exception and an audit record (the state stays as it is) and refreshes the
+    application's flag.
+    """
+    now = now or utcnow()
+    with atomic({OVERRIDE_UNIQUE: ALREADY_ACCEPTED}):
+        if not policy.can_accept_exception(by, application):
+            policy.ensure(policy.can_manage(by), "Only programme managers accept exceptions.")
+            raise TransitionNotAllowed(
+                "An exception is accepted while the application awaits a decision; this one "
+                f"is {STATE_LABELS[application.state].lower()}.")
+        rule = RULES.get(rule_code)
+        if rule is None:
+            raise InvalidInput("There is no such eligibility rule.")
+        if not rule.overridable:
+            raise IneligibleApplication(f"{rule.label} is a legal ceiling: no exception to it "
+                                        "can be accepted.")
+        reason = clean_reason(reason)
+        result = next(r for r in evaluate(application, now) if r.code == rule.code)
+        if result.passed:
+            raise InvalidInput(f"{rule.label}: the rule passes, there is no exception to "
+                               "accept.")
+        if result.override is not None:
+            raise InvalidInput(ALREADY_ACCEPTED)
+        override = EligibilityOverride(application_id=application.id, rule=rule.code,
+                                       reason=reason, by_id=by.id, at=now)
+        db.session.add(override)
+        db.session.add(AuditRecord(
+            application_id=application.id, from_state=application.state,
+            to_state=application.state, trigger=TRIGGER, actor_id=by.id, at=now,
+            comment=f"{rule.label}: {reason}",
+        ))
+        db.session.flush()
+        refresh_flag(application, now)
+    return override
+
+
+def clean_reason(reason: object) -> str:
+    text = str(reason or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise InvalidInput("Give the reason for accepting the exception; it is kept in the "
+                           "application's history.")
+    if len(text) > MAX_REASON:
+        raise InvalidInput(f"Keep the reason to at most {MAX_REASON:,} characters.")
+    problem = text_problem(text)
+    if problem:
+        raise InvalidInput(f"The reason {problem}; type it again without it.")
+    return text
+
+
+def refresh_call(call: Call, now: datetime | None = None) -> int:
+    """Refresh the flag of every application of ``call`` awaiting a decision (after the
+    call's rules changed); returns how many flags changed.
+
+    The facts are read with a handful of queries for the whole call (and one standing per
+    company), and the changed flags are written with one UPDATE per value and chunk.
+    """
+    now = now or utcnow()
+    with atomic():
+        applications = list(db.session.scalars(
+            select(Application)
+            .where(Application.call_id == call.id,
+                   Application.state.in_(sorted(policy.EXCEPTION_STATES)))
+            .options(joinedload(Application.organisation), joinedload(Application.provider),
+                     joinedload(Application.call_voucher_type))
+            .order_by(Application.id)
+        ))
+        ids = [a.id for a in applications]
+        kinds, overrides, counted = _kinds_of(ids), _overrides_of(ids), _counted_in(call)
+        standings: dict[int, undertaking.Standing] = {}
+        changed: dict[bool, list[int]] = {True: [], False: []}
+        for application in applications:
+            org_id = application.organisation_id
+            # None of these applications is an award yet, so leaving each one out of its
+            # company's standing changes nothing: one standing per company serves all.
+            if org_id not in standings:
+                standings[org_id] = undertaking.standing_of(org_id, call, now)
+            same_type = counted.get((org_id, application.voucher_type), 0) + (
+                0 if application.state not in NOT_COUNTED else 1)
+            facts = _build(application, now, kinds=kinds.get(application.id, ()),
+                           same_type=same_type, overrides=overrides.get(application.id, {}),
+                           standing=standings[org_id])
+            fails = any(r.blocks for r in results(facts))
+            if fails != application.fails_rules:
+                changed[fails].append(application.id)
+        t = Application.__table__
+        # A derived flag, not the applicant's content: written without bumping the
+        # version, so an edit or a decision in flight is not refused because of it.
+        for flag, app_ids in changed.items():
+            for chunk in _chunks(app_ids):
+                db.session.execute(update(t).where(t.c.id.in_(chunk)).values(fails_rules=flag))
+        moved = set(changed[True]) | set(changed[False])
+        for application in applications:
+            if application.id in moved:
+                db.session.expire(application, ["fails_rules"])
+    return len(moved)
+
+
+# --- the facts ------------------------------------------------------------------------
+
+
+def _facts(application: Application, now: datetime) -> Facts:
+    a = Application
+    others = db.session.scalar(
+        select(func.count()).select_from(a).where(
+            a.call_id == application.call_id, a.voucher_type == application.voucher_type,
+            a.organisation_id == application.organisation_id, a.id != application.id,
+            a.state.not_in(NOT_COUNTED))
+    )
+    kinds = [x.kind for x in application.attachments if x.purpose == APPLICATION_FILES]
+    standing = undertaking.standing_of(application.organisation_id, application.call, now,
+                                       excluding=application.id)
+    return _build(application, now, kinds=kinds, same_type=others + 1,
+                  overrides=_overrides_of([application.id]).get(application.id, {}),
+                  standing=standing)
+
+
+def _build(application: Application, now: datetime, *, kinds: Iterable[str],
+           same_type: int, overrides: dict[str, EligibilityOverride],
+           standing: undertaking.Standing) -> Facts:
+    amount = application.awarded_amount or application.requested_amount or ZERO
+    limits: dict[str, str] = {}
+    for code, message in undertaking.limit_problems(application.call, standing, amount):
+        limits[code] = f"{limits[code]} {message}" if code in limits else message
+    earliest, submitted = _earliest(application, now)
+    return Facts(application=application, organisation=application.organisation,
+                 provider=application.provider, kinds=frozenset(kinds), same_type=same_type,
+                 earliest=earliest, submitted=submitted, standing=standing, amount=amount,
+                 limits=limits, overrides=overrides)
+
+
+def _earliest(application: Application, now: datetime) -> tuple[date, bool]:
+    """The first day activities may take place (the day of the last submission; for a
+    draft, today), and whether that is a submission's day."""
+    if application.submitted_at is None:
+        return local_date(now), False
+    return local_date(application.submitted_at), True
+
+
+def _chunks(items: list[int]):
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+def _kinds_of(ids: list[int]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for chunk in _chunks(ids):
+        rows = db.session.execute(
+            select(Attachment.application_id, Attachment.kind).distinct()
+            .where(Attachment.application_id.in_(chunk),
+                   Attachment.purpose == APPLICATION_FILES))
+        for app_id, kind in rows:
+            found.setdefault(app_id, set()).add(kind)
+    return found
+
+
+def _overrides_of(ids: list[int]) -> dict[int, dict[str, EligibilityOverride]]:
+    found: dict[int, dict[str, EligibilityOverride]] = {}
+    for chunk in _chunks(ids):
+        for o in db.session.scalars(
+            select(EligibilityOverride).where(EligibilityOverride.application_id.in_(chunk))
+            .options(joinedload(EligibilityOverride.by))
+        ):
+            found.setdefault(o.application_id, {})[o.rule] = o
+    return found
+
+
+def _counted_in(call: Call) -> dict[tuple[int, str], int]:
+    """(company, voucher type) -> its applications in ``call`` that count."""
+    a = Application
+    rows = db.session.execute(
+        select(a.organisation_id, a.voucher_type, func.count())
+        .where(a.call_id == call.id, a.state.not_in(NOT_COUNTED))
+        .group_by(a.organisation_id, a.voucher_type))
+    return {(org_id, vt): n for org_id, vt, n in rows}

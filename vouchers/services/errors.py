@@ -42,8 +42,24 @@ class DeMinimisExceeded(DomainError):
     pass
 
 
+class SupportCapExceeded(DomainError):
+    """The support to one SME over the programme would pass the call's cap."""
+
+
+class VoucherLimitReached(DomainError):
+    """The SME holds as many vouchers of the programme as a call allows."""
+
+
 class PaymentRefused(DomainError):
     pass
+
+
+class BelowThreshold(DomainError):
+    """The application's score is below the call's threshold or a criterion's minimum."""
+
+
+class IneligibleApplication(DomainError):
+    """An eligibility rule fails and no manager accepted an exception to it."""
 
 
 class ConcurrentChange(DomainError):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Application, Organisation
+from .needs import condition as need_condition
 
 SORTS = ("date", "score")
 DIRECTIONS = ("desc", "asc")
@@ -30,6 +31,8 @@ class TableQuery:
     voucher_type: str | None = None
     state: str | None = None
     country: str | None = None
+    # One of needs.NEEDS: what the manager has to act on (the dashboard's counts link here).
+    needs: str | None = None
     text: str = ""
     sort: str = "date"
     direction: str = "desc"
@@ -107,6 +110,8 @@ def _filters(q: TableQuery) -> list:
         conditions.append(Application.voucher_type == q.voucher_type)
     if q.state:
         conditions.append(Application.state == q.state)
+    if q.needs:
+        conditions.append(need_condition(q.needs))
     if q.country:
         conditions.append(_row_condition(Application.organisation_id.in_(
             select(Organisation.id).where(Organisation.country == q.country)
@@ -173,9 +178,9 @@ def applications_page(q: TableQuery) -> TablePage:
     filters = _filters(q)
     score = Application.weighted_score
     scored_total = 0
-    if q.sort == "score" and q.text.strip():
-        # A text search reads every row of the call anyway: count the scored ones in the
-        # same pass rather than in a second one.
+    if q.sort == "score" and (q.text.strip() or q.needs):
+        # A text search, and a need (whose condition no index answers), read every row
+        # they match anyway: count the scored ones in the same pass rather than a second.
         total, scored_total = db.session.execute(
             select(func.count(), func.count(score)).where(*filters, _LISTED)
         ).one()

@@ -22,8 +22,8 @@ from workflows import lifecycle
 from .. import policy
 from ..extensions import db
 from ..models import COMPANY_SIZES, SECTORS, Application, ChangeRecord, Organisation, User
-from ..money import parse_amount
 from ..text import clean_line
+from . import aid
 from .errors import InvalidInput
 from .transaction import atomic
 
@@ -63,7 +63,6 @@ SIZE_LABELS = {
     "large": "Large (250 staff or more, or turnover above €50 million)",
 }
 SECTOR_LABELS = {s: s.replace("_", " ").capitalize() for s in SECTORS}
-MAX_DECLARED = Decimal("9999999999.99")  # Numeric(12, 2)
 MAX_REASON = 2000
 REGISTRY_NUMBER_UNIQUE = "uq_organisations_registry_number"
 # How a correction is filed among the change records.
@@ -72,11 +71,13 @@ COMPANIES_PER_PAGE = 50
 FIELD_LABELS = {
     "legal_name": "legal name", "registry_number": "registry number", "country": "country",
     "region": "region", "size": "size", "sector": "sector",
-    "de_minimis_declared": "de minimis aid received",
 }
+# Corrections made before de minimis aid was declared aid by aid, with its date, changed
+# one undated figure; the history still shows them.
+HISTORY_LABELS = {**FIELD_LABELS, "de_minimis_declared": "de minimis aid received (undated)"}
 # What an applicant may no longer change once the company has submitted an application.
 FROZEN_FIELDS = {name: FIELD_LABELS[name] for name in (
-    "legal_name", "registry_number", "country", "region", "de_minimis_declared")}
+    "legal_name", "registry_number", "country", "region")}
 
 
 def normalise_registry_number(value: str) -> str:
@@ -107,7 +108,7 @@ def has_submitted(organisation: Organisation) -> bool:
 
 
 def _clean_profile(*, legal_name: str, registry_number: str, country: str, region: str,
-                   size: str, sector: str, de_minimis_declared: Any) -> dict[str, Any]:
+                   size: str, sector: str) -> dict[str, Any]:
     """The profile's fields normalised and checked; InvalidInput names the first problem."""
     legal_name = clean_line(legal_name, "the company's legal name", 200)
     number = normalise_registry_number(registry_number)
@@ -124,14 +125,8 @@ def _clean_profile(*, legal_name: str, registry_number: str, country: str, regio
         raise InvalidInput(f"Choose the company size: {', '.join(COMPANY_SIZES)}.")
     if sector not in SECTORS:
         raise InvalidInput("Choose the company's sector.")
-    try:
-        declared = parse_amount("0" if de_minimis_declared in (None, "") else de_minimis_declared)
-    except ValueError as exc:
-        raise InvalidInput(f"De minimis aid received: {exc}") from exc
-    if declared < 0 or declared > MAX_DECLARED:
-        raise InvalidInput("The de minimis aid received cannot be negative.")
     return {"legal_name": legal_name, "registry_number": number, "country": country,
-            "region": region, "size": size, "sector": sector, "de_minimis_declared": declared}
+            "region": region, "size": size, "sector": sector}
 
 
 def _apply(organisation: Organisation, fields: dict[str, Any]) -> None:
@@ -154,12 +149,11 @@ def _check_frozen(organisation: Organisation | None, fields: dict[str, Any]) -> 
 
 
 def save_profile(user: User, *, legal_name: str, registry_number: str, country: str,
-                 region: str, size: str, sector: str, de_minimis_declared: Any) -> Organisation:
+                 region: str, size: str, sector: str) -> Organisation:
     """Create the user's company profile, or update it; link the user to the company."""
     policy.ensure(policy.can_apply(user), "Only applicants describe a company.")
     fields = _clean_profile(legal_name=legal_name, registry_number=registry_number,
-                            country=country, region=region, size=size, sector=sector,
-                            de_minimis_declared=de_minimis_declared)
+                            country=country, region=region, size=size, sector=sector)
     number = fields["registry_number"]
 
     taken_message = (f"A company with registry number {number} is already registered. If it "
@@ -183,7 +177,7 @@ def save_profile(user: User, *, legal_name: str, registry_number: str, country: 
 
 def correct_organisation(organisation: Organisation, by: User, *, legal_name: str,
                          registry_number: str, country: str, region: str, size: str,
-                         sector: str, de_minimis_declared: Any, reason: str) -> list[str]:
+                         sector: str, reason: str) -> list[str]:
     """A manager corrects a company's details, even those frozen by a submitted application.
 
     The change and its reason are kept as a ChangeRecord (old and new value per field),
@@ -193,8 +187,7 @@ def correct_organisation(organisation: Organisation, by: User, *, legal_name: st
     policy.ensure(policy.can_manage(by), "Only programme managers correct a company's "
                   "details.")
     fields = _clean_profile(legal_name=legal_name, registry_number=registry_number,
-                            country=country, region=region, size=size, sector=sector,
-                            de_minimis_declared=de_minimis_declared)
+                            country=country, region=region, size=size, sector=sector)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Give the reason for the correction.")
@@ -285,10 +278,23 @@ class Correction:
 
 
 @dataclass(frozen=True)
+class AidChange:
+    at: datetime
+    by: str
+    withdrawn: bool
+    granting_body: str
+    granted_on: str
+    amount: Decimal | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class CompanyRecord:
     applications: list[Application]
     applicants: list[User]
     corrections: list[Correction]
+    # Declarations of de minimis aid made and withdrawn, newest first.
+    aid_changes: list[AidChange]
 
 
 def company_record(organisation: Organisation) -> CompanyRecord:
@@ -305,12 +311,24 @@ def company_record(organisation: Organisation) -> CompanyRecord:
     records = db.session.scalars(
         select(ChangeRecord).options(joinedload(ChangeRecord.actor))
         .where(ChangeRecord.subject_type == ORGANISATION,
-               ChangeRecord.subject_id == organisation.id, ChangeRecord.action == CORRECT)
+               ChangeRecord.subject_id == organisation.id,
+               ChangeRecord.action.in_((CORRECT, aid.DECLARE, aid.WITHDRAW)))
         .order_by(ChangeRecord.id.desc())
     ).all()
-    corrections = [Correction(
-        at=r.at, by=r.actor.name if r.actor else "(a deleted account)", reason=r.reason,
-        changes=[(label, *r.changes[name]) for name, label in FIELD_LABELS.items()
-                 if name in r.changes],
-    ) for r in records]
-    return CompanyRecord(list(applications), list(applicants), corrections)
+    corrections, aid_changes = [], []
+    for r in records:
+        by = r.actor.name if r.actor else "(a deleted account)"
+        if r.action == CORRECT:
+            corrections.append(Correction(
+                at=r.at, by=by, reason=r.reason,
+                changes=[(label, *r.changes[name]) for name, label in HISTORY_LABELS.items()
+                         if name in r.changes]))
+            continue
+        withdrawn = r.action == aid.WITHDRAW
+        values = {name: pair[0 if withdrawn else 1] for name, pair in r.changes.items()}
+        aid_changes.append(AidChange(
+            at=r.at, by=by, withdrawn=withdrawn, reason=r.reason,
+            granting_body=values.get("granting_body", ""),
+            granted_on=values.get("granted_on", ""),
+            amount=Decimal(values["amount"]) if values.get("amount") else None))
+    return CompanyRecord(list(applications), list(applicants), corrections, aid_changes)

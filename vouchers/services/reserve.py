@@ -1,12 +1,103 @@
-"""The reserve list: waitlisted applications offered when money returns (STUB: being built)."""
+"""The reserve list: waitlisted applications offered when money returns to an envelope.
+
+Per voucher type, the waitlisted applications are walked in rank order exactly as the
+funding line walks the ranking (services/funding_line.walk): each that fits what is left
+(envelope, quota, the undertaking's limits, thresholds, eligibility) is offered, while
+money remains. The manager promotes them one at a time, the first offered first; the
+offer's fingerprint makes a promotion refuse when the reserve list changed meanwhile.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from ..models import Call
+from workflows.lifecycle import WAITLISTED
+
+from .. import policy
+from ..extensions import db
+from ..models import Application, Call, CallVoucherType, User
+from ..models.base import utcnow
+from . import ranking, transitions
+from .errors import ConcurrentChange, InvalidInput, TransitionNotAllowed
+from .funding_line import AWARD, Line, Proposal, lock_for_decision, walk
+from .transaction import atomic
 
 
-def offers(call: Call, now: datetime | None = None) -> list:
+@dataclass(frozen=True)
+class Offer:
+    """One voucher type's reserve list and what of it fits now."""
+
+    cvt: CallVoucherType
+    walk: Proposal
+
+    @property
+    def voucher_type(self) -> str:
+        return self.cvt.voucher_type
+
+    @property
+    def applications(self) -> list[Application]:
+        """The applications offered (services/needs.py counts them)."""
+        return [line.application for line in self.lines]
+
+    @property
+    def waiting(self) -> int:
+        return len(self.walk.lines)
+
+    @property
+    def lines(self) -> list[Line]:
+        """The waitlisted applications that fit, in rank order (line.rank: their number on
+        the reserve list)."""
+        return [line for line in self.walk.lines if line.action == AWARD]
+
+    @property
+    def first(self) -> Line | None:
+        lines = self.lines
+        return lines[0] if lines else None
+
+    @property
+    def fingerprint(self) -> str:
+        return self.walk.fingerprint
+
+
+def offer_of(cvt: CallVoucherType, now: datetime | None = None) -> Offer:
+    now = now or utcnow()
+    return Offer(cvt, walk(cvt, ranking.ranked(cvt, now, waitlisted_only=True), now))
+
+
+def offers(call: Call, now: datetime | None = None) -> list[Offer]:
     """Per voucher type of ``call``, the waitlisted applications that now fit, in rank order."""
-    return []
+    now = now or utcnow()
+    return [offer_of(cvt, now) for cvt in call.voucher_types]
+
+
+def promote(application: Application, actor: User, fingerprint: str,
+            now: datetime | None = None) -> Line:
+    """Award the first application the reserve list offers, as it was shown."""
+    now = now or utcnow()
+    with atomic():
+        policy.ensure(policy.can_promote_from_reserve(actor, application),
+                      "Only a programme manager promotes from the reserve list.")
+        cvt = application.call_voucher_type
+        lock_for_decision(cvt, Application.id == application.id)
+        # Read again under the lock: a decision committed meanwhile is seen.
+        db.session.refresh(application)
+        if application.state != WAITLISTED:
+            raise TransitionNotAllowed(f"{application.reference} is no longer on the reserve "
+                                       "list.")
+        offer = offer_of(cvt, now)
+        first = offer.first
+        mine = next((line for line in offer.walk.lines
+                     if line.application.id == application.id), None)
+        if offer.fingerprint != fingerprint:
+            raise ConcurrentChange(f"The reserve list of {cvt.label.lower()} changed since it "
+                                   "was shown; look at its offers again.")
+        if first is not None and first.application.id != application.id:
+            raise ConcurrentChange(f"{first.application.reference} ranks higher on the reserve "
+                                   "list and fits: promote it first.")
+        if first is None:
+            reason = mine.reason if mine is not None else ""
+            raise InvalidInput(f"{application.reference} does not fit now. {reason}".strip())
+        transitions.award(application, actor, first.amount, now=now,
+                          comment=f"Promoted from the reserve list (number {first.rank}).")
+    return first

@@ -2,7 +2,9 @@
 
 An evaluator is shown what concerns their own review, not how the application ended:
 an application they never reviewed that has left review is "closed without your review",
-never "rejected" or "awarded".
+never "rejected" or "awarded". "Reviewed" means the current version; until they confirm
+they have no conflict of interest, an application is "to confirm" and its page shows
+nothing of its content.
 """
 
 from __future__ import annotations
@@ -14,18 +16,24 @@ from sqlalchemy.orm import joinedload
 
 from workflows import lifecycle
 
+from .. import policy
 from ..extensions import db
 from ..models import Application, Assignment, Review, User
+from . import versions
 from .attachments import attachments_of
-from .reviews import review_of, reviews_of
+from .reviews import counts, review_of, reviews_of
 
 PER_PAGE = 50
 
+TO_CONFIRM = "to_confirm"
 TO_REVIEW = "to_review"
 REVIEWED = "reviewed"
+CHANGING = "changing"
 CLOSED = "closed"
 REVIEW_STATUS_LABELS = {
+    TO_CONFIRM: "To confirm: no conflict of interest",
     TO_REVIEW: "To review",
+    CHANGING: "Being changed: you review the next version",
     REVIEWED: "Reviewed",
     CLOSED: "Closed without your review",
 }
@@ -41,11 +49,15 @@ class AssignmentRow:
         return REVIEW_STATUS_LABELS[self.review_status]
 
 
-def review_status(application: Application, reviewed: bool) -> str:
-    """Where the evaluator's own review of ``application`` stands."""
+def review_status(application: Application, reviewed: bool, confirmed: bool = True) -> str:
+    """Where the evaluator's own review of ``application`` (its current version) stands."""
+    if application.state == lifecycle.RETURNED:
+        return CHANGING
     if reviewed:
         return REVIEWED
-    return TO_REVIEW if application.state == lifecycle.UNDER_REVIEW else CLOSED
+    if application.state != lifecycle.UNDER_REVIEW:
+        return CLOSED
+    return TO_REVIEW if confirmed else TO_CONFIRM
 
 
 def assignments_page(evaluator: User, page: int = 1):
@@ -55,7 +67,8 @@ def assignments_page(evaluator: User, page: int = 1):
     reviewed_by_me = (
         select(Review.id)
         .where(Review.application_id == Assignment.application_id,
-               Review.evaluator_id == Assignment.evaluator_id)
+               Review.evaluator_id == Assignment.evaluator_id,
+               Review.version == Application.submission_number)
         .exists()
     )
     group = case((reviewed_by_me, 1), (Application.state == lifecycle.UNDER_REVIEW, 0),
@@ -72,30 +85,48 @@ def assignments_page(evaluator: User, page: int = 1):
     result = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
     ids = [a.application_id for a in result.items]
     reviewed = set(db.session.scalars(
-        select(Review.application_id).where(Review.evaluator_id == evaluator.id,
-                                            Review.application_id.in_(ids))
+        select(Review.application_id).join(Application, Application.id == Review.application_id)
+        .where(Review.evaluator_id == evaluator.id, Review.application_id.in_(ids),
+               Review.version == Application.submission_number)
     )) if ids else set()
     result.items = [AssignmentRow(a.application,
-                                  review_status(a.application, a.application_id in reviewed))
+                                  review_status(a.application, a.application_id in reviewed,
+                                                a.no_conflict_confirmed_at is not None))
                     for a in result.items]
     return result
 
 
 def review_page(application: Application, evaluator: User) -> dict:
-    """The evaluator's review, the others' (only once theirs is in: reviews are blind until
-    then), their scores per criterion, and the application's own files."""
-    mine = review_of(application, evaluator)
-    submitted: list[Review] = []
-    if mine is not None:
-        submitted = reviews_of(application)
-        # The evaluator's own review first; the others are numbered, not named.
-        submitted.sort(key=lambda r: r.id != mine.id)
-    return {
-        "mine": mine,
-        "submitted": submitted,
-        "scores": {r.id: {s.criterion_id: s.score for s in r.scores} for r in submitted},
-        # Evaluators judge the application: its quotes and CVs (policy.can_download).
-        "attachments": attachments_of(application, "application"),
-        "review_status": review_status(application, mine is not None),
+    """What the evaluator's page of ``application`` shows.
+
+    Until the evaluator confirms they have no conflict: nothing of the content (the
+    template shows the reference, title, company and the two choices). Then the
+    application, its files and versions, their own review of the current version, and
+    the others' reviews of a version only once theirs of that version is in (reviews are
+    blind); reviews of earlier versions are shown apart, as no longer counting.
+    """
+    confirmed = policy.confirmed_assignment(evaluator, application) is not None
+    mine = review_of(application, evaluator) if confirmed else None
+    page = {
+        "confirmed": confirmed, "mine": mine, "submitted": [], "earlier": [], "scores": {},
+        "attachments": [], "versions": [],
+        "review_status": review_status(application, mine is not None, confirmed),
         "review_status_labels": REVIEW_STATUS_LABELS,
     }
+    if not confirmed:
+        return page
+    everything = reviews_of(application)
+    my_versions = {r.version for r in everything if r.evaluator_id == evaluator.id}
+    # The evaluator's own review first; the others are numbered, not named.
+    seen = sorted((r for r in everything if r.version in my_versions),
+                  key=lambda r: (-r.version, r.evaluator_id != evaluator.id, r.id))
+    submitted = [r for r in seen if counts(r, application)]
+    earlier = [r for r in seen if not counts(r, application)]
+    page.update(
+        submitted=submitted, earlier=earlier,
+        scores={r.id: {s.criterion_id: s.score for s in r.scores} for r in seen},
+        # Evaluators judge the application: its quotes and CVs (policy.can_download).
+        attachments=attachments_of(application, "application"),
+        versions=versions.versions_of(application),
+    )
+    return page

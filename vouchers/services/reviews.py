@@ -1,4 +1,11 @@
-"""Evaluator assignment, conflicts of interest and blind reviews."""
+"""Evaluator assignment, conflicts of interest and blind reviews, per version.
+
+A review judges one version of the application (Review.version = the submission number
+it was written on); only reviews of the current version count towards review_count and
+weighted_score. An evaluator confirms they have no conflict of interest before they see
+an application's content or review it; a manager may unassign one who has not reviewed
+the current version.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from workflows import lifecycle
 
@@ -15,6 +23,7 @@ from ..models import (
     RECOMMENDATIONS,
     Application,
     Assignment,
+    AuditRecord,
     CallVoucherType,
     Review,
     ReviewScore,
@@ -32,6 +41,10 @@ ASSIGNED_TWICE = "uq_assignments_app_evaluator"
 REVIEWED_TWICE = "uq_reviews_app_evaluator"
 NOT_ASSIGNED = "This application is not assigned to you."
 ALREADY_REVIEWED = "You have already submitted your review."
+CONFIRM_FIRST = ("Confirm that you have no conflict of interest (or declare one) before you "
+                 "review this application.")
+# Where an evaluator may still be taken off: while the application awaits or is under review.
+UNASSIGNABLE_STATES = policy.UNASSIGNABLE_STATES
 
 
 def assign(application: Application, evaluator: User, by: User) -> Assignment:
@@ -77,15 +90,56 @@ def declare_conflict(application: Application, evaluator: User, reason: str) -> 
         assignment = policy.standing_assignment(evaluator, application)
         policy.ensure(assignment is not None, NOT_ASSIGNED)
         if review_of(application, evaluator) is not None:
-            raise InvalidInput("You have already reviewed this application.")
+            raise InvalidInput("You have already reviewed this version of the application.")
         if not reason.strip():
             raise InvalidInput("Say briefly why you have a conflict of interest.")
         assignment.conflict_declared_at = utcnow()
         assignment.conflict_reason = reason.strip()
 
 
+def confirm_no_conflict(application: Application, evaluator: User) -> Assignment:
+    """The evaluator confirms they have no conflict of interest: now they may read it.
+
+    Confirming twice keeps the first confirmation (a double click changes nothing)."""
+    with atomic():
+        assignment = policy.standing_assignment(evaluator, application)
+        policy.ensure(assignment is not None, NOT_ASSIGNED)
+        if assignment.no_conflict_confirmed_at is None:
+            assignment.no_conflict_confirmed_at = utcnow()
+    return assignment
+
+
+def unassign(assignment: Assignment, by: User, reason: str = "") -> None:
+    """Take an evaluator off an application they have not reviewed (in its current
+    version); the audit trail says who was taken off, by whom and why."""
+    with atomic():
+        policy.ensure(policy.can_manage(by), "Only a manager unassigns evaluators.")
+        application, evaluator = assignment.application, assignment.evaluator
+        if assignment.has_conflict:
+            raise InvalidInput(f"{evaluator.name} declared a conflict of interest; that "
+                               "record stays, so they are never assigned again.")
+        if application.state not in UNASSIGNABLE_STATES:
+            raise TransitionNotAllowed("Evaluators can be unassigned only while the "
+                                       "application awaits or is under review.")
+        if review_of(application, evaluator) is not None:
+            raise InvalidInput(f"{evaluator.name} has already reviewed version "
+                               f"{application.submission_number}; a submitted review stays.")
+        comment = f"{evaluator.name} unassigned as evaluator."
+        if reason.strip():
+            comment += f" {reason.strip()}"
+        db.session.add(AuditRecord(
+            application_id=application.id, from_state=application.state,
+            to_state=application.state, trigger="unassign", actor_id=by.id, comment=comment,
+        ))
+        # Bumps the application's version: a review submitted at the same moment (which
+        # updates the application too) and this cannot both succeed.
+        flag_modified(application, "state")
+        db.session.delete(assignment)
+
+
 def reviews_of(application: Application) -> list[Review]:
-    """The application's submitted reviews with their scores, in the order they came in."""
+    """All the application's reviews, of every version, with their scores, in the order
+    they came in. Only those with ``version == application.submission_number`` count."""
     return list(db.session.scalars(
         select(Review).where(Review.application_id == application.id)
         .options(selectinload(Review.scores), joinedload(Review.evaluator))
@@ -93,10 +147,18 @@ def reviews_of(application: Application) -> list[Review]:
     ))
 
 
-def review_of(application: Application, evaluator: User) -> Review | None:
+def counts(review: Review, application: Application) -> bool:
+    """Whether ``review`` judged the application's current version."""
+    return review.version == application.submission_number
+
+
+def review_of(application: Application, evaluator: User,
+              version: int | None = None) -> Review | None:
+    """The evaluator's review of ``version`` (by default the current one)."""
+    version = application.submission_number if version is None else version
     return db.session.scalar(
         select(Review).where(Review.application_id == application.id,
-                             Review.evaluator_id == evaluator.id)
+                             Review.evaluator_id == evaluator.id, Review.version == version)
     )
 
 
@@ -133,10 +195,13 @@ def _check_review(cvt: CallVoucherType, scores: dict[int, int | None], recommend
 
 def submit_review(application: Application, evaluator: User, *, scores: dict[int, int | None],
                   recommendation: str, comment: str) -> Review:
-    """Score every criterion of the call (0..scale, or None for not applicable)."""
+    """Score every criterion of the call (0..scale, or None for not applicable), on the
+    current version; the application's figures are those of this version's reviews."""
     with atomic(clashes={REVIEWED_TWICE: ALREADY_REVIEWED}):
-        policy.ensure(policy.standing_assignment(evaluator, application) is not None,
-                      NOT_ASSIGNED)
+        assignment = policy.standing_assignment(evaluator, application)
+        policy.ensure(assignment is not None, NOT_ASSIGNED)
+        if assignment.no_conflict_confirmed_at is None:
+            raise InvalidInput(CONFIRM_FIRST)
         if not policy.can_review(evaluator, application):
             raise TransitionNotAllowed("Reviews are accepted while the application is under "
                                        "review.")
@@ -145,8 +210,9 @@ def submit_review(application: Application, evaluator: User, *, scores: dict[int
         cvt = application.call_voucher_type
         criteria = cvt.criteria
         _check_review(cvt, scores, recommendation, comment)
+        version = application.submission_number
         review = Review(
-            application_id=application.id, evaluator_id=evaluator.id,
+            application_id=application.id, evaluator_id=evaluator.id, version=version,
             recommendation=recommendation, comment=comment.strip(),
             weighted_score=weighted_score(scores, criteria),
             scores=[ReviewScore(criterion_id=c.id, score=scores[c.id]) for c in criteria],
@@ -156,7 +222,7 @@ def submit_review(application: Application, evaluator: User, *, scores: dict[int
         count, mean = db.session.execute(
             # type_: the average is money-typed (whole cents inside SQLite, see Money).
             select(func.count(Review.id), func.avg(Review.weighted_score, type_=Money()))
-            .where(Review.application_id == application.id)
+            .where(Review.application_id == application.id, Review.version == version)
         ).one()
         application.review_count = count
         application.weighted_score = mean

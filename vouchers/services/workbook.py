@@ -10,8 +10,12 @@ What goes into which sheet, and why:
 - *Vouchers*, *Payments*, *De minimis* and *List of expenditure* list live vouchers only.
   A cancelled voucher was given up and its money went back to the envelope: listing it
   there would make the sheets' columns add up to more than the summary's committed money,
-  and it is not de minimis aid (budget.de_minimis_received leaves it out too). It stays
-  visible, with its state, in the Applications sheet, which lists every application.
+  and it is not de minimis aid (the award check, services/undertaking.py, leaves it out
+  too). It stays visible, with its state, in the Applications sheet, which lists every
+  application.
+- *De minimis* gives each voucher the aid its undertaking declared granted inside the
+  rolling three years up to the award date, and the total with the aid awarded here in
+  that period: the figure the award was allowed on (budget.de_minimis_period_start).
 - Filters: voucher types restrict every sheet. The award date range (inclusive, in the
   programme's time zone, the same dates the Vouchers sheet shows) restricts the vouchers
   and, through them, their payments and de minimis rows; the Summary and Applications

@@ -22,17 +22,21 @@ from exports import ApplicationRow, DeMinimisRow, PaymentRow, VoucherRow
 from workflows.lifecycle import REJECTED, STATE_LABELS, WAITLISTED
 
 from ..figures import LIVE_VOUCHER_STATES, outstanding
-from ..models import Application, FinalReport, Organisation, Payment, ServiceProvider
+from ..models import (
+    AidDeclaration,
+    Application,
+    FinalReport,
+    Organisation,
+    Payment,
+    ServiceProvider,
+)
 from ..models.reporting import report_status
 from ..money import ZERO
-from .budget import DE_MINIMIS_YEARS
+from .budget import de_minimis_period_opens, de_minimis_period_start
 
 # Rows fetched per round trip when streaming; enough to keep the cursor overhead small,
 # few enough that 100,000 applications never sit in memory at once.
 STREAM_ROWS = 1000
-# The window budget.de_minimis_received checks an award against, so the workbook's rolling
-# total is the figure the award was allowed on.
-DE_MINIMIS_WINDOW = timedelta(days=365 * DE_MINIMIS_YEARS + 1)
 
 REPORT_STATUS_LABELS = {
     "draft": "Draft",
@@ -177,54 +181,66 @@ def payment_rows(scope: Scope) -> list[PaymentRow]:
 
 
 def de_minimis_rows(scope: Scope) -> Iterator[DeMinimisRow]:
-    """Each voucher as de minimis aid, with the undertaking's total over the window.
+    """Each voucher as de minimis aid, with the undertaking's total over the rolling period
+    that ends on its award date (budget.de_minimis_period_start, as the award check).
 
-    Two queries, whatever the number of vouchers: the vouchers of this export, and every
-    live voucher (of any call) of the undertakings they went to; the rolling sums are
-    then prefix sums per undertaking.
+    Three queries, whatever the number of vouchers: the vouchers of this export, every
+    live voucher (of any call) and every declared aid of the undertakings they went to;
+    the rolling sums are then prefix sums per undertaking.
     """
-    a, o = Application, Organisation
+    a, o, d = Application, Organisation, AidDeclaration
     mine = aliased(Application)
-    history: dict[int, tuple[list[tuple[datetime, int]], list[Decimal]]] = {}
-    for org_id, app_id, at, amount in scope.conn.execute(
-        select(a.organisation_id, a.id, a.awarded_at, a.awarded_amount)
-        .where(
-            a.state.in_(LIVE_VOUCHER_STATES),
-            a.organisation_id.in_(
-                select(mine.organisation_id).where(*scope.vouchers_of_call(mine))
-            ),
-        )
+    undertakings = select(mine.organisation_id).where(*scope.vouchers_of_call(mine))
+    awards = _prefix_sums(scope.conn.execute(
+        select(a.organisation_id, a.awarded_at, a.id, a.awarded_amount)
+        .where(a.state.in_(LIVE_VOUCHER_STATES), a.organisation_id.in_(undertakings))
         .order_by(a.organisation_id, a.awarded_at, a.id)
-    ):
-        keys, amounts = history.setdefault(org_id, ([], []))
-        keys.append((at, app_id))
-        amounts.append(amount)
-    totals = {org: (keys, [ZERO, *accumulate(amounts)])
-              for org, (keys, amounts) in history.items()}
+    ))
+    declared = _prefix_sums(scope.conn.execute(
+        select(d.organisation_id, d.granted_on, d.id, d.amount)
+        .where(d.organisation_id.in_(undertakings))
+        .order_by(d.organisation_id, d.granted_on, d.id)
+    ))
+    nothing: tuple[list, list[Decimal]] = ([], [ZERO])
 
     stmt = (
-        select(
-            a.id, a.organisation_id, o.legal_name, o.registry_number,
-            o.de_minimis_declared, a.awarded_at, a.awarded_amount,
-        )
+        select(a.id, a.organisation_id, o.legal_name, o.registry_number, a.awarded_at,
+               a.awarded_amount)
         .join(o, o.id == a.organisation_id)
         .where(*scope.vouchers_of_call())
         .order_by(a.awarded_at, a.id)
     )
-    for app_id, org_id, name, registry, declared, at, amount in scope.stream(stmt):
-        keys, prefix = totals[org_id]
-        # Aid awarded up to and including this award, back to the start of the window.
+    for app_id, org_id, name, registry, at, amount in scope.stream(stmt):
+        day = scope.award_date(at)
+        keys, prefix = awards.get(org_id, nothing)
+        # Aid awarded up to and including this award, back to the start of the period.
         upto = bisect.bisect_right(keys, (at, app_id))
-        since = bisect.bisect_left(keys, (at - DE_MINIMIS_WINDOW,))
+        since = bisect.bisect_left(keys, (de_minimis_period_opens(day, scope.zone),))
         received = prefix[upto] - prefix[since]
+        keys, prefix = declared.get(org_id, nothing)
+        # Aid granted inside the period, up to the award date.
+        declared_before = (prefix[bisect.bisect_left(keys, (day + timedelta(days=1),))]
+                           - prefix[bisect.bisect_left(
+                               keys, (de_minimis_period_start(day) + timedelta(days=1),))])
         yield DeMinimisRow(
             undertaking=name,
             registry_number=registry,
-            award_date=scope.award_date(at),
+            award_date=day,
             aid_amount=amount,
-            declared_before=declared,
-            rolling_total=declared + received,
+            declared_before=declared_before,
+            rolling_total=declared_before + received,
         )
+
+
+def _prefix_sums(rows) -> dict[int, tuple[list[tuple[Any, int]], list[Decimal]]]:
+    """(organisation, when, id, amount) rows in order -> per organisation the sorted keys
+    (when, id) and the running totals before each (prefix[i] sums the first i)."""
+    history: dict[int, tuple[list[tuple[Any, int]], list[Decimal]]] = {}
+    for org_id, when, row_id, amount in rows:
+        keys, amounts = history.setdefault(org_id, ([], []))
+        keys.append((when, row_id))
+        amounts.append(amount)
+    return {org: (keys, [ZERO, *accumulate(amounts)]) for org, (keys, amounts) in history.items()}
 
 
 def decision(state: str, awarded_at: datetime | None, reason: str) -> str | None:

@@ -1,0 +1,22 @@
+"""The form of accepting an exception to an eligibility rule (one per failing rule)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import Length
+
+from ..services.eligibility import MAX_REASON
+
+
+def prefix_of(rule_code: str) -> str:
+    """Each failing rule has its own form on the page: its fields' names and ids differ."""
+    return f"accept-{rule_code}"
+
+
+class AcceptExceptionForm(FlaskForm):
+    # The service says so when the reason is missing, as it does for the CLI.
+    reason = TextAreaField("Why the programme accepts the application anyway",
+                           [Length(max=MAX_REASON, message=f"Keep the reason to at most "
+                                                           f"{MAX_REASON:,} characters.")],
+                           render_kw={"required": True, "rows": 3})

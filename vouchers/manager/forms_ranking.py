@@ -1,0 +1,30 @@
+"""The forms of the ranking, the funding line and the reserve list: buttons that carry the
+fingerprint of what the manager was shown (services/funding_line.py)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SubmitField
+from wtforms.validators import InputRequired, Length, Regexp
+
+_SEEN = "The page was sent without the proposal it showed; recompute it and confirm again."
+_FINGERPRINT = [InputRequired(_SEEN), Regexp(r"^[0-9a-f]{64}$", message=_SEEN)]
+
+
+class ProposeForm(FlaskForm):
+    submit = SubmitField("Propose the funding line")
+
+
+class ConfirmForm(FlaskForm):
+    fingerprint = HiddenField(validators=_FINGERPRINT)
+    # Only for saying what changed when the fingerprint no longer matches.
+    basis = HiddenField(validators=[Length(max=400_000)])
+    submit = SubmitField("Confirm the funding line")
+
+
+class PromoteForm(FlaskForm):
+    fingerprint = HiddenField(validators=[
+        InputRequired("The page was sent without the reserve list it showed; reload it."),
+        Regexp(r"^[0-9a-f]{64}$",
+               message="The page was sent without the reserve list it showed; reload it.")])
+    submit = SubmitField("Promote")
