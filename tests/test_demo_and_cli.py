@@ -110,7 +110,10 @@ def test_demo_history_happens_in_order_and_the_audit_trail_has_the_same_dates(ap
         records = db.session.scalars(select(AuditRecord).where(
             AuditRecord.application_id == a.id).order_by(AuditRecord.id)).all()
         ats = [r.at for r in records]
-        assert ats == sorted(ats) and len(set(ats)) == len(ats), a.reference
+        # What the system does in answer to a person (a resubmission going back under
+        # review, an extra evaluator for divergent scores) happens at the same moment.
+        by_people = [r.at for r in records if r.actor_id is not None]
+        assert ats == sorted(ats) and len(set(by_people)) == len(by_people), a.reference
         assert records[0].trigger == "create" and records[0].at == a.created_at
         if a.submitted_at:
             # submitted_at is the current version's submission (the last one).

@@ -140,3 +140,22 @@ def test_only_a_manager_unassigns(client, make, assigned):
         reviews.unassign(assignment, evaluator)
     db.session.rollback()
     assert assignments() == 1
+
+
+def test_the_applicant_history_leaves_out_who_evaluates(make, client):
+    """Unassigning names the evaluator: the applicant's history does not show that line."""
+    manager = make.manager()
+    application = make.application("submitted", manager=manager)
+    evaluator = make.evaluator()
+    reviews.assign(application, evaluator, manager)
+    db.session.commit()
+    assignment = db.session.scalar(select(Assignment).where(
+        Assignment.application_id == application.id))
+    reviews.unassign(assignment, manager, "Asked by mistake.")
+    db.session.commit()
+    login(client, application.applicant)
+    page = client.get(f"/apply/applications/{application.id}").get_data(as_text=True)
+    assert evaluator.name not in page and "Under review" in page
+    login(client, manager)
+    page = client.get(f"/manage/applications/{application.id}").get_data(as_text=True)
+    assert "Unassign" in page and evaluator.name in page

@@ -184,6 +184,16 @@ def can_fire(user: Any, application: Application, trigger: str) -> bool:
                               is_owner(user, application))
 
 
+# Records of the decision's inner workings (who evaluates, a consensus, an exception to a
+# rule) name evaluators and are for the programme; the applicant sees its lifecycle.
+INTERNAL_TRIGGERS = frozenset({"assign", "unassign", "consensus", "accept_exception"})
+
+
+def can_see_record(user: Any, record: Any) -> bool:
+    """Whether a user who may view the application sees this line of its history."""
+    return can_manage(user) or record.trigger not in INTERNAL_TRIGGERS
+
+
 def can_download(user: Any, attachment: Attachment) -> bool:
     """Evaluators judge the application: its quotes and CVs, not the final report's
     evidence, which is for the applicant and the managers; and only once they confirmed

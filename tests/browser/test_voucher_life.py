@@ -110,7 +110,6 @@ def test_voucher_life_from_registration_to_payment(browser, live_server, program
         sme.get_by_label("Region").fill("North Brabant")
         sme.get_by_label("Company size").select_option("small")
         sme.get_by_label("Sector").select_option(label="Diagnostics")
-        sme.get_by_label("De minimis aid already received (EUR)").fill("0")
         sme.get_by_role("button", name="Save company profile").click()
 
         expect(sme.get_by_role("heading", name="My applications")).to_be_visible()
@@ -127,6 +126,7 @@ def test_voucher_life_from_registration_to_payment(browser, live_server, program
         sme.get_by_label("Service provider").select_option(label=programme["provider"])
         sme.get_by_label("Service bought").fill("Interviews with 30 hospital buyers and a "
                                                 "pricing study.")
+        sme.get_by_label("Service delivered by").fill("2027-06-30")
         sme.get_by_label("Cost line 1: what it is for").fill("Market study by the provider")
         sme.get_by_label("Cost line 1: amount in euros").fill("30000.00")
         sme.get_by_role("button", name="Add a cost line").click()

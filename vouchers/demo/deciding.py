@@ -78,10 +78,15 @@ class _Scenes:
         self.story, self.cvt, self.manager = story, cvt, manager
         self.evaluators, self.steps = evaluators, steps
 
-    def _draft(self, applicant):
+    def _draft(self, applicant, summary: str):
         created = self.steps.next()
         with self.story.dated(created):
-            return self.story.draft(self.cvt, applicant, _Timeline({"create": created}))
+            application = self.story.draft(self.cvt, applicant, _Timeline({"create": created}))
+            # Each scene's own words: the writer's stock phrases are spent by the story.
+            application.summary = summary.format(
+                company=applicant.organisation.legal_name.rsplit(" ", 1)[0],
+                provider=application.provider.name if application.provider else "the provider")
+            return application
 
     def _submit(self, application, applicant):
         at = self.steps.next()
@@ -101,7 +106,10 @@ class _Scenes:
                                   scores={c.id: score for c in criteria}, comment=comment)
 
     def divergent(self, applicant) -> None:
-        application = self._draft(applicant)
+        application = self._draft(
+            applicant, "{company} wants to know whether mid-sized private clinics, which the "
+            "incumbents' sales teams skip, would pay for a faster workflow; {provider} will "
+            "interview their purchasing heads in three countries.")
         self._submit(application, applicant)
         first, second = self.evaluators[1], self.evaluators[2]
         self._assign(application, [first, second])
@@ -119,26 +127,33 @@ class _Scenes:
                              "one; the study scope is narrowed to two countries.")
 
     def waitlisted(self, applicant) -> None:
-        application = self._draft(applicant)
+        application = self._draft(
+            applicant, "Before a distributor agreement is signed, {provider} tests the "
+            "distributor's sales forecast for {company} against what pharmacies reorder.")
         self._submit(application, applicant)
         pair = self.evaluators[3:5]
         self._assign(application, pair)
-        for evaluator, score in zip(pair, (3, 4), strict=True):
-            self._review(application, evaluator, score, "waitlist",
-                         "Sound but less urgent than the best of this round.")
+        for evaluator, score, comment in zip(pair, (3, 4), (
+                "Sound but less urgent than the best of this round.",
+                "A careful check of the forecast; fund it if money comes back."), strict=True):
+            self._review(application, evaluator, score, "waitlist", comment)
         with self.story.dated(self.steps.next()):
             transitions.waitlist(application, self.manager,
                                  "Above the threshold; on the reserve list for this round.")
 
     def same_region(self, applicant, providers) -> None:
-        application = self._draft(applicant)
+        application = self._draft(
+            applicant, "{company} asks a consultancy around the corner to size the home-care "
+            "market of the region for its monitoring kit.")
         region = applicant.organisation.region
         application.provider_id = next(p.id for p in providers if p.region == region)
         db.session.flush()
         self._submit(application, applicant)
 
     def resubmitted(self, applicant) -> None:
-        application = self._draft(applicant)
+        application = self._draft(
+            applicant, "{provider} runs a price-sensitivity study with hospital buyers and a "
+            "workshop where {company} hears their objections first-hand.")
         self._submit(application, applicant)
         pair = self.evaluators[4:6]
         self._assign(application, pair)
