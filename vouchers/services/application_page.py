@@ -52,16 +52,6 @@ class ApplicationPage:
         return {r.id: {s.criterion_id: s.score for s in r.scores} for r in self.reviews}
 
     @property
-    def spread(self) -> Decimal | None:
-        """Highest minus lowest weighted score, once two reviews are scored."""
-        scored = [r.weighted_score for r in self.reviews if r.weighted_score is not None]
-        return max(scored) - min(scored) if len(scored) >= 2 else None
-
-    @property
-    def reviewed_by(self) -> set[int]:
-        return {r.evaluator_id for r in self.reviews}
-
-    @property
     def standing(self) -> int:
         return sum(1 for a in self.assignments if not a.has_conflict)
 
