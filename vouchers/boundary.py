@@ -140,7 +140,9 @@ def route(bp: Blueprint, rule: str, *, permission: Predicate,
         @wraps(view)
         def handle(**url_args):
             objects = _load(loaders, url_args)
-            first = next(iter(objects.values())) if loaders else None
+            # The first *loaded* object: plain URL arguments (a version number) come
+            # before the loaded ones in ``objects``.
+            first = objects[next(iter(loaders))] if loaders else None
             if not permission(current_user, first):
                 refuse(f"{permission.__name__} on {first!r}", log_in=first is None)
             if before is not None and (early := before(**objects)) is not None:

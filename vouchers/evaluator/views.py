@@ -9,15 +9,14 @@ only once their own review of that version is in.
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request, url_for
+from flask import flash, render_template, request
 from flask_login import current_user
 
 from .. import policy
-from ..boundary import by, by_id, route, see_other
+from ..boundary import by_id, route, see_other
 from ..models import Application
-from ..models.base import MAX_ID
 from ..navigation import nav_item
-from ..services import consensus, reviews, versions
+from ..services import consensus, reviews
 from ..services.review_pages import assignments_page, review_page
 from .blueprint import bp
 from .forms import ConfirmForm, ConflictForm, ReviewForm, review_form
@@ -25,15 +24,6 @@ from .forms import ConfirmForm, ConflictForm, ReviewForm, review_form
 nav_item("evaluator", "My assignments", "evaluator.home")
 
 APPLICATION = {"application": by_id(Application)}
-
-
-def _number(value: int) -> int | None:
-    return value if 0 < value <= MAX_ID else None
-
-
-# The version numbers are loaded too, so the permission is asked about the application
-# (the boundary asks about the first loaded object); a missing version answers 404.
-VERSIONS = {**APPLICATION, "old": by("old", _number), "new": by("new", _number)}
 
 
 @route(bp, "/", permission=policy.can_evaluate)
@@ -109,14 +99,3 @@ def submit_review(form: ReviewForm, application: Application):
     flash("Your review is submitted. The other evaluators' reviews are shown below.",
           "success")
     return see_other("evaluator.application", application_id=application.id)
-
-
-@route(bp, "/applications/<int:application_id>/versions/<int:old>/<int:new>",
-       permission=policy.can_compare_versions, load=VERSIONS)
-def compare_versions(application: Application, old: int, new: int):
-    found = versions.diff(application, old, new)
-    if found is None:
-        abort(404)
-    return render_template(
-        "_version_diff.html", application=application, diff=found,
-        back=url_for("evaluator.application", application_id=application.id))

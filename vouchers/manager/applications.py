@@ -38,6 +38,7 @@ from .forms import (
     PaymentForm,
     ReasonForm,
 )
+from .forms_eligibility import AcceptExceptionForm, exception_key, prefix_of
 
 # --- The applications table -------------------------------------------------------------
 
@@ -177,14 +178,20 @@ def _download_url(attachment_id: int) -> str | None:
 
 
 def _draw(application: Application, *, name: str | None = None, form=None,
-          error: str | None = None):
-    """The page; after a refused or invalid POST, that form (``name``) with ``error``."""
+          error: str | None = None, label: str | None = None):
+    """The page; after a refused or invalid POST, that form (``name``) with ``error``.
+
+    Besides the actions' forms: "assign", and "exception-<rule>" for each failing rule
+    that admits an exception (vouchers/manager/eligibility.py posts those).
+    """
     page = application_page(application)
     forms = {a.name: _fresh_form(a, page) for a in ACTIONS.values()}
     forms["assign"] = AssignForm(formdata=None, prefix="assign")
+    forms |= {exception_key(r.code): AcceptExceptionForm(formdata=None, prefix=prefix_of(r.code))
+              for r in page.rules if r.blocks and r.overridable}
     if name is not None:
         forms[name] = form
-        label = ACTIONS[name].label if name in ACTIONS else "Assign an evaluator"
+        label = label or (ACTIONS[name].label if name in ACTIONS else "Assign an evaluator")
         # The assignment form is one list, shown only while there is someone to choose.
         error = error or (form.evaluator.errors[0] if name == "assign"
                           else "Correct the fields marked below.")

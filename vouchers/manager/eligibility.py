@@ -6,7 +6,7 @@ rules' table and its forms are templates/manager/_eligibility.html.
 
 from __future__ import annotations
 
-from flask import flash, g
+from flask import flash
 from flask_login import current_user
 
 from .. import policy
@@ -16,40 +16,15 @@ from ..services import eligibility
 from ..services.eligibility_rules import RULES, Rule
 from .applications import _draw as draw_application
 from .blueprint import bp
-from .forms_eligibility import AcceptExceptionForm, prefix_of
-
-
-def _refused_now(rule_code: str):
-    """(form, error) of the exception just refused, if it was for ``rule_code``."""
-    refused = g.get("refused_exception")
-    return refused[1:] if refused is not None and refused[0] == rule_code else None
-
-
-def exception_form(rule_code: str) -> AcceptExceptionForm:
-    """The form of one failing rule: the one just refused (with what was typed), else new."""
-    refused = _refused_now(rule_code)
-    if refused is not None:
-        return refused[0]
-    return AcceptExceptionForm(formdata=None, prefix=prefix_of(rule_code))
-
-
-def exception_error(rule_code: str) -> str:
-    refused = _refused_now(rule_code)
-    return refused[1] if refused is not None else ""
-
-
-@bp.context_processor
-def _exception_forms():
-    return {"exception_form": exception_form, "exception_error": exception_error}
+from .forms_eligibility import AcceptExceptionForm, exception_key, prefix_of
 
 
 def _refused(form: AcceptExceptionForm, error: str | None, application: Application,
              rule: Rule):
     error = error or next((e for errors in form.errors.values() for e in errors),
                           "Correct the reason below.")
-    g.refused_exception = (rule.code, form, error)
-    flash(f"Accept an exception to “{rule.label}”: {error}", "error")
-    return draw_application(application)
+    return draw_application(application, name=exception_key(rule.code), form=form,
+                            error=error, label=f"Accept an exception to “{rule.label}”")
 
 
 @route(bp, "/applications/<int:application_id>/rules/<rule>/accept", methods=("POST",),

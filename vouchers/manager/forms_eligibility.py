@@ -9,6 +9,11 @@ from wtforms.validators import Length
 from ..services.eligibility import MAX_REASON
 
 
+def exception_key(rule_code: str) -> str:
+    """The form's name among the application page's forms (and its errors)."""
+    return f"exception-{rule_code}"
+
+
 def prefix_of(rule_code: str) -> str:
     """Each failing rule has its own form on the page: its fields' names and ids differ."""
     return f"accept-{rule_code}"

@@ -1,44 +1,41 @@
-"""What changed between two versions of an application, and taking an evaluator off it."""
+"""What changed between two versions of an application (for managers and assigned
+evaluators), and taking an evaluator off an application."""
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from .. import policy
-from ..boundary import back_to, by, by_id, route, see_other
+from ..boundary import back_to, by_id, route, see_other
+from ..evaluator.blueprint import bp as evaluator_bp
 from ..models import Application, Assignment
-from ..models.base import MAX_ID
 from ..services import reviews, versions
 from .blueprint import bp
-
-
-def _number(value: int) -> int | None:
-    return value if 0 < value <= MAX_ID else None
-
-
-# The version numbers are loaded too, so the permission is asked about the application
-# (the boundary asks about the first loaded object); a missing version answers 404.
-VERSIONS = {"application": by_id(Application), "old": by("old", _number),
-            "new": by("new", _number)}
 
 
 class UnassignForm(FlaskForm):
     reason = StringField("Why (optional)", validators=[Optional(), Length(max=500)])
 
 
-@route(bp, "/applications/<int:application_id>/versions/<int:old>/<int:new>",
-       permission=policy.can_compare_versions, load=VERSIONS)
 def compare_versions(application: Application, old: int, new: int):
     found = versions.diff(application, old, new)
     if found is None:
         abort(404)
     return render_template(
         "_version_diff.html", application=application, diff=found,
-        back=url_for("manager.application", application_id=application.id))
+        back=url_for(f"{request.blueprint}.application", application_id=application.id))
+
+
+# One page with two doors, as the consensus page: managers in their area, assigned
+# evaluators in theirs; policy.can_compare_versions decides who of those gets in.
+for _blueprint in (bp, evaluator_bp):
+    route(_blueprint, "/applications/<int:application_id>/versions/<int:old>/<int:new>",
+          permission=policy.can_compare_versions, load={"application": by_id(Application)},
+          endpoint="compare_versions")(compare_versions)
 
 
 def _refused_unassign(form: UnassignForm, error=None, assignment: Assignment | None = None):
