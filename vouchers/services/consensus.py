@@ -70,12 +70,7 @@ def consensus_page(application: Application, user: User) -> ConsensusPage:
 
 def _check(application: Application, scores: dict[int, int | None], comment: str) -> None:
     cvt = application.call_voucher_type
-    problems = []
-    for c in cvt.criteria:
-        if c.id not in scores:
-            problems.append(f"score {c.name} (or mark it not applicable)")
-        elif scores[c.id] is not None and not 0 <= scores[c.id] <= cvt.score_scale:
-            problems.append(f"{c.name} must be between 0 and {cvt.score_scale}")
+    problems = reviews.score_problems(cvt, scores, "score {} (or mark it not applicable)")
     unknown = set(scores) - {c.id for c in cvt.criteria}
     if unknown:
         problems.append("score only the call's criteria")

@@ -177,14 +177,22 @@ def weighted_score(scores: dict, criteria) -> Decimal | None:
     return (total / weights).quantize(Decimal("0.01"))
 
 
-def _check_review(cvt: CallVoucherType, scores: dict[int, int | None], recommendation: str,
-                  comment: str) -> None:
+def score_problems(cvt: CallVoucherType, scores: dict[int, int | None],
+                   missing: str = "score {}") -> list[str]:
+    """What is wrong with scores per criterion (each 0..scale, or None: not applicable);
+    ``missing`` words an unscored criterion. Reviews and the consensus both use it."""
     problems = []
     for c in cvt.criteria:
         if c.id not in scores:
-            problems.append(f"score {c.name}")
+            problems.append(missing.format(c.name))
         elif scores[c.id] is not None and not 0 <= scores[c.id] <= cvt.score_scale:
             problems.append(f"{c.name} must be between 0 and {cvt.score_scale}")
+    return problems
+
+
+def _check_review(cvt: CallVoucherType, scores: dict[int, int | None], recommendation: str,
+                  comment: str) -> None:
+    problems = score_problems(cvt, scores)
     if recommendation not in RECOMMENDATIONS:
         problems.append("choose a recommendation")
     if not comment.strip():
