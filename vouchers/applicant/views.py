@@ -21,7 +21,7 @@ from ..models.base import utcnow
 from ..navigation import nav_item
 from ..services import applications as apps
 from ..services import attachments as files
-from ..services import call_rules, eligibility, ranking, reporting, transitions
+from ..services import call_rules, reporting, transitions
 from ..services.calls import open_calls
 from .blueprint import bp
 from .forms import FORMS, ApplicationForm, ReasonForm, ReportForm, UploadForm
@@ -125,8 +125,6 @@ def _render_application(application: Application, errors: dict | None = None):
                            upload_form=UploadForm(
                                purpose="application", formdata=None,
                                required=application.call_voucher_type.required_attachments),
-                           rules=eligibility.evaluate(application),
-                           position=ranking.position_of(application),
                            errors=errors or {}, **apps.application_page(application,
                                                                         current_user))
 

@@ -89,7 +89,9 @@ def application_page(application: Application) -> ApplicationPage:
         evaluators=eligible_evaluators(application) if reviewable else [],
         wanted=wanted_per_application(),
         rules=eligibility.evaluate(application), versions=versions.versions_of(application),
-        scoring=scoring.summary(application), rank=ranking.position_of(application),
+        scoring=scoring.summary(application, [
+            r for r in reviews_ if r.version == application.submission_number]),
+        rank=ranking.position_of(application),
     )
 
 

@@ -34,7 +34,7 @@ from ..models import (
 )
 from ..money import MAX_MONEY, parse_amount
 from ..text import clean_title
-from . import reporting
+from . import eligibility, ranking, reporting
 from .attachments import attachments_of
 from .errors import InvalidInput, TransitionNotAllowed
 from .transaction import atomic
@@ -245,9 +245,13 @@ def application_page(application: Application, user: User) -> dict[str, Any]:
     """
     voucher = is_voucher(application)
     returned = application.state == lifecycle.RETURNED
+    editable = policy.can_edit_application(user, application)
     return {
-        "problems": (completeness_problems(application)
-                     if policy.can_edit_application(user, application) else []),
+        "problems": completeness_problems(application) if editable else [],
+        # "Before you submit" shows the rules; a waitlisted application its reserve place.
+        "rules": eligibility.evaluate(application) if editable else [],
+        "position": (ranking.position_of(application)
+                     if application.state == lifecycle.WAITLISTED else None),
         "files": attachments_of(application, "application"),
         "report": reporting.final_report_of(application) if voucher else None,
         "payments": reporting.payments_of(application) if voucher else [],

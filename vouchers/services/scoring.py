@@ -298,9 +298,10 @@ def after_review(application: Application) -> None:
             assign_extra(application, reason=DIVERGENCE)
 
 
-def summary(application: Application) -> ScoringSummary:
-    """What the application's page shows of thresholds, divergence and consensus."""
-    reviews = current_reviews(application)
+def summary(application: Application, reviews: list[Review] | None = None) -> ScoringSummary:
+    """What the application's page shows of thresholds, divergence and consensus;
+    ``reviews``: the current version's, where the page has read them already."""
+    reviews = current_reviews(application) if reviews is None else reviews
     consensus = current_consensus(application)
     criteria = criterion_scores(application, reviews, consensus)
     cvt = application.call_voucher_type
