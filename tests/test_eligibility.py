@@ -430,3 +430,17 @@ def test_the_vouchers_limit_is_enforced_at_award_and_yields_to_an_exception(make
     transitions.award(application, manager, application.requested_amount)
     db.session.commit()
     assert application.state == "awarded"
+
+
+def test_the_first_applications_keep_their_place_when_a_later_one_goes_over_the_limit(make):
+    """With one application per SME and type, the SME's second submission fails the rule;
+    its first still passes, in the page's results as in the call-wide refresh."""
+    cvt, applicant = mv(make), make.applicant()
+    first = make.application("submitted", cvt, applicant=applicant)
+    second = make.application("submitted", cvt, applicant=applicant)
+    results = {a.id: {r.code: r for r in eligibility.evaluate(a)} for a in (first, second)}
+    assert results[first.id]["applications_per_type"].passed
+    assert not results[second.id]["applications_per_type"].passed
+    eligibility.refresh_call(cvt.call)
+    db.session.commit()
+    assert (first.fails_rules, second.fails_rules) == (False, True)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from workflows.lifecycle import DRAFT, STATE_LABELS, WITHDRAWN
@@ -186,8 +186,8 @@ def refresh_call(call: Call, now: datetime | None = None) -> int:
             # company's standing changes nothing: one standing per company serves all.
             if org_id not in standings:
                 standings[org_id] = undertaking.standing_of(org_id, call, now)
-            same_type = counted.get((org_id, application.voucher_type), 0) + (
-                0 if application.state not in NOT_COUNTED else 1)
+            same_type = _place(counted.get((org_id, application.voucher_type), []),
+                               application)
             facts = _build(application, now, kinds=kinds.get(application.id, ()),
                            same_type=same_type, overrides=overrides.get(application.id, {}),
                            standing=standings[org_id])
@@ -212,16 +212,14 @@ def refresh_call(call: Call, now: datetime | None = None) -> int:
 
 def _facts(application: Application, now: datetime) -> Facts:
     a = Application
-    others = db.session.scalar(
-        select(func.count()).select_from(a).where(
+    counted = [(submitted_at, app_id) for submitted_at, app_id in db.session.execute(
+        select(a.submitted_at, a.id).where(
             a.call_id == application.call_id, a.voucher_type == application.voucher_type,
-            a.organisation_id == application.organisation_id, a.id != application.id,
-            a.state.not_in(NOT_COUNTED))
-    )
+            a.organisation_id == application.organisation_id, a.state.not_in(NOT_COUNTED)))]
     kinds = [x.kind for x in application.attachments if x.purpose == APPLICATION_FILES]
     standing = undertaking.standing_of(application.organisation_id, application.call, now,
                                        excluding=application.id)
-    return _build(application, now, kinds=kinds, same_type=others + 1,
+    return _build(application, now, kinds=kinds, same_type=_place(counted, application),
                   overrides=_overrides_of([application.id]).get(application.id, {}),
                   standing=standing)
 
@@ -276,11 +274,23 @@ def _overrides_of(ids: list[int]) -> dict[int, dict[str, EligibilityOverride]]:
     return found
 
 
-def _counted_in(call: Call) -> dict[tuple[int, str], int]:
-    """(company, voucher type) -> its applications in ``call`` that count."""
+def _counted_in(call: Call) -> dict[tuple[int, str], list[tuple[datetime, int]]]:
+    """(company, voucher type) -> (submitted at, id) of its applications in ``call`` that
+    count."""
     a = Application
-    rows = db.session.execute(
-        select(a.organisation_id, a.voucher_type, func.count())
-        .where(a.call_id == call.id, a.state.not_in(NOT_COUNTED))
-        .group_by(a.organisation_id, a.voucher_type))
-    return {(org_id, vt): n for org_id, vt, n in rows}
+    counted: dict[tuple[int, str], list[tuple[datetime, int]]] = {}
+    for org_id, vt, submitted_at, app_id in db.session.execute(
+            select(a.organisation_id, a.voucher_type, a.submitted_at, a.id)
+            .where(a.call_id == call.id, a.state.not_in(NOT_COUNTED))):
+        counted.setdefault((org_id, vt), []).append((submitted_at, app_id))
+    return counted
+
+
+def _place(counted: list[tuple[datetime, int]], application: Application) -> int:
+    """The application's number among its company's applications of the call and type:
+    the ones submitted before it, and itself. The first N submitted keep their place when
+    a later one goes over the limit; a draft would come after all that count."""
+    if application.state in NOT_COUNTED or application.submitted_at is None:
+        return len(counted) + 1
+    mine = (application.submitted_at, application.id)
+    return sum(1 for entry in counted if entry[0] is not None and entry <= mine)
