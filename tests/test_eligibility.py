@@ -444,3 +444,32 @@ def test_the_first_applications_keep_their_place_when_a_later_one_goes_over_the_
     eligibility.refresh_call(cvt.call)
     db.session.commit()
     assert (first.fails_rules, second.fails_rules) == (False, True)
+
+
+def test_the_flag_follows_the_company_s_awards_and_declared_aid(make):
+    """What a company holds elsewhere changes whether its waiting applications fail a
+    rule: an award, a cancellation, an aid declaration and its withdrawal refresh them."""
+    from vouchers.services import aid
+
+    call = make.call()
+    call.support_cap = Decimal("30000")
+    db.session.commit()
+    manager, applicant = make.manager(), make.applicant()
+    first = make.application("under_review", call.voucher_type("impact"), applicant=applicant,
+                             manager=manager, requested="20000", costs="40000")
+    waiting = make.application("submitted", mv(make, call), applicant=applicant,
+                               requested="20000")
+    assert not waiting.fails_rules
+    transitions.award(first, manager, "20000")
+    db.session.commit()
+    assert waiting.fails_rules  # 20,000 + 20,000 is over the cap of 30,000
+    transitions.cancel(first, manager, "Given up.")
+    db.session.commit()
+    assert not waiting.fails_rules
+    declaration = aid.declare(applicant.organisation, applicant, "Regional fund", today(),
+                              "299000")
+    db.session.commit()
+    assert waiting.fails_rules  # de minimis: 299,000 + 20,000 is over 300,000
+    aid.withdraw(declaration, applicant, "Entered twice.")
+    db.session.commit()
+    assert not waiting.fails_rules

@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import AidDeclaration, ChangeRecord, Organisation, User
 from ..money import ZERO, parse_amount
 from ..text import clean_line
-from . import budget
+from . import budget, eligibility
 from .errors import InvalidInput
 from .transaction import atomic
 
@@ -84,6 +84,7 @@ def declare(organisation: Organisation, actor: User, granting_body: Any, granted
         db.session.add(declaration)
         db.session.flush()
         _record(declaration, actor, DECLARE)
+        eligibility.refresh_company(organisation.id)
     return declaration
 
 
@@ -99,6 +100,8 @@ def withdraw(declaration: AidDeclaration, actor: User, reason: Any) -> None:
     with atomic():
         _record(declaration, actor, WITHDRAW, reason)
         db.session.delete(declaration)
+        db.session.flush()
+        eligibility.refresh_company(declaration.organisation_id)
 
 
 # Reading, for the pages ---------------------------------------------------------------

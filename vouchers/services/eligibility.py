@@ -194,16 +194,44 @@ def refresh_call(call: Call, now: datetime | None = None) -> int:
             fails = any(r.blocks for r in results(facts))
             if fails != application.fails_rules:
                 changed[fails].append(application.id)
-        t = Application.__table__
-        # A derived flag, not the applicant's content: written without bumping the
-        # version, so an edit or a decision in flight is not refused because of it.
-        for flag, app_ids in changed.items():
-            for chunk in _chunks(app_ids):
-                db.session.execute(update(t).where(t.c.id.in_(chunk)).values(fails_rules=flag))
-        moved = set(changed[True]) | set(changed[False])
-        for application in applications:
-            if application.id in moved:
-                db.session.expire(application, ["fails_rules"])
+        return _write_flags(applications, changed)
+
+
+def refresh_company(organisation_id: int, now: datetime | None = None) -> int:
+    """Refresh the flag of the company's applications awaiting a decision, in every call:
+    its awards, cancellations, withdrawals and aid declarations change what the others
+    may still get (inside the caller's atomic())."""
+    now = now or utcnow()
+    applications = list(db.session.scalars(
+        select(Application).where(Application.organisation_id == organisation_id,
+                                  Application.state.in_(sorted(policy.EXCEPTION_STATES)))
+    ))
+    changed: dict[bool, list[int]] = {True: [], False: []}
+    for application in applications:
+        fails = bool(blocking(application, now))
+        if fails != application.fails_rules:
+            changed[fails].append(application.id)
+    return _write_flags(applications, changed)
+
+
+def _write_flags(applications: list[Application], changed: dict[bool, list[int]]) -> int:
+    """Write the flags that changed; returns how many."""
+    t = Application.__table__
+    # A derived flag, not the applicant's content: written without bumping the version,
+    # so an edit or a decision in flight is not refused because of it. A row another
+    # transaction holds right now (an award of the same company's other application,
+    # waiting for the company's lock this one holds) is skipped, never waited for: waiting
+    # would deadlock, and that transaction refreshes what it decides itself.
+    lockable = db.session.get_bind().dialect.name == "postgresql"
+    for flag, app_ids in changed.items():
+        for chunk in _chunks(app_ids):
+            ids = (select(t.c.id).where(t.c.id.in_(chunk)).with_for_update(skip_locked=True)
+                   .scalar_subquery() if lockable else chunk)
+            db.session.execute(update(t).where(t.c.id.in_(ids)).values(fails_rules=flag))
+    moved = set(changed[True]) | set(changed[False])
+    for application in applications:
+        if application.id in moved:
+            db.session.expire(application, ["fails_rules"])
     return len(moved)
 
 

@@ -247,6 +247,8 @@ def submit(application: Application, actor: User, now: datetime | None = None) -
 def withdraw(application: Application, actor: User, comment: str = "") -> None:
     with atomic():
         fire(application, "withdraw", actor, comment=comment)
+        # A withdrawn application no longer counts towards the company's per-type limit.
+        eligibility.refresh_company(application.organisation_id)
 
 
 def return_for_changes(application: Application, actor: User, comment: str) -> None:
@@ -290,6 +292,7 @@ def award(application: Application, actor: User, amount, comment: str = "",
         eligibility.ensure_awardable(application, now)
         scoring.ensure_above_threshold(application)
         budget.reserve(cvt, amount)
+        eligibility.refresh_company(application.organisation_id, now)
 
 
 def reject(application: Application, actor: User, reason: str) -> None:
@@ -312,6 +315,7 @@ def cancel(application: Application, actor: User, reason: str) -> None:
         if application.paid_amount > 0:
             raise TransitionNotAllowed("A voucher with payments cannot be cancelled.")
         budget.release(application.call_voucher_type, amount)
+        eligibility.refresh_company(application.organisation_id)
 
 
 def available_actions(application: Application, user: User) -> list[lifecycle.Transition]:
