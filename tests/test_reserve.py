@@ -127,3 +127,17 @@ def test_the_managers_application_page_shows_rank_and_reserve_place(team, line, 
     login(client, team.manager)
     page = client.get(f"/manage/applications/{waiting[2].id}").get_data(as_text=True)
     assert "Rank 3 of 3" in page and "number 3 of 3 on its reserve list" in page
+
+
+def test_a_waitlisted_application_waits_while_a_higher_ranked_undecided_one_takes_the_money(
+        team, line):
+    """The reserve list follows the ranking: an application still under review that ranks
+    above the waitlisted and fits is the funding line's to award, so nothing is offered."""
+    cvt, awarded, waiting = line
+    newcomer = team.ranked(cvt, scores=(5, 5), requested="40000")
+    transitions.cancel(awarded[1], team.manager, "The company gave up.")  # 40,000 back
+    db.session.commit()
+    offer = _offer(cvt)
+    assert offer.waiting == 3 and offer.lines == []
+    proposal = funding_line.propose(cvt)
+    assert [(x.application, x.action) for x in proposal.awards] == [(newcomer, "award")]

@@ -175,9 +175,7 @@ def _offered(call: Call, now: datetime, offers: list | None) -> dict[str, int]:
     """Per voucher type, how many waitlisted applications the reserve list now offers."""
     found: dict[str, int] = {}
     for offer in reserve.offers(call, now) if offers is None else offers:
-        applications = getattr(offer, "applications", None)
-        n = len(applications) if applications is not None else 1
-        found[offer.voucher_type] = found.get(offer.voucher_type, 0) + n
+        found[offer.voucher_type] = found.get(offer.voucher_type, 0) + len(offer.applications)
     return found
 
 

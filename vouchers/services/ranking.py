@@ -99,12 +99,10 @@ def in_ranking(cvt_id: int):
         and_(a.state == UNDER_REVIEW, a.review_count > 0), a.state == WAITLISTED))
 
 
-def order(cvt: CallVoucherType, *, waitlisted_only: bool = False) -> list[Ranked]:
+def order(cvt: CallVoucherType) -> list[Ranked]:
     """The ranking of ``cvt``, read fresh from the database (rows loaded earlier in the
     session are overwritten, so a decision taken under the write lock reads the latest)."""
     condition = in_ranking(cvt.id)
-    if waitlisted_only:
-        condition = and_(condition, Application.state == WAITLISTED)
     applications = list(db.session.scalars(
         select(Application).where(condition)
         .options(joinedload(Application.organisation))
@@ -161,11 +159,10 @@ def _first_criterion_scores(cvt: CallVoucherType, condition) -> dict[int, Decima
     return means
 
 
-def ranked(cvt: CallVoucherType, now: datetime | None = None, *,
-           waitlisted_only: bool = False) -> list[Entry]:
+def ranked(cvt: CallVoucherType, now: datetime | None = None) -> list[Entry]:
     """The ranking with each entry's threshold problems and blocking eligibility rules."""
     now = now or utcnow()
-    ranking = order(cvt, waitlisted_only=waitlisted_only)
+    ranking = order(cvt)
     problems = scoring.threshold_problems_of(cvt, [r.application.id for r in ranking])
     entries = []
     for r in ranking:

@@ -1,9 +1,10 @@
 """The reserve list: waitlisted applications offered when money returns to an envelope.
 
-Per voucher type, the waitlisted applications are walked in rank order exactly as the
-funding line walks the ranking (services/funding_line.walk): each that fits what is left
-(envelope, quota, the undertaking's limits, thresholds, eligibility) is offered, while
-money remains. The manager promotes them one at a time, the first offered first; the
+Per voucher type, the whole ranking is walked exactly as the funding line walks it
+(services/funding_line.walk), and the waitlisted applications the walk would award are
+offered: each fits what is left (envelope, quota, the undertaking's limits, thresholds,
+eligibility), and no higher-ranked application still awaiting its decision would take
+the money first. The manager promotes them one at a time, the first offered first; the
 offer's fingerprint makes a promotion refuse when the reserve list changed meanwhile.
 """
 
@@ -41,14 +42,22 @@ class Offer:
         return [line.application for line in self.lines]
 
     @property
+    def reserve(self) -> list[Line]:
+        """The waitlisted applications, in rank order."""
+        return [line for line in self.walk.lines if line.state == WAITLISTED]
+
+    @property
     def waiting(self) -> int:
-        return len(self.walk.lines)
+        return len(self.reserve)
 
     @property
     def lines(self) -> list[Line]:
-        """The waitlisted applications that fit, in rank order (line.rank: their number on
-        the reserve list)."""
-        return [line for line in self.walk.lines if line.action == AWARD]
+        """The waitlisted applications that fit, in rank order."""
+        return [line for line in self.reserve if line.action == AWARD]
+
+    def number(self, line: Line) -> int:
+        """The line's number on the reserve list (1: the first waitlisted)."""
+        return next(n for n, other in enumerate(self.reserve, 1) if other is line)
 
     @property
     def first(self) -> Line | None:
@@ -62,7 +71,7 @@ class Offer:
 
 def offer_of(cvt: CallVoucherType, now: datetime | None = None) -> Offer:
     now = now or utcnow()
-    return Offer(cvt, walk(cvt, ranking.ranked(cvt, now, waitlisted_only=True), now))
+    return Offer(cvt, walk(cvt, ranking.ranked(cvt, now), now))
 
 
 def offers(call: Call, now: datetime | None = None) -> list[Offer]:
@@ -99,5 +108,5 @@ def promote(application: Application, actor: User, fingerprint: str,
             reason = mine.reason if mine is not None else ""
             raise InvalidInput(f"{application.reference} does not fit now. {reason}".strip())
         transitions.award(application, actor, first.amount, now=now,
-                          comment=f"Promoted from the reserve list (number {first.rank}).")
+                          comment=f"Promoted from the reserve list (number {offer.number(first)}).")
     return first
