@@ -144,9 +144,13 @@ class _Scenes:
     def same_region(self, applicant, providers) -> None:
         application = self._draft(
             applicant, "{company} asks a consultancy around the corner to size the home-care "
-            "market of the region for its monitoring kit.")
+            "market of the region for its product.")
         region = applicant.organisation.region
-        application.provider_id = next(p.id for p in providers if p.region == region)
+        # The relationship, not the id: the draft's provider is loaded already, and the
+        # rules read the relationship at submission.
+        provider = next(p for p in providers if p.region == region)
+        application.provider = provider
+        application.cost_lines[-1].description = f"{provider.name}: travel and reporting"
         db.session.flush()
         self._submit(application, applicant)
 
