@@ -236,6 +236,7 @@ BAD = [
     ("eligible_regions", "ESP Catalonia", "Line 1: start with the two-letter country code"),
     ("eligible_regions", "ES Catalonia\n\nES", "Line 3: give the region&#39;s name after ES"),
     ("eligible_regions", "ES Catalonia\nes  CATALONIA", "Line 2: ES CATALONIA is listed twice."),
+    ("eligible_regions", "ES Catalonia\nZZ Atlantis", "Line 2: ZZ is not a country code"),
     ("eligible_regions", "ES Cata\u200blonia", "The region&#39;s name (line 1) contains an "
                                              "invisible or direction-changing character"),
     ("eligible_regions", "ES " + "x" * 201, "is too long: at most 200 characters"),

@@ -23,11 +23,12 @@ from wtforms import (
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 
 from .. import voucher_types as types
+from ..countries import EUROPEAN_COUNTRIES
 from ..fields import MoneyField
 from ..models import COMPANY_SIZES, SECTORS, Application, Organisation
 from ..services.applications import MAX_COST_LINES, MAX_DETAIL, MAX_TEXT
 from ..services.attachments import ACCEPT, PURPOSES
-from ..services.organisations import EUROPEAN_COUNTRIES, SECTOR_LABELS, SIZE_LABELS
+from ..services.organisations import SECTOR_LABELS, SIZE_LABELS
 
 
 def _not_negative(form, field):

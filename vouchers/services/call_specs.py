@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .. import voucher_types
 from ..clock import local_date
+from ..countries import COUNTRY_ALIASES, VALID_COUNTRIES
 from ..models import COMPANY_SIZES, VOUCHER_TYPE_LABELS, VOUCHER_TYPES
 from ..models.programmes import DIVERGENCE_SHARE, SME_SIZES, SUPPORT_CAP
 from ..money import CENT, MAX_MONEY
@@ -282,6 +283,12 @@ def sizes_in_order(sizes) -> list[str]:
     return [s for s in COMPANY_SIZES if s in set(sizes)]
 
 
+def region_key(country: str, region: str) -> tuple[str, str]:
+    """How two regions compare (a call's list, a company's, a provider's): the country
+    code and the name, case and runs of spaces aside."""
+    return (country or "").strip().casefold(), " ".join((region or "").split()).casefold()
+
+
 def clean_regions(pairs, problems: list[str]) -> list[list[str]]:
     """[country, region] pairs checked: two capital letters, a region's name, no repeats."""
     cleaned: list[list[str]] = []
@@ -303,14 +310,18 @@ def _region(country: str, name: str, where: str, problems: list[str],
         problems.append(f"{where[0].upper()}{where[1:]}: start with the two-letter country "
                         f"code, then the region, as in “{REGION_EXAMPLE}”.")
         return None
-    country = country.upper()
+    country = COUNTRY_ALIASES.get(country.upper(), country.upper())
+    if country not in VALID_COUNTRIES:
+        problems.append(f"{where[0].upper()}{where[1:]}: {country} is not a country code; "
+                        f"use the two letters of the country, as in “{REGION_EXAMPLE}”.")
+        return None
     name = " ".join((name or "").split())
     name = checked_line(name, f"the region's name ({where})", problems,
                         f"{where[0].upper()}{where[1:]}: give the region's name after "
                         f"{country}, as in “{REGION_EXAMPLE}”.")
     if not name:
         return None
-    if any(c == country and r.casefold() == name.casefold() for c, r in seen):
+    if any(region_key(c, r) == region_key(country, name) for c, r in seen):
         problems.append(f"{where[0].upper()}{where[1:]}: {country} {name} is listed twice.")
         return None
     return [country, name]

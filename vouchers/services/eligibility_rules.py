@@ -16,6 +16,7 @@ from decimal import Decimal
 from .. import voucher_types as types
 from ..models import Application, EligibilityOverride, Organisation, ServiceProvider
 from ..money import format_eur
+from .call_specs import region_key
 from .undertaking import Standing
 
 
@@ -64,10 +65,6 @@ def _place(country: str, region: str) -> str:
     return f"{region} ({country})"
 
 
-def _key(country: str, region: str) -> tuple[str, str]:
-    return (country or "").strip().casefold(), (region or "").strip().casefold()
-
-
 def _day(value: date) -> str:
     return f"{value.day} {value:%b %Y}"
 
@@ -82,7 +79,7 @@ def region(f: Facts) -> tuple[bool, str]:
     if not regions:
         return True, "The call sets no eligible regions: companies of every region may apply."
     here = _place(org.country, org.region)
-    if _key(org.country, org.region) in {_key(c, r) for c, r in regions}:
+    if region_key(org.country, org.region) in {region_key(c, r) for c, r in regions}:
         return True, f"The company is based in {here}, one of the call's eligible regions."
     eligible = _listing([_place(c, r) for c, r in regions])
     return False, (f"The company is based in {here}, which is not one of the call's eligible "
@@ -97,7 +94,7 @@ def provider_region(f: Facts) -> tuple[bool, str]:
         return True, "No service provider chosen yet."
     org, provider = f.organisation, f.provider
     where = _place(provider.country, provider.region)
-    if _key(provider.country, provider.region) == _key(org.country, org.region):
+    if region_key(provider.country, provider.region) == region_key(org.country, org.region):
         return False, (f"{provider.name} is based in {where}, the company's own region; this "
                        "voucher type buys services from a provider in another partner region.")
     return True, (f"{provider.name} is based in {where}, another region than the company's "
