@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from workflows.lifecycle import UNDER_REVIEW, WAITLISTED
@@ -24,10 +24,6 @@ from ..models import (
     Application,
     Call,
     CallVoucherType,
-    Consensus,
-    ConsensusScore,
-    Review,
-    ReviewScore,
 )
 from ..models.base import MAX_ID, utcnow
 from . import eligibility, scoring, undertaking
@@ -102,18 +98,25 @@ def in_ranking(cvt_id: int):
 def order(cvt: CallVoucherType) -> list[Ranked]:
     """The ranking of ``cvt``, read fresh from the database (rows loaded earlier in the
     session are overwritten, so a decision taken under the write lock reads the latest)."""
-    condition = in_ranking(cvt.id)
+    return _order(cvt)[0]
+
+
+def _order(cvt: CallVoucherType
+           ) -> tuple[list[Ranked], dict[int, list[scoring.CriterionScore]]]:
+    """The ranking, and each ranked application's scores per criterion it was ordered by."""
     applications = list(db.session.scalars(
-        select(Application).where(condition)
+        select(Application).where(in_ranking(cvt.id))
         .options(joinedload(Application.organisation))
         .execution_options(populate_existing=True)
     ))
-    first = _first_criterion_scores(cvt, condition)
+    criteria = scoring.criterion_scores_of(cvt, [a.id for a in applications])
+    # The first criterion's score as the application's page shows it (scoring decides).
+    first = {app_id: scores[0].score for app_id, scores in criteria.items() if scores}
     keyed = sorted(applications, key=lambda a: _key(a, first.get(a.id)))
     return [Ranked(rank=i, application=a, score=scoring.ranking_score(a),
                    consensus=a.consensus_score is not None, first_criterion=first.get(a.id),
                    state=a.state)
-            for i, a in enumerate(keyed, start=1)]
+            for i, a in enumerate(keyed, start=1)], criteria
 
 
 def _key(application: Application, first: Decimal | None):
@@ -129,41 +132,12 @@ def _reference_number(reference: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _first_criterion_scores(cvt: CallVoucherType, condition) -> dict[int, Decimal]:
-    """application id -> score on the first criterion: the consensus's where it gives one,
-    else the mean of the current version's reviews ("not applicable" left out)."""
-    if not cvt.criteria:
-        return {}
-    criterion_id = cvt.criteria[0].id
-    a = Application
-    means = {}
-    for application_id, total, n in db.session.execute(
-        select(Review.application_id, func.sum(ReviewScore.score), func.count(ReviewScore.score))
-        .join(ReviewScore, ReviewScore.review_id == Review.id)
-        .join(a, a.id == Review.application_id)
-        .where(condition, Review.version == a.submission_number,
-               ReviewScore.criterion_id == criterion_id, ReviewScore.score.is_not(None))
-        .group_by(Review.application_id)
-    ):
-        if n:
-            # Exact: a sum of whole scores over their count, never a float average.
-            means[application_id] = (Decimal(int(total)) / n).quantize(Decimal("0.01"))
-    for application_id, score in db.session.execute(
-        select(Consensus.application_id, ConsensusScore.score)
-        .join(ConsensusScore, ConsensusScore.consensus_id == Consensus.id)
-        .join(a, a.id == Consensus.application_id)
-        .where(condition, Consensus.version == a.submission_number,
-               ConsensusScore.criterion_id == criterion_id, ConsensusScore.score.is_not(None))
-    ):
-        means[application_id] = Decimal(score).quantize(Decimal("0.01"))
-    return means
-
-
 def ranked(cvt: CallVoucherType, now: datetime | None = None) -> list[Entry]:
     """The ranking with each entry's threshold problems and blocking eligibility rules."""
     now = now or utcnow()
-    ranking = order(cvt)
-    problems = scoring.threshold_problems_of(cvt, [r.application.id for r in ranking])
+    ranking, criteria = _order(cvt)
+    problems = scoring.threshold_problems_of(cvt, [r.application.id for r in ranking],
+                                             criteria)
     entries = []
     for r in ranking:
         results = eligibility.evaluate(r.application, now)

@@ -190,22 +190,41 @@ def passes_threshold(application: Application) -> bool:
     return not threshold_problems(application)
 
 
-def threshold_problems_of(cvt: CallVoucherType, application_ids) -> dict[int, list[str]]:
-    """threshold_problems for many applications of ``cvt``, three queries per chunk of
-    ids (the ranking). Applications without a current review are left out, as
-    threshold_problems has nothing to say of them."""
+def criterion_scores_of(cvt: CallVoucherType, application_ids
+                        ) -> dict[int, list[CriterionScore]]:
+    """criterion_scores for many applications of ``cvt`` (the ranking), two queries per
+    chunk of ids. Applications without a current review are left out."""
     ids = list(application_ids)
-    problems: dict[int, list[str]] = {}
+    scores: dict[int, list[CriterionScore]] = {}
     for start in range(0, len(ids), _CHUNK):
-        problems.update(_threshold_problems_of(cvt, ids[start:start + _CHUNK]))
-    return problems
+        scores.update(_criterion_scores_of(cvt, ids[start:start + _CHUNK]))
+    return scores
+
+
+def threshold_problems_of(cvt: CallVoucherType, application_ids,
+                          criteria: dict[int, list[CriterionScore]] | None = None
+                          ) -> dict[int, list[str]]:
+    """threshold_problems for many applications of ``cvt``; ``criteria``: their
+    criterion_scores_of where read already. Applications without a current review are
+    left out, as threshold_problems has nothing to say of them."""
+    ids = list(application_ids)
+    if criteria is None:
+        criteria = criterion_scores_of(cvt, ids)
+    a = Application
+    totals: dict[int, Decimal | None] = {}
+    for start in range(0, len(ids), _CHUNK):
+        totals.update(db.session.execute(
+            select(a.id, RANKING_SCORE).where(a.id.in_(ids[start:start + _CHUNK]))).all())
+    return {app_id: _problems(cvt, totals.get(app_id), scores)
+            for app_id, scores in criteria.items() if app_id in totals}
 
 
 # Ids per IN list: well under any database's limit on bound parameters.
 _CHUNK = 500
 
 
-def _threshold_problems_of(cvt: CallVoucherType, ids: list[int]) -> dict[int, list[str]]:
+def _criterion_scores_of(cvt: CallVoucherType, ids: list[int]
+                         ) -> dict[int, list[CriterionScore]]:
     a = Application
     current = (a.call_voucher_type_id == cvt.id) & a.id.in_(ids)
     given: dict[int, dict[int, list[int | None]]] = defaultdict(lambda: defaultdict(list))
@@ -226,9 +245,7 @@ def _threshold_problems_of(cvt: CallVoucherType, ids: list[int]) -> dict[int, li
         .where(current)
     ):
         agreed[app_id][criterion_id] = score
-    totals = dict(db.session.execute(select(a.id, RANKING_SCORE).where(current)).all())
-    return {app_id: _problems(cvt, totals.get(app_id),
-                              _criterion_scores(cvt, scores, agreed.get(app_id)))
+    return {app_id: _criterion_scores(cvt, scores, agreed.get(app_id))
             for app_id, scores in given.items()}
 
 
