@@ -145,3 +145,26 @@ def test_the_page_names_the_extra_evaluator(make, client, reviewing):
     html = client.get(f"/manage/applications/{application.id}").get_data(as_text=True)
     assert f"Extra evaluator added: {extra.name}" in html
     assert "the weighted totals differ by 4.00; the call allows 1.50" in html
+
+
+def test_changing_the_call_s_share_flags_the_applications_again(reviewing):
+    """The flag follows the call's rule when the manager changes the share, not only when
+    the next review comes in."""
+    from dataclasses import replace
+
+    from tests.test_call_setup_service import spec_of
+    from vouchers.services import call_setup
+
+    application, manager, e1, e2 = reviewing
+    score(application, e1, manager, 5, 5)
+    score(application, e2, manager, 3, 3)  # spread 2.00 of 5: over 30%
+    assert application.divergent
+    call = application.call
+    call_setup.update_call(call, replace(spec_of(call), divergence_share=Decimal("0.50")),
+                           manager)
+    db.session.commit()
+    assert not application.divergent  # 2.00 is within 50% of 5
+    call_setup.update_call(call, replace(spec_of(call), divergence_share=Decimal("0.20")),
+                           manager)
+    db.session.commit()
+    assert application.divergent

@@ -32,6 +32,7 @@ from ..models import (
     User,
 )
 from ..money import CENT
+from . import scoring
 from .call_specs import (  # noqa: F401 - the specs and limits are the set-up's API too
     CODE_MAX,
     MAX_SCORE_SCALE,
@@ -197,6 +198,7 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
     with atomic(clashes=_code_clash(code)):
         problems = _lead_problems(spec.lead_evaluator_id, call.lead_evaluator_id)
         eligibility_before = eligibility_settings(call)
+        share_before = call.divergence_share
         if code != normalise_code(call.code):
             if _code_taken(code, except_call=call):
                 problems.append(f"Another call already uses the code {code}.")
@@ -245,6 +247,8 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
         refuse_if(end_problems(spec, last_day(call.programme)))
         if eligibility_settings(call) != eligibility_before:
             refresh_eligibility(call)
+        if call.divergence_share != share_before:
+            scoring.refresh_divergence(call)
     return call
 
 

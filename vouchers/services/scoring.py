@@ -23,6 +23,7 @@ from ..models import (
     Application,
     ApplicationVersion,
     Assignment,
+    Call,
     CallVoucherType,
     Consensus,
     ConsensusScore,
@@ -313,6 +314,25 @@ def after_review(application: Application) -> None:
         if (application.divergent and application.call.extra_evaluator_on_divergence
                 and extra_evaluator(application) is None):
             assign_extra(application, reason=DIVERGENCE)
+
+
+# Where a divergence flag still matters: a decision is yet to come.
+_UNDECIDED = ("submitted", "under_review", "waitlisted")
+
+
+def refresh_divergence(call: Call) -> int:
+    """Flag again the call's undecided applications once its divergence share changed
+    (inside the caller's atomic()); returns how many flags changed. No extra evaluator is
+    asked for here: that follows a review, as the call's rule says."""
+    changed = 0
+    for application in db.session.scalars(
+            select(Application).where(Application.call_id == call.id,
+                                      Application.state.in_(_UNDECIDED))):
+        divergent = divergence(application).divergent
+        if divergent != application.divergent:
+            application.divergent = divergent
+            changed += 1
+    return changed
 
 
 def summary(application: Application, reviews: list[Review] | None = None) -> ScoringSummary:
