@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from .input_checks import text_problem
 from .services.errors import InvalidInput
 
 # A title is one line of at most this many characters (the columns are String(200)).
@@ -56,3 +57,24 @@ def clean_line(value: object, label: str, max_length: int, *, required: bool = T
         raise InvalidInput(f"{label[0].upper()}{label[1:]} {problem}; type it again "
                            "without it.")
     return text
+
+
+def clean_reason(value: object, missing: str, max_length: int) -> str:
+    """A reason or comment of several lines, as kept in a history: given (else
+    InvalidInput(``missing``)), within ``max_length``, no control or invisible characters."""
+    text = str(value or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise InvalidInput(missing)
+    if len(text) > max_length:
+        raise InvalidInput(f"Keep the reason to at most {max_length:,} characters.")
+    problem = text_problem(text)
+    if problem:
+        raise InvalidInput(f"The reason {problem}; type it again without it.")
+    return text
+
+
+def listing(items: list[str], last: str = "and") -> str:
+    """"a, b and c": items in a sentence."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"

@@ -21,7 +21,7 @@ from ..clock import today
 from ..extensions import db
 from ..models import AidDeclaration, ChangeRecord, Organisation, User
 from ..money import ZERO, parse_amount
-from ..text import clean_line
+from ..text import clean_line, clean_reason
 from . import budget, eligibility
 from .errors import InvalidInput
 from .transaction import atomic
@@ -92,11 +92,7 @@ def withdraw(declaration: AidDeclaration, actor: User, reason: Any) -> None:
     """Remove a declaration (entered twice, a wrong amount); why is kept with its figures."""
     policy.ensure(policy.can_withdraw_aid(actor, declaration),
                   "Only the company's applicant or a manager withdraws its declarations.")
-    reason = str(reason or "").strip()
-    if not reason:
-        raise InvalidInput("Say why the declaration is withdrawn.")
-    if len(reason) > MAX_REASON:
-        raise InvalidInput(f"Keep the reason to at most {MAX_REASON} characters.")
+    reason = clean_reason(reason, "Say why the declaration is withdrawn.", MAX_REASON)
     with atomic():
         _record(declaration, actor, WITHDRAW, reason)
         db.session.delete(declaration)

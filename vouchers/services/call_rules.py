@@ -16,6 +16,7 @@ from ..formatting import local_time
 from ..models import Call, CallVoucherType
 from ..models.programmes import SME_SIZES
 from ..money import format_eur
+from ..text import listing
 from . import budget
 
 SIZE_WORDS = {"micro": "micro", "small": "small", "medium": "medium-sized", "large": "large"}
@@ -25,12 +26,6 @@ SIZE_WORDS = {"micro": "micro", "small": "small", "medium": "medium-sized", "lar
 class RuleSection:
     heading: str
     sentences: tuple[str, ...]
-
-
-def listing(items: list[str], last: str = "and") -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 
 def day(value: date) -> str:

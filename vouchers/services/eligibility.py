@@ -19,10 +19,9 @@ from sqlalchemy.orm import joinedload
 
 from workflows.lifecycle import DRAFT, STATE_LABELS, WITHDRAWN
 
-from .. import policy
+from .. import policy, text
 from ..clock import local_date
 from ..extensions import db
-from ..input_checks import text_problem
 from ..models import Application, Attachment, AuditRecord, Call, EligibilityOverride, User
 from ..models.base import utcnow
 from ..money import ZERO
@@ -147,16 +146,8 @@ def accept_exception(application: Application, rule_code: str, reason: str, by: 
 
 
 def clean_reason(reason: object) -> str:
-    text = str(reason or "").replace("\r\n", "\n").strip()
-    if not text:
-        raise InvalidInput("Give the reason for accepting the exception; it is kept in the "
-                           "application's history.")
-    if len(text) > MAX_REASON:
-        raise InvalidInput(f"Keep the reason to at most {MAX_REASON:,} characters.")
-    problem = text_problem(text)
-    if problem:
-        raise InvalidInput(f"The reason {problem}; type it again without it.")
-    return text
+    return text.clean_reason(reason, "Give the reason for accepting the exception; it is "
+                             "kept in the application's history.", MAX_REASON)
 
 
 def refresh_call(call: Call, now: datetime | None = None) -> int:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from .. import voucher_types as types
 from ..models import Application, EligibilityOverride, Organisation, ServiceProvider
 from ..money import format_eur
+from ..text import listing
 from .call_specs import region_key
 from .undertaking import Standing
 
@@ -69,10 +70,6 @@ def _day(value: date) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
-def _listing(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def region(f: Facts) -> tuple[bool, str]:
     regions = f.call.regions
     org = f.organisation
@@ -81,7 +78,7 @@ def region(f: Facts) -> tuple[bool, str]:
     here = _place(org.country, org.region)
     if region_key(org.country, org.region) in {region_key(c, r) for c, r in regions}:
         return True, f"The company is based in {here}, one of the call's eligible regions."
-    eligible = _listing([_place(c, r) for c, r in regions])
+    eligible = listing([_place(c, r) for c, r in regions])
     return False, (f"The company is based in {here}, which is not one of the call's eligible "
                    f"regions: {eligible}.")
 
@@ -144,9 +141,9 @@ def attachments(f: Facts) -> tuple[bool, str]:
     labels = {kind: types.ATTACHMENT_KINDS.get(kind, kind) for kind in required}
     missing = [labels[kind] for kind in required if kind not in f.kinds]
     if missing:
-        return False, (f"Missing: {_listing(missing)}. Upload it and say what it is when "
+        return False, (f"Missing: {listing(missing)}. Upload it and say what it is when "
                        "uploading.")
-    return True, f"Attached: {_listing(list(labels.values()))}."
+    return True, f"Attached: {listing(list(labels.values()))}."
 
 
 def size(f: Facts) -> tuple[bool, str]:
@@ -157,7 +154,7 @@ def size(f: Facts) -> tuple[bool, str]:
     if not allowed:
         return False, "The call is open to no enterprise size."
     return False, (f"The company is a {company} enterprise; the call is open to "
-                   f"{_listing(allowed)} enterprises only.")
+                   f"{listing(allowed)} enterprises only.")
 
 
 def applications_per_type(f: Facts) -> tuple[bool, str]:
