@@ -24,6 +24,7 @@ from ..models import Application, Assignment, AuditRecord, Call, User
 from ..models.base import utcnow
 from .errors import ConcurrentChange, InvalidInput
 from .reviews import ASSIGNED_TWICE, REVIEWABLE_STATES
+from .scoring import DIVERGENCE
 from .transaction import atomic
 from .transitions import chunks, fire_many
 
@@ -217,7 +218,7 @@ def _write(planned: list[tuple[int, int]], needs: list[_Need], by: User) -> None
 EXTRA_COMMENT = "Extra evaluator: divergent scores"
 
 
-def assign_extra(application: Application, reason: str = "divergence") -> Assignment | None:
+def assign_extra(application: Application) -> Assignment | None:
     """Ask one more evaluator, chosen by the system; None when nobody can be asked.
 
     Balanced as auto_assign: the eligible evaluator (policy.may_be_assigned, not yet
@@ -236,7 +237,7 @@ def assign_extra(application: Application, reason: str = "divergence") -> Assign
         now = utcnow()
         extra = Assignment(application_id=application.id, evaluator_id=chosen.id,
                            assigned_by_id=None, assigned_at=now, conflict_reason="",
-                           reason=reason)
+                           reason=DIVERGENCE)
         db.session.add(extra)
         db.session.add(AuditRecord(
             application_id=application.id, from_state=application.state,

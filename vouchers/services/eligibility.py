@@ -247,9 +247,7 @@ def _build(application: Application, now: datetime, *, kinds: Iterable[str],
            same_type: int, overrides: dict[str, EligibilityOverride],
            standing: undertaking.Standing) -> Facts:
     amount = application.awarded_amount or application.requested_amount or ZERO
-    limits: dict[str, str] = {}
-    for code, message in undertaking.limit_problems(application.call, standing, amount):
-        limits[code] = f"{limits[code]} {message}" if code in limits else message
+    limits = dict(undertaking.limit_problems(application.call, standing, amount))
     earliest, submitted = _earliest(application, now)
     return Facts(application=application, organisation=application.organisation,
                  provider=application.provider, kinds=frozenset(kinds), same_type=same_type,

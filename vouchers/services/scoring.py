@@ -21,7 +21,6 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..extensions import db
 from ..models import (
     Application,
-    ApplicationVersion,
     Assignment,
     Call,
     CallVoucherType,
@@ -187,10 +186,6 @@ def threshold_problems(application: Application) -> list[str]:
     return _problems(application.call_voucher_type, ranking_score(application), criteria)
 
 
-def passes_threshold(application: Application) -> bool:
-    return not threshold_problems(application)
-
-
 def criterion_scores_of(cvt: CallVoucherType, application_ids
                         ) -> dict[int, list[CriterionScore]]:
     """criterion_scores for many applications of ``cvt`` (the ranking), two queries per
@@ -275,15 +270,6 @@ def divergence(application: Application, totals: list[Decimal] | None = None) ->
                       share=share, limit=share * application.call_voucher_type.score_scale)
 
 
-def _version_began(application: Application):
-    submitted = db.session.scalar(
-        select(ApplicationVersion.submitted_at).where(
-            ApplicationVersion.application_id == application.id,
-            ApplicationVersion.number == application.submission_number)
-    )
-    return submitted or application.submitted_at
-
-
 def extra_evaluator(application: Application) -> Assignment | None:
     """The evaluator added for divergent scores on the current version, if any.
 
@@ -294,7 +280,8 @@ def extra_evaluator(application: Application) -> Assignment | None:
     query = (select(Assignment).where(Assignment.application_id == application.id,
                                       Assignment.reason == DIVERGENCE)
              .options(joinedload(Assignment.evaluator)).order_by(Assignment.id).limit(1))
-    began = _version_began(application)
+    # The current version's submission (transitions.submit dates both alike).
+    began = application.submitted_at
     if began is not None:
         query = query.where(Assignment.assigned_at >= began)
     return db.session.scalar(query)
@@ -313,7 +300,7 @@ def after_review(application: Application) -> None:
         application.divergent = divergence(application).divergent
         if (application.divergent and application.call.extra_evaluator_on_divergence
                 and extra_evaluator(application) is None):
-            assign_extra(application, reason=DIVERGENCE)
+            assign_extra(application)
 
 
 # Where a divergence flag still matters: a decision is yet to come.
