@@ -95,7 +95,8 @@ def record(application: Application, by: User, scores: dict[int, int | None], co
         if lead_must_review_first(by, application):
             raise TransitionNotAllowed("Submit your own review of this application first; "
                                        "the consensus is recorded on all the reviews.")
-        if not scoring.current_reviews(application):
+        # review_count counts the current version's reviews only.
+        if not application.review_count:
             raise TransitionNotAllowed("A consensus is recorded once an evaluator has "
                                        "reviewed the current version.")
         _check(application, scores, comment)
