@@ -46,26 +46,33 @@ class ReviewForm(FlaskForm):
 
     def scores(self) -> dict[int, int | None]:
         """Each criterion's score; None where the evaluator chose "not applicable"."""
-        return {c.id: None if field.data == NOT_APPLICABLE else int(field.data)
-                for c, field in self.score_fields()}
+        return {c.id: score_value(field) for c, field in self.score_fields()}
 
 
 def score_field_name(criterion: Criterion) -> str:
     return f"score_{criterion.id}"
 
 
-def review_form(criteria: list[Criterion], scale: int, **kwargs) -> ReviewForm:
-    """A review form for these criteria, each scored 0..scale or "not applicable"."""
+def score_field(criterion: Criterion, scale: int) -> RadioField:
+    """A criterion's score, 0..scale or "not applicable": in a review and in a consensus."""
     choices = [SelectChoice(str(i)) for i in range(scale + 1)]
     choices.append(SelectChoice(NOT_APPLICABLE, "Not applicable"))
+    return RadioField(criterion.name, choices=choices,
+                      validators=[InputRequired("Give a score or choose “not applicable”.")])
+
+
+def score_value(field) -> int | None:
+    """What a score field holds: the score, or None for "not applicable"."""
+    return None if field.data == NOT_APPLICABLE else int(field.data)
+
+
+def review_form(criteria: list[Criterion], scale: int, **kwargs) -> ReviewForm:
+    """A review form for these criteria, each scored 0..scale or "not applicable"."""
 
     class _Form(ReviewForm):
         pass
 
     for criterion in criteria:
-        setattr(_Form, score_field_name(criterion), RadioField(
-            criterion.name, choices=choices,
-            validators=[InputRequired("Give a score or choose “not applicable”.")],
-        ))
+        setattr(_Form, score_field_name(criterion), score_field(criterion, scale))
     _Form.criteria = list(criteria)
     return _Form(**kwargs)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, TextAreaField
+from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from ..evaluator.forms import NOT_APPLICABLE
+from ..evaluator.forms import NOT_APPLICABLE, score_field, score_field_name, score_value
 from ..models import Consensus, Criterion
 from ..services.consensus import MAX_COMMENT
 
@@ -24,11 +24,10 @@ class ConsensusForm(FlaskForm):
 
     def rows(self):
         """(criterion, its score field, its note field), in the call's order."""
-        return [(c, self[f"score_{c.id}"], self[f"note_{c.id}"]) for c in self.criteria]
+        return [(c, self[score_field_name(c)], self[f"note_{c.id}"]) for c in self.criteria]
 
     def scores(self) -> dict[int, int | None]:
-        return {c.id: None if score.data == NOT_APPLICABLE else int(score.data)
-                for c, score, _ in self.rows()}
+        return {c.id: score_value(score) for c, score, _ in self.rows()}
 
     def notes(self) -> dict[int, str]:
         return {c.id: note.data or "" for c, _, note in self.rows()}
@@ -37,16 +36,12 @@ class ConsensusForm(FlaskForm):
 def consensus_form(criteria: list[Criterion], scale: int, consensus: Consensus | None = None,
                    **kwargs) -> ConsensusForm:
     """The form for these criteria; until posted, filled in with the consensus recorded."""
-    choices = [SelectChoice(str(i)) for i in range(scale + 1)]
-    choices.append(SelectChoice(NOT_APPLICABLE, "Not applicable"))
 
     class _Form(ConsensusForm):
         pass
 
     for criterion in criteria:
-        setattr(_Form, f"score_{criterion.id}", RadioField(
-            criterion.name, choices=choices,
-            validators=[InputRequired("Give a score or choose “not applicable”.")]))
+        setattr(_Form, score_field_name(criterion), score_field(criterion, scale))
         setattr(_Form, f"note_{criterion.id}", TextAreaField(
             f"Note on {criterion.name}", validators=[Optional(), Length(max=MAX_COMMENT)]))
     _Form.criteria = list(criteria)
@@ -54,8 +49,8 @@ def consensus_form(criteria: list[Criterion], scale: int, consensus: Consensus |
     if consensus is not None and not form.is_submitted():
         form.comment.data = consensus.comment
         for s in consensus.scores:
-            if f"score_{s.criterion_id}" in form:
-                form[f"score_{s.criterion_id}"].data = (
+            if (name := f"score_{s.criterion_id}") in form:
+                form[name].data = (
                     NOT_APPLICABLE if s.score is None else str(s.score))
                 form[f"note_{s.criterion_id}"].data = s.comment
     return form
