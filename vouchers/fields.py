@@ -80,3 +80,22 @@ class NumberField(_ParsedField):
             raise ValueError(f"Give a number such as 75 or 62.5, with at most "
                              f"{self.places} decimals.")
         return Decimal(text)
+
+
+class CountField(_ParsedField):
+    """A whole number typed as ASCII digits (IntegerField takes "1_000" and "٣")."""
+
+    _pattern = re.compile(r"[0-9]{1,9}", re.ASCII)
+
+    def parse(self, text: str) -> int:
+        if not self._pattern.fullmatch(text):
+            raise ValueError("Give a whole number such as 3.")
+        return int(text)
+
+    def shown(self, value: int) -> str:
+        return str(value)
+
+
+def optional_id(value) -> int | None:
+    """A select's chosen id; None for its "choose one" line (an empty value)."""
+    return None if value in (None, "", "None") else int(value)

@@ -24,7 +24,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, Optional, Validatio
 
 from .. import voucher_types as types
 from ..countries import EUROPEAN_COUNTRIES
-from ..fields import MoneyField
+from ..fields import MoneyField, optional_id
 from ..models import COMPANY_SIZES, SECTORS, Application, Organisation
 from ..services.applications import MAX_COST_LINES, MAX_DETAIL, MAX_TEXT
 from ..services.attachments import ACCEPT, PURPOSES
@@ -197,16 +197,10 @@ class ApplicationForm(FlaskForm):
         return data
 
 
-def _provider_id(value):
-    if value in (None, "", "None"):
-        return None
-    return int(value)
-
-
 class ValidationForm(ApplicationForm):
     """A voucher that buys a service from a provider in the catalogue."""
 
-    provider_id = SelectField("Service provider", coerce=_provider_id,
+    provider_id = SelectField("Service provider", coerce=optional_id,
                               validate_choice=True)
 
     def __init__(self, *args, providers=(), **kwargs):

@@ -25,7 +25,7 @@ from workflows.lifecycle import STATE_LABELS, STATES
 
 from .. import voucher_types
 from ..applicant.forms import ProfileForm
-from ..fields import MoneyField
+from ..fields import MoneyField, optional_id
 from ..input_checks import MAX_PAGE
 from ..models.base import MAX_ID
 from ..services.application_page import CHOOSE_EVALUATOR
@@ -113,17 +113,10 @@ class PaymentForm(FlaskForm):
     invoice_date = DateField("Invoice date", [Optional()])
 
 
-def _evaluator_id(value) -> int | None:
-    """The chosen evaluator's id; None for the list's "Choose an evaluator" line."""
-    if value in (None, ""):
-        return None
-    return int(value)
-
-
 class AssignForm(FlaskForm):
     # The choices shown are a convenience: the service decides who may be assigned, so a
     # choice made elsewhere (another tab, a crafted form) gets the service's reason.
-    evaluator = SelectField("Evaluator", coerce=_evaluator_id, validate_choice=False,
+    evaluator = SelectField("Evaluator", coerce=optional_id, validate_choice=False,
                             invalid_value_message=CHOOSE_EVALUATOR,
                             validators=[InputRequired(CHOOSE_EVALUATOR),
                                         NumberRange(min=1, max=MAX_ID,

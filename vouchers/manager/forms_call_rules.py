@@ -8,8 +8,6 @@ shown: a new call's defaults, or the call's present rules.
 
 from __future__ import annotations
 
-import re
-
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
@@ -32,7 +30,7 @@ from wtforms.validators import (
 
 from .. import voucher_types
 from ..clock import local_date
-from ..fields import MoneyField, NumberField, _ParsedField
+from ..fields import CountField, MoneyField, NumberField, optional_id
 from ..models import COMPANY_SIZES, Call, Programme, User
 from ..models.programmes import DIVERGENCE_SHARE, SME_SIZES, SUPPORT_CAP
 from ..money import format_eur
@@ -59,20 +57,6 @@ def not_negative(form, field) -> None:
 def above_zero(form, field) -> None:
     if field.data is not None and field.data <= 0:
         raise ValidationError("Must be more than zero.")
-
-
-class CountField(_ParsedField):
-    """A whole number typed as ASCII digits (IntegerField takes "1_000" and "٣")."""
-
-    _pattern = re.compile(r"[0-9]{1,9}", re.ASCII)
-
-    def parse(self, text: str) -> int:
-        if not self._pattern.fullmatch(text):
-            raise ValueError("Give a whole number such as 3.")
-        return int(text)
-
-    def shown(self, value: int) -> str:
-        return str(value)
 
 
 class RegionsField(TextAreaField):
@@ -126,10 +110,6 @@ def ticked(chosen) -> dict[str, bool]:
     return {name: True for name in chosen or ()}
 
 
-def _optional_id(value) -> int | None:
-    return None if value in (None, "") else int(value)
-
-
 def regions_hint(programmes: list[Programme]) -> str:
     """What an empty list of eligible regions means, naming the programmes' regions."""
     named = [f"{p.name}: {', '.join(f'{r} ({c})' for c, r in p.regions)}"
@@ -172,7 +152,7 @@ class CallRulesFields:
     extra_evaluator_on_divergence = BooleanField(
         "Assign one more evaluator when scores diverge")
     lead_evaluator_id = SelectField(
-        "Lead evaluator", coerce=_optional_id,
+        "Lead evaluator", coerce=optional_id,
         description="Besides the managers, may record the consensus score.",
         invalid_value_message="Choose an evaluator from the list.",
         invalid_choice_message="Choose an evaluator from the list.")
