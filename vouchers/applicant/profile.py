@@ -6,7 +6,7 @@ what was granted inside the rolling three years (services/aid.py, services/under
 
 from __future__ import annotations
 
-from flask import flash, render_template, request, url_for
+from flask import flash, render_template, url_for
 from flask_login import current_user
 
 from .. import policy
@@ -54,11 +54,7 @@ def _page(form: ProfileForm | None = None, error: str | None = None, **aid_parts
                            **aid_section(current_user.organisation, **aid_parts))
 
 
-def _render_profile(form: ProfileForm, error: str | None = None):
-    return _page(form, error)
-
-
-@route(bp, "/profile", permission=policy.can_apply, form=_profile_form, render=_render_profile)
+@route(bp, "/profile", permission=policy.can_apply, form=_profile_form, render=_page)
 def profile(form: ProfileForm):
     save_profile(current_user, legal_name=form.legal_name.data,
                  registry_number=form.registry_number.data, country=form.country.data,
@@ -90,15 +86,15 @@ def declare_aid(form: AidDeclarationForm):
     return see_other("applicant.profile", _anchor="aid-heading")
 
 
-def withdraw_errors(form: WithdrawAidForm, error: str | None) -> dict[int, str]:
-    """The refusal next to the declaration's own Remove button (its id from the URL: the
-    row may be gone by now)."""
+def withdraw_errors(form: WithdrawAidForm, error: str | None,
+                    declaration: AidDeclaration) -> dict[int, str]:
+    """The refusal next to the declaration's own Remove button."""
     message = error or " ".join(e for errors in form.errors.values() for e in errors)
-    return {(request.view_args or {}).get("declaration_id"): message}
+    return {declaration.id: message}
 
 
 def _render_withdraw(form: WithdrawAidForm, error: str | None = None, declaration=None):
-    return _page(withdraw_errors=withdraw_errors(form, error))
+    return _page(withdraw_errors=withdraw_errors(form, error, declaration))
 
 
 @route(bp, "/profile/aid/<int:declaration_id>/withdraw", methods=("POST",),

@@ -83,7 +83,7 @@ def declare_aid(form: AidDeclarationForm, organisation: Organisation):
        load={**ORGANISATION,
              "declaration": by_id(AidDeclaration, belongs_to="organisation")},
        render=lambda form, error=None, organisation=None, declaration=None: _company_page(
-           organisation=organisation, withdraw_errors=withdraw_errors(form, error)))
+           organisation=organisation, withdraw_errors=withdraw_errors(form, error, declaration)))
 def withdraw_aid(form: WithdrawAidForm, organisation: Organisation,
                  declaration: AidDeclaration):
     aid.withdraw(declaration, current_user, form.reason.data)
