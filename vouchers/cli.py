@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from workflows.lifecycle import MANAGER, ROLES, mermaid
+from workflows.lifecycle import ROLES, mermaid
 
-from . import voucher_types
+from . import policy, voucher_types
 from .extensions import db
 
 
@@ -215,7 +215,7 @@ def funding_line_command(call_id, voucher_type, confirm, manager_email):
             raise click.UsageError("--confirm needs --manager EMAIL: the manager account the "
                                    "decisions are recorded under.")
         manager = accounts.find_by_email(manager_email)
-        if manager is None or manager.role != MANAGER or not manager.enabled:
+        if manager is None or not policy.can_manage(manager):
             raise click.ClickException(f"{manager_email} is not an enabled manager account.")
     proposal = funding_line.propose(cvt)
     _print_proposal(proposal)

@@ -7,8 +7,10 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SubmitField
 from wtforms.validators import InputRequired, Length, Regexp
 
-_SEEN = "The page was sent without the proposal it showed; recompute it and confirm again."
-_FINGERPRINT = [InputRequired(_SEEN), Regexp(r"^[0-9a-f]{64}$", message=_SEEN)]
+
+def _fingerprint(missing: str) -> list:
+    """A page's fingerprint of what it showed (a SHA-256 in hex), ``missing`` if absent."""
+    return [InputRequired(missing), Regexp(r"^[0-9a-f]{64}$", message=missing)]
 
 
 class ProposeForm(FlaskForm):
@@ -16,15 +18,14 @@ class ProposeForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    fingerprint = HiddenField(validators=_FINGERPRINT)
+    fingerprint = HiddenField(validators=_fingerprint(
+        "The page was sent without the proposal it showed; recompute it and confirm again."))
     # Only for saying what changed when the fingerprint no longer matches.
     basis = HiddenField(validators=[Length(max=400_000)])
     submit = SubmitField("Confirm the funding line")
 
 
 class PromoteForm(FlaskForm):
-    fingerprint = HiddenField(validators=[
-        InputRequired("The page was sent without the reserve list it showed; reload it."),
-        Regexp(r"^[0-9a-f]{64}$",
-               message="The page was sent without the reserve list it showed; reload it.")])
+    fingerprint = HiddenField(validators=_fingerprint(
+        "The page was sent without the reserve list it showed; reload it."))
     submit = SubmitField("Promote")
