@@ -28,7 +28,7 @@ from vouchers.models import (
 )
 from vouchers.models.base import utcnow
 from vouchers.money import to_money
-from vouchers.services import reporting, reviews, transitions
+from vouchers.services import payments, reporting, reviews, settlement, transitions
 
 PASSWORD = "correct-horse-battery"
 # Hashing is deliberately slow; tests share one hash of the one password.
@@ -219,7 +219,7 @@ class Factories:
         elif step == "approve_report":
             reporting.approve_report(application, manager)
         elif step == "pay":
-            reporting.record_payment(application, manager, reporting.payable_amount(application),
+            payments.record_payment(application, manager, settlement.payable(application),
                                paid_on=today(), reference=f"PAY-{application.id}")
         else:
             raise ValueError(step)

@@ -16,7 +16,7 @@ from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, Attachment, AuditRecord, Organisation, Payment
 from vouchers.models.base import utcnow
-from vouchers.services import reporting, transitions
+from vouchers.services import payments, reporting, transitions
 from vouchers.services.applications import update_draft
 from vouchers.services.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 
@@ -493,7 +493,7 @@ def test_a_returned_report_shows_the_managers_comment(client, make, logged_in):
 def test_payments_received_and_paid_versus_awarded(client, make, logged_in):
     application = make.application("completed", applicant=logged_in, costs="40000")
     manager = make.manager()
-    reporting.record_payment(application, manager, "10000", paid_on=today(),
+    payments.record_payment(application, manager, "10000", paid_on=today(),
                        reference="INT-2027-0042")
     db.session.commit()
     page = text(client.get(app_url(application)))

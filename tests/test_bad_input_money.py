@@ -15,7 +15,7 @@ from tests.test_bad_input import Ids, World, assert_refused, form_on, text
 from vouchers.clock import today
 from vouchers.models import VOUCHER_TYPES
 from vouchers.money import MAX_MONEY, parse_amount
-from vouchers.services import applications, reporting, transitions
+from vouchers.services import applications, payments, transitions
 from vouchers.services.errors import InvalidInput
 
 # Each looks like an amount to someone, and Decimal() or a float would read most of them.
@@ -131,7 +131,7 @@ def _award(world, value):
 
 
 def _payment(world, value):
-    reporting.record_payment(world["completed"], world["manager"], value, paid_on=today(),
+    payments.record_payment(world["completed"], world["manager"], value, paid_on=today(),
                              reference="PAY-1")
 
 

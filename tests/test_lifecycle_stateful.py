@@ -21,7 +21,7 @@ from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, AuditRecord, CallVoucherType, Organisation, Payment
 from vouchers.money import to_money
-from vouchers.services import reporting, reviews, transitions
+from vouchers.services import payments, reporting, reviews, settlement, transitions
 from vouchers.services.budget import de_minimis_cap
 from vouchers.services.errors import DomainError
 from workflows import lifecycle as lc
@@ -166,9 +166,9 @@ class VoucherLife(RuleBasedStateMachine):
 
     @rule(i=indexes, share=st.sampled_from(["0.3", "0.5", "1", "1.2"]))
     def pay(self, i, share):
-        self.attempt(i, lambda a: reporting.record_payment(
+        self.attempt(i, lambda a: payments.record_payment(
             a, self.manager, max(Decimal("0.01"), to_money(
-                (reporting.payable_amount(a) - a.paid_amount) * Decimal(share))),
+                (settlement.payable(a) - a.paid_amount) * Decimal(share))),
             paid_on=today(), reference=f"P{i}"))
 
     @invariant()
@@ -190,7 +190,7 @@ class VoucherLife(RuleBasedStateMachine):
             assert a.paid_amount == paid
             assert a.paid_amount <= (a.awarded_amount or 0)
             if a.paid_amount:
-                assert a.paid_amount <= reporting.payable_amount(a)
+                assert a.paid_amount <= settlement.payable(a)
 
     @invariant()
     def de_minimis_respected(self):

@@ -16,7 +16,7 @@ from vouchers.manager.applications import ACTIONS
 from vouchers.manager.forms import ApplicationFilterForm
 from vouchers.models import Assignment, Attachment, AuditRecord
 from vouchers.models.base import utcnow
-from vouchers.services import reporting, reviews
+from vouchers.services import reporting, reviews, settlement
 from vouchers.services.listing import TableQuery, applications_page
 
 
@@ -378,7 +378,7 @@ def test_the_final_report_is_shown_with_the_payable_amount(client, make, manager
 
 def test_record_payment_defaults_to_what_remains_and_closes_the_voucher(client, make, manager):
     application = make.application("completed", manager=manager)
-    payable = reporting.payable_amount(application)
+    payable = settlement.payable(application)
     html = page(client.get(f"/manage/applications/{application.id}"))
     assert f'value="{payable:.2f}"' in html
 
@@ -408,7 +408,7 @@ def test_record_payment_defaults_to_what_remains_and_closes_the_voucher(client, 
 
 def test_a_payment_above_the_payable_amount_is_refused(client, make, manager):
     application = make.application("completed", manager=manager)
-    payable = reporting.payable_amount(application)
+    payable = settlement.payable(application)
     response = client.post(
         f"/manage/applications/{application.id}/actions/record_payment",
         data={"record_payment-amount": str(payable + 1),

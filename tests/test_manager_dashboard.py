@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import login, snapshot
 from vouchers.clock import local_date
-from vouchers.services import reporting
+from vouchers.services import payments
 from vouchers.services.dashboard import call_dashboard
 
 
@@ -143,7 +143,7 @@ def test_call_dashboard_service_counts_every_state_once(make, manager):
     mv = call.voucher_type("market_validation")
     make.application("waitlisted", mv, manager=manager)
     completed = make.application("completed", mv, manager=manager)
-    reporting.record_payment(completed, manager, Decimal("100.00"),
+    payments.record_payment(completed, manager, Decimal("100.00"),
                        paid_on=local_date(completed.awarded_at), reference="PART-1")
 
     board = call_dashboard(call)

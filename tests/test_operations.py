@@ -11,7 +11,7 @@ from tests.helpers import snapshot
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, AuditRecord, CallVoucherType, Payment
-from vouchers.services import reporting, transitions
+from vouchers.services import payments, reporting, settlement, transitions
 from vouchers.services.errors import (
     BudgetExceeded,
     DeMinimisExceeded,
@@ -188,14 +188,14 @@ def test_final_payment_follows_actual_costs_times_rate(make):
     report.actual_costs = Decimal("150000.01")
     reporting.approve_report(application, manager)
     db.session.commit()
-    assert reporting.payable_amount(application) == Decimal("75000.01")  # half a cent rounds up
-    refused(lambda: reporting.record_payment(application, manager, "75000.02", paid_on=today(),
+    assert settlement.payable(application) == Decimal("75000.01")  # half a cent rounds up
+    refused(lambda: payments.record_payment(application, manager, "75000.02", paid_on=today(),
                                        reference="X1"),
             PaymentRefused, "still payable")
-    reporting.record_payment(application, manager, "25000", paid_on=today(), reference="P1")
+    payments.record_payment(application, manager, "25000", paid_on=today(), reference="P1")
     db.session.commit()
     assert application.state == lc.COMPLETED  # a first instalment
-    reporting.record_payment(application, manager, "50000.01", paid_on=today(), reference="P2")
+    payments.record_payment(application, manager, "50000.01", paid_on=today(), reference="P2")
     db.session.commit()
     assert application.state == lc.PAID
     assert application.paid_amount == Decimal("75000.01")
@@ -209,14 +209,14 @@ def test_payable_is_capped_at_the_award(make):
     reporting.final_report_of(application).actual_costs = Decimal("9000")
     reporting.approve_report(application, manager)
     db.session.commit()
-    assert reporting.payable_amount(application) == Decimal("3000.00")
+    assert settlement.payable(application) == Decimal("3000.00")
 
 
 @pytest.mark.parametrize("state", ["awarded", "reporting", "report_submitted"])
 def test_payments_wait_for_the_approved_report(make, state):
     manager = make.manager()
     application = make.application(state, manager=manager)
-    refused(lambda: reporting.record_payment(application, manager, "10", paid_on=today(),
+    refused(lambda: payments.record_payment(application, manager, "10", paid_on=today(),
                                        reference="P"),
             PaymentRefused, "once the final report is approved")
 
@@ -286,7 +286,7 @@ def test_payment_dates_are_checked(make, days, invoice_days, message):
     manager = make.manager()
     application = make.application("completed", manager=manager)
     invoice = today() + timedelta(days=invoice_days) if invoice_days is not None else None
-    refused(lambda: reporting.record_payment(application, manager, "10",
+    refused(lambda: payments.record_payment(application, manager, "10",
                                        paid_on=today() + timedelta(days=days), reference="P",
                                        invoice_date=invoice),
             InvalidInput, message)

@@ -30,7 +30,7 @@ from vouchers.models import (
     Payment,
 )
 from vouchers.models.base import utcnow
-from vouchers.services import reporting, transitions
+from vouchers.services import payments, transitions
 from vouchers.services.budget import counts_on
 from vouchers.services.dashboard import call_dashboard, call_summaries
 from vouchers.services.errors import InvalidInput
@@ -73,7 +73,7 @@ class Scenario:
 
 def pay(application, manager, amount, *, paid_on, reference, invoice_number="",
         invoice_date=None):
-    payment = reporting.record_payment(application, manager, amount, paid_on=paid_on,
+    payment = payments.record_payment(application, manager, amount, paid_on=paid_on,
                                  reference=reference, invoice_number=invoice_number,
                                  invoice_date=invoice_date)
     db.session.commit()

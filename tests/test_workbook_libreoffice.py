@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, CallVoucherType
-from vouchers.services import reporting
+from vouchers.services import payments
 from vouchers.services.workbook import COMMAND_LINE, budget_export
 from workflows.lifecycle import VOUCHER_STATES
 
@@ -66,7 +66,7 @@ def test_libreoffice_totals_equal_the_database(make, soffice, tmp_path):
     make.application("paid", mv, manager=manager, amount="30000.01")
     make.application("awarded", mv, manager=manager, amount="12345.67")
     partly = make.application("completed", mv, manager=manager, amount="40000.99")
-    reporting.record_payment(partly, manager, "1234.56", paid_on=today(), reference="P-1")
+    payments.record_payment(partly, manager, "1234.56", paid_on=today(), reference="P-1")
     db.session.commit()
     make.application("cancelled", mv, manager=manager, amount="10000.10")
     make.application("paid", tr, manager=manager, amount="2500.13", costs="2500.13")

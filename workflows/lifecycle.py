@@ -178,8 +178,12 @@ TRANSITIONS: tuple[Transition, ...] = (
                (MANAGER,), (_comment("what must change in the report"),)),
     Transition("approve_report", (REPORT_SUBMITTED,), COMPLETED, "Approve final report",
                (MANAGER,)),
-    # Fired by recording the payment that reaches the payable amount, not by a button.
+    # Fired by recording the payment that reaches the payable amount (or by approving a
+    # report that leaves nothing to pay), not by a button.
     Transition("pay", (COMPLETED,), PAID, "Mark as paid", (MANAGER,), (_fully_paid,)),
+    # Fired by reversing a payment of a paid voucher: money is due again.
+    Transition("reverse_payment", (PAID,), COMPLETED, "Reverse payment", (MANAGER,),
+               (_comment("the reason for the reversal"),)),
 )
 TRANSITIONS_BY_TRIGGER = {t.trigger: t for t in TRANSITIONS}
 TRIGGERS = tuple(TRANSITIONS_BY_TRIGGER)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from tests.factories import PASSWORD, Factories
 from vouchers.extensions import db
 from vouchers.models import Application, AuditRecord, Payment
-from vouchers.services import reporting
+from vouchers.services import settlement
 
 pytestmark = pytest.mark.browser
 
@@ -255,7 +255,7 @@ def test_voucher_life_from_registration_to_payment(browser, live_server, program
         application = db.session.scalar(select(Application).where(Application.title == TITLE))
         assert application.state == "paid"
         assert application.awarded_amount == Decimal(AWARDED)
-        assert reporting.payable_amount(application) == PAYABLE
+        assert settlement.payable(application) == PAYABLE
         assert application.paid_amount == PAYABLE
         assert [p.amount for p in db.session.scalars(
             select(Payment).where(Payment.application_id == application.id))] == [PAYABLE]

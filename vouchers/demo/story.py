@@ -22,7 +22,7 @@ from ..models import (
     Payment,
     Review,
 )
-from ..services import reporting, reviews, transitions
+from ..services import payments, reporting, reviews, settlement, transitions
 from .catalogue import BUYERS, EVENTS, MARKET_PROVIDERS
 from .texts import SMES
 
@@ -281,8 +281,8 @@ class Story:
             reporting.approve_report(application, manager, writer.decision(step))
         elif step == "pay":
             invoiced = local_date(timeline.at["submit_report"]) - timedelta(days=rng.randint(1, 6))
-            reporting.record_payment(
-                application, manager, reporting.payable_amount(application),
+            payments.record_payment(
+                application, manager, settlement.payable(application),
                 paid_on=local_date(at), reference=f"PAY-{application.reference}",
                 invoice_number=f"INV-{at.year}-{rng.randrange(100, 999)}", invoice_date=invoiced)
         else:  # pragma: no cover - a typo in PATHS

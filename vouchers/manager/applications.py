@@ -23,7 +23,7 @@ from ..boundary import by, by_id, route, see_other
 from ..clock import today
 from ..models import Application, User
 from ..models.base import utcnow
-from ..services import listing, reporting, transitions
+from ..services import listing, payments, reporting, transitions
 from ..services.application_page import ApplicationPage, application_page, assign_evaluator
 from ..services.calls import calls_open_first
 from .blueprint import bp
@@ -124,7 +124,7 @@ def _comment(form) -> str:
 
 
 def _pay(a: Application, u: User, f: PaymentForm):
-    return reporting.record_payment(
+    return payments.record_payment(
         a, u, f.amount.data, paid_on=f.paid_on.data, reference=f.reference.data or "",
         invoice_number=f.invoice_number.data or "", invoice_date=f.invoice_date.data)
 

@@ -9,6 +9,13 @@ from .applications import (
     CostLine,
     EligibilityOverride,
 )
+from .ledger import (
+    BankDetailsChange,
+    BatchItem,
+    DeMinimisGrant,
+    LedgerEntry,
+    PaymentBatch,
+)
 from .people import COMPANY_SIZES, SECTORS, AidDeclaration, Organisation, User
 from .programmes import (
     PROVIDER_TYPES,
@@ -25,10 +32,10 @@ from .reviews import RECOMMENDATIONS, Assignment, Consensus, ConsensusScore, Rev
 
 __all__ = [
     "COMPANY_SIZES", "INVITED_ROLES", "PROVIDER_TYPES", "RECOMMENDATIONS", "REPORT_STATUSES",
-    "SECTORS", "VOUCHER_TYPES", "VOUCHER_TYPE_LABELS",
-    "AidDeclaration", "Application", "ApplicationVersion", "Assignment", "Attachment",
-    "AuditRecord", "Call", "CallVoucherType", "ChangeRecord", "Consensus", "ConsensusScore",
-    "CostLine", "Criterion", "EligibilityOverride", "FailedLogin", "FinalReport", "Invitation",
-    "KnownAddress", "Organisation", "Payment", "Programme", "Review", "ReviewScore",
-    "ServiceProvider", "User",
+    "SECTORS", "VOUCHER_TYPES", "VOUCHER_TYPE_LABELS", "AidDeclaration", "Application",
+    "ApplicationVersion", "Assignment", "Attachment", "AuditRecord", "BankDetailsChange",
+    "BatchItem", "Call", "CallVoucherType", "ChangeRecord", "Consensus", "ConsensusScore",
+    "CostLine", "Criterion", "DeMinimisGrant", "EligibilityOverride", "FailedLogin", "FinalReport",
+    "Invitation", "KnownAddress", "LedgerEntry", "Organisation", "Payment", "PaymentBatch",
+    "Programme", "Review", "ReviewScore", "ServiceProvider", "User",
 ]

@@ -45,6 +45,9 @@ class Application(db.Model):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     requested_amount: Mapped[money] = mapped_column(default=Decimal("0.00"))
     awarded_amount: Mapped[money | None]
+    # What close-out or cancellation gave back to the envelope: awarded - released is
+    # what the voucher holds (services/ledger.py keeps both counters with its entries).
+    released_amount: Mapped[money] = mapped_column(default=Decimal("0.00"))
     paid_amount: Mapped[money] = mapped_column(default=Decimal("0.00"))
     state: Mapped[str] = mapped_column(String(20), default="draft")
     # Kept up to date when a review is submitted, so the table can sort 100,000 rows by it.
@@ -97,6 +100,11 @@ class Application(db.Model):
             name="awarded_amount_matches_state",
         ),
         CheckConstraint("paid_amount <= COALESCE(awarded_amount, 0)", name="paid_within_awarded"),
+        CheckConstraint("released_amount >= 0 AND released_amount <= COALESCE(awarded_amount, 0)",
+                        name="released_within_awarded"),
+        # Nothing reaches the SME that its voucher does not hold.
+        CheckConstraint("paid_amount <= COALESCE(awarded_amount, 0) - released_amount",
+                        name="paid_within_committed"),
         Index("ix_applications_call_state", "call_id", "state"),
         Index("ix_applications_call_type_state", "call_id", "voucher_type", "state"),
         # The id breaks ties in the table's sort, so a page reads from the index alone.
@@ -113,8 +121,14 @@ class Application(db.Model):
         return sum((line.amount for line in self.cost_lines), Decimal("0.00"))
 
     @property
+    def committed_amount(self) -> Decimal:
+        """What the voucher holds of its envelope: awarded less what was released."""
+        return (self.awarded_amount or Decimal("0.00")) - self.released_amount
+
+    @property
     def outstanding(self) -> Decimal:
-        return (self.awarded_amount or Decimal("0.00")) - self.paid_amount
+        """Held and not paid yet: 0 once a voucher is closed."""
+        return self.committed_amount - self.paid_amount
 
 
 class CostLine(db.Model):

@@ -30,6 +30,13 @@ class Organisation(db.Model):
     region: Mapped[str200]
     size: Mapped[str] = mapped_column(String(10), default="small")
     sector: Mapped[str] = mapped_column(String(30), default="biotech")
+    # Compact forms (vouchers/identifiers.py checks them); rows from before the checks
+    # keep their value until next edited.
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    # Confirmed bank details; new ones after an award wait in BankDetailsChange.
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    account_holder: Mapped[str | None] = mapped_column(String(200))
     # Bumped by every award, so two awards to one undertaking serialise on this row.
     award_lock: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)

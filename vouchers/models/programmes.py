@@ -45,6 +45,12 @@ class Programme(db.Model):
     ends_on: Mapped[date]
     # The partner regions, as [country, region] pairs: the default eligible regions.
     regions: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    # Who grants the aid, as the de minimis register records it; "" : the funder.
+    granting_authority: Mapped[str] = mapped_column(String(200), default="")
+    # The programme's own account, the debtor of its SEPA payment files.
+    debtor_name: Mapped[str] = mapped_column(String(70), default="")
+    debtor_iban: Mapped[str] = mapped_column(String(34), default="")
+    debtor_bic: Mapped[str] = mapped_column(String(11), default="")
 
     calls: Mapped[list[Call]] = relationship(back_populates="programme", order_by="Call.opens_at")
 
@@ -80,6 +86,10 @@ class Call(db.Model):
     extra_evaluator_on_divergence: Mapped[bool] = mapped_column(default=False)
     # Besides managers, who may record the consensus score.
     lead_evaluator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Money: the share of the award paid in advance (None: no advance), and whether a
+    # voucher closed on a report of zero eligible costs gives its quota place back.
+    advance_share: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    zero_report_returns_quota: Mapped[bool] = mapped_column(default=True)
 
     programme: Mapped[Programme] = relationship(back_populates="calls")
     voucher_types: Mapped[list[CallVoucherType]] = relationship(
@@ -96,6 +106,8 @@ class Call(db.Model):
         CheckConstraint("support_cap IS NULL OR support_cap > 0", name="support_cap_positive"),
         CheckConstraint("divergence_share > 0 AND divergence_share <= 1",
                         name="divergence_in_range"),
+        CheckConstraint("advance_share IS NULL OR (advance_share > 0 AND advance_share < 1)",
+                        name="advance_in_range"),
     )
 
     @property
@@ -130,9 +142,10 @@ class Call(db.Model):
 class CallVoucherType(db.Model):
     """One voucher type offered by a call: its quota, envelope and running commitments.
 
-    ``committed`` and ``awarded_count`` are maintained by the award and cancel services
-    with conditional updates; the CHECK constraints make the database itself refuse an
-    over-commitment, whatever the code in front of it does.
+    ``committed``, ``paid`` and ``awarded_count`` are the sums of the type's ledger
+    entries, kept by services/ledger.py with conditional updates; the CHECK constraints
+    make the database itself refuse an over-commitment, whatever the code in front of it
+    does.
     """
 
     __tablename__ = "call_voucher_types"
@@ -146,6 +159,7 @@ class CallVoucherType(db.Model):
     funding_rate: Mapped[rate]
     envelope: Mapped[money]
     committed: Mapped[money] = mapped_column(default=Decimal("0.00"))
+    paid: Mapped[money] = mapped_column(default=Decimal("0.00"))
     awarded_count: Mapped[int] = mapped_column(default=0)
     # Numbers the references of the type's applications; see transitions._new_reference.
     references_issued: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -171,6 +185,7 @@ class CallVoucherType(db.Model):
         CheckConstraint("funding_rate > 0 AND funding_rate <= 1", name="rate_in_range"),
         CheckConstraint("envelope >= 0", name="envelope_not_negative"),
         CheckConstraint("committed >= 0 AND committed <= envelope", name="committed_in_envelope"),
+        CheckConstraint("paid >= 0 AND paid <= committed", name="paid_within_committed"),
         CheckConstraint("awarded_count >= 0 AND awarded_count <= quota", name="count_in_quota"),
         CheckConstraint("score_scale >= 1", name="scale_positive"),
         CheckConstraint("threshold IS NULL OR threshold >= 0", name="threshold_not_negative"),

@@ -52,10 +52,15 @@ class FinalReport(db.Model):
 
 
 class Payment(db.Model):
+    """Money sent to the SME: an advance or the payment after the report. Never edited:
+    a wrong one is reversed by a ledger entry (services/payments.reverse_payment)."""
+
     __tablename__ = "payments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    # "advance" or "payment" (models.ledger.PAYMENT_KINDS).
+    kind: Mapped[str] = mapped_column(String(20), default="payment")
     amount: Mapped[money]
     paid_on: Mapped[date]
     reference: Mapped[str] = mapped_column(String(60))
@@ -63,12 +68,16 @@ class Payment(db.Model):
     invoice_date: Mapped[date | None]
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    # The batch transfer it records, if paid by a SEPA file: once, never twice.
+    batch_item_id: Mapped[int | None] = mapped_column(ForeignKey("batch_items.id"),
+                                                      unique=True)
 
     application: Mapped[Application] = relationship()
     recorded_by: Mapped[User] = relationship()
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("kind IN ('advance', 'payment')", name="kind_known"),
         Index("ix_payments_application", "application_id"),
         Index("ix_payments_paid_on", "paid_on"),
     )

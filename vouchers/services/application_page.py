@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import Application, Assignment, AuditRecord, FinalReport, Payment, Review, User
 from ..models.base import MAX_ID
 from ..money import ZERO
-from . import eligibility, ranking, reporting, reviews, scoring, versions
+from . import eligibility, payments, ranking, reporting, reviews, scoring, settlement, versions
 from .assignment import Candidate, eligible_evaluators, wanted_per_application
 from .errors import InvalidInput
 
@@ -79,13 +79,13 @@ def application_page(application: Application) -> ApplicationPage:
         select(AuditRecord).where(AuditRecord.application_id == application.id)
         .options(joinedload(AuditRecord.actor)).order_by(AuditRecord.id)
     ))
-    payments = reporting.payments_of(application)
+    payments_ = payments.payments_of(application)
     report = reporting.final_report_of(application)
     reviewable = application.state in policy.REVIEWABLE_STATES
     return ApplicationPage(
         application=application, reviews=reviews_, assignments=assignments, records=records,
-        report=report, payments=payments,
-        payable=reporting.payable_amount(application) if report is not None else None,
+        report=report, payments=payments_,
+        payable=settlement.payable(application) if report is not None else None,
         evaluators=eligible_evaluators(application) if reviewable else [],
         wanted=wanted_per_application(),
         rules=eligibility.evaluate(application), versions=versions.versions_of(application),

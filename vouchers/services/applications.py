@@ -34,7 +34,7 @@ from ..models import (
 )
 from ..money import MAX_MONEY, parse_amount
 from ..text import clean_title
-from . import eligibility, ranking, reporting
+from . import eligibility, payments, ranking, reporting, settlement
 from .attachments import attachments_of
 from .errors import InvalidInput, TransitionNotAllowed
 from .transaction import atomic
@@ -254,8 +254,8 @@ def application_page(application: Application, user: User) -> dict[str, Any]:
                      if application.state == lifecycle.WAITLISTED else None),
         "files": attachments_of(application, "application"),
         "report": reporting.final_report_of(application) if voucher else None,
-        "payments": reporting.payments_of(application) if voucher else [],
-        "payable": reporting.payable_amount(application) if voucher else None,
+        "payments": payments.payments_of(application) if voucher else [],
+        "payable": settlement.payable(application) if voucher else None,
         "returned_comment": last_comment(application, lifecycle.RETURNED) if returned else "",
     }
 
@@ -265,8 +265,8 @@ def report_page(application: Application) -> dict[str, Any]:
     return {
         "report": reporting.final_report_of(application),
         "evidence": attachments_of(application, "report"),
-        "payments": reporting.payments_of(application),
-        "payable": reporting.payable_amount(application),
+        "payments": payments.payments_of(application),
+        "payable": settlement.payable(application),
     }
 
 

@@ -50,17 +50,6 @@ def reserve(cvt: CallVoucherType, amount: Decimal) -> None:
     )
 
 
-def release(cvt: CallVoucherType, amount: Decimal) -> None:
-    """Give a cancelled voucher's amount and quota place back to the envelope."""
-    t = CallVoucherType.__table__
-    db.session.execute(
-        update(t)
-        .where(t.c.id == cvt.id)
-        .values(committed=t.c.committed - amount, awarded_count=t.c.awarded_count - 1)
-    )
-    db.session.expire(cvt, ["committed", "awarded_count"])
-
-
 def de_minimis_cap() -> Decimal:
     return Decimal(str(current_app.config.get("DE_MINIMIS_CAP", DE_MINIMIS_CAP)))
 

@@ -20,12 +20,13 @@ from workflows.lifecycle import TransitionRefused
 
 from .. import policy
 from .. import voucher_types as types
+from ..clock import local_date
 from ..extensions import db
 from ..models import Application, AuditRecord, CallVoucherType, User
 from ..models.base import utcnow
 from ..money import ZERO, format_eur, parse_amount, to_money
 from ..text import clean_title
-from . import budget, eligibility, scoring, undertaking, versions
+from . import aid_register, eligibility, ledger, scoring, settlement, undertaking, versions
 from .errors import ConcurrentChange, InvalidInput, TransitionNotAllowed
 from .transaction import atomic
 
@@ -107,16 +108,12 @@ class _Subject:
 
     @property
     def report_is_complete(self) -> bool:
-        from .reporting import final_report_of  # reporting fires transitions too
-
-        report = final_report_of(self._app)
+        report = settlement.final_report_of(self._app)
         return bool(report and report.summary.strip() and report.actual_costs is not None)
 
     @property
     def fully_paid(self) -> bool:
-        from .reporting import payable_amount
-
-        return self._app.paid_amount >= payable_amount(self._app)
+        return self._app.paid_amount >= settlement.payable(self._app)
 
 
 def _check(application: Application, trigger: str, actor: User | None, **facts) -> str:
@@ -291,7 +288,8 @@ def award(application: Application, actor: User, amount, comment: str = "",
         undertaking.check_award(application, amount, now)
         eligibility.ensure_awardable(application, now)
         scoring.ensure_above_threshold(application)
-        budget.reserve(cvt, amount)
+        ledger.book_award(application, actor, local_date(now), now=now)
+        aid_register.record_grant(application, now)
         eligibility.refresh_company(application.organisation_id, now)
 
 
@@ -307,14 +305,16 @@ def waitlist(application: Application, actor: User, comment: str = "") -> None:
         fire(application, "waitlist", actor, comment=comment)
 
 
-def cancel(application: Application, actor: User, reason: str) -> None:
-    """Give up an awarded voucher; its amount and quota place return to the budget."""
+def cancel(application: Application, actor: User, reason: str,
+           now: datetime | None = None) -> None:
+    """Give up an awarded voucher; its quota place and what was not paid return to the
+    budget at once, an advance paid when it is recovered (services/payments.py)."""
+    now = now or utcnow()
     with atomic():
-        amount = application.awarded_amount
-        fire(application, "cancel", actor, comment=reason, amount=amount)
-        if application.paid_amount > 0:
-            raise TransitionNotAllowed("A voucher with payments cannot be cancelled.")
-        budget.release(application.call_voucher_type, amount)
+        fire(application, "cancel", actor, comment=reason, now=now,
+             amount=application.committed_amount)
+        settlement.settle(application, actor, booked_on=local_date(now), now=now,
+                          quota_back=True, reason="Cancelled voucher: " + reason.strip())
         eligibility.refresh_company(application.organisation_id)
 
 

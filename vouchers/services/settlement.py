@@ -1,0 +1,107 @@
+"""What a voucher owes and is owed: payable, advance due, final payment due, recovery due.
+
+One place decides each figure; the voucher page, the payments due list, the SEPA batches,
+the dashboard and the workbook read them from here. ``settle`` gives back to the envelope
+whatever a voucher no longer needs: after the final report is approved it keeps
+max(payable, paid), after a cancellation only what was paid (money still with the SME
+stays committed until recovered), so the remaining envelope is never overstated.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from workflows import lifecycle
+
+from ..extensions import db
+from ..models import Application, FinalReport, User
+from ..models.ledger import RELEASE
+from ..money import ZERO, to_money
+from . import ledger
+
+# Before the final report, only an advance can be paid.
+ADVANCE_STATES = frozenset({lifecycle.AWARDED, lifecycle.REPORTING, lifecycle.REPORT_SUBMITTED})
+CLOSED_STATES = frozenset({lifecycle.COMPLETED, lifecycle.PAID})
+
+
+def final_report_of(application: Application) -> FinalReport | None:
+    return db.session.scalar(
+        select(FinalReport).where(FinalReport.application_id == application.id)
+    )
+
+
+def payable(application: Application) -> Decimal:
+    """min(actual eligible costs x funding rate, awarded), once a report gives the costs."""
+    report = final_report_of(application)
+    if application.awarded_amount is None or report is None or report.actual_costs is None:
+        return ZERO
+    by_costs = to_money(report.actual_costs * application.call_voucher_type.funding_rate)
+    return min(by_costs, application.awarded_amount)
+
+
+def advance_cap(application: Application) -> Decimal:
+    """The call's advance share of the award (0 where the call pays no advance)."""
+    share = application.call.advance_share
+    if not share or application.awarded_amount is None:
+        return ZERO
+    return to_money(application.awarded_amount * share)
+
+
+def advance_due(application: Application) -> Decimal:
+    """The advance still to pay: the share of the award less what was paid so far."""
+    if application.state not in ADVANCE_STATES:
+        return ZERO
+    return max(advance_cap(application) - application.paid_amount, ZERO)
+
+
+def final_due(application: Application) -> Decimal:
+    """After the report: the payable amount less the advances and payments made."""
+    if application.state != lifecycle.COMPLETED:
+        return ZERO
+    return max(payable(application) - application.paid_amount, ZERO)
+
+
+def recovery_due(application: Application) -> Decimal:
+    """What the SME must pay back: advances beyond the payable amount, or all of them
+    when the voucher was cancelled."""
+    if application.state in CLOSED_STATES:
+        return max(application.paid_amount - payable(application), ZERO)
+    if application.state == lifecycle.CANCELLED:
+        return application.paid_amount
+    return ZERO
+
+
+def due(application: Application) -> tuple[str, Decimal] | None:
+    """("advance" | "payment", amount) when money is due to the SME now, else None."""
+    advance = advance_due(application)
+    if advance > 0:
+        return "advance", advance
+    final = final_due(application)
+    return ("payment", final) if final > 0 else None
+
+
+def _target(application: Application) -> Decimal | None:
+    """What the voucher should still hold of its envelope, or None while it is open."""
+    if application.state in CLOSED_STATES:
+        return max(payable(application), application.paid_amount)
+    if application.state == lifecycle.CANCELLED:
+        return application.paid_amount
+    return None
+
+
+def settle(application: Application, actor: User | None, *, booked_on: date, reason: str,
+           quota_back: bool = False, now: datetime | None = None):
+    """Release what the voucher no longer needs (and its quota place with ``quota_back``);
+    the ledger entry, or None when there was nothing to release."""
+    target = _target(application)
+    if target is None:
+        return None
+    release = application.committed_amount - target
+    if release <= 0 and not quota_back:
+        return None
+    return ledger.post(application, RELEASE, actor=actor, booked_on=booked_on,
+                       committed=-max(release, ZERO), quota=-1 if quota_back else 0,
+                       reason=reason, now=now)
