@@ -11,7 +11,7 @@ from flask import Flask
 
 from workflows.lifecycle import ROLES, mermaid
 
-from . import policy, voucher_types
+from . import cli_ledger, cli_payments, policy, voucher_types
 from .extensions import db
 
 
@@ -22,6 +22,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(export_budget_command)
     app.cli.add_command(ranking_command)
     app.cli.add_command(funding_line_command)
+    app.cli.add_command(cli_ledger.ledger_command)
+    app.cli.add_command(cli_payments.sepa_export_command)
 
 
 @click.command("demo")

@@ -159,9 +159,14 @@ def can_assign_evaluator(user: Any, application: Application) -> bool:
 
 
 def can_record_payment(user: Any, application: Application) -> bool:
-    """Payments are recorded while the voucher can still become paid: its report approved,
-    not yet paid in full."""
-    return can_manage(user) and lifecycle.may_fire("pay", application.state, user.role, False)
+    """Payments are recorded once the report is approved, until paid in full; an advance
+    between the award and the approval, where the call pays advances. (How much is due
+    is the service's to say: services/settlement.py.)"""
+    if not can_manage(user):
+        return False
+    if application.state in lifecycle.ADVANCE_STATES:
+        return bool(application.call.advance_share)
+    return lifecycle.may_fire("pay", application.state, user.role, False)
 
 
 # --- applications, whoever asks -------------------------------------------------------
@@ -321,6 +326,43 @@ def can_withdraw_aid(user: Any, declaration: Any) -> bool:
     """Whoever may declare the company's aid may withdraw a declaration (with a reason,
     kept in the company's history)."""
     return can_declare_aid(user, declaration.organisation)
+
+
+# --- money (issue 9) ---------------------------------------------------------------------
+
+
+def can_reverse_payment(user: Any, payment: Any) -> bool:
+    """A manager books a recorded payment back (the service refuses a second reversal)."""
+    return can_manage(user)
+
+
+def can_record_recovery(user: Any, application: Application) -> bool:
+    """Money comes back from a closed or cancelled voucher that was paid something."""
+    return (can_manage(user) and application.paid_amount > 0 and application.state in (
+        lifecycle.CLOSED_STATES | {lifecycle.CANCELLED}))
+
+
+def can_manage_payments(user: Any, obj: Any = None) -> bool:
+    """The payments due, SEPA batches and their execution: programme managers."""
+    return can_manage(user)
+
+
+def can_edit_bank_details(user: Any, organisation: Any) -> bool:
+    """The company's own applicants, or a manager, give its bank details."""
+    if can_manage(user):
+        return True
+    return (_role(user, APPLICANT) and organisation is not None
+            and user.organisation_id == organisation.id)
+
+
+def can_decide_bank_change(user: Any, change: Any) -> bool:
+    """Bank details changed after an award wait for a manager's confirmation."""
+    return can_manage(user) and change.outcome is None
+
+
+def can_export_register(user: Any, obj: Any = None) -> bool:
+    """The de minimis register (CSV and workbook) is for programme managers."""
+    return can_manage(user)
 
 
 # --- for services ---------------------------------------------------------------------

@@ -38,6 +38,10 @@ STATES: tuple[str, ...] = (
 FINAL_STATES = frozenset({PAID, WITHDRAWN, REJECTED, CANCELLED})
 # States in which the application holds an awarded amount that counts as committed.
 VOUCHER_STATES = frozenset({AWARDED, REPORTING, REPORT_SUBMITTED, COMPLETED, PAID})
+# Money (services/settlement.py): before the final report only an advance can be paid;
+# once it is approved the voucher is closed out.
+ADVANCE_STATES = frozenset({AWARDED, REPORTING, REPORT_SUBMITTED})
+CLOSED_STATES = frozenset({COMPLETED, PAID})
 # States an applicant may still edit.
 EDITABLE_STATES = frozenset({DRAFT, RETURNED})
 

@@ -1,13 +1,16 @@
 # One module per area of the manager's work; each adds its routes to the one blueprint.
 from . import (  # noqa: F401
     applications,
+    bank_changes,
     calls,
     consensus,
     dashboard,
     eligibility,
     organisations,
+    payments,
     providers,
     ranking,
+    register,
     users,
     versions,
     workbook,

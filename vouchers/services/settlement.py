@@ -22,9 +22,7 @@ from ..models.ledger import RELEASE
 from ..money import ZERO, to_money
 from . import ledger
 
-# Before the final report, only an advance can be paid.
-ADVANCE_STATES = frozenset({lifecycle.AWARDED, lifecycle.REPORTING, lifecycle.REPORT_SUBMITTED})
-CLOSED_STATES = frozenset({lifecycle.COMPLETED, lifecycle.PAID})
+ADVANCE_STATES, CLOSED_STATES = lifecycle.ADVANCE_STATES, lifecycle.CLOSED_STATES
 
 
 def final_report_of(application: Application) -> FinalReport | None:

@@ -1,0 +1,1 @@
+"""bank_changes (issue 9: being built)."""

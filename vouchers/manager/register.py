@@ -1,0 +1,1 @@
+"""register (issue 9: being built)."""
