@@ -444,12 +444,16 @@ def _(make):
                 done=lambda: count(FailedLogin, FailedLogin.email == target.email) == 0)
 
 
-# The cases of issue 8's parts live in their own modules; importing them registers them.
+# The cases of issue 8's and 9's parts live in their own modules; importing them registers them.
 from tests import (  # noqa: E402, F401
     matrix_cases_aid,
+    matrix_cases_bank,
     matrix_cases_call_rules,
     matrix_cases_eligibility,
+    matrix_cases_money,
+    matrix_cases_payments,
     matrix_cases_ranking,
+    matrix_cases_register,
     matrix_cases_scoring,
     matrix_cases_versions,
 )
