@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from tests.helpers import login, snapshot
@@ -14,7 +14,7 @@ from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.manager.applications import ACTIONS
 from vouchers.manager.forms import ApplicationFilterForm
-from vouchers.models import Assignment, Attachment, AuditRecord
+from vouchers.models import Assignment, Attachment, AuditRecord, LedgerEntry
 from vouchers.models.base import utcnow
 from vouchers.services import reporting, reviews, settlement
 from vouchers.services.listing import TableQuery, applications_page
@@ -35,6 +35,12 @@ def audit_count(application) -> int:
     return len(db.session.scalars(
         select(AuditRecord).where(AuditRecord.application_id == application.id)
     ).all())
+
+
+def money_movements(application) -> int:
+    """Ledger entries besides the commitment, whose audit record is the award's own."""
+    return db.session.scalar(select(func.count()).select_from(LedgerEntry).where(
+        LedgerEntry.application_id == application.id, LedgerEntry.kind != "commitment"))
 
 
 # --- the table --------------------------------------------------------------------------
@@ -343,7 +349,7 @@ def test_each_action_moves_the_application(client, make, manager, state, action,
     application = make.application(state, manager=manager)
     html = page(client.get(f"/manage/applications/{application.id}"))
     assert f'id="action-{action}"' in html
-    records = audit_count(application)
+    records, movements = audit_count(application), money_movements(application)
     data = {k: today().isoformat() if v == "today" else v for k, v in data.items()}
 
     response = client.post(f"/manage/applications/{application.id}/actions/{action}",
@@ -353,8 +359,11 @@ def test_each_action_moves_the_application(client, make, manager, state, action,
     assert response.headers["Location"].endswith(f"/manage/applications/{application.id}")
     db.session.expire_all()
     assert application.state == expected
-    # One audit record per state change, written by the manager who acted.
-    assert audit_count(application) == records + (expected != state)
+    # One audit record per state change and one per movement of money (a payment, the
+    # release of a cancelled voucher's money), written by the manager who acted.
+    moved = money_movements(application) - movements
+    assert audit_count(application) == records + (expected != state) + moved
+    assert moved == (action in ("cancel", "record_payment"))
     assert ACTIONS[action].done in page(client.get(response.headers["Location"]))
 
 

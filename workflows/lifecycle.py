@@ -35,6 +35,7 @@ STATES: tuple[str, ...] = (
     DRAFT, SUBMITTED, UNDER_REVIEW, AWARDED, REPORTING, REPORT_SUBMITTED, COMPLETED, PAID,
     WITHDRAWN, REJECTED, WAITLISTED, RETURNED, CANCELLED,
 )
+# Paid is final for everything but a payment's reversal, which reopens it (completed).
 FINAL_STATES = frozenset({PAID, WITHDRAWN, REJECTED, CANCELLED})
 # States in which the application holds an awarded amount that counts as committed.
 VOUCHER_STATES = frozenset({AWARDED, REPORTING, REPORT_SUBMITTED, COMPLETED, PAID})

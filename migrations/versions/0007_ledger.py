@@ -296,6 +296,12 @@ def _release_closed_vouchers(bind, sqlite):
 
 
 def downgrade():
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _EXPRESSION_INDEX)
+        _downgrade()
+
+
+def _downgrade():
     # Close-out releases and reversals cannot be told apart from payments once the
     # ledger is gone; going down keeps the counters as they stand.
     with op.batch_alter_table('programmes', schema=None) as batch_op:

@@ -106,11 +106,11 @@ def record_payment(application: Application, actor: User, amount, *, paid_on: da
         amount = _amount(amount)
         if not reference.strip():
             raise InvalidInput("Give the payment reference (bank transfer or ledger number).")
+        still, limit = _limit(application, kind)
         _check_dates(application, paid_on, invoice_date)
         if batch_item is None and in_open_batch(application):
             raise PaymentRefused("This voucher is in a payment batch awaiting execution: "
                                  "record the batch, or cancel it first.")
-        still, limit = _limit(application, kind)
         if amount > still:
             what = "advance still due" if kind == ADVANCE else "still payable"
             raise PaymentRefused(
