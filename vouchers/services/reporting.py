@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import Application, FinalReport, User
 from ..models.base import utcnow
 from ..money import format_eur, parse_amount
-from . import settlement
+from . import eligibility, settlement
 from .errors import InvalidInput, TransitionNotAllowed
 from .settlement import final_report_of
 from .transaction import atomic
@@ -78,7 +78,7 @@ def approve_report(application: Application, actor: User, comment: str = "",
         payable = settlement.payable(application)
         nothing_to_pay = payable == 0
         day = local_date(now)
-        settlement.settle(
+        released = settlement.settle(
             application, actor, booked_on=day, now=now,
             quota_back=nothing_to_pay and application.call.zero_report_returns_quota,
             reason=(f"Not spent: payable {format_eur(payable)} of the "
@@ -87,6 +87,9 @@ def approve_report(application: Application, actor: User, comment: str = "",
             fire(application, "pay", actor, amount=application.paid_amount, now=now,
                  comment="Closed: nothing to pay." if nothing_to_pay and not
                  application.paid_amount else "Closed: the advance covers the payable amount.")
+        if released is not None:
+            # The support the SME holds went down: its other applications' limits with it.
+            eligibility.refresh_company(application.organisation_id, now)
 
 
 def return_report(application: Application, actor: User, comment: str) -> None:

@@ -68,13 +68,15 @@ def standing_of(organisation_id: int, call: Call, at: datetime,
     if excluding is not None:
         held.append(a.id != excluding)
     programme_calls = select(Call.id).where(Call.programme_id == call.programme_id)
+    # The aid a voucher gives is what it still holds: close-out released the rest.
+    held_amount = func.coalesce(func.sum(a.awarded_amount - a.released_amount), 0)
     vouchers, support = db.session.execute(
-        select(func.count(a.id), func.coalesce(func.sum(a.awarded_amount), 0))
+        select(func.count(a.id), held_amount)
         .where(*held, a.call_id.in_(programme_calls))
     ).one()
     day = local_date(at)
     awarded = db.session.scalar(
-        select(func.coalesce(func.sum(a.awarded_amount), 0))
+        select(held_amount)
         .where(*held, a.awarded_at >= budget.de_minimis_period_opens(day, programme_zone()))
     )
     d = AidDeclaration
