@@ -1,18 +1,22 @@
-"""The programme's form: the funded scheme, its budget, dates and partner regions."""
+"""The programme's form: the funded scheme, its budget, dates and partner regions, its own
+bank account (the debtor of its SEPA payment files) and the granting authority of its aid."""
 
 from __future__ import annotations
 
 from flask import request
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from exports import sepa_file
 
 from ..fields import MoneyField
 from ..models import Programme
 from ..services.call_specs import REGION_EXAMPLE
 from .forms_call_rules import RegionsField, not_negative
 
-FIELDS = ("name", "funder", "total_budget", "starts_on", "ends_on", "regions")
+FIELDS = ("name", "funder", "total_budget", "starts_on", "ends_on", "regions", "debtor_name",
+          "debtor_iban", "debtor_bic", "granting_authority")
 
 
 class ProgrammeForm(FlaskForm):
@@ -29,6 +33,27 @@ class ProgrammeForm(FlaskForm):
         "Partner regions",
         description="One region a line: its two-letter country code, then its name, e.g. "
                     f"“{REGION_EXAMPLE}”. A call's eligible regions, unless it names its own.")
+    granting_authority = StringField(
+        "Granting authority", validators=[Length(max=200)],
+        description="Who grants the aid, as the de minimis register records it. Leave empty "
+                    "when it is the funder.")
+    debtor_name = StringField(
+        "Account name", validators=[Length(max=70)],
+        description="The programme's own bank account, which the SEPA payment files pay "
+                    "from: the name of the account holder, e.g. the lead partner.")
+    debtor_iban = StringField("IBAN", validators=[Length(max=42)],
+                              description="e.g. DE89 3704 0044 0532 0130 00")
+    debtor_bic = StringField("BIC", validators=[Length(max=14)],
+                             description="Optional: 8 or 11 characters, e.g. COBADEFFXXX.")
+
+    # The service checks the account again (for the CLI); here the message goes next to
+    # its field.
+    def validate_debtor_iban(self, field):
+        if (field.data or "").strip():
+            _checked(sepa_file.clean_iban, field.data, "The IBAN")
+
+    def validate_debtor_bic(self, field):
+        _checked(sepa_file.clean_bic, field.data, "The BIC")
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -41,6 +66,13 @@ class ProgrammeForm(FlaskForm):
         """The keyword arguments of programme_setup.create_programme and update_programme."""
         return {**{name: getattr(self, name).data for name in FIELDS},
                 "regions": self.regions.data or []}
+
+
+def _checked(clean, value: str | None, whose: str) -> None:
+    try:
+        clean(value or "", whose)
+    except sepa_file.SepaFileError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 def programme_form(programme: Programme) -> ProgrammeForm:

@@ -1,1 +1,113 @@
-"""payments (issue 9: being built)."""
+"""Payments: the payments due of a call, its SEPA credit-transfer batches, and each batch's
+file, execution and cancellation (services/payment_batches.py does the work)."""
+
+from __future__ import annotations
+
+from flask import Response, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from .. import policy
+from ..boundary import by_id, route, see_other
+from ..clock import today
+from ..models import Call, PaymentBatch
+from ..money import format_eur
+from ..navigation import nav_item
+from ..services import payment_batches as batches
+from ..services.errors import DomainError
+from .blueprint import bp
+from .forms_payments import CancelBatchForm, ExecuteBatchForm, PrepareBatchForm
+
+nav_item("manager", "Payments", "manager.payments_home", order=35)
+
+CALL = {"call": by_id(Call)}
+BATCH = {"batch": by_id(PaymentBatch)}
+
+
+def _errors(form, *names: str) -> list[str]:
+    """Errors of the fields not drawn with their own (the selection, the CSRF token)."""
+    errors = form.errors if form else {}
+    return [m for name in ("csrf_token", *names) for m in errors.get(name, [])]
+
+
+def _call_page(call: Call, form: PrepareBatchForm | None = None, error: str | None = None):
+    dues = batches.due_payments(call)
+    if form is None:  # every payment that can go in a file is ticked to begin with
+        form = PrepareBatchForm(formdata=None,
+                                application_ids=[d.application.id for d in dues
+                                                 if d.selectable])
+    return render_template("manager/payments.html", call=call, dues=dues, form=form,
+                           batches=batches.batches_of(call), today=today(),
+                           problems=([error] if error else [])
+                           + _errors(form, "application_ids"),
+                           debtor_missing=not call.programme.debtor_iban)
+
+
+def _batch_page(batch: PaymentBatch, error: str | None = None, form=None, **_):
+    return render_template("manager/payments_batch.html", batch=batch, call=batch.call,
+                           summary=batches.summary_of(batch), today=today(),
+                           execute_form=form if isinstance(form, ExecuteBatchForm)
+                           else ExecuteBatchForm(formdata=None),
+                           cancel_form=CancelBatchForm(formdata=None),
+                           problems=([error] if error else []) + _errors(form))
+
+
+@route(bp, "/payments", permission=policy.can_manage_payments)
+def payments_home():
+    return render_template("manager/payments_calls.html",
+                           calls=batches.calls_with_batches())
+
+
+@route(bp, "/calls/<int:call_id>/payments", permission=policy.can_manage_payments, load=CALL)
+def payments(call: Call):
+    return _call_page(call)
+
+
+@route(bp, "/calls/<int:call_id>/payments/batches", methods=("POST",),
+       permission=policy.can_manage_payments, load=CALL, form=PrepareBatchForm,
+       render=lambda call, form=None, error=None: _call_page(call, form, error))
+def prepare_batch(form: PrepareBatchForm, call: Call):
+    batch = batches.prepare_batch(call, current_user, form.application_ids.data,
+                                  form.execution_date.data)
+    flash(f"Batch {batch.message_id} prepared: {len(batch.items)} transfers, "
+          f"{format_eur(batches.summary_of(batch).total)}. Download its SEPA file and send it "
+          "to the bank; once executed, mark it so here.", "success")
+    return see_other("manager.payment_batch", batch_id=batch.id)
+
+
+@route(bp, "/payments/batches/<int:batch_id>", permission=policy.can_manage_payments,
+       load=BATCH)
+def payment_batch(batch: PaymentBatch):
+    return _batch_page(batch)
+
+
+@route(bp, "/payments/batches/<int:batch_id>/sepa.xml", permission=policy.can_manage_payments,
+       load=BATCH)
+def download_sepa(batch: PaymentBatch):
+    try:
+        xml = batches.sepa_xml(batch)
+    except DomainError as exc:  # a GET changes nothing: back to the batch, with the reason
+        flash(f"SEPA file not made: {exc.message}", "error")
+        return redirect(url_for("manager.payment_batch", batch_id=batch.id))
+    return Response(xml, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{batches.sepa_filename(batch)}"',
+        "Cache-Control": "no-store"})
+
+
+@route(bp, "/payments/batches/<int:batch_id>/execute", methods=("POST",),
+       permission=policy.can_manage_payments, load=BATCH, form=ExecuteBatchForm,
+       render=_batch_page)
+def execute_batch(form: ExecuteBatchForm, batch: PaymentBatch):
+    batches.execute_batch(batch, current_user, form.bank_reference.data,
+                          form.executed_on.data)
+    flash(f"Batch {batch.message_id} recorded as executed: each of its payments is "
+          "recorded on its voucher.", "success")
+    return see_other("manager.payment_batch", batch_id=batch.id)
+
+
+@route(bp, "/payments/batches/<int:batch_id>/cancel", methods=("POST",),
+       permission=policy.can_manage_payments, load=BATCH, form=CancelBatchForm,
+       render=_batch_page)
+def cancel_batch(form: CancelBatchForm, batch: PaymentBatch):
+    batches.cancel_batch(batch, current_user)
+    flash(f"Batch {batch.message_id} cancelled: its payments are due again.", "success")
+    return see_other("manager.payments", call_id=batch.call_id)

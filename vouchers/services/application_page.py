@@ -16,10 +16,10 @@ from .. import policy
 from ..extensions import db
 from ..models import Application, Assignment, AuditRecord, FinalReport, Payment, Review, User
 from ..models.base import MAX_ID
-from ..money import ZERO
-from . import eligibility, payments, ranking, reporting, reviews, scoring, settlement, versions
+from . import eligibility, ranking, reporting, reviews, scoring, versions
 from .assignment import Candidate, eligible_evaluators, wanted_per_application
 from .errors import InvalidInput
+from .voucher_money import VoucherMoney, voucher_money
 
 CHOOSE_EVALUATOR = "Choose an evaluator from the list."
 
@@ -45,6 +45,8 @@ class ApplicationPage:
     scoring: object
     # The application's place in its ranking or on the reserve list (services/ranking.py).
     rank: object
+    # The voucher's figures, ledger and payments (services/voucher_money.py).
+    money: VoucherMoney
 
     @property
     def scores_of(self) -> dict[int, dict[int, int | None]]:
@@ -62,10 +64,9 @@ class ApplicationPage:
         return conflicts > 0 and self.standing < self.wanted
 
     @property
-    def still_payable(self) -> Decimal | None:
-        if self.payable is None:
-            return None
-        return max(self.payable - self.application.paid_amount, ZERO)
+    def due_now(self) -> Decimal | None:
+        """What a payment recorded now should be: the advance or final payment due."""
+        return self.money.due[1] if self.money.due else None
 
 
 def application_page(application: Application) -> ApplicationPage:
@@ -79,19 +80,19 @@ def application_page(application: Application) -> ApplicationPage:
         select(AuditRecord).where(AuditRecord.application_id == application.id)
         .options(joinedload(AuditRecord.actor)).order_by(AuditRecord.id)
     ))
-    payments_ = payments.payments_of(application)
+    money = voucher_money(application)
     report = reporting.final_report_of(application)
     reviewable = application.state in policy.REVIEWABLE_STATES
     return ApplicationPage(
         application=application, reviews=reviews_, assignments=assignments, records=records,
-        report=report, payments=payments_,
-        payable=settlement.payable(application) if report is not None else None,
+        report=report, payments=[row.payment for row in money.payments],
+        payable=money.payable if report is not None else None,
         evaluators=eligible_evaluators(application) if reviewable else [],
         wanted=wanted_per_application(),
         rules=eligibility.evaluate(application), versions=versions.versions_of(application),
         scoring=scoring.summary(application, [
             r for r in reviews_ if r.version == application.submission_number]),
-        rank=ranking.position_of(application),
+        rank=ranking.position_of(application), money=money,
     )
 
 

@@ -34,11 +34,12 @@ from ..models import (
 )
 from ..money import MAX_MONEY, parse_amount
 from ..text import clean_title
-from . import eligibility, payments, ranking, reporting, settlement
+from . import eligibility, ranking, reporting
 from .attachments import attachments_of
 from .errors import InvalidInput, TransitionNotAllowed
 from .transaction import atomic
 from .transitions import completeness_problems, create_draft
+from .voucher_money import voucher_money
 
 # Besides these, an application holds its voucher type's own questions (the registry's
 # detail fields) in Application.details.
@@ -254,8 +255,8 @@ def application_page(application: Application, user: User) -> dict[str, Any]:
                      if application.state == lifecycle.WAITLISTED else None),
         "files": attachments_of(application, "application"),
         "report": reporting.final_report_of(application) if voucher else None,
-        "payments": payments.payments_of(application) if voucher else [],
-        "payable": settlement.payable(application) if voucher else None,
+        # What was paid and what is due back (templates/applicant/_payments.html).
+        "money": voucher_money(application) if voucher else None,
         "returned_comment": last_comment(application, lifecycle.RETURNED) if returned else "",
     }
 
@@ -265,8 +266,7 @@ def report_page(application: Application) -> dict[str, Any]:
     return {
         "report": reporting.final_report_of(application),
         "evidence": attachments_of(application, "report"),
-        "payments": payments.payments_of(application),
-        "payable": settlement.payable(application),
+        "money": voucher_money(application),
     }
 
 

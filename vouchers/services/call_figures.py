@@ -1,11 +1,12 @@
 """The one reading of a call's figures per voucher type, for the dashboard and the workbook.
 
 Two grouped queries, whatever the number of applications: the call voucher types, and the
-applications counted and summed per (call, type). Committed money, the awarded count and
-paid money come from the live vouchers themselves, so every euro traces to a row of the
-workbook's Vouchers sheet; the running totals the award service keeps on the call voucher
-types (``CallVoucherType.committed``, ``awarded_count``) agree with them, and the workbook
-tests hold them to it.
+applications counted per (call, type). Committed money, paid money and the quota places
+used (awarded) are the counters on the call voucher types (``CallVoucherType.committed``,
+``paid``, ``awarded_count``): services/ledger.py moves them with every ledger entry, so
+they are the ledger's sums (the workbook's Ledger sheet shows them side by side, and
+``flask ledger`` and the tests hold them to it). Summing the vouchers' awarded amounts
+instead would count money released at close-out or cancellation as still committed.
 
 ``executor`` is anything with ``execute``: the request's session, or the workbook's
 connection reading one snapshot.
@@ -23,7 +24,7 @@ from sqlalchemy import case, func, select
 from workflows.lifecycle import DRAFT
 
 from .. import voucher_types
-from ..figures import LIVE_VOUCHER_STATES, BudgetFigures, received_clause
+from ..figures import BudgetFigures, received_clause
 from ..models import Application, CallVoucherType
 from ..money import CENT
 
@@ -53,7 +54,8 @@ class TypeFigures(BudgetFigures):
 
 
 def _money(value: Any) -> Decimal:
-    # SQLite hands sums back as floats; their shortest repr is the exact cent amount.
+    # The counters are Money columns (Decimal on both databases); str() keeps any other
+    # numeric type a caller's executor hands back exact to the cent.
     return Decimal(str(value or 0)).quantize(CENT)
 
 
@@ -69,7 +71,6 @@ def type_figures(
     if chosen:
         type_conditions.append(t.voucher_type.in_(chosen))
         app_conditions.append(a.voucher_type.in_(chosen))
-    live = a.state.in_(LIVE_VOUCHER_STATES)
     counted = {
         (row.call_id, row.voucher_type): row
         for row in executor.execute(
@@ -80,9 +81,6 @@ def type_figures(
                 func.count(case((received_clause(a.state, a.submitted_at), a.id)))
                 .label("received"),
                 func.count(case((a.state == DRAFT, a.id))).label("drafts"),
-                func.count(case((live, a.id))).label("awarded"),
-                func.sum(case((live, a.awarded_amount))).label("committed"),
-                func.sum(case((live, a.paid_amount))).label("paid"),
             )
             .where(*app_conditions)
             .group_by(a.call_id, a.voucher_type)
@@ -90,7 +88,8 @@ def type_figures(
     }
     figures: dict[int, list[TypeFigures]] = {call_id: [] for call_id in ids}
     for row in executor.execute(
-        select(t.call_id, t.voucher_type, t.quota, t.envelope, t.funding_rate)
+        select(t.call_id, t.voucher_type, t.quota, t.envelope, t.funding_rate, t.committed,
+               t.paid, t.awarded_count)
         .where(*type_conditions)
         .order_by(t.call_id, t.position, t.id)
     ):
@@ -101,9 +100,9 @@ def type_figures(
             quota=row.quota,
             envelope=row.envelope,
             funding_rate=row.funding_rate,
-            awarded=c.awarded if c else 0,
-            committed=_money(c.committed if c else None),
-            paid=_money(c.paid if c else None),
+            awarded=row.awarded_count,
+            committed=_money(row.committed),
+            paid=_money(row.paid),
             received=c.received if c else 0,
             drafts=c.drafts if c else 0,
             applications=c.applications if c else 0,

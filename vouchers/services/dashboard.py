@@ -2,25 +2,89 @@
 
 The budget figures and the count of applications received come from
 ``call_figures.type_figures``, the same reading the funder's workbook uses; what each
-means is defined in ``vouchers/figures.py``.
+means is defined in ``vouchers/figures.py``. The money due (payments to make, recoveries
+to collect) is counted with the SQL twins of services/settlement.py's figures
+(services/money_due.py): one grouped query for every call shown.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import joinedload
 
-from workflows.lifecycle import STATES
+from workflows.lifecycle import CANCELLED, STATES, VOUCHER_STATES
 
 from ..extensions import db
 from ..figures import received_clause
 from ..models import Application, Call
 from ..money import ZERO
+from . import money_due, settlement
 from .call_figures import TypeFigures, call_type_figures, type_figures
 from .calls import calls_open_first
+
+# The recoveries a call's dashboard lists by name; the count says how many there are.
+RECOVERIES_LISTED = 10
+MONEY_STATES = sorted(VOUCHER_STATES | {CANCELLED})
+
+
+@dataclass(frozen=True)
+class MoneyDue:
+    """Per call: vouchers an advance or a final payment is due to, and recoveries due."""
+
+    advances: int = 0
+    final_payments: int = 0
+    recoveries: int = 0
+    # Of the payments due, those a prepared payment batch will pay once executed.
+    in_batches: int = 0
+    # (voucher, amount due back), the first RECOVERIES_LISTED by reference: the dashboard.
+    recovery_list: tuple[tuple[Application, Decimal], ...] = ()
+
+    @property
+    def payments(self) -> int:
+        return self.advances + self.final_payments
+
+    @property
+    def any(self) -> bool:
+        return bool(self.payments or self.recoveries)
+
+
+def money_due_of(call_ids: list[int]) -> dict[int, MoneyDue]:
+    """{call id: MoneyDue} for every call with something due: one grouped query."""
+    if not call_ids:
+        return {}
+    a = Application
+    rows = db.session.execute(
+        select(a.call_id, *(func.sum(case((condition, 1), else_=0)) for condition in (
+            money_due.advance_due(), money_due.final_due(), money_due.recovery_due(),
+            and_(money_due.payment_due(), money_due.in_open_batch()))))
+        # Money is owed either way only on vouchers (and cancelled ones): the state index.
+        .where(a.call_id.in_(call_ids), a.state.in_(MONEY_STATES))
+        .group_by(a.call_id)
+    )
+    found = {}
+    for call_id, *counts in rows:
+        due = MoneyDue(*(int(n or 0) for n in counts))
+        if due.any:
+            found[call_id] = due
+    return found
+
+
+def recoveries_due(call: Call, limit: int = RECOVERIES_LISTED) -> list[tuple[Application,
+                                                                            Decimal]]:
+    """The first ``limit`` vouchers of ``call`` with money due back, and how much.
+
+    The SQL condition finds them; the amount is settlement's own (a query or two per
+    voucher listed, never more than ``limit``)."""
+    found = db.session.scalars(
+        select(Application).where(Application.call_id == call.id, money_due.recovery_due())
+        .options(joinedload(Application.organisation))
+        .order_by(Application.reference).limit(limit)
+    )
+    return [(a, settlement.recovery_due(a)) for a in found]
 
 
 @dataclass
@@ -29,6 +93,7 @@ class CallDashboard:
     types: list[TypeFigures]
     # counts[state][voucher_type] over the applications received; drafts are counted apart.
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    money: MoneyDue = field(default_factory=MoneyDue)
 
     @property
     def drafts(self) -> int:
@@ -61,7 +126,11 @@ def call_dashboard(call: Call) -> CallDashboard:
         .group_by(a.voucher_type, a.state)
     ):
         counts.setdefault(state, {})[voucher_type] = count
-    return CallDashboard(call=call, types=call_type_figures(db.session, call.id), counts=counts)
+    money = money_due_of([call.id]).get(call.id, MoneyDue())
+    if money.recoveries:
+        money = replace(money, recovery_list=tuple(recoveries_due(call)))
+    return CallDashboard(call=call, types=call_type_figures(db.session, call.id), counts=counts,
+                         money=money)
 
 
 @dataclass(frozen=True)
@@ -71,12 +140,14 @@ class CallSummary:
     applications: int  # received
     envelope: Decimal
     committed: Decimal
+    money: MoneyDue = field(default_factory=MoneyDue)
 
 
 def call_summaries(now: datetime) -> list[CallSummary]:
     """Every call, the open ones first, then the most recently opened."""
     calls = calls_open_first(now)
     figures = type_figures(db.session, [call.id for call in calls])
+    due = money_due_of([call.id for call in calls])
     summaries = []
     for call in calls:
         types = figures[call.id]
@@ -85,5 +156,6 @@ def call_summaries(now: datetime) -> list[CallSummary]:
             applications=sum(t.received for t in types),
             envelope=sum((t.envelope for t in types), ZERO),
             committed=sum((t.committed for t in types), ZERO),
+            money=due.get(call.id, MoneyDue()),
         ))
     return summaries

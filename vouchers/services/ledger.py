@@ -69,9 +69,11 @@ def _move_voucher(application: Application, committed: Decimal, paid: Decimal,
     a = Application.__table__
     released = a.c.released_amount - committed
     new_paid = a.c.paid_amount + paid
+    # The version read with the facts this movement was decided on: a payment batch
+    # prepared or a payment booked by someone else since then refuses it.
     query = (
-        update(a).where(a.c.id == application.id, released >= 0, new_paid >= 0,
-                        new_paid <= a.c.awarded_amount - released)
+        update(a).where(a.c.id == application.id, a.c.version == application.version,
+                        released >= 0, new_paid >= 0, new_paid <= a.c.awarded_amount - released)
         .values(released_amount=released, paid_amount=new_paid, version=a.c.version + 1)
     )
     if paid_limit is not None:

@@ -3,6 +3,10 @@
 Applicants describe their company (save_profile); managers find companies and correct
 their details (correct_organisation), each correction kept as a ChangeRecord with its
 reason, written in the same transaction as the change.
+
+The registry and VAT numbers are checked per country (vouchers/identifiers.py) when they
+are given or edited. A number stored before the checks, given again unchanged, is kept as
+it is: existing companies keep working until someone edits the number.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from sqlalchemy.orm import joinedload
 
 from workflows import lifecycle
 
-from .. import policy
+from .. import identifiers, policy
 from ..countries import COUNTRY_ALIASES, VALID_COUNTRIES
 from ..extensions import db
 from ..models import COMPANY_SIZES, SECTORS, Application, ChangeRecord, Organisation, User
@@ -41,8 +45,9 @@ REGISTRY_NUMBER_UNIQUE = "uq_organisations_registry_number"
 ORGANISATION, CORRECT = "organisation", "correct"
 COMPANIES_PER_PAGE = 50
 FIELD_LABELS = {
-    "legal_name": "legal name", "registry_number": "registry number", "country": "country",
-    "region": "region", "size": "size", "sector": "sector",
+    "legal_name": "legal name", "registry_number": "registry number",
+    "vat_number": "VAT number", "country": "country", "region": "region", "size": "size",
+    "sector": "sector",
 }
 # Corrections made before de minimis aid was declared aid by aid, with its date, changed
 # one undated figure; the history still shows them.
@@ -50,6 +55,9 @@ HISTORY_LABELS = {**FIELD_LABELS, "de_minimis_declared": "de minimis aid receive
 # What an applicant may no longer change once the company has submitted an application.
 FROZEN_FIELDS = {name: FIELD_LABELS[name] for name in (
     "legal_name", "registry_number", "country", "region")}
+# The VAT number (the de minimis register records it) freezes too once it is given: a
+# company that submitted before the field existed may still add it.
+FROZEN_ONCE_GIVEN = {"vat_number": FIELD_LABELS["vat_number"]}
 
 
 def normalise_registry_number(value: str) -> str:
@@ -79,17 +87,40 @@ def has_submitted(organisation: Organisation) -> bool:
     ))
 
 
-def _clean_profile(*, legal_name: str, registry_number: str, country: str, region: str,
-                   size: str, sector: str) -> dict[str, Any]:
+def frozen_fields(organisation: Organisation | None) -> dict[str, str]:
+    """Field -> label of what the company's applicants may no longer change."""
+    if organisation is None or not has_submitted(organisation):
+        return {}
+    return {**FROZEN_FIELDS, **{name: label for name, label in FROZEN_ONCE_GIVEN.items()
+                                if getattr(organisation, name)}}
+
+
+def _identifier(organisation: Organisation | None, name: str, value: str | None,
+                country: str, check) -> str | None:
+    """``check(value, country)``'s compact form, or the stored value when it is given again
+    unchanged (as the form shows it): numbers from before the checks keep working."""
+    stored = getattr(organisation, name) if organisation is not None else None
+    if stored and normalise_registry_number(value or "") == normalise_registry_number(stored):
+        return stored
+    try:
+        return check(value, country)
+    except identifiers.IdentifierError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+def _clean_profile(organisation: Organisation | None, *, legal_name: str,
+                   registry_number: str, country: str, region: str, size: str, sector: str,
+                   vat_number: str | None = None) -> dict[str, Any]:
     """The profile's fields normalised and checked; InvalidInput names the first problem."""
     legal_name = clean_line(legal_name, "the company's legal name", 200)
-    number = normalise_registry_number(registry_number)
     country = normalise_country(country)
-    if not 4 <= len(number) <= 40:
-        raise InvalidInput("Give the VAT or company registry number (4 to 40 letters and "
-                           "digits).")
     if country not in VALID_COUNTRIES:
         raise InvalidInput("Give the country as its two-letter ISO code, such as NL or DE.")
+    number = _identifier(organisation, "registry_number", registry_number, country,
+                         identifiers.registry_number)
+    # None: not given (a caller that predates the field), the stored one stays; "": none.
+    vat = (getattr(organisation, "vat_number", None) if vat_number is None else
+           _identifier(organisation, "vat_number", vat_number, country, identifiers.vat_number))
     if not (region or "").strip():
         raise InvalidInput("Give the region the company is based in.")
     region = clean_line(region, "the region", 200)
@@ -97,8 +128,8 @@ def _clean_profile(*, legal_name: str, registry_number: str, country: str, regio
         raise InvalidInput(f"Choose the company size: {', '.join(COMPANY_SIZES)}.")
     if sector not in SECTORS:
         raise InvalidInput("Choose the company's sector.")
-    return {"legal_name": legal_name, "registry_number": number, "country": country,
-            "region": region, "size": size, "sector": sector}
+    return {"legal_name": legal_name, "registry_number": number, "vat_number": vat,
+            "country": country, "region": region, "size": size, "sector": sector}
 
 
 def _apply(organisation: Organisation, fields: dict[str, Any]) -> None:
@@ -107,9 +138,7 @@ def _apply(organisation: Organisation, fields: dict[str, Any]) -> None:
 
 
 def _check_frozen(organisation: Organisation | None, fields: dict[str, Any]) -> None:
-    if organisation is None or not has_submitted(organisation):
-        return
-    changed = [label for name, label in FROZEN_FIELDS.items()
+    changed = [label for name, label in frozen_fields(organisation).items()
                if getattr(organisation, name) != fields[name]]
     if changed:
         # Evaluations, awards, the de minimis check and the funder's workbook stand on
@@ -121,10 +150,12 @@ def _check_frozen(organisation: Organisation | None, fields: dict[str, Any]) -> 
 
 
 def save_profile(user: User, *, legal_name: str, registry_number: str, country: str,
-                 region: str, size: str, sector: str) -> Organisation:
+                 region: str, size: str, sector: str,
+                 vat_number: str | None = None) -> Organisation:
     """Create the user's company profile, or update it; link the user to the company."""
     policy.ensure(policy.can_apply(user), "Only applicants describe a company.")
-    fields = _clean_profile(legal_name=legal_name, registry_number=registry_number,
+    fields = _clean_profile(user.organisation, legal_name=legal_name,
+                            registry_number=registry_number, vat_number=vat_number,
                             country=country, region=region, size=size, sector=sector)
     number = fields["registry_number"]
 
@@ -149,7 +180,7 @@ def save_profile(user: User, *, legal_name: str, registry_number: str, country: 
 
 def correct_organisation(organisation: Organisation, by: User, *, legal_name: str,
                          registry_number: str, country: str, region: str, size: str,
-                         sector: str, reason: str) -> list[str]:
+                         sector: str, reason: str, vat_number: str | None = None) -> list[str]:
     """A manager corrects a company's details, even those frozen by a submitted application.
 
     The change and its reason are kept as a ChangeRecord (old and new value per field),
@@ -158,7 +189,8 @@ def correct_organisation(organisation: Organisation, by: User, *, legal_name: st
     """
     policy.ensure(policy.can_manage(by), "Only programme managers correct a company's "
                   "details.")
-    fields = _clean_profile(legal_name=legal_name, registry_number=registry_number,
+    fields = _clean_profile(organisation, legal_name=legal_name,
+                            registry_number=registry_number, vat_number=vat_number,
                             country=country, region=region, size=size, sector=sector)
     reason = (reason or "").strip()
     if not reason:
@@ -179,13 +211,19 @@ def correct_organisation(organisation: Organisation, by: User, *, legal_name: st
         db.session.add(ChangeRecord(
             subject_type=ORGANISATION, subject_id=organisation.id, action=CORRECT,
             actor_id=by.id, reason=reason,
-            changes={name: [str(old), str(new)] for name, (old, new) in changes.items()}))
+            changes={name: [_as_text(old), _as_text(new)]
+                     for name, (old, new) in changes.items()}))
     current_app.logger.info(
         "organisation %s corrected by %s (%s): %s; reason: %r", organisation.id, by.email,
-        by.id, "; ".join(f"{FIELD_LABELS[name]} {str(old)!r} -> {str(new)!r}"
+        by.id, "; ".join(f"{FIELD_LABELS[name]} {_as_text(old)!r} -> {_as_text(new)!r}"
                          for name, (old, new) in changes.items()), reason,
     )
     return [FIELD_LABELS[name] for name in changes]
+
+
+def _as_text(value: Any) -> str:
+    """A field's value in the history: an empty VAT number is "", not "None"."""
+    return "" if value is None else str(value)
 
 
 # Reading, for the managers' pages ---------------------------------------------------
@@ -228,7 +266,11 @@ def find_companies(text: str, page: int = 1) -> CompanyList:
             f"%{_escape_like(text.lower())}%", escape="\\")]
         number = normalise_registry_number(text)
         if number:
-            conditions.append(Organisation.registry_number.contains(number, autoescape=True))
+            conditions += [Organisation.registry_number.contains(number, autoescape=True),
+                           Organisation.vat_number.contains(number, autoescape=True)]
+        # Numbers stored with spaces, as stdnum writes them ("München HRB 12345").
+        conditions.append(func.lower(Organisation.registry_number).like(
+            f"%{_escape_like(text.lower())}%", escape="\\"))
         query = query.where(or_(*conditions))
     found = db.paginate(query, page=page, per_page=COMPANIES_PER_PAGE,
                         max_per_page=COMPANIES_PER_PAGE, error_out=False, count=True)

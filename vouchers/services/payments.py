@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from workflows import lifecycle
 
@@ -26,6 +26,7 @@ from ..money import format_eur, parse_amount
 from ..text import clean_reason
 from . import ledger, settlement
 from .errors import InvalidInput, PaymentRefused
+from .settlement import in_open_batch  # noqa: F401  (pages ask payments for it)
 from .transaction import atomic
 from .transitions import fire
 
@@ -47,11 +48,6 @@ def reversed_payment_ids(application: Application) -> set[int]:
         select(LedgerEntry.payment_id).where(LedgerEntry.application_id == application.id,
                                              LedgerEntry.kind == REVERSAL)
     ))
-
-
-def in_open_batch(application: Application) -> bool:
-    return bool(db.session.scalar(select(exists().where(
-        BatchItem.pending_application_id == application.id))))
 
 
 def _amount(value) -> Decimal:
@@ -108,9 +104,8 @@ def record_payment(application: Application, actor: User, amount, *, paid_on: da
             raise InvalidInput("Give the payment reference (bank transfer or ledger number).")
         still, limit = _limit(application, kind)
         _check_dates(application, paid_on, invoice_date)
-        if batch_item is None and in_open_batch(application):
-            raise PaymentRefused("This voucher is in a payment batch awaiting execution: "
-                                 "record the batch, or cancel it first.")
+        if batch_item is None:
+            settlement.ensure_not_in_open_batch(application, "recording a payment by hand")
         if amount > still:
             what = "advance still due" if kind == ADVANCE else "still payable"
             raise PaymentRefused(

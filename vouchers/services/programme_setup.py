@@ -1,4 +1,6 @@
-"""Setting up programmes: the funded scheme, its budget, dates and partner regions.
+"""Setting up programmes: the funded scheme, its budget, dates and partner regions, its
+own bank account (the debtor of its SEPA payment files) and the granting authority the
+de minimis register names.
 
 The partner regions are the default eligible regions of every call that does not name
 its own (Call.regions), so changing them re-checks the eligibility of those calls'
@@ -12,16 +14,58 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
+from exports import sepa_file
+
 from .. import policy
 from ..clock import local_date
 from ..extensions import db
 from ..models import Call, CallVoucherType, Programme, User
 from ..money import MAX_MONEY
+from ..text import clean_line
 from . import eligibility
 from .call_specs import SetupRefused, checked_line, clean_regions, refuse_if
+from .errors import InvalidInput
 from .transaction import atomic
 
 NOT_ALLOWED = "Only a programme manager sets up programmes and calls."
+# The columns' sizes; the SEPA file's names hold 70 characters.
+DEBTOR_NAME_MAX, AUTHORITY_MAX = 70, 200
+ACCOUNT_FIELDS = ("debtor_name", "debtor_iban", "debtor_bic", "granting_authority")
+
+
+def _account(fields: dict[str, str | None], programme: Programme | None,
+             problems: list[str]) -> dict[str, str]:
+    """The programme's bank account and granting authority (the fields not None), cleaned;
+    each problem noted. The IBAN and BIC are checked with schwifty (exports/sepa_file.py)
+    and kept in their compact form. The account may stay empty (no SEPA file can be made
+    until it is given); a name or an IBAN alone is not an account."""
+    checks = {
+        "debtor_name": lambda v: clean_line(v, "the account's name", DEBTOR_NAME_MAX,
+                                            required=False),
+        "debtor_iban": lambda v: sepa_file.clean_iban(v, "The programme's IBAN")
+        if v.strip() else "",
+        "debtor_bic": lambda v: sepa_file.clean_bic(v, "The programme's BIC"),
+        "granting_authority": lambda v: clean_line(v, "the granting authority",
+                                                   AUTHORITY_MAX, required=False),
+    }
+    cleaned: dict[str, str] = {}
+    for name, check in checks.items():
+        if fields.get(name) is None:
+            continue
+        try:
+            cleaned[name] = check(fields[name])
+        except InvalidInput as exc:
+            problems.append(exc.message)
+        except sepa_file.SepaFileError as exc:
+            problems.append(str(exc))
+    # What the account will hold (a field refused above counts as given).
+    name, iban, bic = (cleaned.get(f, fields.get(f) if fields.get(f) is not None
+                                   else getattr(programme, f, ""))
+                       for f in ("debtor_name", "debtor_iban", "debtor_bic"))
+    if bool((name or "").strip()) != bool((iban or "").strip()) or (bic and not iban):
+        problems.append("The programme's bank account needs both the account's name and its "
+                        "IBAN (the BIC is optional); or leave all three empty.")
+    return cleaned
 
 
 def _problems(name: str, funder: str, total_budget: Decimal | None, starts_on: date | None,
@@ -42,25 +86,36 @@ def _problems(name: str, funder: str, total_budget: Decimal | None, starts_on: d
 
 def create_programme(by: User, *, name: str, funder: str, total_budget: Decimal,
                      starts_on: date, ends_on: date,
-                     regions: list[list[str]] | None = None) -> Programme:
+                     regions: list[list[str]] | None = None, debtor_name: str = "",
+                     debtor_iban: str = "", debtor_bic: str = "",
+                     granting_authority: str = "") -> Programme:
     policy.ensure(policy.can_manage(by), NOT_ALLOWED)
     problems, regions = _problems(name, funder, total_budget, starts_on, ends_on, regions)
+    account = _account({"debtor_name": debtor_name, "debtor_iban": debtor_iban,
+                        "debtor_bic": debtor_bic, "granting_authority": granting_authority},
+                       None, problems)
     refuse_if(problems)
     with atomic():
         programme = Programme(name=name.strip(), funder=funder.strip(), currency="EUR",
                               total_budget=total_budget, starts_on=starts_on, ends_on=ends_on,
-                              regions=regions)
+                              regions=regions, **account)
         db.session.add(programme)
     return programme
 
 
 def update_programme(programme: Programme, by: User, *, name: str, funder: str,
                      total_budget: Decimal, starts_on: date, ends_on: date,
-                     regions: list[list[str]] | None = None) -> Programme:
+                     regions: list[list[str]] | None = None, debtor_name: str | None = None,
+                     debtor_iban: str | None = None, debtor_bic: str | None = None,
+                     granting_authority: str | None = None) -> Programme:
     """Change a programme. Refused, changing nothing: a budget below the calls'
-    envelopes, an end before a call closes or before a call's implementation period ends."""
+    envelopes, an end before a call closes or before a call's implementation period ends.
+    The account fields and the granting authority left None stay as they are."""
     policy.ensure(policy.can_manage(by), NOT_ALLOWED)
     problems, regions = _problems(name, funder, total_budget, starts_on, ends_on, regions)
+    account = _account({"debtor_name": debtor_name, "debtor_iban": debtor_iban,
+                        "debtor_bic": debtor_bic, "granting_authority": granting_authority},
+                       programme, problems)
     refuse_if(problems)
     with atomic():
         # Locked first, then the calls read as committed: a call being created or edited
@@ -85,6 +140,8 @@ def update_programme(programme: Programme, by: User, *, name: str, funder: str,
         programme.total_budget = total_budget
         programme.starts_on, programme.ends_on = starts_on, ends_on
         programme.regions = regions
+        for field, value in account.items():
+            setattr(programme, field, value)
         db.session.flush()
         check_programme_budget(programme)
         for call in calls:

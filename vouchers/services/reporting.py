@@ -74,6 +74,7 @@ def approve_report(application: Application, actor: User, comment: str = "",
     nothing left to pay (zero eligible costs, or advances that cover it)."""
     now = now or utcnow()
     with atomic():
+        settlement.ensure_not_in_open_batch(application, "approving the final report")
         _decide_report(application, "approve_report", actor, comment, now)
         payable = settlement.payable(application)
         nothing_to_pay = payable == 0

@@ -12,15 +12,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from workflows import lifecycle
 
 from ..extensions import db
-from ..models import Application, FinalReport, User
+from ..models import Application, BatchItem, FinalReport, User
 from ..models.ledger import RELEASE
 from ..money import ZERO, to_money
 from . import ledger
+from .errors import PaymentRefused
 
 ADVANCE_STATES, CLOSED_STATES = lifecycle.ADVANCE_STATES, lifecycle.CLOSED_STATES
 
@@ -70,6 +71,20 @@ def recovery_due(application: Application) -> Decimal:
     if application.state == lifecycle.CANCELLED:
         return application.paid_amount
     return ZERO
+
+
+def in_open_batch(application: Application) -> bool:
+    """Whether the voucher waits in a payment batch the bank has not executed yet."""
+    return bool(db.session.scalar(select(exists().where(
+        BatchItem.pending_application_id == application.id))))
+
+
+def ensure_not_in_open_batch(application: Application, doing: str) -> None:
+    """Refuse ``doing`` while a transfer to the voucher may be under way: the batch would
+    then pay what the voucher no longer owes."""
+    if in_open_batch(application):
+        raise PaymentRefused(f"This voucher is in a payment batch awaiting execution: record "
+                             f"the batch as executed, or cancel it, before {doing}.")
 
 
 def due(application: Application) -> tuple[str, Decimal] | None:

@@ -311,6 +311,7 @@ def cancel(application: Application, actor: User, reason: str,
     budget at once, an advance paid when it is recovered (services/payments.py)."""
     now = now or utcnow()
     with atomic():
+        settlement.ensure_not_in_open_batch(application, "cancelling the voucher")
         fire(application, "cancel", actor, comment=reason, now=now,
              amount=application.committed_amount)
         settlement.settle(application, actor, booked_on=local_date(now), now=now,

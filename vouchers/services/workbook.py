@@ -5,21 +5,25 @@ What goes into which sheet, and why:
 - *Summary* shows per voucher type the figures of ``call_figures.type_figures``, the same
   reading the manager's dashboard shows: "applications received" are the submitted ones
   (``vouchers/figures.py``: drafts are not received, and have a column of their own).
-  Awarded, committed and paid come from the vouchers themselves (live voucher states), so
-  every euro of the summary traces to a row of the Vouchers sheet.
-- *Vouchers*, *Payments*, *De minimis* and *List of expenditure* list live vouchers only.
-  A cancelled voucher was given up and its money went back to the envelope: listing it
-  there would make the sheets' columns add up to more than the summary's committed money,
-  and it is not de minimis aid (the award check, services/undertaking.py, leaves it out
-  too). It stays visible, with its state, in the Applications sheet, which lists every
-  application.
-- *De minimis* gives each voucher the aid its undertaking declared granted inside the
-  rolling three years up to the award date, and the total with the aid awarded here in
-  that period: the figure the award was allowed on (budget.de_minimis_period_start).
+  Awarded (the quota places used), committed and paid are the counters of the call's
+  voucher types, which are the ledger's sums (services/ledger.py): the Ledger sheet sets
+  its sums per type next to them, and every euro traces to a ledger entry and through it
+  to a voucher.
+- *Vouchers*, *Ledger*, *Payments*, *De minimis* and *List of expenditure* list every
+  voucher awarded, cancelled ones included: a cancelled voucher's award and release are
+  ledger entries, and an advance it was paid stays committed, and due back, until
+  recovered. Its columns (awarded, released, committed = awarded - released, paid) then
+  add up to the Summary's. Only the list of expenditure leaves out reversed payments.
+- *De minimis* is the register of the aid granted (services/register_export.py): one row
+  per award, as granted, with the aid after close-out, and the aid its undertaking
+  declared granted inside the rolling three years up to the award date with the total of
+  that and the aid awarded here in the period: the figure the award was allowed on
+  (budget.de_minimis_period_start).
 - Filters: voucher types restrict every sheet. The award date range (inclusive, in the
   programme's time zone, the same dates the Vouchers sheet shows) restricts the vouchers
-  and, through them, their payments and de minimis rows; the Summary and Applications
-  sheets describe the whole call (of the chosen types). The About sheet says so, and a
+  and, through them, their ledger entries, payments and de minimis rows; the Summary and
+  Applications sheets describe the whole call (of the chosen types), so the Ledger sheet
+  then does not compare its sums with the Summary. The About sheet says so, and a
   filtered workbook's file name says it is filtered.
 
 All queries of one export run on one connection in one read transaction (REPEATABLE READ
@@ -44,14 +48,16 @@ from exports import TypeSummary, WorkbookMeta, build_budget_workbook
 from .. import voucher_types
 from ..clock import programme_zone
 from ..extensions import db
-from ..models import Application, Call, Payment, User
+from ..models import Application, Call, DeMinimisGrant, LedgerEntry, Payment, User
 from ..models.base import utcnow
+from ..models.ledger import REVERSAL
 from .call_figures import TypeFigures, call_type_figures
 from .errors import InvalidInput
 from .workbook_rows import (
     Scope,
     application_rows,
     de_minimis_rows,
+    ledger_rows,
     payment_rows,
     voucher_rows,
 )
@@ -111,8 +117,8 @@ class WorkbookFilters:
         if self.has_dates:
             lines.append((
                 "Award dates",
-                f"inclusive, {zone} time; they restrict Vouchers, Payments, De minimis and "
-                "List of expenditure, not Summary or Applications",
+                f"inclusive, {zone} time; they restrict Vouchers, Ledger, Payments, De minimis "
+                "and List of expenditure, not Summary or Applications",
             ))
         return lines
 
@@ -201,20 +207,22 @@ class BudgetExport:
     def row_count(self) -> int:
         """The data rows the workbook will hold, over all its sheets (for a progress bar)."""
         a = Application
-        vouchers = self.conn.scalar(
-            select(func.count()).select_from(a).where(*self.scope.vouchers_of_call())
-        )
-        payments = self.conn.scalar(
-            select(func.count())
-            .select_from(Payment)
-            .join(a, a.id == Payment.application_id)
-            .where(*self.scope.vouchers_of_call())
-        )
+        mine = self.scope.vouchers_of_call()
+
+        def count(model, *joined_where) -> int:
+            return self.conn.scalar(
+                select(func.count()).select_from(model)
+                .join(a, a.id == model.application_id).where(*mine, *joined_where)
+            )
+
+        vouchers = self.conn.scalar(select(func.count()).select_from(a).where(*mine))
+        payments = count(Payment)
+        reversed_payments = count(LedgerEntry, LedgerEntry.kind == REVERSAL)
         figures = self.figures()
         applications = sum(t.applications for t in figures)
-        # Vouchers and de minimis hold a row per voucher; Payments and the list of
-        # expenditure a row per payment.
-        return len(figures) + applications + 2 * vouchers + 2 * payments
+        # Payments lists every payment, the list of expenditure those not reversed.
+        return (len(figures) + applications + vouchers + count(LedgerEntry)
+                + count(DeMinimisGrant) + 2 * payments - reversed_payments)
 
     def meta(self, *, generated_by: str, now: datetime) -> WorkbookMeta:
         return WorkbookMeta(
@@ -252,6 +260,8 @@ class BudgetExport:
             applications=application_rows(self.scope),
             payments=payment_rows(self.scope),
             de_minimis=de_minimis_rows(self.scope),
+            ledger=ledger_rows(self.scope),
+            reconcile=not self.filters.has_dates,
             labels=voucher_types.LABELS,
             progress=count,
         )

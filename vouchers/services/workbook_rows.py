@@ -1,4 +1,4 @@
-"""The rows of the workbook's ledgers, read from one snapshot and streamed.
+"""The rows of the workbook's lists, read from one snapshot and streamed.
 
 Large result sets are streamed (``yield_per``: a server-side cursor on PostgreSQL), each
 row with everything it needs joined in the same query, and every exporter row is built by
@@ -18,25 +18,34 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import aliased
 
-from exports import ApplicationRow, DeMinimisRow, PaymentRow, VoucherRow
-from workflows.lifecycle import REJECTED, STATE_LABELS, WAITLISTED
+from exports import ApplicationRow, DeMinimisRow, LedgerRow, PaymentRow, VoucherRow
+from workflows.lifecycle import CANCELLED, CLOSED_STATES, REJECTED, STATE_LABELS, WAITLISTED
 
 from ..figures import LIVE_VOUCHER_STATES, outstanding
 from ..models import (
     AidDeclaration,
     Application,
+    CallVoucherType,
     FinalReport,
+    LedgerEntry,
     Organisation,
     Payment,
     ServiceProvider,
+    User,
 )
+from ..models.ledger import KIND_LABELS, REVERSAL
 from ..models.reporting import report_status
-from ..money import ZERO
+from ..money import ZERO, to_money
 from .budget import de_minimis_period_opens, de_minimis_period_start
+from .register_export import grants_select, register_row
 
 # Rows fetched per round trip when streaming; enough to keep the cursor overhead small,
 # few enough that 100,000 applications never sit in memory at once.
 STREAM_ROWS = 1000
+
+# The vouchers of the sheets: every award, a cancelled one included (its award and release
+# are in the ledger, and an advance it was paid stays committed until recovered).
+AWARDED_STATES = (*LIVE_VOUCHER_STATES, CANCELLED)
 
 REPORT_STATUS_LABELS = {
     "draft": "Draft",
@@ -65,7 +74,8 @@ class Scope:
         return conditions
 
     def vouchers_of_call(self, a: Any = Application) -> list[Any]:
-        conditions = [*self.of_call(a), a.state.in_(LIVE_VOUCHER_STATES)]
+        conditions = [*self.of_call(a), a.state.in_(AWARDED_STATES),
+                      a.awarded_at.is_not(None)]
         if self.awarded_from is not None:
             conditions.append(a.awarded_at >= self._local_midnight(self.awarded_from))
         if self.awarded_to is not None:
@@ -83,16 +93,31 @@ class Scope:
         yield from self.conn.execute(stmt.execution_options(yield_per=STREAM_ROWS))
 
 
+def payable(awarded: Decimal, actual_costs: Decimal | None, rate: Decimal) -> Decimal:
+    """settlement.payable from a row's columns: min(costs x rate, awarded), 0 without costs."""
+    if actual_costs is None:
+        return ZERO
+    return min(to_money(actual_costs * rate), awarded)
+
+
+def recovery_due(state: str, paid: Decimal, payable_amount: Decimal) -> Decimal:
+    """settlement.recovery_due from a row's columns (the tests hold the two together)."""
+    if state in CLOSED_STATES:
+        return max(paid - payable_amount, ZERO)
+    return paid if state == CANCELLED else ZERO
+
+
 def voucher_rows(scope: Scope) -> Iterator[VoucherRow]:
-    a, o, p, r = Application, Organisation, ServiceProvider, FinalReport
+    a, o, p, r, t = Application, Organisation, ServiceProvider, FinalReport, CallVoucherType
     stmt = (
         select(
             a.reference, o.legal_name, o.registry_number, o.country, o.region,
             a.voucher_type, p.name.label("provider"), a.title, a.requested_amount,
-            a.awarded_amount, a.paid_amount, a.awarded_at, a.state,
-            r.id.label("report_id"), r.decided_at,
+            a.awarded_amount, a.released_amount, a.paid_amount, a.awarded_at, a.state,
+            r.id.label("report_id"), r.decided_at, r.actual_costs, t.funding_rate,
         )
         .join(o, o.id == a.organisation_id)
+        .join(t, t.id == a.call_voucher_type_id)
         .outerjoin(p, p.id == a.provider_id)
         .outerjoin(r, r.application_id == a.id)
         .where(*scope.vouchers_of_call())
@@ -100,6 +125,9 @@ def voucher_rows(scope: Scope) -> Iterator[VoucherRow]:
     )
     for row in scope.stream(stmt):
         report = report_status(row.state, row.decided_at) if row.report_id is not None else None
+        committed = row.awarded_amount - row.released_amount
+        due_back = recovery_due(row.state, row.paid_amount,
+                                payable(row.awarded_amount, row.actual_costs, row.funding_rate))
         yield VoucherRow(
             reference=row.reference,
             sme=row.legal_name,
@@ -111,8 +139,11 @@ def voucher_rows(scope: Scope) -> Iterator[VoucherRow]:
             title=row.title,
             requested=row.requested_amount,
             awarded=row.awarded_amount,
+            released=row.released_amount,
             paid=row.paid_amount,
-            outstanding=outstanding(row.awarded_amount, row.paid_amount),
+            # Held and not paid: 0 once paid (close-out keeps only what is paid or payable).
+            outstanding=outstanding(committed, row.paid_amount),
+            recovery_due=due_back,
             award_date=scope.award_date(row.awarded_at),
             state=STATE_LABELS.get(row.state, row.state),
             report_state=REPORT_STATUS_LABELS.get(report, report) if report else None,
@@ -150,15 +181,18 @@ def payment_rows(scope: Scope) -> list[PaymentRow]:
     # A list, not a stream: two sheets read it, and payments are bounded by the
     # vouchers (a few per voucher), not by the applications.
     pay, a, o, p = Payment, Application, Organisation, ServiceProvider
+    # A payment is reversed at most once (uq_ledger_entries_payment_kind): one row each.
+    rev = aliased(LedgerEntry)
     stmt = (
         select(
             pay.paid_on, a.reference.label("voucher"), o.legal_name, pay.amount,
             pay.reference, pay.invoice_number, pay.invoice_date, a.title,
-            p.name.label("provider"),
+            p.name.label("provider"), pay.kind, rev.id.label("reversal_id"),
         )
         .join(a, a.id == pay.application_id)
         .join(o, o.id == a.organisation_id)
         .outerjoin(p, p.id == a.provider_id)
+        .outerjoin(rev, (rev.payment_id == pay.id) & (rev.kind == REVERSAL))
         .where(*scope.vouchers_of_call())
         .order_by(pay.paid_on, pay.id)
     )
@@ -176,19 +210,55 @@ def payment_rows(scope: Scope) -> list[PaymentRow]:
             invoice_number=row.invoice_number or None,
             invoice_date=row.invoice_date,
             description=description,
+            kind=KIND_LABELS.get(row.kind, row.kind),
+            reversed=row.reversal_id is not None,
         ))
     return rows
 
 
-def de_minimis_rows(scope: Scope) -> Iterator[DeMinimisRow]:
-    """Each voucher as de minimis aid, with the undertaking's total over the rolling period
-    that ends on its award date (budget.de_minimis_period_start, as the award check).
+def ledger_rows(scope: Scope) -> Iterator[LedgerRow]:
+    """Every ledger entry of the export's vouchers, in the order booked."""
+    e, a, o, u = LedgerEntry, Application, Organisation, User
+    stmt = (
+        select(
+            e.booked_on, a.reference.label("voucher"), o.legal_name, a.voucher_type, e.kind,
+            e.committed, e.paid, e.quota, e.reason, e.reference, u.name.label("actor"), e.at,
+        )
+        .join(a, a.id == e.application_id)
+        .join(o, o.id == a.organisation_id)
+        .outerjoin(u, u.id == e.actor_id)
+        .where(*scope.vouchers_of_call())
+        .order_by(e.id)
+    )
+    for row in scope.stream(stmt):
+        yield LedgerRow(
+            booked_on=row.booked_on,
+            voucher_reference=row.voucher,
+            sme=row.legal_name,
+            voucher_type=row.voucher_type,
+            kind=KIND_LABELS.get(row.kind, row.kind),
+            committed=row.committed,
+            paid=row.paid,
+            quota=row.quota,
+            reason=row.reason,
+            reference=row.reference,
+            recorded_by=row.actor,
+            recorded_at=row.at,
+        )
 
-    Three queries, whatever the number of vouchers: the vouchers of this export, every
+
+def de_minimis_rows(scope: Scope) -> Iterator[DeMinimisRow]:
+    """The register's row of each voucher's award (services/register_export.py), with the
+    undertaking's total over the rolling period that ends on its award date
+    (budget.de_minimis_period_start, as the award check): the aid it declared, and the aid
+    awarded here, in any call, on vouchers that still hold money. A cancelled voucher's
+    own award therefore no longer counts in its total.
+
+    Three queries, whatever the number of vouchers: the grants of this export, every
     live voucher (of any call) and every declared aid of the undertakings they went to;
     the rolling sums are then prefix sums per undertaking.
     """
-    a, o, d = Application, Organisation, AidDeclaration
+    a, d = Application, AidDeclaration
     mine = aliased(Application)
     undertakings = select(mine.organisation_id).where(*scope.vouchers_of_call(mine))
     awards = _prefix_sums(scope.conn.execute(
@@ -203,33 +273,21 @@ def de_minimis_rows(scope: Scope) -> Iterator[DeMinimisRow]:
     ))
     nothing: tuple[list, list[Decimal]] = ([], [ZERO])
 
-    stmt = (
-        select(a.id, a.organisation_id, o.legal_name, o.registry_number, a.awarded_at,
-               a.awarded_amount)
-        .join(o, o.id == a.organisation_id)
-        .where(*scope.vouchers_of_call())
-        .order_by(a.awarded_at, a.id)
-    )
-    for app_id, org_id, name, registry, at, amount in scope.stream(stmt):
+    for row in scope.stream(grants_select(*scope.vouchers_of_call())):
+        at, app_id = row.awarded_at, row.id
         day = scope.award_date(at)
-        keys, prefix = awards.get(org_id, nothing)
+        keys, prefix = awards.get(row.organisation_id, nothing)
         # Aid awarded up to and including this award, back to the start of the period.
         upto = bisect.bisect_right(keys, (at, app_id))
         since = bisect.bisect_left(keys, (de_minimis_period_opens(day, scope.zone),))
         received = prefix[upto] - prefix[since]
-        keys, prefix = declared.get(org_id, nothing)
+        keys, prefix = declared.get(row.organisation_id, nothing)
         # Aid granted inside the period, up to the award date.
         declared_before = (prefix[bisect.bisect_left(keys, (day + timedelta(days=1),))]
                            - prefix[bisect.bisect_left(
                                keys, (de_minimis_period_start(day) + timedelta(days=1),))])
-        yield DeMinimisRow(
-            undertaking=name,
-            registry_number=registry,
-            award_date=day,
-            aid_amount=amount,
-            declared_before=declared_before,
-            rolling_total=declared_before + received,
-        )
+        yield register_row(row, declared_before=declared_before,
+                           rolling_total=declared_before + received)
 
 
 def _prefix_sums(rows) -> dict[int, tuple[list[tuple[Any, int]], list[Decimal]]]:

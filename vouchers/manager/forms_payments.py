@@ -1,0 +1,58 @@
+"""The forms of the payments pages: preparing a SEPA batch, marking it executed, cancelling.
+
+The forms parse (ids, dates, a reference); services/payment_batches.py decides whether
+the payments are due, the dates acceptable and the batch still open, with its messages.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, Field, StringField, SubmitField
+from wtforms.validators import InputRequired, Length
+
+from ..clock import today
+from ..models.base import MAX_ID
+from ..services.payment_batches import MAX_BANK_REFERENCE
+
+_DATE = "Give the date as YYYY-MM-DD."
+
+
+class IdsField(Field):
+    """The ticked checkboxes of a table: each posts ``name=<id>``; read as a list of ids."""
+
+    def process_formdata(self, valuelist):
+        self.data = []
+        for value in valuelist:
+            text = (value or "").strip()
+            if not text.isascii() or not text.isdigit() or not 0 < int(text) <= MAX_ID:
+                self.data = []
+                raise ValueError("The selection holds something that is not a voucher; "
+                                 "reload the page and select again.")
+            self.data.append(int(text))
+
+    def _value(self) -> str:
+        return ""
+
+
+class PrepareBatchForm(FlaskForm):
+    application_ids = IdsField("Payments", default=list)
+    execution_date = DateField(
+        "Execution date", validators=[InputRequired(_DATE)], default=today,
+        invalid_value_message=_DATE,
+        description="The day the bank should pay: today or a later business day.")
+    submit = SubmitField("Prepare SEPA file")
+
+
+class ExecuteBatchForm(FlaskForm):
+    bank_reference = StringField(
+        "Bank reference", validators=[
+            InputRequired("Give the bank's reference of the executed transfers."),
+            Length(max=MAX_BANK_REFERENCE)],
+        description="As the bank's statement or confirmation names the executed file.")
+    executed_on = DateField("Executed on", validators=[InputRequired(_DATE)], default=today,
+                            invalid_value_message=_DATE)
+    submit = SubmitField("Mark executed")
+
+
+class CancelBatchForm(FlaskForm):
+    submit = SubmitField("Cancel batch")

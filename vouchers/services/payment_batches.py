@@ -1,0 +1,397 @@
+"""Payments due and SEPA credit-transfer batches: prepared, downloaded, executed once.
+
+A manager selects the payments due of a call (advances after the award, final payments
+after the report: services/settlement.due) and prepares a batch: each transfer is a
+BatchItem holding the amount and the bank details it was prepared with, and the voucher's
+id in ``pending_application_id``, whose unique index keeps a voucher in one open batch.
+The batch's SEPA file (exports/sepa_file.py) can be downloaded any number of times: it
+is rebuilt from the batch, the same message id and the same transfers, and records
+nothing. Once the bank has executed it the manager marks it executed, which records each
+transfer as a payment (services/payments.record_payment) exactly once: the status moves
+from prepared by a conditional UPDATE, so of two executions at the same moment one does
+it and the other is told, and Payment.batch_item_id is unique as a backstop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from uuid import uuid4
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
+
+from exports import sepa_file
+from exports.sepa_file import Account, SepaFileError, Transfer, TransferFile
+from workflows import lifecycle
+
+from .. import policy
+from ..clock import local_date, today
+from ..extensions import db
+from ..models import Application, BankDetailsChange, BatchItem, Call, PaymentBatch, User
+from ..models.base import utcnow
+from ..models.ledger import (
+    ADVANCE,
+    BATCH_CANCELLED,
+    BATCH_EXECUTED,
+    BATCH_PREPARED,
+    PAYMENT,
+)
+from ..money import ZERO, format_eur
+from ..text import clean_line
+from . import payments, settlement
+from .errors import ConcurrentChange, InvalidInput, PaymentRefused
+from .transaction import CONCURRENT_MESSAGE, atomic
+
+NOT_ALLOWED = "Only a programme manager prepares and records payment batches."
+KIND_LABELS = {ADVANCE: "advance", PAYMENT: "final payment"}
+STATUS_LABELS = {BATCH_PREPARED: "Awaiting execution", BATCH_EXECUTED: "Executed",
+                 BATCH_CANCELLED: "Cancelled"}
+MAX_DAYS_AHEAD = 365
+MAX_BANK_REFERENCE = 60  # Payment.reference and LedgerEntry.reference hold 60
+PREPARE_CLASH = {
+    "uq_batch_items_pending_application_id": (
+        "A selected voucher was put in another payment batch at the same moment; nothing "
+        "was prepared. Reload the page to see what is still due."),
+}
+NO_BANK_DETAILS = "No bank details: the company has not given its IBAN and account holder."
+CHANGE_PENDING = ("New bank details await a manager's confirmation: confirm or refuse them "
+                  "on the company's page first.")
+
+
+@dataclass(frozen=True)
+class Due:
+    """Money due now on one voucher, with the bank details it would be paid to."""
+
+    application: Application
+    kind: str  # "advance" or "payment"
+    amount: Decimal
+    iban: str = ""
+    bic: str = ""
+    account_holder: str = ""
+    problem: str | None = None  # why it cannot go into a batch, or None
+
+    @property
+    def selectable(self) -> bool:
+        return self.problem is None
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    batch: PaymentBatch
+    count: int
+    total: Decimal
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.batch.status]
+
+
+
+def _candidates(call: Call, *, fresh: bool = False) -> list[Application]:
+    """The vouchers of ``call`` that may have money due: completed ones, and where the call
+    pays advances the ones between the award and the report's approval."""
+    states = {lifecycle.COMPLETED} | (set(settlement.ADVANCE_STATES)
+                                      if call.advance_share else set())
+    query = (select(Application)
+             .where(Application.call_id == call.id, Application.state.in_(states))
+             .options(joinedload(Application.organisation),
+                      joinedload(Application.call_voucher_type))
+             .order_by(Application.reference))
+    if fresh:  # deciding a write: what is committed now, not what the session holds
+        query = query.execution_options(populate_existing=True)
+    return list(db.session.scalars(query))
+
+
+def pending_ids(call: Call) -> set[int]:
+    """The vouchers of ``call`` waiting in a batch prepared and not executed yet."""
+    return set(db.session.scalars(
+        select(BatchItem.pending_application_id)
+        .join(Application, Application.id == BatchItem.pending_application_id)
+        .where(Application.call_id == call.id)))
+
+
+def _changes_pending(organisation_ids: set[int]) -> set[int]:
+    return set(db.session.scalars(
+        select(BankDetailsChange.pending_organisation_id)
+        .where(BankDetailsChange.pending_organisation_id.in_(organisation_ids))))
+
+
+def _bank_details(application: Application, change_pending: bool) -> dict:
+    org = application.organisation
+    if not (org.iban or "").strip() or not (org.account_holder or "").strip():
+        return {"problem": NO_BANK_DETAILS}
+    holder = org.account_holder.strip()
+    try:
+        iban = sepa_file.clean_iban(org.iban, "The company's IBAN")
+        bic = sepa_file.clean_bic(org.bic or "", "The company's BIC")
+    except SepaFileError as exc:
+        return {"problem": str(exc), "account_holder": holder}
+    found = {"iban": iban, "bic": bic, "account_holder": holder}
+    return found | ({"problem": CHANGE_PENDING} if change_pending else {})
+
+
+def _dues(call: Call, *, fresh: bool = False) -> tuple[list[Due], set[int]]:
+    """(every voucher with money due now and not in an open batch, the ids in one)."""
+    candidates = _candidates(call, fresh=fresh)
+    pending = pending_ids(call)
+    changing = _changes_pending({a.organisation_id for a in candidates})
+    dues = []
+    for application in candidates:
+        if application.id in pending:
+            continue
+        # One query per completed voucher (its report); the advance states need none.
+        owed = settlement.due(application)
+        if owed is None:
+            continue
+        kind, amount = owed
+        dues.append(Due(application, kind, amount,
+                        **_bank_details(application, application.organisation_id in changing)))
+    return dues, pending
+
+
+def due_payments(call: Call) -> list[Due]:
+    """Every voucher of ``call`` with money due now that is not in an open batch; those
+    without (valid) bank details are listed with the reason and cannot be selected."""
+    return _dues(call)[0]
+
+
+def batches_of(call: Call) -> list[BatchSummary]:
+    """The call's batches, the latest first, with their number of transfers and total."""
+    rows = db.session.execute(
+        select(PaymentBatch, func.count(BatchItem.id),
+               func.coalesce(func.sum(BatchItem.amount), ZERO))
+        .outerjoin(BatchItem, BatchItem.batch_id == PaymentBatch.id)
+        .where(PaymentBatch.call_id == call.id)
+        .group_by(PaymentBatch.id).order_by(PaymentBatch.id.desc()))
+    return [BatchSummary(batch, count, Decimal(total)) for batch, count, total in rows]
+
+
+def summary_of(batch: PaymentBatch) -> BatchSummary:
+    return BatchSummary(batch, len(batch.items), sum((i.amount for i in batch.items), ZERO))
+
+
+def calls_with_batches() -> list[tuple[Call, int, int]]:
+    """Every call, the latest to open first, with its open and its executed batches."""
+    open_ = func.count(PaymentBatch.id).filter(PaymentBatch.status == BATCH_PREPARED)
+    done = func.count(PaymentBatch.id).filter(PaymentBatch.status == BATCH_EXECUTED)
+    return [tuple(row) for row in db.session.execute(
+        select(Call, open_, done).outerjoin(PaymentBatch, PaymentBatch.call_id == Call.id)
+        .options(joinedload(Call.programme))
+        .group_by(Call.id).order_by(Call.opens_at.desc(), Call.id.desc()))]
+
+
+
+def debtor_of(call: Call) -> Account:
+    """The programme's own account, which the SEPA file pays from."""
+    programme = call.programme
+    if not programme.debtor_name.strip() or not programme.debtor_iban.strip():
+        raise PaymentRefused(f"Give the bank account of {programme.name} (account name and "
+                             "IBAN) on the programme's page first: the SEPA file pays from it.")
+    try:
+        return Account(name=programme.debtor_name,
+                       iban=sepa_file.clean_iban(programme.debtor_iban,
+                                                 "The programme's IBAN"),
+                       bic=sepa_file.clean_bic(programme.debtor_bic, "The programme's BIC"))
+    except SepaFileError as exc:
+        raise PaymentRefused(f"{exc} Correct it on the programme's page.") from exc
+
+
+def check_execution_date(execution_date: date | None) -> None:
+    if execution_date is None:
+        raise InvalidInput("Give the day the bank should execute the transfers.")
+    if execution_date < today():
+        raise InvalidInput(f"The execution date {execution_date:%d %b %Y} has passed: give "
+                           "today or a later day.")
+    if execution_date > today() + timedelta(days=MAX_DAYS_AHEAD):
+        raise InvalidInput(f"The execution date {execution_date:%d %b %Y} is more than a "
+                           "year ahead: give the day the bank should pay.")
+
+
+def message_id(call: Call, batch_id: int) -> str:
+    """VCH-<call code>-<batch id>: unique, the same however often the file is made."""
+    tail = f"-{batch_id}"
+    return "VCH-" + sepa_file.sepa_id(call.code, sepa_file.MAX_ID - 4 - len(tail)) + tail
+
+
+def remittance(application: Application, kind: str) -> str:
+    """What the SME reads on its statement: the voucher, the kind, the programme."""
+    text = (f"Voucher {application.reference} {KIND_LABELS[kind]} "
+            f"{application.call.programme.name}")
+    return sepa_file.sepa_text(text, sepa_file.MAX_REMITTANCE)
+
+
+def _refusals(call: Call, ids: list[int], dues: dict[int, Due], pending: set[int]) -> list[str]:
+    references = dict(db.session.execute(
+        select(Application.id, Application.reference)
+        .where(Application.id.in_(ids), Application.call_id == call.id)).all())
+    problems = []
+    for application_id in ids:
+        due, reference = dues.get(application_id), references.get(application_id)
+        if reference is None:
+            problems.append(f"Application {application_id} is not a voucher of call "
+                            f"{call.code}.")
+        elif application_id in pending:
+            problems.append(f"{reference} is already in a batch awaiting execution.")
+        elif due is None:
+            problems.append(f"{reference} has nothing due now.")
+        elif due.problem:
+            problems.append(f"{reference}: {due.problem}")
+    return problems
+
+
+def _hold(applications: list[Application]) -> None:
+    """Move each voucher's row version: a payment or a transition committed on one of them
+    since it was read refuses this batch (and one coming after waits for it)."""
+    for application in applications:
+        version = application.version
+        result = db.session.execute(
+            update(Application).where(Application.id == application.id,
+                                      Application.version == version)
+            .values(version=version + 1))
+        db.session.expire(application, ["version"])
+        if result.rowcount != 1:
+            raise ConcurrentChange(CONCURRENT_MESSAGE)
+
+
+def prepare_batch(call: Call, actor: User, application_ids, execution_date: date | None,
+                  now: datetime | None = None) -> PaymentBatch:
+    """A batch of the selected payments due, to be executed on ``execution_date``."""
+    now = now or utcnow()
+    with atomic(PREPARE_CLASH):
+        policy.ensure(policy.can_manage_payments(actor), NOT_ALLOWED)
+        ids = list(dict.fromkeys(application_ids or ()))
+        if not ids:
+            raise InvalidInput("Select at least one payment for the SEPA file.")
+        check_execution_date(execution_date)
+        debtor_of(call)
+        db.session.flush()
+        dues, pending = _dues(call, fresh=True)
+        by_id = {d.application.id: d for d in dues}
+        problems = _refusals(call, ids, by_id, pending)
+        if problems:
+            raise PaymentRefused(" ".join(problems) + " Nothing was prepared.")
+        batch = PaymentBatch(call_id=call.id, execution_date=execution_date,
+                             created_by_id=actor.id, created_at=now,
+                             message_id=f"VCH-NEW-{uuid4().hex[:24]}")
+        db.session.add(batch)
+        db.session.flush()
+        batch.message_id = message_id(call, batch.id)
+        for due in (by_id[i] for i in ids):
+            batch.items.append(BatchItem(
+                application_id=due.application.id, kind=due.kind, amount=due.amount,
+                iban=due.iban, bic=due.bic, account_holder=due.account_holder,
+                remittance=remittance(due.application, due.kind),
+                pending_application_id=due.application.id))
+        # The items first: a batch prepared at the same moment with one of these vouchers
+        # clashes on the unique index (PREPARE_CLASH), then the vouchers are held.
+        db.session.flush()
+        _hold([by_id[i].application for i in ids])
+    return batch
+
+
+
+def transfer_file(batch: PaymentBatch) -> TransferFile:
+    return TransferFile(
+        message_id=batch.message_id, created_at=batch.created_at,
+        execution_date=batch.execution_date, debtor=debtor_of(batch.call),
+        transfers=[Transfer(end_to_end_id=f"VCH-B{batch.id}-I{item.id}", amount=item.amount,
+                            creditor=Account(name=item.account_holder, iban=item.iban,
+                                             bic=item.bic),
+                            remittance=item.remittance) for item in batch.items])
+
+
+def sepa_xml(batch: PaymentBatch) -> bytes:
+    """The batch's pain.001 file. Reads only: downloading it again records nothing."""
+    if batch.status == BATCH_CANCELLED:
+        raise PaymentRefused("This batch was cancelled: its file must not go to the bank.")
+    try:
+        return sepa_file.build(transfer_file(batch))
+    except SepaFileError as exc:
+        raise PaymentRefused(f"The SEPA file cannot be made: {exc}") from exc
+
+
+def sepa_filename(batch: PaymentBatch) -> str:
+    return f"{batch.message_id}.xml"
+
+
+
+def _closed(batch: PaymentBatch, doing: str) -> PaymentRefused:
+    """Why a batch that is no longer prepared cannot be ``doing`` (read as committed)."""
+    db.session.refresh(batch)
+    if batch.status == BATCH_EXECUTED:
+        tail = "" if doing == "executed" else "; to correct a payment, reverse it on its voucher"
+        return PaymentRefused(
+            f"This batch is already recorded as executed on {batch.executed_on:%d %b %Y} "
+            f"(bank reference {batch.bank_reference}): each of its payments was recorded "
+            f"once. Nothing changed{tail}.")
+    return PaymentRefused(f"This batch was cancelled, so it cannot be {doing}: nothing "
+                          "changed. Prepare a new batch of the payments still due.")
+
+
+def _set_status(batch: PaymentBatch, **values) -> bool:
+    """Move the batch from prepared to ``values``; False when it is no longer prepared."""
+    result = db.session.execute(
+        update(PaymentBatch).where(PaymentBatch.id == batch.id,
+                                   PaymentBatch.status == BATCH_PREPARED).values(**values))
+    return result.rowcount == 1
+
+
+def _release_items(batch: PaymentBatch) -> None:
+    db.session.execute(update(BatchItem).where(BatchItem.batch_id == batch.id)
+                       .values(pending_application_id=None))
+    db.session.expire(batch)
+
+
+def check_executed_on(batch: PaymentBatch, executed_on: date | None) -> None:
+    if executed_on is None:
+        raise InvalidInput("Give the day the bank executed the transfers.")
+    if executed_on > today():
+        raise InvalidInput("The execution day cannot be in the future.")
+    prepared_on = local_date(batch.created_at)
+    if executed_on < prepared_on:
+        raise InvalidInput(f"The execution day cannot be before the batch was prepared "
+                           f"({prepared_on:%d %b %Y}).")
+
+
+def execute_batch(batch: PaymentBatch, actor: User, bank_reference: str,
+                  executed_on: date | None, now: datetime | None = None) -> PaymentBatch:
+    """The bank executed the file: record each transfer as a payment, once."""
+    now = now or utcnow()
+    with atomic(payments.PAYMENT_CLASH):
+        policy.ensure(policy.can_manage_payments(actor), NOT_ALLOWED)
+        reference = clean_line(bank_reference, "the bank's reference of the execution",
+                               MAX_BANK_REFERENCE)
+        check_executed_on(batch, executed_on)
+        if not _set_status(batch, status=BATCH_EXECUTED, executed_at=now,
+                           executed_by_id=actor.id, executed_on=executed_on,
+                           bank_reference=reference):
+            raise _closed(batch, "executed")
+        db.session.expire(batch)
+        for item in batch.items:
+            try:
+                payments.record_payment(item.application, actor, item.amount,
+                                        paid_on=executed_on, reference=reference,
+                                        kind=item.kind, batch_item=item, now=now)
+            except (PaymentRefused, InvalidInput) as exc:
+                raise PaymentRefused(
+                    f"{item.application.reference} ({format_eur(item.amount)}): "
+                    f"{exc.message} Nothing was recorded; cancel the batch and record this "
+                    "voucher's payment by hand.") from exc
+        _release_items(batch)
+    return batch
+
+
+def cancel_batch(batch: PaymentBatch, actor: User) -> PaymentBatch:
+    """Give up a batch the bank has not executed: its vouchers are due again."""
+    with atomic():
+        policy.ensure(policy.can_manage_payments(actor), NOT_ALLOWED)
+        if not _set_status(batch, status=BATCH_CANCELLED):
+            raise _closed(batch, "cancelled")
+        _release_items(batch)
+    return batch
