@@ -1,4 +1,5 @@
-"""Exports for the funder: the budget workbook, its rows and the cell helper it relies on.
+"""Exports for the funder: the budget workbook, the de minimis register as CSV, their rows
+and the cell helper they rely on.
 
 Nothing here imports Flask, the database or the vouchers package: the service in
 ``vouchers/services/workbook.py`` gathers the rows and the labels and hands them over.
@@ -8,6 +9,7 @@ from .budget_workbook import SHEET_NAMES, build_budget_workbook
 from .rows import (
     ApplicationRow,
     DeMinimisRow,
+    LedgerRow,
     PaymentRow,
     TypeSummary,
     VoucherRow,
@@ -18,6 +20,7 @@ __all__ = [
     "SHEET_NAMES",
     "ApplicationRow",
     "DeMinimisRow",
+    "LedgerRow",
     "PaymentRow",
     "TypeSummary",
     "VoucherRow",

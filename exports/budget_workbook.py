@@ -22,6 +22,7 @@ from .cells import clean_text
 from .rows import (
     ApplicationRow,
     DeMinimisRow,
+    LedgerRow,
     PaymentRow,
     TypeSummary,
     VoucherRow,
@@ -31,6 +32,7 @@ from .sheets import about as about_sheet
 from .sheets import applications as applications_sheet
 from .sheets import de_minimis as de_minimis_sheet
 from .sheets import expenditure as expenditure_sheet
+from .sheets import ledger as ledger_sheet
 from .sheets import payments as payments_sheet
 from .sheets import summary as summary_sheet
 from .sheets import vouchers as vouchers_sheet
@@ -56,6 +58,7 @@ __all__ = [
     "SHEET_NAMES",
     "ApplicationRow",
     "DeMinimisRow",
+    "LedgerRow",
     "PaymentRow",
     "TypeSummary",
     "VoucherRow",
@@ -67,6 +70,7 @@ __all__ = [
 SHEET_NAMES = (
     summary_sheet.TITLE,
     vouchers_sheet.TITLE,
+    ledger_sheet.TITLE,
     applications_sheet.TITLE,
     payments_sheet.TITLE,
     de_minimis_sheet.TITLE,
@@ -84,19 +88,25 @@ def build_budget_workbook(
     applications: Iterable[ApplicationRow],
     payments: Iterable[PaymentRow],
     de_minimis: Iterable[DeMinimisRow],
+    ledger: Iterable[LedgerRow] = (),
+    reconcile: bool = True,
     labels: dict[str, str] | None = None,
     progress: Callable[[int], Any] | None = None,
 ) -> None:
     """Write the funder's workbook to ``target`` (a path or a binary file object).
 
-    ``vouchers``, ``applications`` and ``de_minimis`` are consumed exactly once and may be
-    generators over a server-side cursor. ``payments`` feeds two sheets, so a non-sequence
-    is materialised first. ``progress`` is called with the number of data rows written so
-    far every 1,000 rows and once at the end.
+    ``vouchers``, ``ledger``, ``applications`` and ``de_minimis`` are consumed exactly once
+    and may be generators over a server-side cursor. ``payments`` feeds two sheets, so a
+    non-sequence is materialised first. ``progress`` is called with the number of data rows
+    written so far every 1,000 rows and once at the end.
 
     Voucher type codes in vouchers and applications are shown with their label from
     ``labels`` (the caller's registry), else with the label of the matching summary; a
     code known to neither is shown as it is.
+
+    ``reconcile`` says that ``ledger`` holds every entry of the summaries' voucher types
+    (the vouchers are not narrowed by award date), so the Ledger sheet sets its sums per
+    type next to the Summary's and says whether they agree.
     """
     summaries = list(summaries)
     if not isinstance(payments, Sequence):
@@ -116,6 +126,8 @@ def build_budget_workbook(
     shared = {"progress": counter, "amount_fmt": amount_fmt}
     summary_sheet.write_summary(wb, summaries, currency=meta.currency, **shared)
     vouchers_sheet.write_vouchers(wb, vouchers, labels=names, **shared)
+    ledger_sheet.write_ledger(wb, ledger, summaries=summaries, labels=names,
+                              reconcile=reconcile, **shared)
     applications_sheet.write_applications(wb, applications, labels=names, **shared)
     payments_sheet.write_payments(wb, payments, **shared)
     de_minimis_sheet.write_de_minimis(wb, de_minimis, **shared)

@@ -17,6 +17,7 @@ from decimal import Decimal
 __all__ = [
     "ApplicationRow",
     "DeMinimisRow",
+    "LedgerRow",
     "PaymentRow",
     "TypeSummary",
     "VoucherRow",
@@ -24,6 +25,7 @@ __all__ = [
 ]
 
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
+_ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +68,10 @@ class TypeSummary:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VoucherRow:
+    """One voucher. What it holds of its envelope (awarded - released) is the sheet's own
+    live formula; outstanding (held, not paid: 0 once paid) and the recovery due from the
+    SME are the caller's figures (services/settlement.py)."""
+
     reference: str
     sme: str
     registry_number: str
@@ -76,8 +82,11 @@ class VoucherRow:
     title: str
     requested: Decimal
     awarded: Decimal
+    # Given back to the envelope at close-out or cancellation.
+    released: Decimal = _ZERO
     paid: Decimal
     outstanding: Decimal
+    recovery_due: Decimal = _ZERO
     award_date: date | None
     state: str
     report_state: str | None
@@ -108,13 +117,50 @@ class PaymentRow:
     invoice_date: date | None
     description: str
     vat: Decimal = Decimal("0")
+    # "Advance" or "Payment", as the caller labels the kinds.
+    kind: str = "Payment"
+    # Booked back (the Ledger sheet has the reversal): listed, never declared to Jems.
+    reversed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerRow:
+    """One ledger entry: what it moved on the voucher's committed, paid and quota."""
+
+    booked_on: date
+    voucher_reference: str
+    sme: str
+    voucher_type: str
+    kind: str  # the caller's label: "Commitment", "Release", "Advance", ...
+    committed: Decimal
+    paid: Decimal
+    quota: int
+    reason: str
+    reference: str
+    recorded_by: str | None
+    recorded_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeMinimisRow:
+    """One award in the de minimis register, with what a central register asks for.
+
+    ``award_date`` is the date granted and ``aid_amount`` the amount granted, as recorded
+    at the award; ``aid_after_close_out`` is what the undertaking keeps once close-out or
+    cancellation released the rest. ``declared_before`` and ``rolling_total`` (the aid
+    declared in the rolling three years up to the award, and that plus the aid awarded
+    here in the period) are for the workbook; the register's CSV leaves them out.
+    """
+
     undertaking: str
     registry_number: str
     award_date: date
     aid_amount: Decimal
-    declared_before: Decimal
-    rolling_total: Decimal
+    declared_before: Decimal | None = None
+    rolling_total: Decimal | None = None
+    country: str = ""
+    vat_number: str = ""
+    granting_authority: str = ""
+    aid_after_close_out: Decimal | None = None
+    regulation: str = ""
+    voucher_reference: str = ""

@@ -90,17 +90,17 @@ def test_profile_is_created_once_and_links_the_applicant(client, make):
     login(client, user)
     assert "Company profile" in text(client.get("/apply/profile"))
     response = client.post("/apply/profile", data={
-        "legal_name": "Aarhus Cell Dynamics ApS", "registry_number": "dk 3841 2290",
+        "legal_name": "Aarhus Cell Dynamics ApS", "registry_number": "dk 1358 5628",
         "country": "DK", "region": "Central Denmark", "size": "micro", "sector": "biotech",
     })
     assert response.status_code == 303
     db.session.refresh(user)
     org = user.organisation
     assert org.legal_name == "Aarhus Cell Dynamics ApS"
-    assert org.registry_number == "DK38412290"
+    assert org.registry_number == "DK13585628"
     # Editing changes the same organisation.
     client.post("/apply/profile", data={
-        "legal_name": "Aarhus Cell Dynamics ApS", "registry_number": "DK38412290",
+        "legal_name": "Aarhus Cell Dynamics ApS", "registry_number": "DK13585628",
         "country": "DK", "region": "Central Denmark", "size": "small", "sector": "biotech",
     })
     db.session.expire_all()

@@ -21,6 +21,7 @@ from vouchers.boundary import BLUEPRINT_PERMISSIONS
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.manager.applications import ACTIONS
+from vouchers.models import BankDetailsChange
 from vouchers.services import accounts, aid, attachments, reviews
 
 PERSONAS = ("anonymous", "applicant", "other_applicant", "evaluator", "conflicted_evaluator",
@@ -65,6 +66,12 @@ ALLOWED_BY = {
     # The world's evaluator is also its call's lead evaluator (assigned, not yet reviewed:
     # the page shows them that they review first).
     "can_record_consensus": {"manager", "evaluator"},
+    # Money (issue 9): payments, reversals, recoveries and SEPA batches are the managers'.
+    "can_manage_payments": {"manager"},
+    "can_edit_bank_details": {"applicant", "manager"},
+    "can_decide_bank_change": {"manager"},
+    "can_reverse_payment": {"manager"},
+    "can_record_recovery": {"manager"},
     # The world's company (the owner's) and its declared aid: its applicant and managers.
     "can_declare_aid": {"applicant", "manager"},
     "can_withdraw_aid": {"applicant", "manager"},
@@ -113,6 +120,11 @@ def world(app, make):
     reviews.declare_conflict(application, conflicted, "My former employer.")
     call.lead_evaluator_id = evaluator.id
     declaration = aid.declare(owner.organisation, owner, "Regional agency", today(), "5000")
+    # New bank details waiting for a manager's confirmation.
+    change = BankDetailsChange(organisation_id=owner.organisation_id, iban="NL14INGB1707536455",
+                               account_holder="World B.V.", requested_by_id=owner.id,
+                               pending_organisation_id=owner.organisation_id)
+    db.session.add(change)
     db.session.commit()
     invitation, token = accounts.create_invitation(by=manager, email="new@x.example",
                                                     name="New Evaluator", role="evaluator")
@@ -129,7 +141,12 @@ def world(app, make):
             "old": 1, "new": 1,
             "assignment_id": reviews.assignment_of(application, evaluator).id,
             "programme_id": call.programme_id, "declaration_id": declaration.id,
-            "voucher_type": cvt.voucher_type}
+            "voucher_type": cvt.voucher_type, "change_id": change.id}
+    # The money parts' objects: a payment of a paid voucher, a batch awaiting execution.
+    from tests import matrix_cases_money, matrix_cases_payments
+
+    args.update(matrix_cases_money.world_args(make, manager))
+    args.update(matrix_cases_payments.world_args(make, manager))
     return users, args
 
 
@@ -216,7 +233,7 @@ def test_post_matrix_refuses_everyone_not_allowed_and_changes_nothing(app, clien
 # each has a case in tests/matrix_cases.py. A new POST route fails the test below until
 # it is listed here with a case.
 POST_CASES = (
-    "applicant.cancel", "applicant.delete_attachment", "applicant.edit",
+    "applicant.bank_details", "applicant.cancel", "applicant.delete_attachment", "applicant.edit",
     "applicant.new_application", "applicant.profile", "applicant.report",
     "applicant.start_report", "applicant.submit", "applicant.upload", "applicant.withdraw",
     "auth.accept_invitation", "auth.change_password", "auth.login", "auth.logout",
@@ -227,7 +244,10 @@ POST_CASES = (
     "manager.application_action:reject", "manager.application_action:return_for_changes",
     "manager.application_action:return_report", "manager.application_action:start_reporting",
     "manager.application_action:start_review", "manager.application_action:waitlist",
-    "manager.assign_evaluator", "manager.auto_assign", "manager.deactivate_provider",
+    "manager.assign_evaluator", "manager.auto_assign", "manager.bank_details",
+    "manager.cancel_batch", "manager.confirm_bank_change",
+    "manager.execute_batch", "manager.prepare_batch", "manager.record_recovery",
+    "manager.refuse_bank_change", "manager.reverse_payment", "manager.deactivate_provider",
     "manager.disable_user", "manager.edit_call", "manager.edit_organisation",
     "manager.edit_provider", "manager.enable_user", "manager.invite_user", "manager.new_call",
     "manager.new_programme", "manager.new_provider", "manager.reactivate_provider",

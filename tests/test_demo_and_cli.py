@@ -17,10 +17,12 @@ from vouchers.models import (
     Application,
     Assignment,
     AuditRecord,
+    BatchItem,
     CallVoucherType,
     FinalReport,
     Organisation,
     Payment,
+    PaymentBatch,
     Programme,
     Review,
     ServiceProvider,
@@ -106,6 +108,12 @@ def test_demo_history_is_spread_over_the_weeks_before_today(app):
     assert {local_date(at).weekday() for at in decisions} <= {0, 1, 2, 3, 4}
 
 
+# What follows from a person's action at the same moment, by the same person: the money an
+# approval or a cancellation releases, the voucher a payment pays in full (or an approval
+# closes), the voucher a reversal reopens.
+CONSEQUENCES = {"release", "pay", "reverse_payment"}
+
+
 def test_demo_history_happens_in_order_and_the_audit_trail_has_the_same_dates(app):
     applications = _loaded()
     checked = Counter()
@@ -113,10 +121,14 @@ def test_demo_history_happens_in_order_and_the_audit_trail_has_the_same_dates(ap
         records = db.session.scalars(select(AuditRecord).where(
             AuditRecord.application_id == a.id).order_by(AuditRecord.id)).all()
         ats = [r.at for r in records]
-        # What the system does in answer to a person (a resubmission going back under
-        # review, an extra evaluator for divergent scores) happens at the same moment.
-        by_people = [r.at for r in records if r.actor_id is not None]
-        assert ats == sorted(ats) and len(set(by_people)) == len(by_people), a.reference
+        assert ats == sorted(ats), a.reference
+        # Each action of a person has a moment of its own. What the system does in answer
+        # (a resubmission going back under review, an extra evaluator for divergent
+        # scores) and what the action books (CONSEQUENCES) happen at that moment.
+        actions = [r.at for r in records if r.actor_id is not None
+                   and r.trigger not in CONSEQUENCES]
+        assert len(set(actions)) == len(actions), a.reference
+        assert {r.at for r in records if r.trigger in CONSEQUENCES} <= set(actions)
         assert records[0].trigger == "create" and records[0].at == a.created_at
         if a.submitted_at:
             # submitted_at is the current version's submission (the last one).
@@ -151,14 +163,30 @@ def test_demo_history_happens_in_order_and_the_audit_trail_has_the_same_dates(ap
         payments = db.session.scalars(select(Payment).where(
             Payment.application_id == a.id)).all()
         for payment in payments:
-            assert report.decided_at < payment.recorded_at == _first(records, "pay")
-            assert local_date(report.submitted_at) > payment.invoice_date
-            assert payment.paid_on == local_date(payment.recorded_at)
-            checked["paid"] += 1
+            # Each payment has its ledger's record, at the moment it was recorded.
+            assert payment.recorded_at in {r.at for r in records if r.trigger == payment.kind}
+            # Paid on the day recorded by hand; by a batch, on the day the bank executed it
+            # (recorded once its statement was read).
+            executed_on = db.session.scalar(select(PaymentBatch.executed_on).join(
+                BatchItem).where(BatchItem.id == payment.batch_item_id))
+            assert payment.paid_on == (executed_on or local_date(payment.recorded_at))
+            assert payment.paid_on <= local_date(payment.recorded_at)
+            if payment.kind == "advance":  # after the award, before the report's approval
+                assert a.awarded_at < payment.recorded_at
+                assert report is None or report.decided_at is None or (
+                    payment.recorded_at < report.decided_at)
+                checked["advance"] += 1
+            else:
+                assert report.decided_at < payment.recorded_at
+                if payment.invoice_date:
+                    assert local_date(report.submitted_at) > payment.invoice_date
+                checked["paid"] += 1
+        if a.state == "paid":  # the last "pay" closed it, after any reversal
+            assert records[-1].trigger in {"pay", "recovery", "release"}
         if a.voucher_type == "travel" and report is None:
             # Not reported on yet: the trip is still to come.
             assert date.fromisoformat(a.details["start_date"]) > local_date(utcnow())
-    assert checked["travel report"] >= 5 and checked["paid"] >= 3
+    assert checked["travel report"] >= 5 and checked["paid"] >= 3 and checked["advance"] >= 5
     assert checked["report submitted"] >= 6 and checked["awarded"] >= 15
 
 

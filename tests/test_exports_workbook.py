@@ -25,6 +25,7 @@ from exports.budget_workbook import (
     SHEET_NAMES,
     ApplicationRow,
     DeMinimisRow,
+    LedgerRow,
     PaymentRow,
     TypeSummary,
     VoucherRow,
@@ -79,8 +80,9 @@ VOUCHERS = [
         reference="V-001", sme="Edelweiss GmbH", registry_number="ATU12345678", country="AT",
         region="Tyrol", voucher_type="innovation", provider="Alpine Consulting",
         title="Market study", requested=Decimal("5000.00"), awarded=Decimal("4500.50"),
-        paid=Decimal("2000.25"), outstanding=Decimal("2500.25"), award_date=date(2025, 3, 1),
-        state="awarded", report_state="submitted",
+        released=Decimal("0.25"), paid=Decimal("2000.25"), outstanding=Decimal("2500.00"),
+        recovery_due=Decimal("0.00"), award_date=date(2025, 3, 1), state="awarded",
+        report_state="submitted",
     ),
     VoucherRow(
         reference="V-002", sme="Sava d.o.o.", registry_number="SI87654321", country="SI",
@@ -114,14 +116,44 @@ PAYMENTS = [
     PaymentRow(
         paid_on=date(2025, 5, 6), voucher_reference="V-" + "9" * 40, sme="Sava d.o.o.",
         amount=Decimal("10.10"), payment_reference="PAY-2", invoice_number="N" * 45,
-        invoice_date=None, description="D" * 300,
+        invoice_date=None, description="D" * 300, kind="Advance",
+    ),
+    # Reversed: listed with the payments, not declared in the list of expenditure.
+    PaymentRow(
+        paid_on=date(2025, 5, 7), voucher_reference="V-001", sme="Edelweiss GmbH",
+        amount=Decimal("99.99"), payment_reference="PAY-3", invoice_number=None,
+        invoice_date=None, description="Wrong amount", reversed=True,
+    ),
+]
+
+LEDGER = [
+    LedgerRow(
+        booked_on=date(2025, 3, 1), voucher_reference="V-001", sme="Edelweiss GmbH",
+        voucher_type="innovation", kind="Commitment", committed=Decimal("4500.50"),
+        paid=Decimal("0"), quota=1, reason="", reference="", recorded_by="Officer One",
+        recorded_at=datetime(2025, 3, 1, 9, 0, tzinfo=UTC),
+    ),
+    LedgerRow(
+        booked_on=date(2025, 4, 2), voucher_reference="V-001", sme="Edelweiss GmbH",
+        voucher_type="innovation", kind="Payment", committed=Decimal("0"),
+        paid=Decimal("2000.25"), quota=0, reason="", reference="PAY-1",
+        recorded_by="Officer One", recorded_at=datetime(2025, 4, 2, 10, 0, tzinfo=UTC),
+    ),
+    LedgerRow(
+        booked_on=date(2025, 5, 1), voucher_reference="V-002", sme="Sava d.o.o.",
+        voucher_type="digital", kind="Release", committed=Decimal("-0.25"),
+        paid=Decimal("0"), quota=0, reason="Not spent.", reference="", recorded_by=None,
+        recorded_at=datetime(2025, 5, 1, 8, 0, tzinfo=UTC),
     ),
 ]
 
 DE_MINIMIS = [
     DeMinimisRow(
-        undertaking="Edelweiss GmbH", registry_number="ATU12345678",
+        undertaking="Edelweiss GmbH", country="AT", vat_number="ATU12345678",
+        registry_number="FN 123456a", granting_authority="Managing Authority",
         award_date=date(2025, 3, 1), aid_amount=Decimal("4500.50"),
+        aid_after_close_out=Decimal("4500.25"),
+        regulation="Commission Regulation (EU) 2023/2831", voucher_reference="V-001",
         declared_before=Decimal("100000.00"), rolling_total=Decimal("104500.50"),
     ),
 ]
@@ -136,6 +168,8 @@ def build(
     de_minimis=DE_MINIMIS,
     progress=None,
     labels=None,
+    ledger=LEDGER,
+    reconcile=True,
 ):
     buffer = io.BytesIO()
     build_budget_workbook(
@@ -146,6 +180,8 @@ def build(
         applications=iter(applications),
         payments=payments,
         de_minimis=iter(de_minimis),
+        ledger=iter(ledger),
+        reconcile=reconcile,
         labels=labels,
         progress=progress,
     )
@@ -186,10 +222,11 @@ def test_target_may_be_a_path(tmp_path):
 @pytest.mark.parametrize(
     ("sheet", "ref"),
     [
-        ("Vouchers", "A1:O3"),
+        ("Vouchers", "A1:R3"),
+        ("Ledger", "A1:L4"),
         ("Applications", "A1:J3"),
-        ("Payments", "A1:E3"),
-        ("De minimis", "A1:F2"),
+        ("Payments", "A1:G4"),
+        ("De minimis", "A1:L2"),
         ("List of expenditure", "A1:M3"),
     ],
 )
@@ -199,13 +236,18 @@ def test_ledgers_have_frozen_header_filter_and_widths(book, sheet, ref):
     assert ws.auto_filter.ref == ref
     assert all(cell.font.b for cell in ws[1])
     assert ws.column_dimensions["A"].width >= 6
-    assert ws.column_dimensions["B"].width >= 15
+    assert all(ws.column_dimensions[cell.column_letter].width >= 6 for cell in ws[1])
+    assert max(ws.column_dimensions[cell.column_letter].width for cell in ws[1]) >= 15
 
 
 def test_filter_covers_the_header_when_there_are_no_rows():
-    wb = build(vouchers=[], applications=[], payments=[], de_minimis=[])
-    assert wb["Vouchers"].auto_filter.ref == "A1:O1"
+    wb = build(vouchers=[], applications=[], payments=[], de_minimis=[], ledger=[])
+    assert wb["Vouchers"].auto_filter.ref == "A1:R1"
+    assert wb["Ledger"].auto_filter.ref == "A1:L1"
     assert wb["Applications"].max_row == 1
+    # The totals under an empty list are zeros, never a reversed range such as J2:J1.
+    assert [c.value for c in wb["Vouchers"][2]][8:15] == [0] * 7
+    assert [c.value for c in wb["Ledger"][2]][5:8] == [0, 0, 0]
 
 
 def test_positional_rows_are_refused():
@@ -324,25 +366,39 @@ def test_voucher_rows(book):
     ws = book["Vouchers"]
     assert header(ws) == [
         "Reference", "SME", "VAT/registry no.", "Country", "Region", "Voucher type",
-        "Provider", "Title", "Requested", "Awarded", "Paid", "Outstanding", "Award date",
-        "State", "Final report",
+        "Provider", "Title", "Requested", "Awarded", "Released", "Committed", "Paid",
+        "Outstanding", "Recovery due", "Award date", "State", "Final report",
     ]  # fmt: skip
-    first, second = data_rows(ws)
+    first, second, total = data_rows(ws)
     assert first[:8] == (
         "V-001", "Edelweiss GmbH", "ATU12345678", "AT", "Tyrol", "Innovation voucher",
         "Alpine Consulting", "Market study",
     )  # fmt: skip
-    assert [Decimal(str(v)) for v in first[8:12]] == [
-        Decimal("5000.00"), Decimal("4500.50"), Decimal("2000.25"), Decimal("2500.25"),
+    assert [Decimal(str(v)) for v in (*first[8:11], *first[12:15])] == [
+        Decimal("5000.00"), Decimal("4500.50"), Decimal("0.25"), Decimal("2000.25"),
+        Decimal("2500.00"), Decimal("0.00"),
     ]  # fmt: skip
-    assert first[12] == datetime(2025, 3, 1)
-    assert first[13:] == ("awarded", "submitted")
+    # What the voucher holds is the sheet's own definition: awarded less released.
+    assert (first[11], second[11]) == ("=J2-K2", "=J3-K3")
+    assert first[15] == datetime(2025, 3, 1)
+    assert first[16:] == ("awarded", "submitted")
     # Unknown type codes are shown as given; missing values leave the cell empty.
     assert second[5] == "unknown-type"
     assert second[6] is None
-    assert second[12] is None
-    assert second[14] is None
-    assert second[11] == 3000
+    assert second[15] is None
+    assert second[17] is None
+    assert second[13] == 3000
+    assert second[10] == 0  # nothing released: the row's default
+
+
+def test_voucher_totals_are_live_sums_outside_the_filter(book):
+    ws = book["Vouchers"]
+    total = [c.value for c in ws[4]]
+    assert total[0] == "Total"
+    assert total[8:15] == [f"=SUM({c}2:{c}3)" for c in "IJKLMNO"]
+    assert total[1:8] == [None] * 7 and total[15:] == [None] * 3
+    assert ws.auto_filter.ref == "A1:R3"
+    assert all(ws.cell(4, col).number_format == AMOUNT_FORMAT for col in range(9, 16))
 
 
 def test_labels_from_the_caller_name_types_without_a_summary():
@@ -353,11 +409,11 @@ def test_labels_from_the_caller_name_types_without_a_summary():
 
 def test_voucher_formats(book):
     ws = book["Vouchers"]
-    for col in "IJKL":
+    for col in "IJKLMNO":
         assert ws[f"{col}2"].number_format == AMOUNT_FORMAT
-        assert ws[f"{col}2"].data_type == "n"
-    assert ws["M2"].number_format == DATE_FORMAT
-    assert ws["M2"].is_date
+        assert ws[f"{col}2"].data_type == ("f" if col == "L" else "n")
+    assert ws["P2"].number_format == DATE_FORMAT
+    assert ws["P2"].is_date
 
 
 def test_application_rows(book):
@@ -381,26 +437,105 @@ def test_application_rows(book):
 
 def test_payment_rows(book):
     ws = book["Payments"]
-    assert header(ws) == ["Date", "Voucher reference", "SME", "Amount", "Payment reference"]
-    first, second = data_rows(ws)
-    assert first == (datetime(2025, 4, 2), "V-001", "Edelweiss GmbH", 2000.25, "PAY-1")
+    assert header(ws) == ["Date", "Voucher reference", "SME", "Kind", "Amount",
+                          "Payment reference", "Reversed"]
+    first, second, third = data_rows(ws)
+    assert first == (datetime(2025, 4, 2), "V-001", "Edelweiss GmbH", "Payment", 2000.25,
+                     "PAY-1", "No")
     assert second[1] == "V-" + "9" * 40  # cut only where Jems requires it
+    assert (second[3], second[6]) == ("Advance", "No")
+    # A reversed payment stays listed (history is not edited), marked as such.
+    assert (third[5], third[6]) == ("PAY-3", "Yes")
     assert ws["A2"].number_format == DATE_FORMAT
-    assert ws["D2"].number_format == AMOUNT_FORMAT
+    assert ws["E2"].number_format == AMOUNT_FORMAT
 
 
-def test_de_minimis_rows(book):
+def test_de_minimis_register_rows(book):
     ws = book["De minimis"]
     assert header(ws) == [
-        "Undertaking", "VAT/registry no.", "Award date", "Aid amount", "Aid declared before",
-        "Total over rolling period",
+        "Undertaking", "Country", "VAT number", "Registry number", "Granting authority",
+        "Date granted", "Amount granted", "Aid after close-out", "Regulation",
+        "Voucher reference", "Aid declared before", "Total over rolling period",
     ]  # fmt: skip
-    (row,) = data_rows(ws)
+    row, total = data_rows(ws)
     assert row == (
-        "Edelweiss GmbH", "ATU12345678", datetime(2025, 3, 1), 4500.5, 100000, 104500.5,
+        "Edelweiss GmbH", "AT", "ATU12345678", "FN 123456a", "Managing Authority",
+        datetime(2025, 3, 1), 4500.5, 4500.25, "Commission Regulation (EU) 2023/2831",
+        "V-001", 100000, 104500.5,
     )  # fmt: skip
-    assert ws["C2"].number_format == DATE_FORMAT
-    assert all(ws[f"{c}2"].number_format == AMOUNT_FORMAT for c in "DEF")
+    assert ws["F2"].number_format == DATE_FORMAT
+    assert all(ws[f"{c}2"].number_format == AMOUNT_FORMAT for c in "GHKL")
+    # The aid adds up; the rolling totals, running sums per undertaking, do not.
+    assert total[0] == "Total"
+    assert total[6:8] == ("=SUM(G2:G2)", "=SUM(H2:H2)")
+    assert total[10:] == (None, None)
+
+
+def test_de_minimis_rows_without_the_rolling_figures_leave_them_empty():
+    plain = DeMinimisRow(undertaking="X", registry_number="R1", award_date=date(2025, 1, 1),
+                         aid_amount=Decimal("10"))
+    row = data_rows(build(de_minimis=[plain])["De minimis"])[0]
+    assert row[:2] == ("X", None) and row[7:] == (None, None, None, None, None)
+
+
+# --------------------------------------------------------------------------------- ledger
+
+
+def test_ledger_rows_in_booking_order(book):
+    ws = book["Ledger"]
+    assert header(ws) == [
+        "Date booked", "Voucher reference", "SME", "Voucher type", "Kind",
+        "Committed change", "Paid change", "Quota change", "Reason", "Reference",
+        "Recorded by", "Recorded at (UTC)",
+    ]  # fmt: skip
+    rows = data_rows(ws)
+    assert rows[0] == (datetime(2025, 3, 1), "V-001", "Edelweiss GmbH", "Innovation voucher",
+                       "Commitment", 4500.5, 0, 1, None, None, "Officer One",
+                       datetime(2025, 3, 1, 9, 0))
+    assert [r[4] for r in rows[:3]] == ["Commitment", "Payment", "Release"]
+    assert rows[2][5] == -0.25 and rows[2][10] is None
+    for col in "FG":
+        assert ws[f"{col}2"].number_format == AMOUNT_FORMAT
+    assert ws["A2"].number_format == DATE_FORMAT
+    assert ws["L2"].number_format == DATETIME_FORMAT
+    assert ws.sheet_view.pane is not None and ws.freeze_panes == "A2"
+
+
+def test_ledger_totals_and_the_sums_per_type_against_the_summary(book):
+    ws = book["Ledger"]
+    total = [c.value for c in ws[5]]
+    assert total[0] == "Total"
+    assert total[5:8] == ["=SUM(F2:F4)", "=SUM(G2:G4)", "=SUM(H2:H4)"]
+    assert all(c.value is None for c in ws[6])
+    assert [c.value for c in ws[7]] == [
+        "Per voucher type", None, None, None, None, "Committed", "Paid", "Quota",
+        "Summary: committed", "Summary: paid", "Summary: awarded", "Agrees with the Summary",
+    ]  # fmt: skip
+    rows = [[c.value for c in ws[r]] for r in range(8, 8 + len(SUMMARIES))]
+    assert [r[0] for r in rows] == [s.label for s in SUMMARIES]
+    first = rows[0]
+    # Exact comparisons with the type's label (a SUMIF criterion would parse it).
+    assert first[5:8] == ["=SUMPRODUCT(($D$2:$D$4=$A8)*F$2:F$4)",
+                          "=SUMPRODUCT(($D$2:$D$4=$A8)*G$2:G$4)",
+                          "=SUMPRODUCT(($D$2:$D$4=$A8)*H$2:H$4)"]
+    assert first[8:11] == ["='Summary'!F2", "='Summary'!G2", "='Summary'!E2"]
+    assert first[11].startswith("=IF(AND(ROUND(F8-I8,2)=0,ROUND(G8-J8,2)=0,H8=K8)")
+    assert rows[3][8] == "='Summary'!F5"
+    assert ws.max_row == 7 + len(SUMMARIES)
+
+
+def test_a_ledger_narrowed_by_award_date_is_not_compared_with_the_summary():
+    ws = build(reconcile=False)["Ledger"]
+    assert [c.value for c in ws[7]][:8] == [
+        "Per voucher type", None, None, None, None, "Committed", "Paid", "Quota"]
+    assert ws.max_column == 12  # the entries' columns; the comparison is not written
+    assert all(ws.cell(row, 9).value is None for row in range(7, 12))
+
+
+def test_an_empty_ledger_sums_to_zero_per_type():
+    ws = build(ledger=[])["Ledger"]
+    assert [c.value for c in ws[2]][5:8] == [0, 0, 0]
+    assert [c.value for c in ws[5]][5:8] == [0, 0, 0]
 
 
 def test_list_of_expenditure(book):
@@ -410,6 +545,7 @@ def test_list_of_expenditure(book):
         "Date of payment", "Description", "Total value incl. VAT", "VAT", "Declared amount",
         "Currency", "Conversion rate", "Declared amount in EUR",
     ]  # fmt: skip
+    # The reversed payment is not declared.
     first, second = data_rows(ws)
     assert first == (
         1, "External expertise and services", "V-001", "INV-2025-17", datetime(2025, 3, 20),
@@ -484,10 +620,11 @@ class OnceOnly:
 
 
 def test_iterators_are_consumed_once_and_payments_may_be_a_generator():
-    vouchers, applications, de_minimis = (
+    vouchers, applications, de_minimis, ledger = (
         OnceOnly(VOUCHERS),
         OnceOnly(APPLICATIONS),
         OnceOnly(DE_MINIMIS),
+        OnceOnly(LEDGER),
     )
     buffer = io.BytesIO()
     build_budget_workbook(
@@ -498,14 +635,17 @@ def test_iterators_are_consumed_once_and_payments_may_be_a_generator():
         applications=applications,
         payments=(p for p in PAYMENTS),
         de_minimis=de_minimis,
+        ledger=ledger,
     )
     wb = load_workbook(buffer)
-    assert (vouchers.iterated, applications.iterated, de_minimis.iterated) == (1, 1, 1)
-    assert [r[0] for r in data_rows(wb["Vouchers"])] == ["V-001", "V-002"]
+    assert (vouchers.iterated, applications.iterated, de_minimis.iterated,
+            ledger.iterated) == (1, 1, 1, 1)
+    assert [r[0] for r in data_rows(wb["Vouchers"])] == ["V-001", "V-002", "Total"]
     assert [r[0] for r in data_rows(wb["Applications"])] == ["A-001", "A-002"]
-    assert len(data_rows(wb["De minimis"])) == 1
+    assert len(data_rows(wb["De minimis"])) == 2  # the grant and the totals
+    assert [r[1] for r in data_rows(wb["Ledger"])[:3]] == ["V-001", "V-001", "V-002"]
     # The generator of payments fed both sheets in full.
-    assert [r[4] for r in data_rows(wb["Payments"])] == ["PAY-1", "PAY-2"]
+    assert [r[5] for r in data_rows(wb["Payments"])] == ["PAY-1", "PAY-2", "PAY-3"]
     assert [r[0] for r in data_rows(wb["List of expenditure"])] == [1, 2]
 
 
@@ -513,7 +653,9 @@ def test_progress_is_reported_every_thousand_rows_and_at_the_end():
     calls = []
     many = (replace(APPLICATIONS[1], reference=f"A-{i}") for i in range(2500))
     wb = build(applications=list(many), progress=calls.append)
-    total = len(SUMMARIES) + len(VOUCHERS) + 2500 + 2 * len(PAYMENTS) + len(DE_MINIMIS)
+    declared = [p for p in PAYMENTS if not p.reversed]
+    total = (len(SUMMARIES) + len(VOUCHERS) + len(LEDGER) + 2500 + len(PAYMENTS)
+             + len(declared) + len(DE_MINIMIS))
     assert calls == [1000, 2000, total]
     assert wb["Applications"].max_row == 2501
 
@@ -542,17 +684,24 @@ _TEXT_FIELDS = {
         "provider", "title", "state", "report_state",
     ),
     ApplicationRow: ("reference", "sme", "country", "voucher_type", "title", "state", "decision"),
-    PaymentRow: ("voucher_reference", "sme", "payment_reference", "invoice_number", "description"),
-    DeMinimisRow: ("undertaking", "registry_number"),
+    PaymentRow: ("voucher_reference", "sme", "payment_reference", "invoice_number", "description",
+                 "kind"),
+    DeMinimisRow: ("undertaking", "registry_number", "country", "vat_number",
+                   "granting_authority", "regulation", "voucher_reference"),
+    LedgerRow: ("voucher_reference", "sme", "voucher_type", "kind", "reason", "reference",
+                "recorded_by"),
 }  # fmt: skip
 
 # (sheet, row, column letters holding user text, maximum length or None)
 _TEXT_CELLS = [
     ("Summary", 2, "A", None),
-    ("Vouchers", 2, "ABCDEFGHNO", None),
+    ("Vouchers", 2, "ABCDEFGHQR", None),
+    ("Ledger", 2, "BCDEIJK", None),
+    # The label of the sums per type (row 6, under the totals and the headings).
+    ("Ledger", 6, "A", None),
     ("Applications", 2, "ABCDEFJ", None),
-    ("Payments", 2, "BCE", None),
-    ("De minimis", 2, "AB", None),
+    ("Payments", 2, "BCDF", None),
+    ("De minimis", 2, "ABCDEIJ", None),
     ("List of expenditure", 2, "B", None),
     ("List of expenditure", 2, "CD", 30),
     ("List of expenditure", 2, "G", 255),
@@ -584,6 +733,7 @@ def build_with_text(text: str):
         applications=[_with_text(APPLICATIONS[0], text)],
         payments=[_with_text(PAYMENTS[0], text)],
         de_minimis=[_with_text(DE_MINIMIS[0], text)],
+        ledger=[_with_text(LEDGER[0], text)],
     )
 
 
@@ -606,10 +756,19 @@ def test_text_that_looks_like_a_formula_stays_text_unchanged(text):
     wb = build_with_text(text)
     assert clean_text(text) == text  # nothing to clean: the exact text must come back
     assert_all_text_cells_hold(wb, text)
-    # And the file holds no formula except the exporter's own totals.
+    # And the file holds no formula except the exporter's own: the totals, what a voucher
+    # holds, the ledger's sums per type and their comparison with the Summary.
     for ws in wb.worksheets:
         formulas = [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
-        assert formulas == ([f"{col}3" for col in "BCDEFGHIJ"] if ws.title == "Summary" else [])
+        assert formulas == EXPORTER_FORMULAS.get(ws.title, []), ws.title
+
+
+EXPORTER_FORMULAS = {
+    "Summary": [f"{col}3" for col in "BCDEFGHIJ"],
+    "Vouchers": ["L2", *(f"{col}3" for col in "IJKLMNO")],
+    "Ledger": ["F3", "G3", "H3", *(f"{col}6" for col in "FGHIJKL")],
+    "De minimis": ["G3", "H3"],
+}
 
 
 def test_carriage_returns_become_line_feeds():

@@ -93,19 +93,19 @@ def test_manager_corrects_frozen_details_and_the_change_is_logged(client, make, 
     assert application.reference in page and applicant.email in page
     with caplog.at_level(logging.INFO, logger="vouchers"):
         response = client.post(f"/manage/organisations/{org.id}", data=fields_of(
-            org, legal_name="Renamed Biotech B.V.", registry_number="nl 999 888 777",
+            org, legal_name="Renamed Biotech B.V.", registry_number="be 0403.170.701",
             country="BE", region="Flanders", reason="Register extract\nof 3 March."))
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/manage/organisations")
     db.session.expire_all()
     assert (org.legal_name, org.registry_number, org.country, org.region) == (
-        "Renamed Biotech B.V.", "NL999888777", "BE", "Flanders")
+        "Renamed Biotech B.V.", "BE0403170701", "BE", "Flanders")
     assert org.size == "small"
     [record] = [r for r in caplog.records if "corrected by" in r.getMessage()]
     message = record.getMessage()
     assert f"organisation {org.id} corrected by {manager.email}" in message
     assert f"legal name '{old_name}' -> 'Renamed Biotech B.V.'" in message
-    assert f"registry number '{old_number}' -> 'NL999888777'" in message
+    assert f"registry number '{old_number}' -> 'BE0403170701'" in message
     assert "country 'NL' -> 'BE'" in message
     assert "region 'North Brabant' -> 'Flanders'" in message
     assert "size" not in message.split("reason:")[0]  # unchanged fields are not listed

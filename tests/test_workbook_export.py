@@ -9,6 +9,7 @@ voucher, application, payment and de minimis row, and the totals formulas.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -26,11 +27,14 @@ from vouchers.models import (
     AidDeclaration,
     Application,
     Call,
+    DeMinimisGrant,
     FinalReport,
+    LedgerEntry,
     Payment,
 )
 from vouchers.models.base import utcnow
-from vouchers.services import payments, transitions
+from vouchers.models.ledger import KIND_LABELS
+from vouchers.services import payments, settlement, transitions
 from vouchers.services.budget import counts_on
 from vouchers.services.dashboard import call_dashboard, call_summaries
 from vouchers.services.errors import InvalidInput
@@ -141,8 +145,27 @@ def rows_of(ws) -> list[list]:
     return [[cell.value for cell in row] for row in ws.iter_rows(min_row=2)]
 
 
+def data_of(ws, n: int | None = None) -> list[list]:
+    """The data rows of a list with a totals row under it (the first ``n`` rows)."""
+    rows = rows_of(ws)
+    if n is None:
+        n = next(i for i, r in enumerate(rows) if r[0] == "Total")
+    return rows[:n]
+
+
 def header_of(ws) -> list:
     return [cell.value for cell in next(ws.iter_rows(max_row=1))]
+
+
+def naive(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(tzinfo=None)
+
+
+def check_totals(row: list, first: int, last: int, letters: str, where: str) -> None:
+    assert row[0] == "Total", where
+    for letter in letters:
+        value = row[ord(letter) - ord("A")]
+        assert value == (f"=SUM({letter}{first}:{letter}{last})" if last >= first else 0), where
 
 
 def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
@@ -161,20 +184,26 @@ def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
         return ((filters.awarded_from is None or d >= filters.awarded_from)
                 and (filters.awarded_to is None or d <= filters.awarded_to))
 
-    live_all = [a for a in apps if a.state in VOUCHER_STATES]
-    vouchers = [a for a in live_all if in_range(a)]
+    # Every voucher awarded, a cancelled one too: its award and release are in the ledger.
+    awarded_all = [a for a in apps if a.awarded_at is not None
+                   and (a.state in VOUCHER_STATES or a.state == "cancelled")]
+    vouchers = [a for a in awarded_all if in_range(a)]
+    ids = {a.id for a in vouchers}
     payments = sorted(
-        (p for p in db.session.scalars(select(Payment))
-         if p.application_id in {a.id for a in vouchers}),
+        (p for p in db.session.scalars(select(Payment)) if p.application_id in ids),
         key=lambda p: (p.paid_on, p.id),
     )
-    # A voucher's paid amount is its payments, to the cent.
-    for a in live_all:
-        assert a.paid_amount == sum(
-            (p.amount for p in db.session.scalars(
-                select(Payment).where(Payment.application_id == a.id))), ZERO)
+    entries = [e for e in db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.id))
+               if e.application_id in ids]
+    reversed_ids = {e.payment_id for e in entries if e.kind == "reversal"}
+    # A voucher's counters are its ledger entries, to the cent.
+    for a in awarded_all:
+        own = [e for e in db.session.scalars(
+            select(LedgerEntry).where(LedgerEntry.application_id == a.id))]
+        assert a.paid_amount == sum((e.paid for e in own), ZERO)
+        assert a.committed_amount == sum((e.committed for e in own), ZERO)
 
-    # Summary: one row per type, then the totals as formulas.
+    # Summary: one row per type, the counters (the ledger's sums), then the totals.
     summary = wb["Summary"]
     assert header_of(summary) == [
         "Voucher type", "Quota", "Applications received", "Drafts (not received)", "Awarded",
@@ -185,23 +214,23 @@ def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
     totals = {"committed": ZERO, "paid": ZERO, "count": 0, "applications": 0}
     for row, t in zip(rows, types, strict=False):
         of_type = [a for a in apps if a.voucher_type == t.voucher_type]
-        live = [a for a in of_type if a.state in VOUCHER_STATES]
-        committed = sum((a.awarded_amount for a in live), ZERO)
-        paid = sum((a.paid_amount for a in live), ZERO)
-        # The running totals the award service keeps agree with the vouchers.
-        assert (committed, len(live)) == (t.committed, t.awarded_count)
+        held = [a for a in awarded_all if a.voucher_type == t.voucher_type]
+        committed = sum((a.committed_amount for a in held), ZERO)
+        paid = sum((a.paid_amount for a in held), ZERO)
+        # The counters agree with the vouchers (and so with the ledger).
+        assert (committed, paid) == (t.committed, t.paid)
         assert row[0] == t.label
         # Received: submitted, drafts never (the dashboard counts the same way).
         received = [a for a in of_type if a.submitted_at is not None and a.state != "draft"]
         assert row[1:5] == [t.quota, len(received),
-                            sum(1 for a in of_type if a.state == "draft"), len(live)]
+                            sum(1 for a in of_type if a.state == "draft"), t.awarded_count]
         assert [money(v) for v in row[5:9]] == [committed, paid, committed - paid,
                                                  t.envelope - committed]
-        assert row[9] == t.quota - len(live)
+        assert row[9] == t.quota - t.awarded_count
         assert Decimal(str(row[10])) == t.funding_rate
         totals["committed"] += committed
         totals["paid"] += paid
-        totals["count"] += len(live)
+        totals["count"] += t.awarded_count
         totals["applications"] += len(of_type)
     last = len(types) + 1
     assert rows[-1][0] == "Total"
@@ -210,50 +239,61 @@ def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
     assert summary.freeze_panes == "A2"
     assert summary.page_setup.fitToHeight == 1 and summary.page_setup.orientation == "landscape"
 
-    # Vouchers: one row per live voucher, by reference.
+    # Vouchers: one row per voucher awarded, by reference, then the totals.
     ws = wb["Vouchers"]
     expected = []
-    for a in vouchers:
+    for n, a in enumerate(vouchers, 2):
         report = db.session.scalar(select(FinalReport).where(FinalReport.application_id == a.id))
         expected.append([
             a.reference, a.organisation.legal_name, a.organisation.registry_number,
             a.organisation.country, a.organisation.region, VOUCHER_TYPE_LABELS[a.voucher_type],
             a.provider.name if a.provider else None, a.title, a.requested_amount,
-            a.awarded_amount, a.paid_amount, a.awarded_amount - a.paid_amount,
+            a.awarded_amount, a.released_amount, f"=J{n}-K{n}", a.paid_amount,
+            a.committed_amount - a.paid_amount, settlement.recovery_due(a),
             local_date(a.awarded_at), STATE_LABELS[a.state],
             REPORT_LABELS[report.status] if report else None,
         ])
-    got = [[*r[:8], *map(money, r[8:12]), day(r[12]), *r[13:]] for r in rows_of(ws)]
+        if a.state == "paid":
+            assert a.committed_amount - a.paid_amount == ZERO, a.reference
+    got = [[*r[:8], *map(money, r[8:11]), r[11], *map(money, r[12:15]), day(r[15]), *r[16:]]
+           for r in data_of(ws, len(vouchers))]
     assert got == expected
+    check_totals(rows_of(ws)[len(vouchers)], 2, len(vouchers) + 1, "IJKLMNO", "Vouchers")
+    assert len(rows_of(ws)) == len(vouchers) + 1
 
-    # Applications: every application of the call (of the chosen types).
-    ws = wb["Applications"]
-    got = rows_of(ws)
-    assert [r[0] for r in got] == [a.reference for a in apps]
-    for r, a in zip(got, apps, strict=True):
-        assert r[1:6] == [a.organisation.legal_name, a.organisation.country,
-                          VOUCHER_TYPE_LABELS[a.voucher_type], a.title, STATE_LABELS[a.state]]
-        if a.submitted_at is None:
-            assert r[6] is None
-        else:
-            naive = a.submitted_at.astimezone(UTC).replace(tzinfo=None)
-            assert abs(r[6] - naive) < timedelta(milliseconds=1)
-        assert money(r[7]) == a.weighted_score
-        assert r[8] == a.review_count
-        outcome = ("Awarded" if a.awarded_at else
-                   {"rejected": "Rejected", "waitlisted": "Waitlisted"}.get(a.state))
-        reason = a.decision_reason.strip()
-        assert r[9] == (None if outcome is None else
-                        f"{outcome}: {reason}" if reason else outcome)
+    # Ledger: every entry of those vouchers in booking order, totals, sums per type.
+    ws = wb["Ledger"]
+    expected = [[
+        e.booked_on, e.application.reference, e.application.organisation.legal_name,
+        VOUCHER_TYPE_LABELS[e.application.voucher_type], KIND_LABELS[e.kind], e.committed,
+        e.paid, e.quota, e.reason or None, e.reference or None,
+        e.actor.name if e.actor else None, naive(e.at),
+    ] for e in entries]
+    ledger_rows = rows_of(ws)
+    got = [[day(r[0]), *r[1:5], money(r[5]), money(r[6]), *r[7:11],
+            r[11].replace(microsecond=0)] for r in ledger_rows[:len(entries)]]
+    assert got == [[*e[:11], e[11].replace(microsecond=0)] for e in expected]
+    check_totals(ledger_rows[len(entries)], 2, len(entries) + 1, "FGH", "Ledger")
+    by_type = ledger_rows[len(entries) + 3:]
+    assert ledger_rows[len(entries) + 2][0] == "Per voucher type"
+    assert [r[0] for r in by_type] == [t.label for t in types]
+    # Compared with the Summary only when the ledger holds the whole of it.
+    compared = [r[8] for r in by_type]
+    if filters.has_dates:
+        assert compared == [None] * len(types)
+    else:
+        assert compared == [f"='Summary'!F{i}" for i in range(2, len(types) + 2)]
 
-    # Payments, and the same payments in the Jems list of expenditure.
+    # Payments (advances and payments, reversed ones marked), and those that stayed with
+    # the SME in the Jems list of expenditure.
     got = rows_of(wb["Payments"])
-    assert [[day(r[0]), r[1], r[2], money(r[3]), r[4]] for r in got] == [
-        [p.paid_on, p.application.reference, p.application.organisation.legal_name, p.amount,
-         p.reference] for p in payments]
+    assert [[day(r[0]), *r[1:4], money(r[4]), *r[5:]] for r in got] == [
+        [p.paid_on, p.application.reference, p.application.organisation.legal_name,
+         KIND_LABELS[p.kind], p.amount, p.reference,
+         "Yes" if p.id in reversed_ids else "No"] for p in payments]
     got = rows_of(wb["List of expenditure"])
     expected = []
-    for n, p in enumerate(payments, 1):
+    for n, p in enumerate([p for p in payments if p.id not in reversed_ids], 1):
         a = p.application
         description = f"Voucher {a.reference}: {a.title}"
         if a.provider:
@@ -264,23 +304,33 @@ def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
     assert [[r[0], r[1], r[2], r[3], day(r[4]), day(r[5]), r[6], money(r[7]), money(r[8]),
              money(r[9]), r[10], Decimal(str(r[11])), money(r[12])] for r in got] == expected
 
-    # De minimis: each voucher as aid, with the undertaking's rolling total.
+    # De minimis: the register's row of each award, with the undertaking's rolling total.
     every_live = list(db.session.scalars(
         select(Application).where(Application.state.in_(VOUCHER_STATES))))
+    grants = sorted((g for g in db.session.scalars(select(DeMinimisGrant))
+                     if g.application_id in ids),
+                    key=lambda g: (g.granted_on, g.application.awarded_at, g.application_id))
+    assert len(grants) == len(vouchers)  # every award is in the register
     expected = []
-    for a in sorted(vouchers, key=lambda a: (a.awarded_at, a.id)):
-        org = a.organisation
+    for g in grants:
+        a, org = g.application, g.application.organisation
         award_day = local_date(a.awarded_at)
+        assert g.granted_on == award_day
         declared = sum((d.amount for d in org.aid_declarations
                         if counts_on(d.granted_on, award_day)), ZERO)
         received = sum((b.awarded_amount for b in every_live
                         if b.organisation_id == org.id
                         and counts_on(local_date(b.awarded_at), award_day)
                         and (b.awarded_at, b.id) <= (a.awarded_at, a.id)), ZERO)
-        expected.append([org.legal_name, org.registry_number, award_day,
-                         a.awarded_amount, declared, declared + received])
-    got = rows_of(wb["De minimis"])
-    assert [[r[0], r[1], day(r[2]), *map(money, r[3:])] for r in got] == expected
+        expected.append([g.undertaking, g.country, g.vat_number or None, g.registry_number,
+                         g.granting_authority, award_day, g.amount, a.committed_amount,
+                         "Commission Regulation (EU) 2023/2831", a.reference, declared,
+                         declared + received])
+    got = data_of(wb["De minimis"], len(grants))
+    assert [[*r[:5], day(r[5]), money(r[6]), money(r[7]), *r[8:10], *map(money, r[10:])]
+            for r in got] == expected
+    check_totals(rows_of(wb["De minimis"])[len(grants)], 2, len(grants) + 1, "GH",
+                 "De minimis")
 
     # About: where the figures come from.
     about = {r[0].value: r[1].value for r in wb["About"].iter_rows()}
@@ -328,16 +378,24 @@ def test_every_figure_matches_the_database(scenario):
     assert [money(v) for v in tr[5:8]] == [Decimal("7500.09"), Decimal("2500.10"),
                                            Decimal("4999.99")]
     assert pv[2:5] == [1, 1, 0] and im[2:5] == [0, 0, 0] and money(im[5]) == ZERO
-    assert totals["vouchers"] == 7 and totals["payments"] == 3
-    # The cancelled voucher is an application, not a voucher any more.
-    refs = [r[0] for r in rows_of(wb["Vouchers"])]
+    assert totals["vouchers"] == 8 and totals["payments"] == 3
+    # The cancelled voucher is listed with its award given back in full: it holds nothing.
     cancelled = scenario.apps["cancelled"]
-    assert cancelled.reference not in refs
+    row = {r[0]: r for r in rows_of(wb["Vouchers"])}[cancelled.reference]
+    assert [money(v) for v in (row[9], row[10], row[12], row[13])] == [
+        Decimal("10000.00"), Decimal("10000.00"), ZERO, ZERO]
+    assert row[16] == "Cancelled"
+    kinds = [r[4] for r in rows_of(wb["Ledger"]) if r[1] == cancelled.reference]
+    assert kinds == ["Commitment", "Release"]
     app_rows = {r[0]: r for r in rows_of(wb["Applications"])}
     assert app_rows[cancelled.reference][5] == "Cancelled"
     assert app_rows[scenario.apps["rejected"].reference][9] == "Rejected: Not selected."
-    # Rows written: 4 summaries + 17 applications + 7 vouchers twice + 3 payments twice.
-    assert rows == 4 + 17 + 2 * 7 + 2 * 3
+    # Rows written: 4 summaries + 17 applications + 8 vouchers + 12 ledger entries (8
+    # awards, 3 payments, the cancellation's release) + 8 grants + 3 payments twice.
+    assert rows == ROWS_WRITTEN == 4 + 17 + 8 + 12 + 8 + 2 * 3
+
+
+ROWS_WRITTEN = 55
 
 
 def test_dashboard_and_workbook_show_the_same_figures(scenario):
@@ -362,10 +420,10 @@ def test_de_minimis_totals_count_aid_from_other_calls_within_three_years(scenari
     rows = [r for r in rows_of(wb["De minimis"]) if r[0] == repeat.legal_name]
     # Declared 150,000; 20,000 from another call 400 days ago counts, 25,000 from 1,200
     # days ago does not; then the market validation and the travel voucher of this call.
-    assert [money(r[5]) for r in rows] == [Decimal("182345.67"), Decimal("184845.77")]
+    assert [money(r[11]) for r in rows] == [Decimal("182345.67"), Decimal("184845.77")]
     latest = scenario.apps["travel_paid"]
-    assert money(rows[-1][5]) == standing_of(repeat.id, latest.call,
-                                             latest.awarded_at).de_minimis
+    assert money(rows[-1][11]) == standing_of(repeat.id, latest.call,
+                                              latest.awarded_at).de_minimis
 
 
 def test_row_count_announces_the_rows_the_progress_callback_reports(scenario):
@@ -382,7 +440,8 @@ def test_type_filter_restricts_every_sheet_and_is_listed(scenario):
 
     check_workbook(wb, scenario.call, filters)
     assert [r[0] for r in rows_of(wb["Summary"])] == ["Travel", "Total"]
-    assert {r[5] for r in rows_of(wb["Vouchers"])} == {"Travel"}
+    assert {r[5] for r in data_of(wb["Vouchers"])} == {"Travel"}
+    assert {r[3] for r in data_of(wb["Ledger"])} == {"Travel"}
     assert len(rows_of(wb["Applications"])) == 2
     assert [r[1] for r in rows_of(wb["Payments"])] == [scenario.apps["travel_paid"].reference]
     about = {r[0].value: r[1].value for r in wb["About"].iter_rows()}
@@ -407,9 +466,10 @@ def test_award_date_filter_restricts_vouchers_payments_and_de_minimis(make):
     wb, _ = export(call, filters)
 
     check_workbook(wb, call, filters)
-    assert [r[0] for r in rows_of(wb["Vouchers"])] == [february.reference]
+    assert [r[0] for r in data_of(wb["Vouchers"])] == [february.reference]
+    assert {r[1] for r in data_of(wb["Ledger"])} == {february.reference}
     assert [r[1] for r in rows_of(wb["Payments"])] == [february.reference]
-    assert [money(r[3]) for r in rows_of(wb["De minimis"])] == [Decimal("2000.00")]
+    assert [money(r[6]) for r in data_of(wb["De minimis"])] == [Decimal("2000.00")]
     # The summary and the applications still describe the whole call.
     summary = rows_of(wb["Summary"])[1]
     assert summary[4] == 3 and money(summary[5]) == Decimal("6000.00")
@@ -420,8 +480,8 @@ def test_award_date_filter_restricts_vouchers_payments_and_de_minimis(make):
     assert "not Summary or Applications" in about["Filter: Award dates"]
 
     wb, _ = export(call, WorkbookFilters(awarded_from=date(2026, 4, 1)))
-    vouchers = rows_of(wb["Vouchers"])
-    assert [(r[0], day(r[12])) for r in vouchers] == [(april.reference, date(2026, 4, 1))]
+    vouchers = data_of(wb["Vouchers"])
+    assert [(r[0], day(r[15])) for r in vouchers] == [(april.reference, date(2026, 4, 1))]
 
 
 def test_filters_that_cannot_apply_are_refused(make):
@@ -481,6 +541,11 @@ def test_text_from_users_stays_text_in_every_sheet(client, make):
     rejected.title = INJECTED["rejected_title"]
     call.programme.name = INJECTED["programme"]
     call.programme.funder = INJECTED["funder"]
+    # The register keeps the facts as granted: give them the same text there.
+    grant = db.session.scalar(select(DeMinimisGrant).where(
+        DeMinimisGrant.application_id == voucher.id))
+    grant.undertaking, grant.registry_number = INJECTED["sme"], INJECTED["registry"]
+    grant.country, grant.granting_authority = INJECTED["country"], INJECTED["funder"]
     db.session.commit()
     login(client, manager)
 
@@ -496,8 +561,10 @@ def test_text_from_users_stays_text_in_every_sheet(client, make):
                      INJECTED["region"], INJECTED["provider"], INJECTED["title"]],
         "Applications": [reference, INJECTED["sme"], INJECTED["country"], INJECTED["title"],
                          INJECTED["rejected_title"]],
+        "Ledger": [reference, INJECTED["sme"], INJECTED["payment"], "=manager"],
         "Payments": [reference, INJECTED["sme"], INJECTED["payment"]],
-        "De minimis": [INJECTED["sme"], INJECTED["registry"]],
+        "De minimis": [INJECTED["sme"], INJECTED["registry"], INJECTED["country"],
+                       INJECTED["funder"], reference],
         "List of expenditure": [reference, INJECTED["invoice"]],
         "About": [INJECTED["programme"], INJECTED["funder"], generated_by(manager)],
     }
@@ -506,13 +573,20 @@ def test_text_from_users_stays_text_in_every_sheet(client, make):
                  if c.value is not None}
         for text in texts:
             assert cells.get(text) == "s", (sheet, text, cells.get(text))
-    # The only formulas anywhere are the totals the exporter writes itself.
+    # The only formulas anywhere are the exporter's own: sums, what a voucher holds, the
+    # ledger's sums per type and their comparison with the Summary.
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for cell in row:
                 if cell.data_type == "f":
-                    total_row = len(call.voucher_types) + 2
-                    assert (ws.title, cell.row) == ("Summary", total_row), cell.coordinate
+                    assert EXPORTER_FORMULA.fullmatch(cell.value), (ws.title, cell.coordinate,
+                                                                    cell.value)
+
+
+EXPORTER_FORMULA = re.compile(
+    r"=SUM\([A-Z]\d+:[A-Z]\d+\)|=J\d+-K\d+|='Summary'![EFG]\d+"
+    r"|=SUMPRODUCT\(\(\$D\$2:\$D\$\d+=\$A\d+\)\*[FGH]\$2:[FGH]\$\d+\)"
+    r'|=IF\(AND\(ROUND\(F\d+-I\d+,2\)=0,ROUND\(G\d+-J\d+,2\)=0,H\d+=K\d+\),"Yes","No"\)')
 
 
 # ----------------------------------------------------------------------------- the route
@@ -622,7 +696,7 @@ def test_command_line_export(runner, scenario, tmp_path):
     result = runner.invoke(args=["export-budget", "--call", str(scenario.call.id),
                                  "--output", str(output)])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == f"{4 + 17 + 2 * 7 + 2 * 3} rows written to {output}."
+    assert result.output.strip() == f"{ROWS_WRITTEN} rows written to {output}."
     check_workbook(load_workbook(output), scenario.call)
     assert [p.name for p in tmp_path.iterdir()] == ["book.xlsx"]
 

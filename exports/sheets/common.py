@@ -188,6 +188,40 @@ class Sheet:
         last_col = get_column_letter(len(self.columns))
         self.ws.auto_filter.ref = f"A1:{last_col}{max(self.row_count, 1)}"
 
+    def bold_text(self, text: str) -> Cell:
+        cell = string_cell(self.ws, text)
+        cell.font = BOLD
+        return cell
+
+    def formula_cell(self, formula: str | int, kind: int) -> Cell:
+        """A bold cell of this sheet's format for ``kind`` holding ``formula``."""
+        number_format = (self.amount_fmt if kind == AMOUNT else "0" if kind == INT
+                         else _FORMATS.get(kind, "General"))
+        cell = self.styled_cell(number_format, bold=True)
+        cell.value = formula
+        return cell
+
+    def write_totals(self, label: str = "Total", only: Sequence[str] | None = None) -> None:
+        """A bold row of live sums under the data rows, for every amount and count column.
+
+        Outside the autofilter (set first, over the data rows), so sorting the list never
+        moves it. A live formula, as on the Summary, so that a figure corrected above is
+        followed; with no data rows a plain 0 avoids a reversed range such as J2:J1.
+        ``only`` names the columns to add up, where not every amount is additive.
+        """
+        self.finish_with_filter()
+        first, last = 2, self.row_count
+        row: list[Any] = [self.bold_text(label)]
+        for idx, column in enumerate(self.columns[1:], 2):
+            if column.kind not in (AMOUNT, INT) or (only is not None
+                                                    and column.header not in only):
+                row.append(None)
+                continue
+            letter = get_column_letter(idx)
+            formula = f"=SUM({letter}{first}:{letter}{last})" if last >= first else 0
+            row.append(self.formula_cell(formula, column.kind))
+        self.append_row(row)
+
 
 def _identity(value: Any) -> Any:
     return value

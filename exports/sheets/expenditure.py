@@ -54,7 +54,10 @@ def write_expenditure(
     # for another currency the rate and the euro amount are left for the partner to fill.
     rate = Decimal("1") if in_euro else None
     write = sheet.write
-    for number, p in enumerate(payments, 1):
+    # A reversed payment did not stay with the SME (the bank returned it, or it was wrong
+    # and was booked back): it is not expenditure, and the right payment that replaced it
+    # is declared instead.
+    for number, p in enumerate((p for p in payments if not p.reversed), 1):
         # A voucher payment is the net amount the programme pays out, so it is what is
         # declared; VAT is recorded on top of it and is not declared, being recoverable
         # (non-recoverable VAT would have been included in the payment amount itself).

@@ -1,4 +1,8 @@
-"""The Payments sheet: every payment on the listed vouchers, by date."""
+"""The Payments sheet: every payment on the listed vouchers, by date, reversed ones too.
+
+A reversed payment is never removed (a correction does not edit history): it is marked,
+and its reversal, like every recovery, is a row of the Ledger sheet.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,10 @@ COLUMNS = (
     Column("Date", 12, DATE),
     Column("Voucher reference", 18),
     Column("SME", 32),
+    Column("Kind", 10),
     Column("Amount", 15, AMOUNT),
     Column("Payment reference", 22),
+    Column("Reversed", 10),
 )
 
 
@@ -27,5 +33,6 @@ def write_payments(
     sheet.write_header()
     write = sheet.write
     for p in payments:
-        write((p.paid_on, p.voucher_reference, p.sme, p.amount, p.payment_reference))
+        write((p.paid_on, p.voucher_reference, p.sme, p.kind, p.amount, p.payment_reference,
+               "Yes" if p.reversed else "No"))
     sheet.finish_with_filter()

@@ -25,6 +25,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, Optional, Validatio
 from .. import voucher_types as types
 from ..countries import EUROPEAN_COUNTRIES
 from ..fields import MoneyField, optional_id
+from ..identifiers import MAX_ACCOUNT_HOLDER
 from ..models import COMPANY_SIZES, SECTORS, Application, Organisation
 from ..services.applications import MAX_COST_LINES, MAX_DETAIL, MAX_TEXT
 from ..services.attachments import ACCEPT, PURPOSES
@@ -40,7 +41,14 @@ class ProfileForm(FlaskForm):
     legal_name = StringField("Legal name", validators=[InputRequired(), Length(max=200)])
     registry_number = StringField(
         "VAT or company registry number", validators=[InputRequired(), Length(max=60)],
-        description="As on the company register, for example NL852091234B01.",
+        description="The number the company register gives (Germany's Handelsregisternummer "
+                    "such as München HRB 12345, Denmark's CVR number, ...) or the company's "
+                    "VAT number. It is checked for the company's country.",
+    )
+    vat_number = StringField(
+        "VAT number (optional)", validators=[Optional(), Length(max=60)],
+        description="With its country code, for example NL004495445B01 or DE136695976 "
+                    "(Greek numbers begin with EL).",
     )
     country = SelectField("Country", validators=[InputRequired()])
     region = StringField("Region", validators=[InputRequired(), Length(max=200)],
@@ -74,6 +82,32 @@ class ProfileForm(FlaskForm):
             field.validators = []
             field.flags.required = False
             field.render_kw = {**(field.render_kw or {}), "disabled": True}
+
+
+class BankDetailsForm(FlaskForm):
+    """The account the company's voucher payments go to (checked by the service)."""
+
+    iban = StringField("IBAN", validators=[InputRequired("Give the IBAN of the company's "
+                                                         "account."), Length(max=60)],
+                       description="As on a bank statement, for example "
+                                   "NL91 ABNA 0417 1643 00.")
+    bic = StringField("BIC (optional)", validators=[Optional(), Length(max=20)],
+                      description="The bank's code of 8 or 11 letters and digits; needed for "
+                                  "an account outside the European Economic Area (the UK, "
+                                  "Switzerland, ...).")
+    account_holder = StringField(
+        "Account holder", validators=[InputRequired("Give the account holder's name."),
+                                      Length(max=MAX_ACCOUNT_HOLDER)],
+        description="The name the account is held in, as the bank knows it.")
+    save_bank = SubmitField("Save bank details")
+
+    @classmethod
+    def data_of(cls, details) -> dict:
+        """Initial data from BankDetails (the IBAN in groups of four, as it is read)."""
+        if details is None:
+            return {}
+        return {"iban": details.iban_formatted, "bic": details.bic,
+                "account_holder": details.account_holder}
 
 
 class CostLineForm(Form):

@@ -1,7 +1,9 @@
-"""The applicant's company profile, and the de minimis aid the company declares.
+"""The applicant's company profile, the de minimis aid the company declares and the bank
+account its payments go to.
 
 Each aid already received is declared on its own, with its date: the award check counts
 what was granted inside the rolling three years (services/aid.py, services/undertaking.py).
+Bank details changed after an award wait for a manager (services/bank_details.py).
 """
 
 from __future__ import annotations
@@ -13,17 +15,25 @@ from .. import policy
 from ..boundary import back_to, by_id, route, see_other
 from ..models import AidDeclaration
 from ..services import aid
+from ..services import bank_details as banking
 from ..services.budget import de_minimis_cap, de_minimis_period_start
-from ..services.organisations import FROZEN_FIELDS, has_submitted, save_profile
+from ..services.organisations import FIELD_LABELS, frozen_fields, save_profile
 from .blueprint import bp
-from .forms import AidDeclarationForm, ProfileForm, WithdrawAidForm
+from .forms import AidDeclarationForm, BankDetailsForm, ProfileForm, WithdrawAidForm
+
+BANK_SAVED = {
+    banking.APPLIED: "The bank details are saved.",
+    banking.REQUESTED: "The new bank details await confirmation by the programme managers; "
+                       "payments go to the confirmed account until then.",
+    banking.WITHDRAWN: "The change awaiting confirmation is withdrawn; the confirmed bank "
+                       "details stay.",
+}
 
 
 def _profile_form(**kwargs) -> ProfileForm:
     organisation = current_user.organisation
     # Once the company has submitted, what the programme relies on is no longer edited here.
-    frozen = FROZEN_FIELDS if organisation is not None and has_submitted(organisation) else ()
-    return ProfileForm(organisation=organisation, frozen=frozen, **kwargs)
+    return ProfileForm(organisation=organisation, frozen=frozen_fields(organisation), **kwargs)
 
 
 def aid_section(organisation, aid_form=None, aid_error=None, withdraw_errors=None,
@@ -46,21 +56,58 @@ def aid_section(organisation, aid_form=None, aid_error=None, withdraw_errors=Non
     }
 
 
-def _page(form: ProfileForm | None = None, error: str | None = None, **aid_parts):
+def bank_section(organisation, bank_form=None, bank_error=None, form_class=BankDetailsForm,
+                 endpoint="applicant.bank_details", *, from_pending=True, **url_args) -> dict:
+    """What templates/applicant/_bank_account.html needs (the manager's page too): the
+    form shows the details awaiting confirmation (``from_pending``: the applicant edits
+    their request), else the confirmed ones."""
+    overview = banking.overview(organisation)
+    shown = overview.pending_details if from_pending else None
+    data = BankDetailsForm.data_of(shown or overview.confirmed)
+    return {"bank": overview, "bank_error": bank_error, "decide": None,
+            "bank_form": bank_form or form_class(formdata=None, data=data),
+            "bank_url": url_for(endpoint, **url_args)}
+
+
+def _page(form: ProfileForm | None = None, error: str | None = None, bank_form=None,
+          bank_error=None, **aid_parts):
     form = form or _profile_form(formdata=None)
+    organisation = current_user.organisation
     return render_template("applicant/profile.html", form=form, error=error,
-                           frozen_labels=[FROZEN_FIELDS[name] for name in form.frozen],
-                           organisation=current_user.organisation,
-                           **aid_section(current_user.organisation, **aid_parts))
+                           frozen_labels=[FIELD_LABELS[name] for name in form.frozen],
+                           organisation=organisation,
+                           **bank_section(organisation, bank_form, bank_error),
+                           **aid_section(organisation, **aid_parts))
 
 
 @route(bp, "/profile", permission=policy.can_apply, form=_profile_form, render=_page)
 def profile(form: ProfileForm):
     save_profile(current_user, legal_name=form.legal_name.data,
-                 registry_number=form.registry_number.data, country=form.country.data,
-                 region=form.region.data, size=form.size.data, sector=form.sector.data)
+                 registry_number=form.registry_number.data, vat_number=form.vat_number.data,
+                 country=form.country.data, region=form.region.data, size=form.size.data,
+                 sector=form.sector.data)
     flash("Company profile saved.", "success")
     return see_other("applicant.home")
+
+
+# --- the bank account -------------------------------------------------------------------
+
+
+def _has_profile_for_bank():
+    if current_user.organisation_id is None:
+        return back_to("applicant.profile", "Save the company profile first, then give its "
+                       "bank details.", "info")
+    return None
+
+
+@route(bp, "/profile/bank", methods=("POST",), permission=policy.can_apply,
+       before=_has_profile_for_bank, form=BankDetailsForm,
+       render=lambda form, error=None: _page(bank_form=form, bank_error=error))
+def bank_details(form: BankDetailsForm):
+    outcome = banking.set_bank_details(current_user.organisation, current_user,
+                                       form.iban.data, form.bic.data, form.account_holder.data)
+    flash(BANK_SAVED[outcome], "success" if outcome == banking.APPLIED else "info")
+    return see_other("applicant.profile", _anchor="bank-heading")
 
 
 # --- de minimis aid declared ------------------------------------------------------------

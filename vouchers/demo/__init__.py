@@ -12,8 +12,14 @@ service, the report, the payment), ending at a different day before today. The s
 are given that time where they take ``now=``; what they date by the clock is dated
 as it is written (story.Dated), before anything is committed.
 
+The money (issue 9): the call pays an advance of 40% after the award; money.py tells four
+vouchers whose close-out shows a release, a returned transfer reversed and paid again, a
+recovery recorded and one still due, and a closure on zero costs; batches.py a SEPA batch
+executed and one awaiting execution. Every company has valid VAT and registry numbers and
+a bank account (banking.py), the programme an account to pay from.
+
 catalogue.py holds the programme's partners, providers and events; story.py the timelines
-and the steps; texts.py what the people write.
+and the steps; texts.py what the people write; deciding.py the scenes of the decisions.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from ..models import (
     User,
 )
 from ..models.base import utcnow
-from . import deciding
+from . import banking, batches, deciding, money
 from .aid import date_declarations, declarations
 from .catalogue import (
     CRITERIA,
@@ -47,7 +53,6 @@ from .catalogue import (
     PARTNERS,
     PEOPLE,
     PROVIDERS,
-    REGISTRY_PREFIX,
     TYPES,
 )
 from .story import Dated, Story, date_people
@@ -82,6 +87,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
                     "services from providers in another partner region, travel to partnering "
                     "events, and measure their impact.",
         opens_at=opens, closes_at=now + timedelta(days=120), created_at=opens - timedelta(days=21),
+        advance_share=money.ADVANCE_SHARE,
     )
     programme.calls.append(call)
     for position, (vt, quota, max_amount, rate, envelope) in enumerate(TYPES):
@@ -117,17 +123,21 @@ def load_demo(seed: int = 2026) -> DemoSummary:
 
     regions = PARTNERS + [("", "DE", "North Rhine-Westphalia"), ("", "IE", "Southern Region")]
     applicants = []
-    aid_rng = random.Random(seed + 1)
+    aid_rng, bank_rng = random.Random(seed + 1), random.Random(seed + 2)
     for i, base_name in enumerate(SMES, 1):
         _, country, region = regions[(i - 1) % len(regions)]
+        # Valid numbers and an account (banking.py); the de minimis register copies the
+        # VAT number at each award, and the payment batches pay to the account.
+        identity = banking.identity(bank_rng, country, region)
+        rng.randrange(10**8, 10**9)  # the draw the old registry number took
         org = Organisation(
-            legal_name=f"{base_name} {LEGAL_SUFFIX[country]}",
-            registry_number=f"{REGISTRY_PREFIX[country]}{rng.randrange(10**8, 10**9)}",
+            legal_name=f"{base_name} {LEGAL_SUFFIX[country]}", **identity.fields(),
             country=country, region=region,
             size=rng.choice(["micro", "micro", "small", "small", "medium"]),
             sector=SMES[base_name][0],
             aid_declarations=declarations(aid_rng, country, local_date(now)),
         )
+        org.account_holder = org.legal_name
         rng.randrange(5)  # the draw the undated aid figure took: the later draws stay put
         first, last = PEOPLE[country]
         user = User(email=f"applicant{i}@demo.example",
@@ -135,11 +145,15 @@ def load_demo(seed: int = 2026) -> DemoSummary:
                     role="applicant", password_hash=hashes["applicant"], organisation=org)
         applicants.append(user)
     db.session.add_all(applicants)
+    banking.give_programme_account(bank_rng, programme)
     db.session.flush()
 
-    story = Story(rng, Writer(rng), now, opens, Dated(now))
+    dated = Dated(now)
+    story = Story(rng, Writer(rng), now, opens, dated)
     count = story.tell(call, applicants, providers, managers[0], evaluators)
     count += deciding.tell(story, call, applicants, providers, managers[0], evaluators, now)
+    count += money.MoneyScenes(story, call, managers[0], seed).tell(applicants)
+    batches.tell(call, managers[0], dated, now, rng)
     date_people(rng, managers + evaluators + applicants, now, opens)
     date_declarations(applicants)
     return DemoSummary(True, count)

@@ -47,8 +47,6 @@ PROVIDERS = [
 
 LEGAL_SUFFIX = {"ES": "S.L.", "NL": "B.V.", "DK": "ApS", "DE": "GmbH", "UK": "Ltd",
                 "FR": "SAS", "BE": "SRL", "IE": "Ltd"}
-REGISTRY_PREFIX = {"ES": "ESB", "NL": "NL", "DK": "DK", "DE": "DE", "UK": "GB", "FR": "FR",
-                   "BE": "BE0", "IE": "IE"}
 
 # The providers whose work is a market study (the others test products).
 MARKET_PROVIDERS = {"TNO Healthy Living", "Medicon Valley Market Insight",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,10 +16,15 @@ from ..models import (
     Application,
     Assignment,
     AuditRecord,
+    BankDetailsChange,
+    ChangeRecord,
     Consensus,
     CostLine,
+    DeMinimisGrant,
     FinalReport,
+    LedgerEntry,
     Payment,
+    PaymentBatch,
     Review,
 )
 from ..services import payments, reporting, reviews, settlement, transitions
@@ -60,10 +65,16 @@ GAPS = {"submit": (3, 20), "withdraw": (2, 15), "return_for_changes": (3, 10),
         "review": (2, 9), "reviewed": (2, 7), "reject": (4, 12), "waitlist": (4, 12),
         "award": (4, 12), "cancel": (15, 40), "start_reporting": (35, 70),
         "save_report": (1, 8), "submit_report": (1, 6), "approve_report": (3, 12),
-        "pay": (2, 9)}
+        "pay": (2, 9),
+        # The money scenes (money.py): an advance after the award; a transfer the bank
+        # returned, the company's new account, its confirmation and the payment again; the
+        # SME paying back what its advance exceeded.
+        "advance": (4, 12), "reverse": (3, 7), "new_bank_details": (1, 3),
+        "confirm_bank_details": (1, 4), "repay": (1, 5), "recover": (12, 30)}
 # What the programme's staff do happens on working days, in office hours (UTC).
 STAFF_STEPS = {"review", "reviewed", "reject", "waitlist", "award", "cancel",
-               "approve_report", "pay"}
+               "approve_report", "pay", "advance", "reverse", "confirm_bank_details", "repay",
+               "recover"}
 # (recommendation, lowest score, highest score) of the reviews leading to each decision.
 VERDICTS = {"award": [("award", 3, 5), ("award", 4, 5)],
             "waitlist": [("award", 3, 4), ("waitlist", 3, 4)],
@@ -89,10 +100,13 @@ class Dated:
 
     # Columns the database would fill with the time of the insert.
     DEFAULTED = {AuditRecord: "at", Assignment: "assigned_at", Review: "submitted_at",
-                 Payment: "recorded_at", Consensus: "recorded_at"}
+                 Payment: "recorded_at", Consensus: "recorded_at", LedgerEntry: "at",
+                 PaymentBatch: "created_at", BankDetailsChange: "requested_at",
+                 DeMinimisGrant: "recorded_at", ChangeRecord: "at"}
     COLUMNS = {Application: ("created_at", "submitted_at", "awarded_at", "decided_at"),
                Assignment: ("conflict_declared_at", "no_conflict_confirmed_at"),
-               FinalReport: ("submitted_at", "decided_at")}
+               FinalReport: ("submitted_at", "decided_at"), PaymentBatch: ("executed_at",),
+               BankDetailsChange: ("decided_at",)}
 
     def __init__(self, since: datetime):
         self.since = since
@@ -104,6 +118,10 @@ class Dated:
                 column = self.DEFAULTED.get(type(row))
                 if column and (getattr(row, column) is None or self._clock(row, column)):
                     setattr(row, column, when)
+                # A ledger entry booked on the clock's day (services that book on today())
+                # is booked on the step's day; an entry is written once, never updated.
+                if isinstance(row, LedgerEntry) and row.booked_on >= local_date(self.since):
+                    row.booked_on = local_date(when)
             for row in [*session.new, *session.dirty]:
                 for column in self.COLUMNS.get(type(row), ()):
                     if self._clock(row, column):
@@ -137,26 +155,38 @@ class Story:
             for end_state, n in plan.items():
                 for _ in range(n):
                     applicant = next(sme_cycle)
-                    timeline = self.timeline(end_state, vt == "travel")
+                    timeline = self.timeline(PATHS[end_state], vt == "travel")
                     application = self.draft(by_type[vt], applicant, timeline)
-                    verdict = next((VERDICTS[s] for s in PATHS[end_state] if s in VERDICTS),
-                                   None)
-                    for step in PATHS[end_state]:
-                        if step == "review":  # dated step by step inside
-                            self.review(application, timeline, verdict)
-                            continue
-                        with self.dated(timeline.at[step]):
-                            self.step(step, application, applicant, timeline)
+                    self.follow(application, applicant, timeline, PATHS[end_state])
                     assert application.state == end_state, (application.state, end_state)
                     count += 1
         return count
+
+    def follow(self, application, applicant, timeline: _Timeline, path: list[str],
+               own: Callable | None = None, own_steps: frozenset = frozenset(),
+               comments: list[str] | None = None) -> None:
+        """Take ``application`` along ``path``, each step on its day; ``own`` takes the
+        steps of ``own_steps`` and ``comments`` are the reviews (a scene's own words and
+        figures)."""
+        verdict = next((VERDICTS[s] for s in path if s in VERDICTS), None)
+        for step in path:
+            if step == "review":  # dated step by step inside
+                self.review(application, timeline, verdict, comments)
+                continue
+            with self.dated(timeline.at[step]):
+                if step in own_steps:
+                    own(step, application, applicant, timeline)
+                else:
+                    self.step(step, application, applicant, timeline)
 
     def _when(self, day: date, staff: bool) -> datetime:
         hour = self.rng.randint(7, 15) if staff else self.rng.randint(6, 20)
         return datetime.combine(day, time(hour, self.rng.randrange(60)), UTC)
 
-    def timeline(self, end_state: str, travel: bool) -> _Timeline:
-        rng, path = self.rng, PATHS[end_state]
+    def timeline(self, path: list[str], travel: bool,
+                 ends_within: tuple[int, int] | None = None) -> _Timeline:
+        """The days of ``path``, ending ``ends_within`` (low, high) days before today."""
+        rng = self.rng
         decided = any(step in VERDICTS for step in path)
         # Any weekday to start from; the whole timeline is moved into place below.
         days: dict = {"create": date(2001, 1, 1) + timedelta(days=rng.randrange(7))}
@@ -173,7 +203,7 @@ class Story:
             if step == "start_reporting" and travel:
                 first = days["award"] + timedelta(days=rng.randint(12, 40))
                 trip = (first, first + timedelta(days=rng.randint(1, 3)))
-                day = trip[1]
+                day = max(day, trip[1])
                 days[step] = next_day("start_reporting", 2, 6)
             else:
                 days[step] = next_day(step, *GAPS[step])
@@ -182,7 +212,8 @@ class Story:
                     days[("reviewed", n)] = next_day("reviewed", *GAPS["reviewed"])
         # The story ends on a day of the last six weeks (a draft: of the last fortnight),
         # moved by whole weeks so that working days stay working days.
-        ends = local_date(self.now) - timedelta(days=rng.randint(1, 14 if not path else 42))
+        low, high = ends_within or (1, 14 if not path else 42)
+        ends = local_date(self.now) - timedelta(days=rng.randint(low, high))
         shift = timedelta(weeks=(ends - day).days // 7)
         while days["create"] + shift <= local_date(self.opens):
             shift += timedelta(weeks=1)
@@ -267,7 +298,7 @@ class Story:
                 amount = (amount * Decimal("0.9")).quantize(Decimal("100"))
             transitions.award(application, manager, amount, writer.decision(step), now=at)
         elif step == "cancel":
-            transitions.cancel(application, manager, writer.decision(step))
+            transitions.cancel(application, manager, writer.decision(step), now=at)
         elif step == "start_reporting":
             reporting.start_reporting(application, applicant)
         elif step == "save_report":
@@ -278,17 +309,20 @@ class Story:
         elif step == "submit_report":
             reporting.submit_final_report(application, applicant)
         elif step == "approve_report":
-            reporting.approve_report(application, manager, writer.decision(step))
+            reporting.approve_report(application, manager, writer.decision(step), now=at)
         elif step == "pay":
             invoiced = local_date(timeline.at["submit_report"]) - timedelta(days=rng.randint(1, 6))
+            # What is left after any advance: the payable amount less what was paid.
             payments.record_payment(
-                application, manager, settlement.payable(application),
+                application, manager, settlement.final_due(application),
                 paid_on=local_date(at), reference=f"PAY-{application.reference}",
-                invoice_number=f"INV-{at.year}-{rng.randrange(100, 999)}", invoice_date=invoiced)
+                invoice_number=f"INV-{at.year}-{rng.randrange(100, 999)}", invoice_date=invoiced,
+                now=at)
         else:  # pragma: no cover - a typo in PATHS
             raise ValueError(step)
 
-    def review(self, application, timeline: _Timeline, verdict) -> None:
+    def review(self, application, timeline: _Timeline, verdict,
+               comments: list[str] | None = None) -> None:
         """Two evaluators assigned; the reviews the timeline holds, in its order."""
         pair = self.rng.sample(self.evaluators, 2)
         with self.dated(timeline.at["review"]):
@@ -306,8 +340,8 @@ class Story:
                 reviews.submit_review(
                     application, evaluator, recommendation=recommendation,
                     scores={c.id: self.rng.randint(low, high) for c in criteria},
-                    comment=self.writer.review(application.voucher_type, recommendation,
-                                               **self.facts))
+                    comment=comments[n - 1] if comments else self.writer.review(
+                        application.voucher_type, recommendation, **self.facts))
 
 
 def date_people(rng, users, now: datetime, opens: datetime) -> None:

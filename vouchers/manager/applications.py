@@ -23,9 +23,10 @@ from ..boundary import by, by_id, route, see_other
 from ..clock import today
 from ..models import Application, User
 from ..models.base import utcnow
-from ..services import listing, payments, reporting, transitions
+from ..services import listing, payments, reporting, settlement, transitions
 from ..services.application_page import ApplicationPage, application_page, assign_evaluator
 from ..services.calls import calls_open_first
+from ..services.voucher_money import payment_kind
 from .blueprint import bp
 from .dashboard import auto_assign_form
 from .forms import (
@@ -39,6 +40,7 @@ from .forms import (
     ReasonForm,
 )
 from .forms_eligibility import AcceptExceptionForm, exception_key, prefix_of
+from .forms_money import money_forms
 
 # --- The applications table -------------------------------------------------------------
 
@@ -126,7 +128,16 @@ def _comment(form) -> str:
 def _pay(a: Application, u: User, f: PaymentForm):
     return payments.record_payment(
         a, u, f.amount.data, paid_on=f.paid_on.data, reference=f.reference.data or "",
-        invoice_number=f.invoice_number.data or "", invoice_date=f.invoice_date.data)
+        invoice_number=f.invoice_number.data or "", invoice_date=f.invoice_date.data,
+        kind=f.kind.data)
+
+
+def _payment_offered(user: User, application: Application) -> bool:
+    """The form is offered while something is due and no payment batch will pay it (the
+    page says so instead)."""
+    return (policy.can_record_payment(user, application)
+            and settlement.due(application) is not None
+            and not payments.in_open_batch(application))
 
 
 ACTIONS: dict[str, Action] = {a.name: a for a in (
@@ -155,7 +166,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
            lambda a, u, f: reporting.return_report(a, u, _comment(f)),
            "Final report returned to the applicant."),
     Action("record_payment", PaymentForm, _pay, "Payment recorded.",
-           allowed=policy.can_record_payment, label="Record payment"),
+           allowed=_payment_offered, label="Record payment"),
 )}
 
 
@@ -164,9 +175,18 @@ def _fresh_form(action: Action, page: ApplicationPage):
     if action.name == "award":
         form.amount.data = page.application.requested_amount
     elif action.name == "record_payment":
-        form.amount.data = page.still_payable or None
+        form.kind.data = payment_kind(page.application)
+        form.amount.data = page.due_now
         form.paid_on.data = today()
     return form
+
+
+def _posted_form(application: Application, action: Action):
+    """The action's form as posted; a payment posted without its kind gets the kind the
+    voucher's state calls for (an advance before the report is approved)."""
+    if action.name == "record_payment":
+        return action.form(prefix=action.name, kind=payment_kind(application))
+    return action.form(prefix=action.name)
 
 
 def _download_url(attachment_id: int) -> str | None:
@@ -181,14 +201,16 @@ def _draw(application: Application, *, name: str | None = None, form=None,
           error: str | None = None, label: str | None = None):
     """The page; after a refused or invalid POST, that form (``name``) with ``error``.
 
-    Besides the actions' forms: "assign", and "exception-<rule>" for each failing rule
-    that admits an exception (vouchers/manager/eligibility.py posts those).
+    Besides the actions' forms: "assign", "exception-<rule>" for each failing rule
+    that admits an exception (vouchers/manager/eligibility.py posts those), and the
+    money's "reverse-<payment id>" and "record_recovery" (vouchers/manager/money.py).
     """
     page = application_page(application)
     forms = {a.name: _fresh_form(a, page) for a in ACTIONS.values()}
     forms["assign"] = AssignForm(formdata=None, prefix="assign")
     forms |= {exception_key(r.code): AcceptExceptionForm(formdata=None, prefix=prefix_of(r.code))
               for r in page.rules if r.blocks and r.overridable}
+    forms |= money_forms(page.money)
     if name is not None:
         forms[name] = form
         label = label or (ACTIONS[name].label if name in ACTIONS else "Assign an evaluator")
@@ -221,8 +243,7 @@ def _draw_action(*, form, error, application, action):
 @route(bp, "/applications/<int:application_id>/actions/<action>", methods=("POST",),
        permission=policy.can_manage,
        load={"application": by_id(Application), "action": by("action", ACTIONS.get)},
-       form=lambda application, action: action.form(prefix=action.name),
-       render=_draw_action)
+       form=_posted_form, render=_draw_action)
 def application_action(form, application: Application, action: Action):
     action.run(application, current_user, form)
     flash(action.done, "success")

@@ -19,7 +19,14 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from workflows.lifecycle import STATE_LABELS, STATES
 
@@ -28,6 +35,7 @@ from ..applicant.forms import ProfileForm
 from ..fields import MoneyField, optional_id
 from ..input_checks import MAX_PAGE
 from ..models.base import MAX_ID
+from ..models.ledger import PAYMENT, PAYMENT_KINDS
 from ..services.application_page import CHOOSE_EVALUATOR
 from ..services.assignment import MAX_PER_APPLICATION
 from ..services.listing import DEFAULT_PER_PAGE, PER_PAGE_CHOICES
@@ -105,6 +113,12 @@ class AwardForm(FlaskForm):
 
 
 class PaymentForm(FlaskForm):
+    # Which payment this is: the page says it (an advance before the report is approved,
+    # the payment after) and sends it along; a form posted without it gets the kind the
+    # voucher's state calls for (vouchers/manager/applications.py), and the service says
+    # why a kind does not fit the state.
+    kind = HiddenField(default=PAYMENT, validators=[
+        AnyOf(PAYMENT_KINDS, message="Record an advance or a payment.")])
     amount = MoneyField("Amount paid (€)", [InputRequired("Give the amount paid."), _positive])
     paid_on = DateField("Paid on", [InputRequired("Give the date of the payment.")])
     reference = StringField("Payment reference", [Length(max=60)],

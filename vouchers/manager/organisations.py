@@ -3,7 +3,10 @@
 An applicant can no longer change the legal name, registry number, country or region
 once the company has submitted an application; the managers correct them here, giving a
 reason that is kept with the change in the company's history. The de minimis aid the
-company declared is listed here too, and a manager may declare or withdraw an aid.
+company declared is listed here too, and a manager may declare or withdraw an aid. The
+company's bank account is shown with a change awaiting confirmation (decided here or on
+the list of bank changes, vouchers/manager/bank_changes.py); a manager's own change of
+the account applies at once, with where it comes from.
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ from flask_login import current_user
 
 from .. import policy
 from ..applicant.forms import AidDeclarationForm, WithdrawAidForm
-from ..applicant.profile import aid_section, withdraw_errors
+from ..applicant.profile import aid_section, bank_section, withdraw_errors
 from ..boundary import by, by_id, route, see_other
 from ..models import AidDeclaration, Organisation
 from ..navigation import nav_item
 from ..services import aid
+from ..services import bank_details as banking
 from ..services import organisations as companies
 from .blueprint import bp
 from .forms import CorrectionForm, OrganisationSearchForm
+from .forms_bank import ConfirmBankChangeForm, ManagerBankDetailsForm, RefuseBankChangeForm
 
 nav_item("manager", "Companies", "manager.organisations", order=45)
 
@@ -42,19 +47,33 @@ ORGANISATION = {"organisation": by("organisation_id", companies.sme_by_id)}
 AID_ENDPOINTS = ("manager.declare_aid", "manager.withdraw_aid")
 
 
-def _company_page(form=None, organisation: Organisation | None = None, error=None,
-                  **aid_parts):
+def company_bank_section(organisation: Organisation, bank_form=None, bank_error=None,
+                         refuse_form=None, decision_error=None) -> dict:
+    """The bank account on the company's page, with the forms that decide a change."""
+    # A manager's form starts from the confirmed details: saving it must not confirm the
+    # waiting request by the way.
+    parts = bank_section(organisation, bank_form, bank_error, ManagerBankDetailsForm,
+                         "manager.bank_details", from_pending=False,
+                         organisation_id=organisation.id)
+    parts["decide"] = {"confirm": ConfirmBankChangeForm(formdata=None),
+                       "refuse": refuse_form or RefuseBankChangeForm(formdata=None)}
+    return {**parts, "decision_error": decision_error}
+
+
+def company_page(form=None, organisation: Organisation | None = None, error=None,
+                 bank=None, **aid_parts):
     form = form or CorrectionForm(organisation=organisation, formdata=None)
     return render_template("manager/organisation_form.html", form=form, error=error,
                            organisation=organisation,
                            record=companies.company_record(organisation),
+                           **company_bank_section(organisation, **(bank or {})),
                            **aid_section(organisation, endpoints=AID_ENDPOINTS,
                                          organisation_id=organisation.id, **aid_parts))
 
 
 @route(bp, "/organisations/<int:organisation_id>", permission=policy.can_manage,
        load=ORGANISATION, form=lambda organisation: CorrectionForm(organisation=organisation),
-       render=_company_page)
+       render=company_page)
 def edit_organisation(form, organisation: Organisation):
     changed = companies.correct_organisation(
         organisation, current_user, **{name: form[name].data for name in CORRECTED})
@@ -69,7 +88,7 @@ def _back_to_company(organisation: Organisation):
 
 @route(bp, "/organisations/<int:organisation_id>/aid", methods=("POST",),
        permission=policy.can_declare_aid, load=ORGANISATION, form=AidDeclarationForm,
-       render=lambda form, error=None, organisation=None: _company_page(
+       render=lambda form, error=None, organisation=None: company_page(
            organisation=organisation, aid_form=form, aid_error=error))
 def declare_aid(form: AidDeclarationForm, organisation: Organisation):
     aid.declare(organisation, current_user, form.granting_body.data, form.granted_on.data,
@@ -82,10 +101,26 @@ def declare_aid(form: AidDeclarationForm, organisation: Organisation):
        methods=("POST",), permission=policy.can_declare_aid, form=WithdrawAidForm,
        load={**ORGANISATION,
              "declaration": by_id(AidDeclaration, belongs_to="organisation")},
-       render=lambda form, error=None, organisation=None, declaration=None: _company_page(
+       render=lambda form, error=None, organisation=None, declaration=None: company_page(
            organisation=organisation, withdraw_errors=withdraw_errors(form, error, declaration)))
 def withdraw_aid(form: WithdrawAidForm, organisation: Organisation,
                  declaration: AidDeclaration):
     aid.withdraw(declaration, current_user, form.reason.data)
     flash(f"The declaration is withdrawn from {organisation.legal_name}'s record.", "success")
     return _back_to_company(organisation)
+
+
+@route(bp, "/organisations/<int:organisation_id>/bank", methods=("POST",),
+       permission=policy.can_edit_bank_details, load=ORGANISATION,
+       form=ManagerBankDetailsForm,
+       render=lambda form, error=None, organisation=None: company_page(
+           organisation=organisation, bank={"bank_form": form, "bank_error": error}))
+def bank_details(form: ManagerBankDetailsForm, organisation: Organisation):
+    outcome = banking.set_bank_details(organisation, current_user, form.iban.data,
+                                       form.bic.data, form.account_holder.data,
+                                       reason=form.reason.data)
+    flash(f"The bank details of {organisation.legal_name} are saved." if outcome ==
+          banking.APPLIED else "The change awaiting confirmation is withdrawn; the "
+          "confirmed bank details stay.", "success")
+    return see_other("manager.edit_organisation", "bank-heading",
+                     organisation_id=organisation.id)

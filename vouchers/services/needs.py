@@ -24,7 +24,6 @@ from sqlalchemy import and_, case, exists, func, not_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from workflows.lifecycle import (
-    COMPLETED,
     DRAFT,
     FINAL_STATES,
     REPORT_SUBMITTED,
@@ -37,7 +36,7 @@ from workflows.lifecycle import (
 from .. import voucher_types
 from ..extensions import db
 from ..models import Application, Assignment, Call, Consensus
-from . import reserve
+from . import money_due, reserve
 from .assignment import wanted_per_application
 
 _A = Application
@@ -109,7 +108,8 @@ NEEDS: dict[str, Need] = {n.key: n for n in (
          lambda: and_(_A.fails_rules.is_(True), _A.state.not_in(sorted(FINAL_STATES)))),
     Need("reports", "Final report to check", "Final reports to check",
          lambda: _A.state == REPORT_SUBMITTED),
-    Need("payments_due", "Payment due", "Payments due", lambda: _A.state == COMPLETED),
+    # The same condition as the dashboard's count: an advance or a final payment due.
+    Need("payments_due", "Payment due", "Payments due", money_due.payment_due),
 )}
 # Where the dashboard puts the per-type lines (funding line, reserve list) among the needs.
 _BEFORE_PER_TYPE = ("short_of_evaluators", "conflicts", "divergent", "consensus_missing",

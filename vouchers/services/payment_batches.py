@@ -202,13 +202,15 @@ def debtor_of(call: Call) -> Account:
         raise PaymentRefused(f"{exc} Correct it on the programme's page.") from exc
 
 
-def check_execution_date(execution_date: date | None) -> None:
+def check_execution_date(execution_date: date | None, on: date | None = None) -> None:
+    """The execution day makes sense for a batch prepared ``on`` (today by default)."""
+    on = on or today()
     if execution_date is None:
         raise InvalidInput("Give the day the bank should execute the transfers.")
-    if execution_date < today():
+    if execution_date < on:
         raise InvalidInput(f"The execution date {execution_date:%d %b %Y} has passed: give "
                            "today or a later day.")
-    if execution_date > today() + timedelta(days=MAX_DAYS_AHEAD):
+    if execution_date > on + timedelta(days=MAX_DAYS_AHEAD):
         raise InvalidInput(f"The execution date {execution_date:%d %b %Y} is more than a "
                            "year ahead: give the day the bank should pay.")
 
@@ -268,7 +270,7 @@ def prepare_batch(call: Call, actor: User, application_ids, execution_date: date
         ids = list(dict.fromkeys(application_ids or ()))
         if not ids:
             raise InvalidInput("Select at least one payment for the SEPA file.")
-        check_execution_date(execution_date)
+        check_execution_date(execution_date, local_date(now))
         debtor_of(call)
         db.session.flush()
         dues, pending = _dues(call, fresh=True)

@@ -138,14 +138,15 @@ def reverse_payment(payment: Payment, actor: User, reason: str,
         reason = clean_reason(reason, "Give the reason for the reversal.", MAX_REASON)
         if payment.id in reversed_payment_ids(application):
             raise PaymentRefused("This payment is already reversed.")
-        entry = ledger.post(application, REVERSAL, actor=actor, booked_on=today(),
+        day = local_date(now)
+        entry = ledger.post(application, REVERSAL, actor=actor, booked_on=day,
                             paid=-payment.amount, reason=reason, reference=payment.reference,
                             payment_id=payment.id, now=now)
         if (application.state == lifecycle.PAID
                 and application.paid_amount < settlement.payable(application)):
             fire(application, "reverse_payment", actor, amount=payment.amount, now=now,
                  comment=reason)
-        settlement.settle(application, actor, booked_on=today(), now=now,
+        settlement.settle(application, actor, booked_on=day, now=now,
                           reason="No longer needed after the reversal.")
     return entry
 
