@@ -17,6 +17,7 @@ import pytest
 from openpyxl import load_workbook
 
 from exports.budget_workbook import (
+    LedgerRow,
     PaymentRow,
     TypeSummary,
     VoucherRow,
@@ -67,6 +68,21 @@ VOUCHER = VoucherRow(
 )
 
 
+def _entries() -> list[LedgerRow]:
+    """Entries whose sums per type are the SUMMARIES' committed, paid and awarded."""
+    out = []
+    for s in SUMMARIES:
+        shares = [(s.committed + Decimal("0.07"), Decimal(0), s.awarded_count),
+                  (Decimal("-0.07"), s.paid, 0)]
+        for n, (committed, paid, quota) in enumerate(shares):
+            out.append(LedgerRow(
+                booked_on=date(2025, 3, 1), voucher_reference=f"V-{s.voucher_type}-{n}",
+                sme="=SME", voucher_type=s.voucher_type, kind="Commitment" if n == 0 else "x",
+                committed=committed, paid=paid, quota=quota, reason="", reference="",
+                recorded_by=None, recorded_at=datetime(2025, 3, 1, tzinfo=UTC)))
+    return out
+
+
 def _cents(value) -> Decimal:
     return Decimal(str(value)).quantize(CENT)
 
@@ -92,6 +108,7 @@ def test_libreoffice_recalculates_the_summary_totals(tmp_path):
             invoice_date=None, description="x",
         )],
         de_minimis=iter([]),
+        ledger=iter(_entries()),
     )
     out = tmp_path / "out"
     # A private profile per run: parallel runs sharing the default one block each other.
@@ -138,3 +155,25 @@ def test_libreoffice_recalculates_the_summary_totals(tmp_path):
     vouchers = load_workbook(converted)["Vouchers"]
     assert (vouchers["B2"].value, vouchers["B2"].data_type) == ("=SME", "s")
     assert vouchers["H2"].value == "@title"
+
+    # The Vouchers sheet's committed (awarded - released) and its totals.
+    computed = load_workbook(converted, data_only=True)
+    sheet = computed["Vouchers"]
+    assert _cents(sheet["L2"].value) == VOUCHER.awarded - VOUCHER.released
+    assert sheet["A3"].value == "Total" and _cents(sheet["L3"].value) == Decimal("9.99")
+
+    # The Ledger sheet's sums per type equal the Summary's figures, labels such as
+    # "=Innovation" and "+Green" included (compared as text, not read as criteria).
+    ledger = computed["Ledger"]
+    n = len(_entries())
+    by_type = {r[0]: r for r in ledger.iter_rows(min_row=n + 5, values_only=True)}
+    for s in SUMMARIES:
+        row = by_type[s.label]
+        assert (_cents(row[5]), _cents(row[6]), row[7]) == (s.committed, s.paid,
+                                                             s.awarded_count), s.label
+        assert (_cents(row[8]), _cents(row[9]), row[10]) == (s.committed, s.paid,
+                                                              s.awarded_count), s.label
+        assert row[11] == "Yes", s.label
+    total = [c.value for c in ledger[n + 2]]
+    assert total[0] == "Total"
+    assert _cents(total[5]) == sum(s.committed for s in SUMMARIES)

@@ -22,13 +22,13 @@ from tests.ledger_checks import assert_books_balance
 from tests.test_workbook_export import check_workbook, data_of, money, rows_of
 from tests.test_workbook_libreoffice import recalculate, soffice  # noqa: F401 (fixture)
 from vouchers.clock import today
+from vouchers.demo import load_demo
 from vouchers.extensions import db
 from vouchers.models import Application, Call, LedgerEntry, Payment
-from vouchers.services import ledger, payments, settlement, transitions
+from vouchers.services import ledger, payments, reporting, settlement, transitions
 from vouchers.services.workbook import COMMAND_LINE, WorkbookFilters, budget_export
 
 ZERO = Decimal("0.00")
-STEPS_TO_REPORT = ("start_reporting", "save_report", "submit_report")
 
 
 @dataclass
@@ -49,9 +49,9 @@ def money_scenario(make) -> Books:
     v = books.vouchers
 
     # The issue's travel voucher: awarded 2,960.50, its final report shows 2,890.40.
-    v["released"] = make.application("report_submitted", tr, manager=manager,
-                                     requested="2960.50", costs="2890.40", amount="2960.50")
-    make.step(v["released"], "approve_report", applicant=None, manager=manager)
+    v["released"] = make.application("reporting", tr, manager=manager, costs="2960.50",
+                                     amount="2960.50")
+    report(make, v["released"], manager, "2890.40")
     pay(v["released"], manager, "2890.40", "PAY-REL")
 
     # Awarded, with half of it paid in advance.
@@ -68,10 +68,11 @@ def money_scenario(make) -> Books:
     # An advance of 10,000 on 20,000; the report's costs of 8,000 pay 6,000 (75%): 4,000 is
     # due back, and 2,500 of it has come back.
     v["recovery"] = make.application("awarded", mv, manager=manager, amount="20000.00",
-                                     requested="20000.00", costs="8000.00")
+                                     costs="26666.67")
     pay(v["recovery"], manager, "10000.00", "ADV-2", kind="advance")
-    for step in (*STEPS_TO_REPORT, "approve_report"):
-        make.step(v["recovery"], step, applicant=v["recovery"].applicant, manager=manager)
+    make.step(v["recovery"], "start_reporting", applicant=v["recovery"].applicant,
+              manager=manager)
+    report(make, v["recovery"], manager, "8000.00")
     payments.record_recovery(v["recovery"], manager, "2500.00", received_on=today(),
                              reference="BACK-1")
     db.session.commit()
@@ -83,6 +84,14 @@ def money_scenario(make) -> Books:
     db.session.commit()
     assert_books_balance()
     return books
+
+
+def report(make, application, manager, actual_costs: str) -> None:
+    """The final report with these actual costs, submitted and approved."""
+    reporting.save_final_report(application, application.applicant, summary="Done.",
+                                actual_costs=actual_costs)
+    for step in ("submit_report", "approve_report"):
+        make.step(application, step, applicant=application.applicant, manager=manager)
 
 
 def pay(application, manager, amount, reference, kind="payment") -> Payment:
@@ -193,6 +202,16 @@ def test_de_minimis_register_shows_the_aid_after_close_out(books):
     assert money(rows[books.vouchers["released"].reference][7]) == Decimal("2890.40")
 
 
+def test_the_progress_bar_counts_the_ledger_and_leaves_out_reversed_expenditure(books):
+    seen = []
+    with budget_export(books.call) as e:
+        expected = e.row_count()
+        written = e.write(io.BytesIO(), generated_by=COMMAND_LINE, progress=seen.append)
+    entries = db.session.scalar(select(db.func.count()).select_from(LedgerEntry))
+    # 4 types, 5 applications, 5 vouchers, the entries, 5 grants, 6 payments, 5 declared.
+    assert seen[-1] == written == expected == 4 + 5 + 5 + entries + 5 + 6 + 5
+
+
 def test_narrowed_by_award_date_the_ledger_is_not_compared_with_the_summary(books):
     day = today()
     wb = export(books.call, filters=WorkbookFilters(awarded_from=day, awarded_to=day))
@@ -254,3 +273,33 @@ def test_libreoffice_recalculates_a_workbook_that_adds_up(books, soffice, tmp_pa
     assert _cents(voucher_total[14]) == sum(
         (settlement.recovery_due(a) for a in books.vouchers.values()), ZERO) == Decimal(
         "6500.00")
+
+
+def _adds_up(wb, call: Call) -> None:
+    """The recalculated workbook of ``call``: the Ledger's sums per type agree with the
+    Summary, and the Vouchers' totals are the Summary's."""
+    summary = rows_of(wb["Summary"])
+    total = summary[len(call.voucher_types)]
+    assert total[0] == "Total"
+    ledger_rows = rows_of(wb["Ledger"])
+    by_type = ledger_rows[-len(call.voucher_types):]
+    assert [r[0] for r in by_type] == [t.label for t in call.voucher_types]
+    assert [r[11] for r in by_type] == ["Yes"] * len(call.voucher_types)
+    voucher_total = rows_of(wb["Vouchers"])[-1]
+    assert [_cents(voucher_total[c]) for c in (11, 12, 13)] == [
+        _cents(total[c]) for c in (5, 6, 7)]
+
+
+@pytest.mark.libreoffice
+def test_the_demo_programmes_workbook_adds_up(app, soffice, tmp_path):  # noqa: F811
+    load_demo()
+    db.session.commit()
+    assert_books_balance()
+    # The demo tells every movement of money, so its workbook shows each of them.
+    kinds = set(db.session.scalars(select(LedgerEntry.kind).distinct()))
+    assert {"commitment", "release", "advance", "payment", "reversal", "recovery"} <= kinds
+    for call in db.session.scalars(select(Call).order_by(Call.id)):
+        source = tmp_path / f"{call.id}.xlsx"
+        export(call, str(source))
+        wb = load_workbook(recalculate(soffice, source, tmp_path), data_only=True)
+        _adds_up(wb, call)

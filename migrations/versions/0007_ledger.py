@@ -5,7 +5,7 @@ Revision ID: 0007
 Revises: 0006
 """
 import warnings
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from alembic import op
@@ -260,26 +260,28 @@ def _release_closed_vouchers(bind, sqlite):
 
     rows = bind.execute(sa.text(
         "SELECT a.id, a.call_voucher_type_id, a.awarded_amount, a.paid_amount, "
-        "r.actual_costs, t.funding_rate, r.decided_at FROM applications a "
+        "r.actual_costs, t.funding_rate, r.decided_at, a.state FROM applications a "
         "JOIN final_reports r ON r.application_id = a.id "
         "JOIN call_voucher_types t ON t.id = a.call_voucher_type_id "
         "WHERE a.state IN ('completed', 'paid') AND r.actual_costs IS NOT NULL"
     )).all()
-    for app_id, type_id, awarded, paid, costs, funding_rate, decided_at in rows:
+    for app_id, type_id, awarded, paid, costs, funding_rate, decided_at, state in rows:
         awarded, paid = read(awarded), read(paid)
         by_costs = (read(costs) * Decimal(str(funding_rate))).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_UP)
         payable = min(by_costs, awarded)
+        if state == 'completed' and paid >= payable:
+            _close(bind, sqlite, app_id, paid)
         release = awarded - max(payable, paid)
         place = -1 if payable == 0 else 0
         if release <= 0 and place == 0:
             continue
         if isinstance(decided_at, str):
             decided_at = datetime.fromisoformat(decided_at)
-        at = decided_at or datetime.now()
+        at = decided_at or datetime.now(UTC)
         booked = at.date()
-        if sqlite:  # SQLite keeps dates and times as text
-            booked, at = booked.isoformat(), at.isoformat(sep=" ")
+        if sqlite:  # SQLite keeps dates and times as (naive UTC) text
+            booked, at = booked.isoformat(), at.replace(tzinfo=None).isoformat(sep=" ")
         bind.execute(sa.text(
             "INSERT INTO ledger_entries (application_id, call_voucher_type_id, kind, "
             "committed, paid, quota, booked_on, at, reason, reference) VALUES (:app, :type, "
@@ -293,6 +295,21 @@ def _release_closed_vouchers(bind, sqlite):
             "UPDATE call_voucher_types SET committed = committed - :amount, "
             "awarded_count = awarded_count + :place WHERE id = :id"
         ), {"amount": write(release), "place": place, "id": type_id})
+
+
+def _close(bind, sqlite, app_id, paid):
+    """A completed voucher with nothing left to pay (a report of no costs) is closed, as
+    approving its report now does; the audit trail says when and why."""
+    now = datetime.now(UTC)
+    if sqlite:  # naive UTC text, as the app's UTCDateTime stores it
+        now = now.replace(tzinfo=None).isoformat(sep=" ")
+    bind.execute(sa.text("UPDATE applications SET state = 'paid', version = version + 1 "
+                         "WHERE id = :id"), {"id": app_id})
+    bind.execute(sa.text(
+        "INSERT INTO audit_records (application_id, from_state, to_state, trigger, at, "
+        "comment, amount) VALUES (:id, 'completed', 'paid', 'pay', :at, :comment, :paid)"
+    ), {"id": app_id, "at": now, "paid": int(paid * 100) if sqlite else paid,
+        "comment": "Closed: nothing left to pay (when the ledger was introduced)."})
 
 
 def downgrade():

@@ -137,7 +137,7 @@ def _payment_offered(user: User, application: Application) -> bool:
     page says so instead)."""
     return (policy.can_record_payment(user, application)
             and settlement.due(application) is not None
-            and not payments.in_open_batch(application))
+            and not settlement.in_open_batch(application))
 
 
 ACTIONS: dict[str, Action] = {a.name: a for a in (

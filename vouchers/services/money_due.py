@@ -68,7 +68,7 @@ def payment_due() -> ColumnElement[bool]:
 
 
 def in_open_batch() -> ColumnElement[bool]:
-    """payments.in_open_batch(a): a prepared payment batch will pay the voucher."""
+    """settlement.in_open_batch(a): a prepared payment batch will pay the voucher."""
     return _A.id.in_(select(BatchItem.pending_application_id)
                      .where(BatchItem.pending_application_id.is_not(None)))
 

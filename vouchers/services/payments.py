@@ -26,7 +26,6 @@ from ..money import format_eur, parse_amount
 from ..text import clean_reason
 from . import ledger, settlement
 from .errors import InvalidInput, PaymentRefused
-from .settlement import in_open_batch  # noqa: F401  (pages ask payments for it)
 from .transaction import atomic
 from .transitions import fire
 
@@ -138,6 +137,13 @@ def reverse_payment(payment: Payment, actor: User, reason: str,
         reason = clean_reason(reason, "Give the reason for the reversal.", MAX_REASON)
         if payment.id in reversed_payment_ids(application):
             raise PaymentRefused("This payment is already reversed.")
+        if payment.amount > application.paid_amount:
+            # Money the SME paid back since then was booked against this payment.
+            raise PaymentRefused(
+                f"Only {format_eur(application.paid_amount)} of this voucher's payments is "
+                f"still with the SME ({format_eur(payment.amount - application.paid_amount)} "
+                "was recovered since), so this payment of "
+                f"{format_eur(payment.amount)} cannot be reversed in full.")
         day = local_date(now)
         entry = ledger.post(application, REVERSAL, actor=actor, booked_on=day,
                             paid=-payment.amount, reason=reason, reference=payment.reference,

@@ -130,7 +130,7 @@ def voucher_money(application: Application) -> VoucherMoney:
         final_due=settlement.final_due(application),
         recovery_due=settlement.recovery_due(application),
         due=settlement.due(application),
-        in_open_batch=payments.in_open_batch(application) if application.awarded_amount
+        in_open_batch=settlement.in_open_batch(application) if application.awarded_amount
         is not None else False,
     )
 
