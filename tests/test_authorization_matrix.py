@@ -70,6 +70,7 @@ ALLOWED_BY = {
     "can_manage_payments": {"manager"},
     "can_edit_bank_details": {"applicant", "manager"},
     "can_decide_bank_change": {"manager"},
+    "can_export_register": {"manager"},
     "can_reverse_payment": {"manager"},
     "can_record_recovery": {"manager"},
     # The world's company (the owner's) and its declared aid: its applicant and managers.
