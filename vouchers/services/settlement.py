@@ -32,13 +32,18 @@ def final_report_of(application: Application) -> FinalReport | None:
     )
 
 
-def payable(application: Application) -> Decimal:
-    """min(actual eligible costs x funding rate, awarded), once a report gives the costs."""
-    report = final_report_of(application)
-    if application.awarded_amount is None or report is None or report.actual_costs is None:
+def payable_of(awarded: Decimal | None, actual_costs: Decimal | None, rate: Decimal) -> Decimal:
+    """min(actual eligible costs x funding rate, awarded), 0 until a report gives the costs
+    (from plain values, so the workbook's streamed rows use the same rule)."""
+    if awarded is None or actual_costs is None:
         return ZERO
-    by_costs = to_money(report.actual_costs * application.call_voucher_type.funding_rate)
-    return min(by_costs, application.awarded_amount)
+    return min(to_money(actual_costs * rate), awarded)
+
+
+def payable(application: Application) -> Decimal:
+    report = final_report_of(application)
+    return payable_of(application.awarded_amount, report.actual_costs if report else None,
+                      application.call_voucher_type.funding_rate)
 
 
 def advance_cap(application: Application) -> Decimal:
@@ -63,14 +68,17 @@ def final_due(application: Application) -> Decimal:
     return max(payable(application) - application.paid_amount, ZERO)
 
 
-def recovery_due(application: Application) -> Decimal:
+def recovery_due_of(state: str, paid: Decimal, payable_amount: Decimal) -> Decimal:
     """What the SME must pay back: advances beyond the payable amount, or all of them
     when the voucher was cancelled."""
-    if application.state in CLOSED_STATES:
-        return max(application.paid_amount - payable(application), ZERO)
-    if application.state == lifecycle.CANCELLED:
-        return application.paid_amount
-    return ZERO
+    if state in CLOSED_STATES:
+        return max(paid - payable_amount, ZERO)
+    return paid if state == lifecycle.CANCELLED else ZERO
+
+
+def recovery_due(application: Application) -> Decimal:
+    payable_amount = payable(application) if application.state in CLOSED_STATES else ZERO
+    return recovery_due_of(application.state, application.paid_amount, payable_amount)
 
 
 def in_open_batch(application: Application) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import aliased
 
 from exports import ApplicationRow, DeMinimisRow, LedgerRow, PaymentRow, VoucherRow
-from workflows.lifecycle import CANCELLED, CLOSED_STATES, REJECTED, STATE_LABELS, WAITLISTED
+from workflows.lifecycle import CANCELLED, REJECTED, STATE_LABELS, WAITLISTED
 
 from ..figures import LIVE_VOUCHER_STATES, outstanding
 from ..models import (
@@ -35,7 +35,8 @@ from ..models import (
 )
 from ..models.ledger import KIND_LABELS, REVERSAL
 from ..models.reporting import report_status
-from ..money import ZERO, to_money
+from ..money import ZERO
+from . import settlement
 from .budget import de_minimis_period_opens, de_minimis_period_start
 from .register_export import grants_select, register_row
 
@@ -93,20 +94,6 @@ class Scope:
         yield from self.conn.execute(stmt.execution_options(yield_per=STREAM_ROWS))
 
 
-def payable(awarded: Decimal, actual_costs: Decimal | None, rate: Decimal) -> Decimal:
-    """settlement.payable from a row's columns: min(costs x rate, awarded), 0 without costs."""
-    if actual_costs is None:
-        return ZERO
-    return min(to_money(actual_costs * rate), awarded)
-
-
-def recovery_due(state: str, paid: Decimal, payable_amount: Decimal) -> Decimal:
-    """settlement.recovery_due from a row's columns (the tests hold the two together)."""
-    if state in CLOSED_STATES:
-        return max(paid - payable_amount, ZERO)
-    return paid if state == CANCELLED else ZERO
-
-
 def voucher_rows(scope: Scope) -> Iterator[VoucherRow]:
     a, o, p, r, t = Application, Organisation, ServiceProvider, FinalReport, CallVoucherType
     stmt = (
@@ -126,8 +113,8 @@ def voucher_rows(scope: Scope) -> Iterator[VoucherRow]:
     for row in scope.stream(stmt):
         report = report_status(row.state, row.decided_at) if row.report_id is not None else None
         committed = row.awarded_amount - row.released_amount
-        due_back = recovery_due(row.state, row.paid_amount,
-                                payable(row.awarded_amount, row.actual_costs, row.funding_rate))
+        payable = settlement.payable_of(row.awarded_amount, row.actual_costs, row.funding_rate)
+        due_back = settlement.recovery_due_of(row.state, row.paid_amount, payable)
         yield VoucherRow(
             reference=row.reference,
             sme=row.legal_name,
