@@ -492,5 +492,107 @@ def test_the_wording_follows_each_setting(make, call):
     assert "Enterprises of every size may apply, large ones included." in text
 
     assert [s.heading for s in call_rules.describe(call)] == [
-        "Who may apply", "Dates", "Limits per company",
+        "Who may apply", "Dates", "Limits per company", "Payment",
         *(f"{t.label} vouchers" for t in call.voucher_types)]
+
+
+# --- the call's money settings ---------------------------------------------------------------
+
+
+def test_the_advance_share_and_the_zero_report_setting_round_trip_through_the_form(
+        client, manager, call):
+    fields = edit_form(client, call)
+    # A call starts with no advance, and a zero report gives its quota place back.
+    assert fields["advance_percent"] == "" and fields["zero_report_returns_quota"] == "y"
+
+    data = edit_form(client, call, advance_percent="50")
+    data.pop("zero_report_returns_quota")
+    assert client.post(f"/manage/calls/{call.id}/edit", data=data).status_code == 303
+    saved = fresh(call)
+    assert (saved.advance_share, saved.zero_report_returns_quota) == (Decimal("0.5000"), False)
+
+    shown = form_fields(page(client.get(f"/manage/calls/{call.id}/edit")))
+    assert shown["advance_percent"] == "50" and "zero_report_returns_quota" not in shown
+    before = snapshot()
+    assert client.post(f"/manage/calls/{call.id}/edit", data=shown).status_code == 303
+    assert snapshot() == before
+
+    data = edit_form(client, call, advance_percent="33.33", zero_report_returns_quota="y")
+    assert client.post(f"/manage/calls/{call.id}/edit", data=data).status_code == 303
+    saved = fresh(call)
+    assert (saved.advance_share, saved.zero_report_returns_quota) == (Decimal("0.3333"), True)
+
+    data = edit_form(client, call, advance_percent="")
+    assert client.post(f"/manage/calls/{call.id}/edit", data=data).status_code == 303
+    assert fresh(call).advance_share is None
+
+
+def test_a_new_call_takes_its_advance_share_from_the_form(client, manager, call):
+    programme = call.programme
+    programme.total_budget = Decimal("5000000")
+    db.session.commit()
+    fields = form_fields(page(client.get(f"/manage/calls/new?programme={programme.id}")))
+    assert fields["advance_percent"] == "" and fields["zero_report_returns_quota"] == "y"
+    fields.update(code="HLS8", title="Call eight", opens_at="2027-03-01T09:00",
+                  closes_at="2027-05-31T17:00", advance_percent="40")
+    p = type_prefix("travel")
+    fields.update({p + "quota": "2", p + "max_amount": "5000", p + "funding_rate": "100",
+                   p + "envelope": "10000", p + "criteria-0-name": "Fit",
+                   p + "criteria-0-weight": "1"})
+    for vt in ("market_validation", "product_validation", "impact"):
+        fields.pop(type_prefix(vt) + "offered")
+    assert client.post("/manage/calls/new", data=fields).status_code == 303
+    new = db.session.scalar(select(Call).where(Call.code == "HLS8"))
+    assert (new.advance_share, new.zero_report_returns_quota) == (Decimal("0.4000"), True)
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("0", "From 1 to 99%."),
+    ("100", "From 1 to 99%."),
+    ("99.5", "From 1 to 99%."),
+    ("0.5", "From 1 to 99%."),
+    ("50.125", "at most 2 decimals"),
+    ("-5", "Give a number such as 75 or 62.5"),
+    ("half", "Give a number such as 75 or 62.5"),
+    ("50%", "Give a number such as 75 or 62.5"),
+])
+def test_a_bad_advance_share_is_refused_next_to_its_field_and_changes_nothing(
+        client, manager, call, typed, message):
+    data = edit_form(client, call, advance_percent=typed)
+    before = snapshot()
+    response = client.post(f"/manage/calls/{call.id}/edit", data=data)
+    assert response.status_code == 400
+    assert message in field_errors(page(response), "advance_percent")
+    assert snapshot() == before
+
+
+def test_a_post_without_the_money_fields_keeps_the_calls_settings(client, manager, call):
+    call.advance_share, call.zero_report_returns_quota = Decimal("0.25"), False
+    db.session.commit()
+    criterion = call.voucher_type("travel").criteria[0]
+    response = client.post(f"/manage/calls/{call.id}/edit",
+                           data=old_post(call.code, "Renamed", criterion.id))
+    assert response.status_code == 303, page(response)
+    saved = fresh(call)
+    assert saved.title == "Renamed"
+    assert (saved.advance_share, saved.zero_report_returns_quota) == (Decimal("0.2500"), False)
+
+
+def test_applicants_read_the_advance_on_the_calls_page(client, make, call):
+    for html in (page(client.get("/")), _rules_text(call)):
+        assert "The voucher is paid after the final report is approved" in html
+        assert "paid in advance" not in html
+    call.advance_share = Decimal("0.5")
+    db.session.commit()
+    login(client, make.applicant())
+    for html in (page(client.get("/")), page(client.get("/apply/"))):
+        assert "50% of the award is paid in advance, once the voucher is awarded." in html
+        assert "less the advance" in html and "pays the difference back" in html
+    call.advance_share = Decimal("0.3333")
+    db.session.commit()
+    assert "33.33% of the award is paid in advance" in _rules_text(call)
+    # The manager's call page shows the same words under "What applicants read".
+    login(client, make.manager())
+    assert "50% of the award" not in page(client.get(f"/manage/calls/{call.id}/edit"))
+    assert "33.33% of the award is paid in advance" in page(
+        client.get(f"/manage/calls/{call.id}/edit"))

@@ -426,3 +426,65 @@ def test_only_a_manager_keeps_the_catalogue(make):
             "Only a programme manager keeps the provider catalogue.", NotAllowed)
     refused(lambda: providers.set_provider_active(provider, False, evaluator),
             "Only a programme manager", NotAllowed)
+
+
+# --- the call's money settings -------------------------------------------------------------
+
+
+def money_spec(base: CallSpec | None = None, **money) -> cs.CallSpec:
+    """``base`` (a new call by default) with the money settings ``money``."""
+    return cs.CallSpec(**{**vars(base or call_spec()), **money})
+
+
+def test_a_call_sets_its_advance_share_and_whether_a_zero_report_returns_its_place(
+        manager, programme):
+    call = cs.create_call(programme, money_spec(advance_share=Decimal("0.5"),
+                                                zero_report_returns_quota=False), manager)
+    db.session.commit()
+    db.session.expire_all()
+    call = db.session.get(Call, call.id)
+    assert (call.advance_share, call.zero_report_returns_quota) == (Decimal("0.5000"), False)
+
+    cs.update_call(call, money_spec(spec_of(call), advance_share=Decimal("0.3333")), manager)
+    db.session.commit()
+    db.session.expire_all()
+    call = db.session.get(Call, call.id)
+    assert (call.advance_share, call.zero_report_returns_quota) == (Decimal("0.3333"), True)
+
+    cs.update_call(call, money_spec(spec_of(call), advance_share=None), manager)
+    db.session.commit()
+    assert db.session.get(Call, call.id).advance_share is None
+
+
+def test_a_spec_without_the_money_settings_keeps_them(make, manager, programme):
+    """A caller of the set-up that predates them (call_specs.CallSpec) changes neither."""
+    call = cs.create_call(programme, call_spec(), manager)
+    db.session.commit()
+    assert (call.advance_share, call.zero_report_returns_quota) == (None, True)
+    call.advance_share, call.zero_report_returns_quota = Decimal("0.4"), False
+    db.session.commit()
+    cs.update_call(call, replace(spec_of(call), title="Renamed"), manager)
+    db.session.commit()
+    db.session.expire_all()
+    call = db.session.get(Call, call.id)
+    assert call.title == "Renamed"
+    assert (call.advance_share, call.zero_report_returns_quota) == (Decimal("0.4000"), False)
+
+
+@pytest.mark.parametrize(("money", "message"), [
+    ({"advance_share": Decimal("0")}, "The advance must be from 1% to 99% of the award"),
+    ({"advance_share": Decimal("1")}, "The advance must be from 1% to 99% of the award"),
+    ({"advance_share": Decimal("0.995")}, "The advance must be from 1% to 99% of the award"),
+    ({"advance_share": Decimal("0.005")}, "The advance must be from 1% to 99% of the award"),
+    ({"advance_share": Decimal("0.12345")}, "at most two decimals of a percent"),
+    ({"advance_share": Decimal("NaN")}, "or left empty for no advance"),
+    ({"advance_share": 0.5}, "The advance must be from 1% to 99% of the award"),
+    ({"advance_share": True}, "The advance must be from 1% to 99% of the award"),
+    ({"zero_report_returns_quota": "no"}, "gives its quota place back (yes or no)"),
+])
+def test_bad_money_settings_are_refused_and_nothing_is_written(make, manager, programme,
+                                                               money, message):
+    refused(lambda: cs.create_call(programme, money_spec(**money), manager), message)
+    existing = make.call()
+    refused(lambda: cs.update_call(existing, money_spec(spec_of(existing), **money), manager),
+            message)

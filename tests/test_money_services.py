@@ -259,7 +259,7 @@ def test_an_advance_beyond_the_payable_amount_is_due_back_until_recovered(
     assert settlement.due(voucher) is None
     # What was not paid is released; what the SME holds stays committed until recovered.
     assert voucher.committed_amount == Decimal("1000.00") == cvt.committed
-    assert "the advance covers the payable amount" in voucher.audit_records[-1].comment
+    assert "€400.00 is due back from the SME" in voucher.audit_records[-1].comment
     assert_books_balance()
 
     refused(lambda: payments.record_recovery(voucher, manager, Decimal("400.01"),
@@ -332,10 +332,6 @@ def test_an_advance_is_refused_where_the_call_pays_none(make, cvt, manager):
             "This call pays no advances.", PaymentRefused)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: reversing a payment of which part was recovered is refused by ledger._move_voucher "
-    "with its concurrency message ('changed at the same moment'), which is untrue; "
-    "reverse_payment should say that part of the payment was already recovered"))
 def test_reversing_an_advance_already_partly_recovered_says_why_it_is_refused(
         make, advance_call, manager):
     voucher = awarded(make, advance_call, manager, "2000.00")
@@ -524,10 +520,6 @@ def test_migration_0007_books_the_past_and_releases_what_close_out_left_committe
     assert ledger.voucher_differences(cvt.call_id) == []
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: migration 0007 releases a completed zero-cost voucher's money and quota place "
-    "but leaves it 'completed' with nothing payable, where approve_report now closes such "
-    "a voucher (paid): it stays impossible to close"))
 def test_migration_0007_closes_a_voucher_left_completed_on_a_report_of_no_costs(app_at_0006):
     with db.engine.begin() as conn:
         ids = _populate_0006(conn)

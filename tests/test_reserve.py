@@ -10,7 +10,7 @@ import pytest
 from tests.helpers import login
 from tests.test_funding_line import Team, _mv, _states
 from vouchers.extensions import db
-from vouchers.services import funding_line, reserve, transitions
+from vouchers.services import funding_line, reporting, reserve, transitions
 from vouchers.services.errors import ConcurrentChange, InvalidInput
 
 
@@ -141,3 +141,49 @@ def test_a_waitlisted_application_waits_while_a_higher_ranked_undecided_one_take
     assert offer.waiting == 3 and offer.lines == []
     proposal = funding_line.propose(cvt)
     assert [(x.application, x.action) for x in proposal.awards] == [(newcomer, "award")]
+
+
+def _close_out(application, manager, actual_costs: str) -> None:
+    """The final report of ``application`` at ``actual_costs``, approved."""
+    reporting.start_reporting(application, application.applicant)
+    reporting.save_final_report(application, application.applicant, summary="Study done.",
+                                actual_costs=actual_costs)
+    reporting.submit_final_report(application, application.applicant)
+    reporting.approve_report(application, manager)
+    db.session.commit()
+
+
+def test_money_released_at_close_out_is_what_the_reserve_list_offers(team, line):
+    cvt, awarded, waiting = line
+    # 13,333.33 of costs at 75%: 10,000 payable of the 40,000 awarded, 30,000 released.
+    _close_out(awarded[1], team.manager, "13333.33")
+    assert awarded[1].state == "completed"
+    assert (awarded[1].released_amount, cvt.remaining_envelope) == (Decimal("30000.00"),
+                                                                    Decimal("30000.00"))
+
+    offer = _offer(cvt)
+    # 50,000 does not fit the 30,000 released; the next, 30,000, does.
+    assert [(x.application, x.amount) for x in offer.lines] == [(waiting[1],
+                                                                 Decimal("30000.00"))]
+    reserve.promote(waiting[1], team.manager, offer.fingerprint)
+    db.session.commit()
+    assert _states(waiting) == [("waitlisted", None), ("awarded", Decimal("30000.00")),
+                                ("waitlisted", None)]
+    assert cvt.remaining_envelope == Decimal("0.00")
+
+
+def test_a_report_of_no_costs_offers_its_money_and_its_quota_place(team, make):
+    """Quota 2, both places taken: the zero report gives back its place and its 60,000."""
+    cvt = _mv(make, envelope=Decimal("120000"), quota=2)
+    awarded = [team.ranked(cvt, scores=(5, 5), requested="60000"),
+               team.ranked(cvt, scores=(5, 4), requested="60000")]
+    waiting = team.ranked(cvt, scores=(4, 4), requested="50000")
+    funding_line.confirm(cvt, team.manager, funding_line.propose(cvt).fingerprint)
+    db.session.commit()
+    assert _offer(cvt).lines == []
+
+    _close_out(awarded[0], team.manager, "0")
+
+    assert awarded[0].state == "paid" and cvt.awarded_count == 1
+    offer = _offer(cvt)
+    assert [(x.application, x.amount) for x in offer.lines] == [(waiting, Decimal("50000.00"))]

@@ -318,7 +318,7 @@ def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
         assert g.granted_on == award_day
         declared = sum((d.amount for d in org.aid_declarations
                         if counts_on(d.granted_on, award_day)), ZERO)
-        received = sum((b.awarded_amount for b in every_live
+        received = sum((b.committed_amount for b in every_live
                         if b.organisation_id == org.id
                         and counts_on(local_date(b.awarded_at), award_day)
                         and (b.awarded_at, b.id) <= (a.awarded_at, a.id)), ZERO)

@@ -1,9 +1,11 @@
 """`flask --app vouchers sepa-export --call ID --output FILE.xml`: the payments due of a call
 as a SEPA credit-transfer file (pain.001), prepared as a batch like the Payments page does.
 
-Every payment due that has bank details goes into the batch; the file is written next to
-its target and renamed at the end, and the batch is committed once the file is in place,
-so a failed write leaves neither a half file nor a batch holding vouchers.
+Every payment due that has bank details goes into the batch. The batch is committed before
+the file is written: a file must never exist for a batch that does not (running the
+command again would then put the same vouchers in a second file, and the bank could pay
+both). The file is written next to its target and renamed at the end, so a failed write
+leaves no half file, and the batch's file can always be downloaded again from its page.
 """
 
 from __future__ import annotations
@@ -97,11 +99,16 @@ def sepa_export_command(call_id: int, output: Path, as_email: str | None,
             call, manager, [d.application.id for d in ready],
             execution_date.date() if execution_date else today())
         xml = payment_batches.sepa_xml(batch)
-        _write(output, xml)
         db.session.commit()
-    except (DomainError, click.ClickException) as exc:
+    except DomainError as exc:
         db.session.rollback()
-        raise click.ClickException(getattr(exc, "message", None) or str(exc)) from exc
+        raise click.ClickException(exc.message) from exc
+    try:
+        _write(output, xml)
+    except click.ClickException as exc:
+        raise click.ClickException(
+            f"{exc.message} Batch {batch.id} was prepared; download its file from "
+            f"{_batch_path(batch.id)}, or cancel it there.") from exc
     summary = payment_batches.summary_of(batch)
     click.echo(f"Batch {batch.id} ({batch.message_id}) written to {output}: {summary.count} "
                f"transfers, control sum {format_eur(summary.total)}, to be executed on "

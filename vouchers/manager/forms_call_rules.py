@@ -1,4 +1,4 @@
-"""The rule fields of the call form: who may apply, the limits per SME, evaluation.
+"""The rule fields of the call form: who may apply, the limits per SME, evaluation, money.
 
 The call form (forms_calls.CallForm) carries these fields; services.call_specs says what
 each may hold and services.call_rules how applicants read them. A post that does not
@@ -42,7 +42,8 @@ RULES_SHOWN = "rules_shown"
 _RULE_FIELDS = frozenset({
     "eligible_regions", "max_applications_per_type", "max_vouchers_per_sme", "support_cap",
     "implementation_ends_on", "divergence_percent", "extra_evaluator_on_divergence",
-    "lead_evaluator_id", "provider_other_region", "threshold", "minimum",
+    "lead_evaluator_id", "provider_other_region", "threshold", "minimum", "advance_percent",
+    "zero_report_returns_quota",
 })
 _RULE_GROUPS = frozenset({"sizes", "attachments"})
 NO_LEAD = "No lead evaluator: managers record the consensus"
@@ -157,6 +158,16 @@ class CallRulesFields:
         invalid_value_message="Choose an evaluator from the list.",
         invalid_choice_message="Choose an evaluator from the list.")
 
+    advance_percent = NumberField(
+        "Advance (% of the award)", places=2,
+        description="Paid once the voucher is awarded; the final payment is then what the "
+                    "report makes payable less the advance. Empty: no advance.",
+        validators=[Optional(), NumberRange(min=1, max=99, message="From 1 to 99%%.")])
+    zero_report_returns_quota = BooleanField(
+        "A voucher closed on a report with no eligible costs gives its quota place back",
+        description="Its money always returns to the envelope; ticked, its place in the "
+                    "quota too, so another application can be awarded.")
+
     def set_lead_choices(self, evaluators: list[User]) -> None:
         self.lead_evaluator_id.choices = [SelectChoice("", NO_LEAD)] + [
             SelectChoice(u.id, u.name if u.enabled else f"{u.name} (account disabled)")
@@ -190,6 +201,9 @@ class CallRulesFields:
             "divergence_share": self.divergence_percent.data / 100,
             "extra_evaluator_on_divergence": bool(self.extra_evaluator_on_divergence.data),
             "lead_evaluator_id": self.lead_evaluator_id.data,
+            "advance_share": (None if self.advance_percent.data is None
+                              else self.advance_percent.data / 100),
+            "zero_report_returns_quota": bool(self.zero_report_returns_quota.data),
         }
 
 
@@ -202,12 +216,15 @@ def rules_data(call: Call) -> dict:
         "divergence_percent": call.divergence_share * 100,
         "extra_evaluator_on_divergence": call.extra_evaluator_on_divergence,
         "lead_evaluator_id": call.lead_evaluator_id,
+        "advance_percent": None if call.advance_share is None else call.advance_share * 100,
+        "zero_report_returns_quota": call.zero_report_returns_quota,
     }
 
 
 def new_rules_data() -> dict:
     return {"sizes": ticked(SME_SIZES), "max_applications_per_type": 1,
-            "support_cap": SUPPORT_CAP, "divergence_percent": DIVERGENCE_SHARE * 100}
+            "support_cap": SUPPORT_CAP, "divergence_percent": DIVERGENCE_SHARE * 100,
+            "zero_report_returns_quota": True}
 
 
 def new_type_rules(voucher_type: str) -> dict:

@@ -31,10 +31,10 @@ from .. import voucher_types
 from ..clock import programme_zone
 from ..fields import MoneyField, NumberField
 from ..models import VOUCHER_TYPES, Call, Programme, User
+from ..services.call_setup import CallSpec
 from ..services.call_specs import (
     CODE_MAX,
     MAX_SCORE_SCALE,
-    CallSpec,
     CriterionSpec,
     VoucherTypeSpec,
 )

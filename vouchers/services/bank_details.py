@@ -31,6 +31,7 @@ from ..models import Application, ChangeRecord, Organisation, User
 from ..models.base import utcnow
 from ..models.ledger import BankDetailsChange
 from ..text import clean_line, clean_reason
+from . import undertaking
 from .errors import ConcurrentChange, InvalidInput
 from .organisations import MAX_REASON, ORGANISATION
 from .transaction import CONCURRENT_MESSAGE, atomic
@@ -152,6 +153,9 @@ def set_bank_details(organisation: Organisation, actor: User, iban: str | None,
         reason = clean_reason(reason, "Say where the new bank details come from, such as "
                               "the company's signed letter.", MAX_REASON)
     with atomic(clashes={PENDING_UNIQUE: CONCURRENT_MESSAGE}):
+        # The undertaking's lock, which every award takes: an award at the same moment
+        # cannot slip between "no voucher yet" and applying the details unconfirmed.
+        undertaking.lock(organisation.id)
         current, pending = BankDetails.of(organisation), pending_change(organisation)
         if pending is not None and details == BankDetails.of(pending) and not manager:
             raise InvalidInput("These bank details already await the programme managers' "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from .. import voucher_types
 from ..clock import programme_zone
@@ -89,6 +90,24 @@ def limits(call: Call) -> RuleSection:
     return RuleSection("Limits per company", tuple(sentences))
 
 
+def percent(share: Decimal) -> str:
+    """0.5 as "50%", 0.3333 as "33.33%"."""
+    return f"{(share * 100).normalize():f}%"
+
+
+def payment(call: Call) -> RuleSection:
+    final = ("after the final report is approved: the actual eligible costs times the "
+             "voucher type's funding rate, at most the amount awarded")
+    if not call.advance_share:
+        return RuleSection("Payment", (f"The voucher is paid {final}.",))
+    return RuleSection("Payment", (
+        f"{percent(call.advance_share)} of the award is paid in advance, once the voucher "
+        "is awarded.",
+        f"The rest is paid {final}, less the advance. Where the advance is more than that, "
+        "the company pays the difference back.",
+    ))
+
+
 def voucher_type(cvt: CallVoucherType) -> RuleSection:
     registered = voucher_types.get(cvt.voucher_type)
     sentences = []
@@ -112,6 +131,7 @@ def voucher_type(cvt: CallVoucherType) -> RuleSection:
 
 
 def describe(call: Call) -> list[RuleSection]:
-    """The rules of ``call``: who may apply, dates, limits, then each voucher type's."""
-    return [who_may_apply(call), dates(call), limits(call),
+    """The rules of ``call``: who may apply, dates, limits, payment, then each voucher
+    type's."""
+    return [who_may_apply(call), dates(call), limits(call), payment(call),
             *(voucher_type(cvt) for cvt in call.voucher_types)]

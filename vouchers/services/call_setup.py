@@ -2,7 +2,9 @@
 services/providers.py).
 
 A call offers some voucher types, each with its quota, maximum amount, funding rate,
-budget envelope, scoring criteria and rules (call_specs says what each may hold); a
+budget envelope, scoring criteria and rules (call_specs says what each may hold), and the
+call has its money settings (an advance share; whether a report of no costs gives its
+quota place back); a
 change to the rules an application's eligibility depends on re-checks the call's
 applications (services/eligibility.refresh_call). Editing a call that already has awards may not
 take its envelope below the money committed nor its quota below the vouchers awarded;
@@ -13,6 +15,9 @@ commit.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
@@ -32,11 +37,10 @@ from ..models import (
     User,
 )
 from ..money import CENT
-from . import scoring
+from . import call_specs, scoring
 from .call_specs import (  # noqa: F401 - the specs and limits are the set-up's API too
     CODE_MAX,
     MAX_SCORE_SCALE,
-    CallSpec,
     CriterionSpec,
     SetupRefused,
     VoucherTypeSpec,
@@ -61,6 +65,50 @@ from .programme_setup import (  # noqa: F401 - programmes are set up here too
 from .transaction import atomic
 
 
+@dataclass
+class CallSpec(call_specs.CallSpec):
+    """A call's set-up with its money settings, which services/settlement.py reads.
+
+    A plain call_specs.CallSpec (a caller that predates them) leaves them as they are:
+    a new call's defaults, or the call's present settings.
+    """
+
+    # The share of each award paid in advance, 0.5 for 50%; None: no advance.
+    advance_share: Decimal | None = None
+    # A voucher closed on a report of no eligible costs gives its quota place back.
+    zero_report_returns_quota: bool = True
+
+
+LEAST_ADVANCE, MOST_ADVANCE = Decimal("0.01"), Decimal("0.99")
+_KEEP = object()
+
+
+def money_problems(spec: call_specs.CallSpec) -> list[str]:
+    """The money settings' problems, one sentence each."""
+    problems = []
+    share = getattr(spec, "advance_share", None)
+    if share is not None and (isinstance(share, bool) or not isinstance(share, Decimal)
+                              or not share.is_finite()
+                              or not LEAST_ADVANCE <= share <= MOST_ADVANCE
+                              or rate(share) != share):
+        problems.append("The advance must be from 1% to 99% of the award, with at most two "
+                        "decimals of a percent, or left empty for no advance.")
+    returns = getattr(spec, "zero_report_returns_quota", True)
+    if not isinstance(returns, bool):
+        problems.append("Say whether a voucher closed on a report with no eligible costs "
+                        "gives its quota place back (yes or no).")
+    return problems
+
+
+def _set_money(call: Call, spec: call_specs.CallSpec) -> None:
+    share = getattr(spec, "advance_share", _KEEP)
+    if share is not _KEEP:
+        call.advance_share = share
+    returns = getattr(spec, "zero_report_returns_quota", _KEEP)
+    if returns is not _KEEP:
+        call.zero_report_returns_quota = returns
+
+
 def _code_clash(code: str) -> dict[str, str]:
     # Two managers chose the same code at the same moment: the unique index decides.
     return {"uq_calls_code": f"Another call already uses the code {code}."}
@@ -83,7 +131,7 @@ def create_call(programme: Programme | int, spec: CallSpec, by: User) -> Call:
         programme = db.session.get(Programme, programme)
         if programme is None:
             raise InvalidInput("That programme does not exist (any more); choose another.")
-    problems = call_problems(spec)
+    problems = call_problems(spec) + money_problems(spec)
     code = normalise_code(spec.code)
     if code and _code_taken(code):
         problems.append(f"Another call already uses the code {code}.")
@@ -95,6 +143,7 @@ def create_call(programme: Programme | int, spec: CallSpec, by: User) -> Call:
         call = Call(code=code, title=spec.title.strip(), description=spec.description.strip(),
                     opens_at=spec.opens_at, closes_at=spec.closes_at)
         _set_rules(call, spec)
+        _set_money(call, spec)
         programme.calls.append(call)
         for t in spec.types:
             call.voucher_types.append(_new_voucher_type(t))
@@ -192,7 +241,7 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
     """
     policy.ensure(policy.can_manage(by), NOT_ALLOWED)
     # The rules of the form first: the checks against the database assume them.
-    refuse_if(call_problems(spec))
+    refuse_if(call_problems(spec) + money_problems(spec))
     code = normalise_code(spec.code)
     # Checked under the write lock: an award or a review landing a moment ago counts.
     with atomic(clashes=_code_clash(code)):
@@ -227,6 +276,8 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
         call.opens_at = spec.opens_at
         call.closes_at = spec.closes_at
         _set_rules(call, spec)
+        # Later payments follow the new advance share; what was paid stays booked.
+        _set_money(call, spec)
         for cvt in list(call.voucher_types):
             t = wanted.get(cvt.voucher_type)
             if t is None:

@@ -160,10 +160,12 @@ def totals(call_id: int) -> list[TypeTotals]:
 def voucher_differences(call_id: int) -> list[str]:
     """Vouchers of the call whose counters differ from their own entries."""
     e, a = LedgerEntry, Application
+    # From every voucher ever awarded: one with no entry at all differs too.
     rows = db.session.execute(
         select(a.reference, a.awarded_amount, a.released_amount, a.paid_amount,
                func.sum(e.committed), func.sum(e.paid))
-        .join(e, e.application_id == a.id).where(a.call_id == call_id)
+        .outerjoin(e, e.application_id == a.id)
+        .where(a.call_id == call_id, a.awarded_amount.is_not(None))
         .group_by(a.id, a.reference, a.awarded_amount, a.released_amount, a.paid_amount)
     )
     out = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from workflows import lifecycle
 
@@ -23,13 +23,14 @@ from ..models import Application, BatchItem, LedgerEntry, Payment, User
 from ..models.base import utcnow
 from ..models.ledger import ADVANCE, PAYMENT, RECOVERY, REVERSAL
 from ..money import format_eur, parse_amount
-from ..text import clean_reason
-from . import ledger, settlement
+from ..text import clean_line, clean_reason
+from . import eligibility, ledger, settlement
 from .errors import InvalidInput, PaymentRefused
 from .transaction import atomic
 from .transitions import fire
 
 MAX_REASON = 2000
+MAX_REFERENCE = 60  # the columns' length
 PAYMENT_CLASH = {"uq_payments_batch_item_id": "This transfer of the batch is already recorded.",
                  "uq_ledger_entries_payment_kind": "This payment is already reversed."}
 
@@ -47,6 +48,18 @@ def reversed_payment_ids(application: Application) -> set[int]:
         select(LedgerEntry.payment_id).where(LedgerEntry.application_id == application.id,
                                              LedgerEntry.kind == REVERSAL)
     ))
+
+
+def _ensure_new_reference(application: Application, reference: str) -> None:
+    """The same transfer recorded twice (a second click, a colleague) is refused: each
+    payment of a voucher has its own bank reference."""
+    reversed_ids = reversed_payment_ids(application)
+    for payment in payments_of(application):
+        if payment.reference == reference and payment.id not in reversed_ids:
+            raise PaymentRefused(
+                f"A payment with the reference {reference} is already recorded on this "
+                f"voucher ({format_eur(payment.amount)} on {payment.paid_on:%d %b %Y}); "
+                "give the reference of this transfer.")
 
 
 def _amount(value) -> Decimal:
@@ -99,12 +112,20 @@ def record_payment(application: Application, actor: User, amount, *, paid_on: da
     with atomic(PAYMENT_CLASH):
         policy.ensure(policy.can_manage(actor), "Only a manager may record payments.")
         amount = _amount(amount)
-        if not reference.strip():
-            raise InvalidInput("Give the payment reference (bank transfer or ledger number).")
+        reference = clean_line(reference, "the payment reference (bank transfer or ledger "
+                               "number)", MAX_REFERENCE)
+        invoice_number = clean_line(invoice_number, "the invoice number", MAX_REFERENCE,
+                                    required=False)
         still, limit = _limit(application, kind)
         _check_dates(application, paid_on, invoice_date)
+        if kind == PAYMENT:
+            approved_on = local_date(settlement.final_report_of(application).decided_at)
+            if paid_on < approved_on:
+                raise InvalidInput("A payment after the final report cannot be dated before "
+                                   f"the report was approved ({approved_on:%d %b %Y}).")
         if batch_item is None:
             settlement.ensure_not_in_open_batch(application, "recording a payment by hand")
+            _ensure_new_reference(application, reference)
         if amount > still:
             what = "advance still due" if kind == ADVANCE else "still payable"
             raise PaymentRefused(
@@ -113,7 +134,7 @@ def record_payment(application: Application, actor: User, amount, *, paid_on: da
                    "(actual costs × funding rate, at most the award, less what was paid)."))
         payment = Payment(
             application_id=application.id, kind=kind, amount=amount, paid_on=paid_on,
-            reference=reference.strip(), invoice_number=invoice_number.strip(),
+            reference=reference, invoice_number=invoice_number,
             invoice_date=invoice_date, recorded_by_id=actor.id, recorded_at=now,
             batch_item_id=batch_item.id if batch_item else None,
         )
@@ -152,8 +173,9 @@ def reverse_payment(payment: Payment, actor: User, reason: str,
                 and application.paid_amount < settlement.payable(application)):
             fire(application, "reverse_payment", actor, amount=payment.amount, now=now,
                  comment=reason)
-        settlement.settle(application, actor, booked_on=day, now=now,
-                          reason="No longer needed after the reversal.")
+        if settlement.settle(application, actor, booked_on=day, now=now,
+                             reason="No longer needed after the reversal."):
+            eligibility.refresh_company(application.organisation_id, now)
     return entry
 
 
@@ -164,10 +186,19 @@ def record_recovery(application: Application, actor: User, amount, *, received_o
     with atomic():
         policy.ensure(policy.can_manage(actor), "Only a manager may record recoveries.")
         amount = _amount(amount)
-        if not reference.strip():
-            raise InvalidInput("Give the reference of the incoming transfer.")
+        reference = clean_line(reference, "the reference of the incoming transfer",
+                               MAX_REFERENCE)
         if received_on > today():
             raise InvalidInput("A recovery cannot be dated in the future.")
+        awarded_on = local_date(application.awarded_at)
+        if received_on < awarded_on:
+            raise InvalidInput(
+                f"A recovery cannot be dated before the award ({awarded_on:%d %b %Y}).")
+        if db.session.scalar(select(exists().where(
+                LedgerEntry.application_id == application.id, LedgerEntry.kind == RECOVERY,
+                LedgerEntry.reference == reference))):
+            raise PaymentRefused(f"A recovery with the reference {reference} is already "
+                                 "recorded on this voucher (a second click?).")
         due = settlement.recovery_due(application)
         if due <= 0:
             raise PaymentRefused("Nothing is due back from this SME.")
@@ -177,6 +208,7 @@ def record_recovery(application: Application, actor: User, amount, *, received_o
         entry = ledger.post(application, RECOVERY, actor=actor, booked_on=received_on,
                             paid=-amount, reference=reference, now=now,
                             reason=f"Recovered {format_eur(amount)} from the SME.")
-        settlement.settle(application, actor, booked_on=received_on, now=now,
-                          reason="Recovered money returns to the envelope.")
+        if settlement.settle(application, actor, booked_on=received_on, now=now,
+                             reason="Recovered money returns to the envelope."):
+            eligibility.refresh_company(application.organisation_id, now)
     return entry

@@ -86,11 +86,20 @@ def approve_report(application: Application, actor: User, comment: str = "",
                     f"{format_eur(application.awarded_amount)} awarded."))
         if application.paid_amount >= payable:
             fire(application, "pay", actor, amount=application.paid_amount, now=now,
-                 comment="Closed: nothing to pay." if nothing_to_pay and not
-                 application.paid_amount else "Closed: the advance covers the payable amount.")
+                 comment=_closing_note(application, payable))
         if released is not None:
             # The support the SME holds went down: its other applications' limits with it.
             eligibility.refresh_company(application.organisation_id, now)
+
+
+def _closing_note(application: Application, payable) -> str:
+    due_back = application.paid_amount - payable
+    if not application.paid_amount:
+        return "Closed: nothing to pay."
+    if due_back > 0:
+        return (f"Closed: the advance exceeds the payable amount; {format_eur(due_back)} is "
+                "due back from the SME.")
+    return "Closed: the advance covers the payable amount."
 
 
 def return_report(application: Application, actor: User, comment: str) -> None:

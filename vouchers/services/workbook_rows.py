@@ -249,7 +249,8 @@ def de_minimis_rows(scope: Scope) -> Iterator[DeMinimisRow]:
     mine = aliased(Application)
     undertakings = select(mine.organisation_id).where(*scope.vouchers_of_call(mine))
     awards = _prefix_sums(scope.conn.execute(
-        select(a.organisation_id, a.awarded_at, a.id, a.awarded_amount)
+        # The aid a voucher gives is what it still holds, as the award check counts it.
+        select(a.organisation_id, a.awarded_at, a.id, a.awarded_amount - a.released_amount)
         .where(a.state.in_(LIVE_VOUCHER_STATES), a.organisation_id.in_(undertakings))
         .order_by(a.organisation_id, a.awarded_at, a.id)
     ))
