@@ -488,3 +488,20 @@ def test_bad_money_settings_are_refused_and_nothing_is_written(make, manager, pr
     existing = make.call()
     refused(lambda: cs.update_call(existing, money_spec(spec_of(existing), **money), manager),
             message)
+
+
+def test_the_advance_share_stays_once_an_advance_is_paid(make, manager):
+    """A file at the old share may be with the bank: its advances must stay recordable."""
+    from vouchers.clock import today
+    from vouchers.services import payments, settlement
+
+    voucher = make.application("awarded", manager=manager)
+    call = voucher.call
+    call.advance_share = Decimal("0.50")
+    db.session.commit()
+    payments.record_payment(voucher, manager, settlement.advance_due(voucher), paid_on=today(),
+                            reference="ADV-1", kind="advance")
+    db.session.commit()
+    refused(lambda: cs.update_call(call, money_spec(spec_of(call), advance_share=Decimal("0.3")),
+                                   manager), "advance share can no longer change")
+    assert db.session.get(Call, call.id).advance_share == Decimal("0.5000")

@@ -527,3 +527,4 @@ def test_migration_0007_closes_a_voucher_left_completed_on_a_report_of_no_costs(
     zero = db.session.get(Application, ids["zero"])
     assert zero.state == "paid"
     assert zero.audit_records[-1].trigger == "pay"
+

@@ -16,9 +16,6 @@ commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
-
 from sqlalchemy import func, select, update
 
 from workflows import lifecycle
@@ -37,7 +34,8 @@ from ..models import (
     User,
 )
 from ..money import CENT
-from . import call_specs, scoring
+from . import scoring
+from .call_money import CallSpec, advance_problems, money_problems, set_money
 from .call_specs import (  # noqa: F401 - the specs and limits are the set-up's API too
     CODE_MAX,
     MAX_SCORE_SCALE,
@@ -63,50 +61,6 @@ from .programme_setup import (  # noqa: F401 - programmes are set up here too
     update_programme,
 )
 from .transaction import atomic
-
-
-@dataclass
-class CallSpec(call_specs.CallSpec):
-    """A call's set-up with its money settings, which services/settlement.py reads.
-
-    A plain call_specs.CallSpec (a caller that predates them) leaves them as they are:
-    a new call's defaults, or the call's present settings.
-    """
-
-    # The share of each award paid in advance, 0.5 for 50%; None: no advance.
-    advance_share: Decimal | None = None
-    # A voucher closed on a report of no eligible costs gives its quota place back.
-    zero_report_returns_quota: bool = True
-
-
-LEAST_ADVANCE, MOST_ADVANCE = Decimal("0.01"), Decimal("0.99")
-_KEEP = object()
-
-
-def money_problems(spec: call_specs.CallSpec) -> list[str]:
-    """The money settings' problems, one sentence each."""
-    problems = []
-    share = getattr(spec, "advance_share", None)
-    if share is not None and (isinstance(share, bool) or not isinstance(share, Decimal)
-                              or not share.is_finite()
-                              or not LEAST_ADVANCE <= share <= MOST_ADVANCE
-                              or rate(share) != share):
-        problems.append("The advance must be from 1% to 99% of the award, with at most two "
-                        "decimals of a percent, or left empty for no advance.")
-    returns = getattr(spec, "zero_report_returns_quota", True)
-    if not isinstance(returns, bool):
-        problems.append("Say whether a voucher closed on a report with no eligible costs "
-                        "gives its quota place back (yes or no).")
-    return problems
-
-
-def _set_money(call: Call, spec: call_specs.CallSpec) -> None:
-    share = getattr(spec, "advance_share", _KEEP)
-    if share is not _KEEP:
-        call.advance_share = share
-    returns = getattr(spec, "zero_report_returns_quota", _KEEP)
-    if returns is not _KEEP:
-        call.zero_report_returns_quota = returns
 
 
 def _code_clash(code: str) -> dict[str, str]:
@@ -143,7 +97,7 @@ def create_call(programme: Programme | int, spec: CallSpec, by: User) -> Call:
         call = Call(code=code, title=spec.title.strip(), description=spec.description.strip(),
                     opens_at=spec.opens_at, closes_at=spec.closes_at)
         _set_rules(call, spec)
-        _set_money(call, spec)
+        set_money(call, spec)
         programme.calls.append(call)
         for t in spec.types:
             call.voucher_types.append(_new_voucher_type(t))
@@ -246,6 +200,7 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
     # Checked under the write lock: an award or a review landing a moment ago counts.
     with atomic(clashes=_code_clash(code)):
         problems = _lead_problems(spec.lead_evaluator_id, call.lead_evaluator_id)
+        problems.extend(advance_problems(call, spec))
         eligibility_before = eligibility_settings(call)
         share_before = call.divergence_share
         if code != normalise_code(call.code):
@@ -276,8 +231,7 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
         call.opens_at = spec.opens_at
         call.closes_at = spec.closes_at
         _set_rules(call, spec)
-        # Later payments follow the new advance share; what was paid stays booked.
-        _set_money(call, spec)
+        set_money(call, spec)
         for cvt in list(call.voucher_types):
             t = wanted.get(cvt.voucher_type)
             if t is None:
