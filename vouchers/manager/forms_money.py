@@ -30,8 +30,8 @@ class ReversePaymentForm(FlaskForm):
         [Length(max=MAX_REASON, message=f"Keep the reason to at most {MAX_REASON:,} "
                                         "characters.")],
         render_kw={"required": True, "rows": 2},
-        description="Kept in the ledger and the history, for example: the bank returned "
-                    "the transfer, or the amount was wrong.")
+        description="Kept in the ledger and the history, and shown to the applicant, for "
+                    "example: the bank returned the transfer, or the amount was wrong.")
 
 
 class RecoveryForm(FlaskForm):

@@ -68,7 +68,8 @@ def payments(call: Call):
 def prepare_batch(form: PrepareBatchForm, call: Call):
     batch = batches.prepare_batch(call, current_user, form.application_ids.data,
                                   form.execution_date.data)
-    flash(f"Batch {batch.message_id} prepared: {len(batch.items)} transfers, "
+    n = len(batch.items)
+    flash(f"Batch {batch.message_id} prepared: {n} transfer{'' if n == 1 else 's'}, "
           f"{format_eur(batches.summary_of(batch).total)}. Download its SEPA file and send it "
           "to the bank; once executed, mark it so here.", "success")
     return see_other("manager.payment_batch", batch_id=batch.id)

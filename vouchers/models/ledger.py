@@ -106,6 +106,11 @@ class PaymentBatch(db.Model):
     executed_at: Mapped[timestamp | None]
     executed_on: Mapped[date | None]
     bank_reference: Mapped[str] = mapped_column(String(60), default="")
+    # The programme's account as the batch was prepared: the file stays the same however
+    # often it is downloaded, whatever is edited on the programme since.
+    debtor_name: Mapped[str] = mapped_column(String(70), default="")
+    debtor_iban: Mapped[str] = mapped_column(String(34), default="")
+    debtor_bic: Mapped[str] = mapped_column(String(11), default="")
 
     call: Mapped[Call] = relationship()
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])

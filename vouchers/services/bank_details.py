@@ -29,7 +29,7 @@ from .. import identifiers, policy
 from ..extensions import db
 from ..models import Application, ChangeRecord, Organisation, User
 from ..models.base import utcnow
-from ..models.ledger import BankDetailsChange
+from ..models.ledger import BankDetailsChange, BatchItem
 from ..text import clean_line, clean_reason
 from . import undertaking
 from .errors import ConcurrentChange, InvalidInput
@@ -180,6 +180,19 @@ def set_bank_details(organisation: Organisation, actor: User, iban: str | None,
     return REQUESTED
 
 
+def _ensure_no_open_batch(organisation: Organisation) -> None:
+    """A batch awaiting execution pays the account it was prepared with: confirming a new
+    one under it would send a transfer to the account the company just gave up."""
+    batch_id = db.session.scalar(
+        select(BatchItem.batch_id).join(Application, Application.id == BatchItem.application_id)
+        .where(Application.organisation_id == organisation.id,
+               BatchItem.pending_application_id.is_not(None)).limit(1))
+    if batch_id is not None:
+        raise InvalidInput(f"Payment batch {batch_id} awaits execution and pays this company's "
+                           "current account: record it as executed or cancel it before "
+                           "confirming new bank details.")
+
+
 def confirm_change(change: BankDetailsChange, actor: User) -> None:
     """A manager confirms a requested change: the new details are used from now on."""
     policy.ensure(policy.can_decide_bank_change(actor, change),
@@ -187,6 +200,7 @@ def confirm_change(change: BankDetailsChange, actor: User) -> None:
     requested = BankDetails.of(change)
     by, on = change.requested_by.name, change.requested_at.strftime("%d %b %Y")
     with atomic():
+        _ensure_no_open_batch(change.organisation)
         _close(change, CONFIRMED, actor, "")
         _apply(change.organisation, requested, actor, CONFIRM,
                f"Asked for by {by} on {on}.")

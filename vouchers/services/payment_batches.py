@@ -92,7 +92,6 @@ class BatchSummary:
         return STATUS_LABELS[self.batch.status]
 
 
-
 def _candidates(call: Call, *, fresh: bool = False) -> list[Application]:
     """The vouchers of ``call`` that may have money due: completed ones, and where the call
     pays advances the ones between the award and the report's approval."""
@@ -186,7 +185,6 @@ def calls_with_batches() -> list[tuple[Call, int, int]]:
         .group_by(Call.id).order_by(Call.opens_at.desc(), Call.id.desc()))]
 
 
-
 def debtor_of(call: Call) -> Account:
     """The programme's own account, which the SEPA file pays from."""
     programme = call.programme
@@ -271,7 +269,7 @@ def prepare_batch(call: Call, actor: User, application_ids, execution_date: date
         if not ids:
             raise InvalidInput("Select at least one payment for the SEPA file.")
         check_execution_date(execution_date, local_date(now))
-        debtor_of(call)
+        debtor = debtor_of(call)
         db.session.flush()
         dues, pending = _dues(call, fresh=True)
         by_id = {d.application.id: d for d in dues}
@@ -279,7 +277,8 @@ def prepare_batch(call: Call, actor: User, application_ids, execution_date: date
         if problems:
             raise PaymentRefused(" ".join(problems) + " Nothing was prepared.")
         batch = PaymentBatch(call_id=call.id, execution_date=execution_date,
-                             created_by_id=actor.id, created_at=now,
+                             created_by_id=actor.id, created_at=now, debtor_name=debtor.name,
+                             debtor_iban=debtor.iban, debtor_bic=debtor.bic or "",
                              message_id=f"VCH-NEW-{uuid4().hex[:24]}")
         db.session.add(batch)
         db.session.flush()
@@ -297,11 +296,11 @@ def prepare_batch(call: Call, actor: User, application_ids, execution_date: date
     return batch
 
 
-
 def transfer_file(batch: PaymentBatch) -> TransferFile:
     return TransferFile(
         message_id=batch.message_id, created_at=batch.created_at,
-        execution_date=batch.execution_date, debtor=debtor_of(batch.call),
+        execution_date=batch.execution_date,
+        debtor=Account(name=batch.debtor_name, iban=batch.debtor_iban, bic=batch.debtor_bic),
         transfers=[Transfer(end_to_end_id=f"VCH-B{batch.id}-I{item.id}", amount=item.amount,
                             creditor=Account(name=item.account_holder, iban=item.iban,
                                              bic=item.bic),
@@ -320,7 +319,6 @@ def sepa_xml(batch: PaymentBatch) -> bytes:
 
 def sepa_filename(batch: PaymentBatch) -> str:
     return f"{batch.message_id}.xml"
-
 
 
 def _closed(batch: PaymentBatch, doing: str) -> PaymentRefused:

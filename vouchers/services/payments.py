@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from workflows import lifecycle
 
@@ -190,10 +190,13 @@ def record_recovery(application: Application, actor: User, amount, *, received_o
                                MAX_REFERENCE)
         if received_on > today():
             raise InvalidInput("A recovery cannot be dated in the future.")
-        awarded_on = local_date(application.awarded_at)
-        if received_on < awarded_on:
-            raise InvalidInput(
-                f"A recovery cannot be dated before the award ({awarded_on:%d %b %Y}).")
+        due_since = db.session.scalar(select(func.max(LedgerEntry.booked_on)).where(
+            LedgerEntry.application_id == application.id, LedgerEntry.kind != RECOVERY))
+        if due_since is not None and received_on < due_since:
+            # The money became due back with the voucher's last movement (its close-out,
+            # cancellation or a payment); the ledger stays in the order things happened.
+            raise InvalidInput(f"A recovery cannot be dated before the voucher's last "
+                               f"movement of money ({due_since:%d %b %Y}).")
         if db.session.scalar(select(exists().where(
                 LedgerEntry.application_id == application.id, LedgerEntry.kind == RECOVERY,
                 LedgerEntry.reference == reference))):

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 
 from exports import sepa_file
 
-from .. import policy
+from .. import identifiers, policy
 from ..clock import local_date
 from ..extensions import db
 from ..models import Call, CallVoucherType, Programme, User
@@ -65,6 +65,11 @@ def _account(fields: dict[str, str | None], programme: Programme | None,
     if bool((name or "").strip()) != bool((iban or "").strip()) or (bic and not iban):
         problems.append("The programme's bank account needs both the account's name and its "
                         "IBAN (the BIC is optional); or leave all three empty.")
+    elif bic and iban and not problems:
+        try:  # the bank's BIC must be of the account's country, as for a company's account
+            identifiers.bic(bic, iban)
+        except identifiers.IdentifierError as exc:
+            problems.append(f"The programme's BIC: {exc}")
     return cleaned
 
 

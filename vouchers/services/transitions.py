@@ -314,6 +314,8 @@ def cancel(application: Application, actor: User, reason: str,
         settlement.ensure_not_in_open_batch(application, "cancelling the voucher")
         fire(application, "cancel", actor, comment=reason, now=now,
              amount=application.committed_amount)
+        # The voucher's reason is now the cancellation's, not the award's.
+        application.decision_reason = reason.strip()
         settlement.settle(application, actor, booked_on=local_date(now), now=now,
                           quota_back=True, reason="Cancelled voucher: " + reason.strip())
         eligibility.refresh_company(application.organisation_id)
