@@ -121,7 +121,9 @@ def voucher_money(application: Application) -> VoucherMoney:
     reversals = {e.payment_id: e for e in entries if e.kind == REVERSAL}
     rows = [PaymentRow(p, reversals.get(p.id)) for p in payments.payments_of(application)]
     report = settlement.final_report_of(application)
-    reported = report is not None and report.actual_costs is not None
+    # A draft's costs may still change: payable is shown once the report is submitted.
+    reported = (report is not None and report.actual_costs is not None
+                and report.status in ("submitted", "approved"))
     return VoucherMoney(
         application=application, entries=entries, payments=rows,
         payable=settlement.payable(application) if reported else None,
