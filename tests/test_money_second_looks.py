@@ -12,8 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.helpers import snapshot
 from tests.ledger_checks import assert_books_balance
+from tests.test_money_services import refused
 from tests.test_payment_batches import due_voucher, give_debtor
 from tests.test_programme_debtor import BASICS
 from vouchers.clock import today
@@ -34,15 +34,6 @@ from vouchers.services.errors import DomainError
 @pytest.fixture
 def manager(make):
     return make.manager()
-
-
-def refused(action, match: str) -> None:
-    before = snapshot()
-    with pytest.raises(DomainError) as caught:
-        action()
-    db.session.rollback()
-    assert match in caught.value.message
-    assert snapshot() == before
 
 
 def advanced(make, manager):
