@@ -39,7 +39,8 @@ class PrepareBatchForm(FlaskForm):
     execution_date = DateField(
         "Execution date", validators=[InputRequired(_DATE)], default=today,
         invalid_value_message=_DATE,
-        description="The day the bank should pay: today or a later business day.")
+        description="The day the bank should pay: today or later, a business day (a bank "
+                    "moves a weekend or a TARGET2 holiday to the next business day).")
     submit = SubmitField("Prepare SEPA file")
 
 
