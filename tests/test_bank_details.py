@@ -320,3 +320,15 @@ def test_two_requests_at_the_same_moment_leave_one_waiting(make, awarded, monkey
     monkeypatch.setattr(banking, "pending_change", lambda organisation: None)
     refused(lambda: banking.set_bank_details(org, awarded, NEW_IBAN, "", HOLDER),
             ConstraintClash, "Someone else changed this at the same moment")
+
+
+def test_the_managers_home_says_how_many_bank_changes_wait(client, make, awarded):
+    manager = make.manager()
+    login(client, manager)
+    assert "of bank details to confirm" not in text(client.get("/manage/"))
+    login(client, awarded)
+    client.post("/apply/profile/bank", data=bank_form())
+    login(client, manager)
+    home = text(client.get("/manage/"))
+    assert "1 change of bank details to confirm" in home
+    assert 'href="/manage/bank-changes"' in home

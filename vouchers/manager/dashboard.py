@@ -8,7 +8,7 @@ from ..boundary import back_to, by_id, route, see_other
 from ..models import Call
 from ..models.base import utcnow
 from ..navigation import nav_item
-from ..services import reserve
+from ..services import bank_details, reserve
 from ..services.assignment import AutoAssignResult, wanted_per_application
 from ..services.assignment import auto_assign as auto_assign_service
 from ..services.dashboard import call_dashboard, call_summaries
@@ -38,7 +38,8 @@ def dashboard_home():
     now = utcnow()
     summaries = call_summaries(now)
     return render_template("manager/dashboard.html", board=None, summaries=summaries,
-                           actions=calls_needing_action([s.call for s in summaries], now))
+                           actions=calls_needing_action([s.call for s in summaries], now),
+                           bank_changes=bank_details.pending_count())
 
 
 @route(bp, "/calls/<int:call_id>/dashboard", permission=policy.can_manage,

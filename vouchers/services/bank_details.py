@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import joinedload
 
 from .. import identifiers, policy
@@ -214,6 +214,12 @@ def refuse_change(change: BankDetailsChange, actor: User, reason: str | None) ->
                           "applicants see it.", MAX_REASON)
     with atomic():
         _close(change, REFUSED, actor, reason)
+
+
+def pending_count() -> int:
+    """How many companies' new bank details wait for a manager (the manager's home)."""
+    return db.session.scalar(select(func.count()).select_from(BankDetailsChange).where(
+        BankDetailsChange.outcome.is_(None)))
 
 
 def pending_changes() -> list[BankDetailsChange]:
