@@ -89,6 +89,7 @@ def build_budget_workbook(
     payments: Iterable[PaymentRow],
     de_minimis: Iterable[DeMinimisRow],
     ledger: Iterable[LedgerRow] = (),
+    recoveries: Iterable[PaymentRow] = (),
     reconcile: bool = True,
     labels: dict[str, str] | None = None,
     progress: Callable[[int], Any] | None = None,
@@ -103,6 +104,9 @@ def build_budget_workbook(
     Voucher type codes in vouchers and applications are shown with their label from
     ``labels`` (the caller's registry), else with the label of the matching summary; a
     code known to neither is shown as it is.
+
+    ``recoveries`` (money the SMEs paid back, as negative amounts) go into the List of
+    expenditure after the payments, so what is declared is what stayed with the SMEs.
 
     ``reconcile`` says that ``ledger`` holds every entry of the summaries' voucher types
     (the vouchers are not narrowed by award date), so the Ledger sheet sets its sums per
@@ -131,7 +135,8 @@ def build_budget_workbook(
     applications_sheet.write_applications(wb, applications, labels=names, **shared)
     payments_sheet.write_payments(wb, payments, **shared)
     de_minimis_sheet.write_de_minimis(wb, de_minimis, **shared)
-    expenditure_sheet.write_expenditure(wb, payments, meta=meta, **shared)
+    expenditure_sheet.write_expenditure(wb, payments, meta=meta, recoveries=recoveries,
+                                        **shared)
     about_sheet.write_about(wb, meta)
     wb.save(target)
     counter.finish()

@@ -301,6 +301,16 @@ def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
         expected.append([n, "External expertise and services", a.reference,
                          p.invoice_number or None, p.invoice_date, p.paid_on, description,
                          p.amount, ZERO, p.amount, "EUR", Decimal("1"), p.amount])
+    # Then each recovery, a negative correction: the list adds up to what the SMEs kept.
+    recoveries = sorted((e for e in entries if e.kind == "recovery"),
+                        key=lambda e: (e.booked_on, e.id))
+    for n, e in enumerate(recoveries, len(expected) + 1):
+        ref = e.application.reference
+        expected.append([n, "External expertise and services", ref, None, None, e.booked_on,
+                         f"Voucher {ref}: advance paid back by the SME ({e.reference})",
+                         e.paid, ZERO, e.paid, "EUR", Decimal("1"), e.paid])
+    assert sum((r[9] for r in expected), ZERO) == sum(
+        (e.paid for e in entries if e.kind != "commitment"), ZERO)
     assert [[r[0], r[1], r[2], r[3], day(r[4]), day(r[5]), r[6], money(r[7]), money(r[8]),
              money(r[9]), r[10], Decimal(str(r[11])), money(r[12])] for r in got] == expected
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+from itertools import chain
 
 from openpyxl import Workbook
 
@@ -46,6 +47,7 @@ def write_expenditure(
     meta: WorkbookMeta,
     progress: Progress,
     amount_fmt: str,
+    recoveries: Iterable[PaymentRow] = (),
 ) -> None:
     sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt)
     sheet.write_header()
@@ -57,7 +59,11 @@ def write_expenditure(
     # A reversed payment did not stay with the SME (the bank returned it, or it was wrong
     # and was booked back): it is not expenditure, and the right payment that replaced it
     # is declared instead.
-    for number, p in enumerate((p for p in payments if not p.reversed), 1):
+    # A recovery (an advance beyond what was finally payable, paid back) is a correction
+    # of expenditure declared before: a negative line, so the list adds up to what stayed
+    # with the SMEs, as the Summary's paid does.
+    kept = (p for p in payments if not p.reversed)
+    for number, p in enumerate(chain(kept, recoveries), 1):
         # A voucher payment is the net amount the programme pays out, so it is what is
         # declared; VAT is recorded on top of it and is not declared, being recoverable
         # (non-recoverable VAT would have been included in the payment amount itself).

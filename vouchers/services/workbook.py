@@ -50,7 +50,7 @@ from ..clock import programme_zone
 from ..extensions import db
 from ..models import Application, Call, DeMinimisGrant, LedgerEntry, Payment, User
 from ..models.base import utcnow
-from ..models.ledger import REVERSAL
+from ..models.ledger import RECOVERY, REVERSAL
 from .call_figures import TypeFigures, call_type_figures
 from .errors import InvalidInput
 from .workbook_rows import (
@@ -59,6 +59,7 @@ from .workbook_rows import (
     de_minimis_rows,
     ledger_rows,
     payment_rows,
+    recovery_rows,
     voucher_rows,
 )
 
@@ -218,11 +219,13 @@ class BudgetExport:
         vouchers = self.conn.scalar(select(func.count()).select_from(a).where(*mine))
         payments = count(Payment)
         reversed_payments = count(LedgerEntry, LedgerEntry.kind == REVERSAL)
+        recoveries = count(LedgerEntry, LedgerEntry.kind == RECOVERY)
         figures = self.figures()
         applications = sum(t.applications for t in figures)
-        # Payments lists every payment, the list of expenditure those not reversed.
+        # Payments lists every payment; the list of expenditure those not reversed, and the
+        # recoveries.
         return (len(figures) + applications + vouchers + count(LedgerEntry)
-                + count(DeMinimisGrant) + 2 * payments - reversed_payments)
+                + count(DeMinimisGrant) + 2 * payments - reversed_payments + recoveries)
 
     def meta(self, *, generated_by: str, now: datetime) -> WorkbookMeta:
         return WorkbookMeta(
@@ -261,6 +264,7 @@ class BudgetExport:
             payments=payment_rows(self.scope),
             de_minimis=de_minimis_rows(self.scope),
             ledger=ledger_rows(self.scope),
+            recoveries=recovery_rows(self.scope),
             reconcile=not self.filters.has_dates,
             labels=voucher_types.LABELS,
             progress=count,

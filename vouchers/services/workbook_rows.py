@@ -33,7 +33,7 @@ from ..models import (
     ServiceProvider,
     User,
 )
-from ..models.ledger import KIND_LABELS, REVERSAL
+from ..models.ledger import KIND_LABELS, RECOVERY, REVERSAL
 from ..models.reporting import report_status
 from ..money import ZERO
 from . import settlement
@@ -201,6 +201,23 @@ def payment_rows(scope: Scope) -> list[PaymentRow]:
             reversed=row.reversal_id is not None,
         ))
     return rows
+
+
+def recovery_rows(scope: Scope) -> Iterator[PaymentRow]:
+    """The money SMEs paid back, as negative payments for the list of expenditure."""
+    e, a, o = LedgerEntry, Application, Organisation
+    stmt = (
+        select(e.booked_on, a.reference.label("voucher"), o.legal_name, e.paid, e.reference)
+        .join(a, a.id == e.application_id).join(o, o.id == a.organisation_id)
+        .where(*scope.vouchers_of_call(), e.kind == RECOVERY).order_by(e.booked_on, e.id)
+    )
+    for row in scope.stream(stmt):
+        yield PaymentRow(
+            paid_on=row.booked_on, voucher_reference=row.voucher, sme=row.legal_name,
+            amount=row.paid, payment_reference=row.reference, invoice_number=None,
+            invoice_date=None, kind=KIND_LABELS[RECOVERY],
+            description=f"Voucher {row.voucher}: advance paid back by the SME "
+                        f"({row.reference})")
 
 
 def ledger_rows(scope: Scope) -> Iterator[LedgerRow]:
