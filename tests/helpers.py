@@ -53,3 +53,45 @@ def upload(client, application, content: bytes, name: str, purpose: str = "appli
         data={"purpose": purpose, "kind": kind, "file": (io.BytesIO(content), name)},
         content_type="multipart/form-data", **kwargs,
     )
+
+
+def at_once(app, jobs) -> list[str]:
+    """Run each job in its own thread and app context, all released together at a barrier
+    (never a sleep); their outcomes in the jobs' order: what each returned, "refused:
+    <message>" for a DomainError, "error: ..." for anything else.
+
+    A job may be a pair (load, act): ``load()`` runs before the barrier, as a request
+    reads its page first, and ``act(loaded)`` after it, so a service's own checks must
+    hold against a colleague's write in between. Each job's work is committed.
+    """
+    import threading
+
+    from vouchers.extensions import db
+    from vouchers.services.errors import DomainError
+
+    pairs = [job if isinstance(job, tuple) else (lambda: None, lambda _, job=job: job())
+             for job in jobs]
+    barrier = threading.Barrier(len(pairs))
+    outcomes = [""] * len(pairs)
+
+    def run(n: int, load, act) -> None:
+        with app.app_context():
+            try:
+                loaded = load()
+                barrier.wait(timeout=30)
+                outcomes[n] = act(loaded)
+                db.session.commit()
+            except DomainError as exc:
+                outcomes[n] = f"refused: {exc.message}"
+            except Exception as exc:  # noqa: BLE001 - the caller's assertions report it
+                outcomes[n] = f"error: {exc!r}"
+            finally:
+                db.session.rollback()
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(n, *pair)) for n, pair in enumerate(pairs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return outcomes

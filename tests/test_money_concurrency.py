@@ -8,20 +8,19 @@ borrows).
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from tests import test_concurrency
 from tests.factories import Factories
+from tests.helpers import at_once
 from tests.ledger_checks import assert_books_balance
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, LedgerEntry, Payment, User
 from vouchers.models.ledger import ADVANCE, PAYMENT, RECOVERY, REVERSAL
 from vouchers.services import payments, reporting, settlement
-from vouchers.services.errors import DomainError
 
 concurrent_app = test_concurrency.concurrent_app
 MANAGERS = 2
@@ -41,35 +40,18 @@ def _race(app, load, act) -> list[str]:
     with app.app_context():
         manager_ids = [Factories().user("manager", email=f"racer{n}@test.example").id
                        for n in range(MANAGERS)]
-    barrier = threading.Barrier(MANAGERS)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def run(manager_id):
-        with app.app_context():
-            try:
-                manager = db.session.get(User, manager_id)
-                loaded = load()
-                barrier.wait(timeout=30)
-                act(manager, loaded)
-                db.session.commit()
-                outcome = "booked"
-            except DomainError as exc:
-                outcome = exc.message
-            except Exception as exc:  # noqa: BLE001 - reported in the assertion below
-                outcome = f"error: {exc!r}"
-            finally:
-                db.session.rollback()
-                db.session.remove()
-            with lock:
-                outcomes.append(outcome)
+    def job(manager_id):
+        def read_page():
+            return db.session.get(User, manager_id), load()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in manager_ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return outcomes
+        def book(loaded):
+            act(*loaded)
+            return "booked"
+
+        return read_page, book
+
+    return at_once(app, [job(m) for m in manager_ids])
 
 
 def _one_booked(outcomes: list[str]) -> None:

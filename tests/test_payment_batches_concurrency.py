@@ -8,7 +8,6 @@ when no server answers, as in tests/test_concurrency.py, whose fixture this borr
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
@@ -16,13 +15,13 @@ from sqlalchemy import func, select
 
 from tests import test_concurrency
 from tests.factories import Factories
+from tests.helpers import at_once
 from tests.ledger_checks import assert_books_balance
 from tests.test_payment_batches import due_voucher, give_debtor
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, BatchItem, Call, Payment, PaymentBatch, User
 from vouchers.services import payment_batches as pb
-from vouchers.services.errors import DomainError
 
 ROUNDS = 3
 concurrent_app = test_concurrency.concurrent_app
@@ -46,29 +45,8 @@ def _world(app, vouchers: int = 3, batch: bool = True) -> dict:
 
 
 def _at_once(app, jobs: list[Callable[[], str]]) -> list[str]:
-    """Run each job in its own thread and app context, released together; their outcomes."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[str] = [""] * len(jobs)
-
-    def run(n: int, job: Callable[[], str]) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                outcomes[n] = job()
-                db.session.commit()
-            except DomainError as exc:
-                outcomes[n] = f"refused: {exc.message}"
-            except Exception as exc:  # noqa: BLE001 - reported in the assertions
-                outcomes[n] = f"error: {exc!r}"
-            finally:
-                db.session.rollback()
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(n, job)) for n, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    """The jobs released together (tests.helpers.at_once); none may end in an error."""
+    outcomes = at_once(app, jobs)
     assert not [o for o in outcomes if o.startswith("error")], outcomes
     return outcomes
 
