@@ -128,7 +128,8 @@ class Factories:
         n = self._n()
         user = User(email=email or f"{role}{n}@test.example", name=f"{role.title()} {n}",
                     role=role, password_hash=password_hash(),
-                    organisation_id=organisation.id if organisation else None)
+                    organisation_id=organisation.id if organisation else None,
+                    email_verified_at=utcnow())
         db.session.add(user)
         db.session.commit()
         return user

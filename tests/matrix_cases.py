@@ -444,12 +444,17 @@ def _(make):
                 done=lambda: count(FailedLogin, FailedLogin.email == target.email) == 0)
 
 
-# The cases of issue 8's and 9's parts live in their own modules; importing them registers them.
+# The cases of issue 8's, 9's and 10's parts live in their own modules; importing them
+# registers them.
 from tests import (  # noqa: E402, F401
+    matrix_cases_accounts_mail,
     matrix_cases_aid,
     matrix_cases_bank,
     matrix_cases_call_rules,
+    matrix_cases_deadlines,
     matrix_cases_eligibility,
+    matrix_cases_mail,
+    matrix_cases_messages,
     matrix_cases_money,
     matrix_cases_payments,
     matrix_cases_ranking,

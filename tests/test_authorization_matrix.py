@@ -148,6 +148,17 @@ def world(app, make):
 
     args.update(matrix_cases_money.world_args(make, manager))
     args.update(matrix_cases_payments.world_args(make, manager))
+    # Issue 10's parts: the outbox, accounts by e-mail, messages, deadlines.
+    from tests import (
+        matrix_cases_accounts_mail,
+        matrix_cases_deadlines,
+        matrix_cases_mail,
+        matrix_cases_messages,
+    )
+
+    for part in (matrix_cases_mail, matrix_cases_accounts_mail, matrix_cases_messages,
+                 matrix_cases_deadlines):
+        args.update(part.world_args(make, users, args))
     return users, args
 
 

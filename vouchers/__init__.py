@@ -7,7 +7,7 @@ from flask import Flask
 
 from .config import from_environment
 from .database import configure_sqlite
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, login_manager, mail, migrate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
     login_manager.init_app(app)
+    mail.init_app(app)
     from . import input_checks, policy
 
     input_checks.init_app(app)  # before CSRF: broken text gets its own message

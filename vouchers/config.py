@@ -22,6 +22,32 @@ def _secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+def _flag(name: str, default: str = "0") -> bool:
+    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
+def mail_settings(instance_path: str) -> dict:
+    """Mail: over SMTP when MAIL_SERVER is set; else into files under instance/mail/ (shown
+    to managers on the mailbox page), so development needs no mail server."""
+    server = os.environ.get("MAIL_SERVER", "").strip()
+    return {
+        "MAIL_SERVER": server,
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_FROM",
+                                              "Voucher programme <vouchers@localhost>"),
+        "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", "30")),
+        "MAIL_BACKEND": "smtp" if server else "file",
+        "MAIL_FILE_PATH": os.environ.get("MAIL_FOLDER", str(Path(instance_path) / "mail")),
+        # Links in e-mails point here, never at the request's Host header.
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
+        "PROGRAMME_NAME": os.environ.get("PROGRAMME_NAME", "the voucher programme"),
+    }
+
+
 def from_environment(instance_path: str) -> dict:
     default_db = "sqlite:///" + str(Path(instance_path) / "vouchers.db")
     database_url = os.environ.get("DATABASE_URL", default_db)
@@ -29,7 +55,7 @@ def from_environment(instance_path: str) -> dict:
         database_url = "postgresql://" + database_url[len("postgres://"):]
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
-    return {
+    return mail_settings(instance_path) | {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(Path(instance_path) / "uploads")),

@@ -1,6 +1,7 @@
 """Extensions, created unbound here and bound to the app in create_app()."""
 
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -25,3 +26,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Builds and sends the outbox's messages (services/mail_sender.py); never from a request.
+mail = Mail()

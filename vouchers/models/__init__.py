@@ -16,6 +16,8 @@ from .ledger import (
     LedgerEntry,
     PaymentBatch,
 )
+from .mail import OUTBOX_STATUSES, TOKEN_PURPOSES, AccountToken, OutboxMessage
+from .messages import ApplicationMessage, MessageAttachment
 from .people import COMPANY_SIZES, SECTORS, AidDeclaration, Organisation, User
 from .programmes import (
     PROVIDER_TYPES,
@@ -31,11 +33,12 @@ from .reporting import REPORT_STATUSES, FinalReport, Payment
 from .reviews import RECOMMENDATIONS, Assignment, Consensus, ConsensusScore, Review, ReviewScore
 
 __all__ = [
-    "COMPANY_SIZES", "INVITED_ROLES", "PROVIDER_TYPES", "RECOMMENDATIONS", "REPORT_STATUSES",
-    "SECTORS", "VOUCHER_TYPES", "VOUCHER_TYPE_LABELS", "AidDeclaration", "Application",
-    "ApplicationVersion", "Assignment", "Attachment", "AuditRecord", "BankDetailsChange",
-    "BatchItem", "Call", "CallVoucherType", "ChangeRecord", "Consensus", "ConsensusScore",
-    "CostLine", "Criterion", "DeMinimisGrant", "EligibilityOverride", "FailedLogin", "FinalReport",
-    "Invitation", "KnownAddress", "LedgerEntry", "Organisation", "Payment", "PaymentBatch",
-    "Programme", "Review", "ReviewScore", "ServiceProvider", "User",
+    "COMPANY_SIZES", "INVITED_ROLES", "OUTBOX_STATUSES", "PROVIDER_TYPES", "RECOMMENDATIONS",
+    "REPORT_STATUSES", "SECTORS", "TOKEN_PURPOSES", "VOUCHER_TYPES", "VOUCHER_TYPE_LABELS",
+    "AccountToken", "AidDeclaration", "Application", "ApplicationMessage", "ApplicationVersion",
+    "Assignment", "Attachment", "AuditRecord", "BankDetailsChange", "BatchItem", "Call",
+    "CallVoucherType", "ChangeRecord", "Consensus", "ConsensusScore", "CostLine", "Criterion",
+    "DeMinimisGrant", "EligibilityOverride", "FailedLogin", "FinalReport", "Invitation",
+    "KnownAddress", "LedgerEntry", "MessageAttachment", "Organisation", "OutboxMessage", "Payment",
+    "PaymentBatch", "Programme", "Review", "ReviewScore", "ServiceProvider", "User",
 ]

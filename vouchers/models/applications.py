@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -67,6 +68,8 @@ class Application(db.Model):
     submitted_at: Mapped[timestamp | None]
     awarded_at: Mapped[timestamp | None]
     decided_at: Mapped[timestamp | None]
+    # Set at the award (services/deadlines.py): the final report is due by this day.
+    report_due_on: Mapped[date | None]
     # Optimistic lock: two people firing transitions on one application cannot both win.
     version: Mapped[int] = mapped_column(default=1)
 

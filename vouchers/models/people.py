@@ -70,6 +70,11 @@ class User(UserMixin, db.Model):
     session_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
     last_login_at: Mapped[timestamp | None]
+    # None until the owner follows the link mailed at registration; an applicant applies
+    # only with a verified address. Invited users verified theirs by accepting the link.
+    email_verified_at: Mapped[timestamp | None]
+    # The non-urgent messages (vouchers/mail_kinds.py) go out once a day in one digest.
+    mail_digest: Mapped[bool] = mapped_column(default=False)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
 

@@ -90,6 +90,10 @@ class Call(db.Model):
     # voucher closed on a report of zero eligible costs gives its quota place back.
     advance_share: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
     zero_report_returns_quota: Mapped[bool] = mapped_column(default=True)
+    # Deadlines (services/deadlines.py): evaluators' reviews are due by this day; a
+    # voucher's final report this many days after its activity ends.
+    review_deadline: Mapped[date | None]
+    report_due_days: Mapped[int] = mapped_column(default=60)
 
     programme: Mapped[Programme] = relationship(back_populates="calls")
     voucher_types: Mapped[list[CallVoucherType]] = relationship(

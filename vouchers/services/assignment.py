@@ -22,6 +22,7 @@ from .. import policy
 from ..extensions import db
 from ..models import Application, Assignment, AuditRecord, Call, User
 from ..models.base import utcnow
+from . import notifications
 from .errors import ConcurrentChange, InvalidInput
 from .reviews import ASSIGNED_TWICE, REVIEWABLE_STATES
 from .scoring import DIVERGENCE
@@ -213,6 +214,7 @@ def _write(planned: list[tuple[int, int]], needs: list[_Need], by: User) -> None
          "assigned_at": now, "conflict_reason": "", "reason": "auto"}
         for app_id, uid in planned
     ])
+    notifications.assigned(planned)
 
 
 EXTRA_COMMENT = "Extra evaluator: divergent scores"
@@ -244,4 +246,5 @@ def assign_extra(application: Application) -> Assignment | None:
             to_state=application.state, trigger="assign", actor_id=None, at=now,
             comment=EXTRA_COMMENT,
         ))
+        notifications.assigned([(application.id, chosen.id)])
     return extra

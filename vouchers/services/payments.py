@@ -24,7 +24,7 @@ from ..models.base import utcnow
 from ..models.ledger import ADVANCE, PAYMENT, RECOVERY, REVERSAL
 from ..money import format_eur, parse_amount
 from ..text import clean_line, clean_reason
-from . import eligibility, ledger, settlement
+from . import eligibility, ledger, notifications, settlement
 from .errors import InvalidInput, PaymentRefused
 from .transaction import atomic
 from .transitions import fire
@@ -145,6 +145,7 @@ def record_payment(application: Application, actor: User, amount, *, paid_on: da
         if kind == PAYMENT and application.paid_amount >= settlement.payable(application):
             fire(application, "pay", actor, amount=application.paid_amount, now=now,
                  comment=f"Paid in full ({reference.strip()}).")
+        notifications.payment_made(payment)
     return payment
 
 

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import Application, FinalReport, User
 from ..models.base import utcnow
 from ..money import format_eur, parse_amount
-from . import eligibility, settlement
+from . import eligibility, notifications, settlement
 from .errors import InvalidInput, TransitionNotAllowed
 from .settlement import final_report_of
 from .transaction import atomic
@@ -90,6 +90,7 @@ def approve_report(application: Application, actor: User, comment: str = "",
         if released is not None:
             # The support the SME holds went down: its other applications' limits with it.
             eligibility.refresh_company(application.organisation_id, now)
+        notifications.report_approved(application, payable)
 
 
 def _closing_note(application: Application, payable) -> str:
@@ -105,3 +106,4 @@ def _closing_note(application: Application, payable) -> str:
 def return_report(application: Application, actor: User, comment: str) -> None:
     with atomic():
         _decide_report(application, "return_report", actor, comment, utcnow())
+        notifications.report_returned(application, comment)

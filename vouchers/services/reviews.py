@@ -30,7 +30,7 @@ from ..models import (
     User,
 )
 from ..models.base import Money, utcnow
-from . import scoring
+from . import notifications, scoring
 from .errors import InvalidInput, TransitionNotAllowed
 from .transaction import atomic
 from .transitions import start_review
@@ -69,6 +69,7 @@ def assign(application: Application, evaluator: User, by: User) -> Assignment:
         db.session.add(assignment)
         if application.state == lifecycle.SUBMITTED:
             start_review(application, by)
+        notifications.assigned([(application.id, evaluator.id)])
     return assignment
 
 

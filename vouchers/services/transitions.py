@@ -26,7 +26,17 @@ from ..models import Application, AuditRecord, CallVoucherType, User
 from ..models.base import utcnow
 from ..money import ZERO, format_eur, parse_amount, to_money
 from ..text import clean_title
-from . import aid_register, eligibility, ledger, scoring, settlement, undertaking, versions
+from . import (
+    aid_register,
+    deadlines,
+    eligibility,
+    ledger,
+    notifications,
+    scoring,
+    settlement,
+    undertaking,
+    versions,
+)
 from .errors import ConcurrentChange, InvalidInput, TransitionNotAllowed
 from .transaction import atomic
 
@@ -239,6 +249,7 @@ def submit(application: Application, actor: User, now: datetime | None = None) -
         # The rules are shown, not enforced, at submission: a manager may still accept an
         # exception with a reason; the award refuses what fails without one.
         eligibility.refresh_flag(application, now)
+        notifications.submitted(application)
 
 
 def withdraw(application: Application, actor: User, comment: str = "") -> None:
@@ -251,6 +262,7 @@ def withdraw(application: Application, actor: User, comment: str = "") -> None:
 def return_for_changes(application: Application, actor: User, comment: str) -> None:
     with atomic():
         fire(application, "return_for_changes", actor, comment=comment)
+        notifications.returned(application, comment)
 
 
 def start_review(application: Application, actor: User | None) -> None:
@@ -291,6 +303,8 @@ def award(application: Application, actor: User, amount, comment: str = "",
         ledger.book_award(application, actor, local_date(now), now=now)
         aid_register.record_grant(application, now)
         eligibility.refresh_company(application.organisation_id, now)
+        application.report_due_on = deadlines.report_due_on(application, local_date(now))
+        notifications.awarded(application)
 
 
 def reject(application: Application, actor: User, reason: str) -> None:
@@ -298,11 +312,13 @@ def reject(application: Application, actor: User, reason: str) -> None:
         fire(application, "reject", actor, comment=reason)
         application.decided_at = utcnow()
         application.decision_reason = reason.strip()
+        notifications.rejected(application, reason)
 
 
 def waitlist(application: Application, actor: User, comment: str = "") -> None:
     with atomic():
         fire(application, "waitlist", actor, comment=comment)
+        notifications.waitlisted(application)
 
 
 def cancel(application: Application, actor: User, reason: str,

@@ -1,0 +1,168 @@
+"""mail: the outbox, account tokens, deadlines, and messages on an application
+
+Revision ID: 0008
+Revises: 0007
+"""
+import warnings
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0008'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+
+_EXPRESSION_INDEX = "Skipped unsupported reflection of expression-based"
+
+
+def upgrade():
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _EXPRESSION_INDEX)
+        _upgrade()
+    # Accounts from before verification existed keep working: their addresses count as
+    # verified since the account was made.
+    op.execute("UPDATE users SET email_verified_at = created_at")
+
+
+def downgrade():
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _EXPRESSION_INDEX)
+        _downgrade()
+
+
+def _upgrade():
+    op.create_table('account_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.String(length=20), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('new_email', sa.String(length=254), nullable=True),
+    sa.Column('requested_from', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("purpose != 'email_change' OR new_email IS NOT NULL", name=op.f('ck_account_tokens_email_change_has_address')),
+    sa.CheckConstraint("purpose IN ('reset', 'verify', 'email_change')", name=op.f('ck_account_tokens_purpose_known')),
+    sa.CheckConstraint('expires_at > created_at', name=op.f('ck_account_tokens_expires_after_creation')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_account_tokens_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_account_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_account_tokens_token_hash'))
+    )
+    with op.batch_alter_table('account_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_account_tokens_user_id'), ['user_id'], unique=False)
+        batch_op.create_index('ix_account_tokens_user_purpose', ['user_id', 'purpose', 'created_at'], unique=False)
+
+    op.create_table('application_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('internal', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['applications.id'], name=op.f('fk_application_messages_application_id_applications')),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_application_messages_author_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_application_messages'))
+    )
+    with op.batch_alter_table('application_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_application_messages_thread', ['application_id', 'internal', 'id'], unique=False)
+
+    op.create_table('outbox_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('to_address', sa.String(length=254), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('application_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('message_id', sa.String(length=200), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('digest', sa.Boolean(), nullable=False),
+    sa.Column('sensitive', sa.Boolean(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('digest_message_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("status != 'sent' OR sent_at IS NOT NULL", name=op.f('ck_outbox_messages_sent_has_time')),
+    sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'digested')", name=op.f('ck_outbox_messages_status_known')),
+    sa.ForeignKeyConstraint(['application_id'], ['applications.id'], name=op.f('fk_outbox_messages_application_id_applications')),
+    sa.ForeignKeyConstraint(['digest_message_id'], ['outbox_messages.id'], name=op.f('fk_outbox_messages_digest_message_id_outbox_messages')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_outbox_messages_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_outbox_messages_dedupe_key')),
+    sa.UniqueConstraint('message_id', name=op.f('uq_outbox_messages_message_id'))
+    )
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_messages_application_id'), ['application_id'], unique=False)
+        batch_op.create_index('ix_outbox_messages_digest', ['digest', 'status', 'user_id'], unique=False)
+        batch_op.create_index('ix_outbox_messages_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_messages_user_id'), ['user_id'], unique=False)
+
+    op.create_table('message_attachments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('original_name', sa.String(length=255), nullable=False),
+    sa.Column('stored_name', sa.String(length=64), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('uploaded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['application_messages.id'], name=op.f('fk_message_attachments_message_id_application_messages')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_message_attachments')),
+    sa.UniqueConstraint('stored_name', name=op.f('uq_message_attachments_stored_name'))
+    )
+    with op.batch_alter_table('message_attachments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_message_attachments_message_id'), ['message_id'], unique=False)
+
+    with op.batch_alter_table('applications', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('report_due_on', sa.Date(), nullable=True))
+
+    with op.batch_alter_table('calls', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('review_deadline', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('report_due_days', sa.Integer(), nullable=False, server_default='60'))
+
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('email_verified_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('mail_digest', sa.Boolean(), nullable=False, server_default=sa.false()))
+
+
+
+def _downgrade():
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('mail_digest')
+        batch_op.drop_column('email_verified_at')
+
+    with op.batch_alter_table('calls', schema=None) as batch_op:
+        batch_op.drop_column('report_due_days')
+        batch_op.drop_column('review_deadline')
+
+    with op.batch_alter_table('applications', schema=None) as batch_op:
+        batch_op.drop_column('report_due_on')
+
+    with op.batch_alter_table('message_attachments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_message_attachments_message_id'))
+
+    op.drop_table('message_attachments')
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_messages_user_id'))
+        batch_op.drop_index('ix_outbox_messages_due')
+        batch_op.drop_index('ix_outbox_messages_digest')
+        batch_op.drop_index(batch_op.f('ix_outbox_messages_application_id'))
+
+    op.drop_table('outbox_messages')
+    with op.batch_alter_table('application_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_application_messages_thread')
+
+    op.drop_table('application_messages')
+    with op.batch_alter_table('account_tokens', schema=None) as batch_op:
+        batch_op.drop_index('ix_account_tokens_user_purpose')
+        batch_op.drop_index(batch_op.f('ix_account_tokens_user_id'))
+
+    op.drop_table('account_tokens')

@@ -1,0 +1,80 @@
+"""Queueing e-mail: a message is an outbox row added in the transaction of its cause.
+
+``queue`` renders the kind's templates (vouchers/mail_kinds.py, templates/mail/) at once,
+so what is sent is what was true when it happened, and adds the row inside the caller's
+atomic(): a rolled-back action queues nothing. The sender (services/mail_sender.py)
+delivers the rows later, outside any request.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from .. import mail_kinds
+from ..extensions import db
+from ..links import external_url
+from ..models import OutboxMessage, User
+from ..models.base import utcnow
+from .errors import ConstraintClash
+from .transaction import atomic
+
+DEDUPE_CONSTRAINT = "uq_outbox_messages_dedupe_key"
+
+
+def _message_id() -> str:
+    domain = current_app.config.get("MAIL_MESSAGE_ID_DOMAIN") or "vouchers.invalid"
+    return f"<{secrets.token_hex(16)}@{domain}>"
+
+
+def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of ``kind`` for ``context``."""
+    spec = mail_kinds.get(kind)
+    env = current_app.jinja_env
+    context = {"programme_name": current_app.config.get("PROGRAMME_NAME", "the programme"),
+               "link": external_url, **context}
+    subject = " ".join(env.from_string(spec.subject).render(context).split())[:300]
+    text = render_template(f"mail/{kind}.txt", **context)
+    html = render_template(f"mail/{kind}.html", **context)
+    return subject, text, html
+
+
+def queue(kind: str, *, to: User | str, context: dict[str, Any] | None = None,
+          application=None, dedupe_key: str | None = None,
+          now: datetime | None = None) -> OutboxMessage | None:
+    """Queue one message of ``kind`` to a user (or a bare address) inside atomic().
+
+    Returns None, queuing nothing, when a message with the same ``dedupe_key`` exists or
+    the user's account is disabled.
+    """
+    spec = mail_kinds.get(kind)
+    user = to if isinstance(to, User) else None
+    if user is not None and not user.enabled:
+        return None
+    address = user.email if user is not None else str(to)
+    context = {"recipient": user, "recipient_address": address, "application": application,
+               **(context or {})}
+    subject, text, html = render(kind, context)
+    if dedupe_key is not None and db.session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
+        return None
+    message = OutboxMessage(
+        kind=kind, to_address=address, user_id=user.id if user is not None else None,
+        application_id=application.id if application is not None else None,
+        subject=subject, body_text=text, body_html=html, message_id=_message_id(),
+        dedupe_key=dedupe_key, sensitive=spec.sensitive,
+        digest=bool(user is not None and user.mail_digest and not spec.urgent),
+        next_attempt_at=now or utcnow(), created_at=now or utcnow(),
+    )
+    try:
+        with atomic():  # its own savepoint: a concurrent twin's clash undoes only this
+            db.session.add(message)
+    except ConstraintClash as exc:
+        if exc.constraint == DEDUPE_CONSTRAINT:
+            return None
+        raise
+    return message
