@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 3
 
-.PHONY: run test serve bench lint install demo lifecycle
+.PHONY: run mail test serve bench lint install demo lifecycle
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,11 +18,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: install, migrate the SQLite database, load the demo if empty, serve.
+## make run: install, migrate the SQLite database, load the demo if empty, serve; the mail
+## sender runs alongside (into files under instance/mail/ unless MAIL_SERVER is set) and
+## stops with the server.
 run: $(STAMP)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo
+	@$(BIN)/flask send-mail --loop & sender=$$!; \
+	trap 'kill $$sender 2>/dev/null; wait $$sender' EXIT; trap 'exit 130' INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## make mail: the mail sender alone, until Ctrl-C (`make run` starts one of its own).
+mail: $(STAMP)
+	$(BIN)/flask send-mail --loop
 
 ## make test: install and run the whole suite (in parallel on the machine's cores).
 test: $(STAMP)

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.factories import Factories
+from tests.mail_server import deliver, smtp_server  # noqa: F401  (fixtures for every module)
 from vouchers import create_app
 from vouchers.extensions import db
 

@@ -80,6 +80,17 @@ ALLOWED_BY = {
     "can_view_ranking": {"manager"},
     "can_decide_funding": {"manager"},
     "can_promote_from_reserve": {"manager"},
+    # The outbox (issue 10): the managers' mailbox page; the world's message failed, so
+    # a manager may send it again.
+    "can_view_mailbox": {"manager"},
+    "can_retry_mail": {"manager"},
+    # Messages on the world's (submitted) application: its applicant and the managers
+    # write and read the thread and its files (another company and the evaluators get 404);
+    # internal notes and their files are the managers' alone.
+    "can_post_message": {"applicant", "manager"},
+    "can_download_message_file": {"applicant", "manager"},
+    "can_post_internal_note": {"manager"},
+    "can_download_note_file": {"manager"},
 }
 
 
@@ -250,6 +261,9 @@ POST_CASES = (
     "applicant.start_report", "applicant.submit", "applicant.upload", "applicant.withdraw",
     "auth.accept_invitation", "auth.change_password", "auth.login", "auth.logout",
     "auth.register",
+    # accounts by e-mail (issue 10): tests/matrix_cases_accounts_mail.py
+    "auth.request_reset", "auth.reset_password", "auth.verify_email",
+    "auth.send_verification_again", "auth.change_email", "auth.confirm_email_change",
     "evaluator.confirm_no_conflict", "evaluator.declare_conflict", "evaluator.submit_review",
     "manager.application_action:approve_report", "manager.application_action:award",
     "manager.application_action:cancel", "manager.application_action:record_payment",
@@ -272,6 +286,9 @@ POST_CASES = (
     "manager.withdraw_aid",
     "manager.propose_funding_line", "manager.confirm_funding_line",
     "manager.promote_from_reserve",
+    # the mailbox (issue 10): tests/matrix_cases_mail.py
+    "manager.retry_mail",
+    "applicant.post_message", "manager.post_message", "manager.post_internal_note",
 )
 
 

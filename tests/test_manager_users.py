@@ -70,7 +70,9 @@ def test_invite_an_evaluator_shows_a_working_single_use_link(app, manager_client
         response = manager_client.post("/manage/users/invite", data={
             "name": "Eva Lund", "email": "eva@agency.example", "role": "evaluator"})
     assert response.status_code == 200
-    link = re.search(r'value="(http://localhost/account/invitation/[\w-]+)"',
+    # Built from BASE_URL (links.external_url), never from the request's Host.
+    base = app.config["BASE_URL"]
+    link = re.search(rf'value="({re.escape(base)}/account/invitation/[\w-]+)"',
                      text(response)).group(1)
     invitation = db.session.scalar(select(Invitation))
     # The log records the invitation, never the link: the link sets a password.
@@ -82,7 +84,7 @@ def test_invite_an_evaluator_shows_a_working_single_use_link(app, manager_client
     assert "eva@agency.example" in text(manager_client.get("/manage/users"))  # pending
 
     invitee = app.test_client()
-    path = link.removeprefix("http://localhost")
+    path = link.removeprefix(base)
     response = invitee.post(path, data={"password": NEW, "confirm": NEW})
     assert response.status_code == 303
     assert accounts.find_by_email("eva@agency.example").role == "evaluator"

@@ -11,7 +11,7 @@ from flask import Flask
 
 from workflows.lifecycle import ROLES, mermaid
 
-from . import cli_ledger, cli_payments, policy, voucher_types
+from . import cli_ledger, cli_mail, cli_payments, cli_reminders, policy, voucher_types
 from .extensions import db
 
 
@@ -24,6 +24,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(funding_line_command)
     app.cli.add_command(cli_ledger.ledger_command)
     app.cli.add_command(cli_payments.sepa_export_command)
+    app.cli.add_command(cli_mail.send_mail_command)
+    app.cli.add_command(cli_reminders.send_reminders_command)
 
 
 @click.command("demo")

@@ -28,3 +28,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda r: f"{r * 100:.0f}%", "percent")
     # The registry itself, for templates that show a type's own questions.
     app.add_template_global(voucher_types.get, "voucher_type")
+    # Deadlines and their overdue marks (services/deadlines.py, templates/_deadline.html).
+    from .services import deadlines
+
+    deadlines.init_app(app)

@@ -369,6 +369,7 @@ def can_export_register(user: Any, obj: Any = None) -> bool:
 # re-exported here so routes, templates and services ask this module as for the rest.
 from .policy_mail import (  # noqa: E402, F401
     can_download_message_file,
+    can_download_note_file,
     can_post_internal_note,
     can_post_message,
     can_read_internal_notes,

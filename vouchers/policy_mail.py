@@ -49,3 +49,9 @@ def can_download_message_file(user: Any, attachment: Any) -> bool:
     if message.internal:
         return can_read_internal_notes(user, message.application)
     return can_read_messages(user, message.application)
+
+
+def can_download_note_file(user: Any, attachment: Any) -> bool:
+    """The files of internal notes have a URL of their own, for managers only (a matrix
+    row of their own: nobody else reaches them)."""
+    return attachment.message.internal and can_download_message_file(user, attachment)

@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from tests.account_links_support import outbox_link
 from tests.factories import PASSWORD, Factories
 from vouchers.extensions import db
 from vouchers.models import Application, AuditRecord, Payment
@@ -106,6 +107,14 @@ def test_voucher_life_from_registration_to_payment(browser, live_server, program
 
         expect(sme.get_by_role("heading", name="Company profile")).to_be_visible()
         expect_flash(sme, "Your account is ready.")
+        # The address is confirmed through the link mailed at registration.
+        with app.app_context():
+            verify = outbox_link(SME_EMAIL, "verify_email", "/account/verify/")
+        sme.goto(url + verify)
+        sme.get_by_role("button", name="Confirm my address").click()
+        expect_flash(sme, "is confirmed")
+        sme.goto(url + "/apply/profile")
+        expect(sme.get_by_role("heading", name="Company profile")).to_be_visible()
         sme.get_by_label("Legal name").fill("Lumen Bio B.V.")
         sme.get_by_label("VAT or company registry number").fill("NL852091234B01")
         sme.get_by_label("Country").select_option(label="Netherlands")

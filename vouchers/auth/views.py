@@ -137,7 +137,8 @@ def register(form):
     user = logins.register(email=form.email.data, name=form.name.data,
                            password=form.password.data, address=request_address())
     _start_session(user)
-    flash("Your account is ready. Now tell us about your company.", "success")
+    flash(f"Your account is ready. We sent a link to {user.email}: follow it to confirm "
+          "your address before you apply. Meanwhile, tell us about your company.", "success")
     return redirect(first_url("applicant.profile"), code=303)
 
 
@@ -185,3 +186,9 @@ def accept_invitation(form, invitation):
                             user.role, user.id, request_address())
     flash(f"Welcome, {user.name}. Your account is ready.", "success")
     return redirect(home_url_for(user), code=303)
+
+
+# On this blueprint too: the pages of accounts by e-mail (a forgotten password, confirming
+# or changing the address; account_pages.py) and the account's mail settings (each message
+# at once, or a daily digest; settings.py).
+from . import account_pages, settings  # noqa: E402, F401

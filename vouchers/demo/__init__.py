@@ -145,6 +145,8 @@ def load_demo(seed: int = 2026) -> DemoSummary:
                     role="applicant", password_hash=hashes["applicant"], organisation=org)
         applicants.append(user)
     db.session.add_all(applicants)
+    for user in managers + evaluators + applicants:  # dated properly by date_people below
+        user.email_verified_at = opens
     banking.give_programme_account(bank_rng, programme)
     db.session.flush()
 

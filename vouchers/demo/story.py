@@ -363,3 +363,5 @@ def date_people(rng, users, now: datetime, opens: datetime) -> None:
         user.last_login_at = last - timedelta(minutes=rng.randint(2, 40))
         for column in ("created_at", "last_login_at"):  # to the minute, as the rest
             setattr(user, column, getattr(user, column).replace(second=0, microsecond=0))
+        # Each followed the link mailed at registration (or the invitation) soon after.
+        user.email_verified_at = user.created_at + timedelta(minutes=20)

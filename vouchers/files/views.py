@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, send_file
 
 from .. import policy
 from ..boundary import by_id, route
-from ..models import Attachment
+from ..models import Attachment, MessageAttachment
 from ..services.attachments import path_of
 
 bp = Blueprint("files", __name__)
@@ -20,9 +20,14 @@ def download(attachment: Attachment):
     that it exists leaks. The path comes from the server's random stored name, never from
     the request.
     """
+    return _send(attachment)
+
+
+def _send(attachment: Attachment | MessageAttachment):
     path = path_of(attachment)
     if not path.is_file():
-        current_app.logger.error("attachment %s: file %s is missing", attachment.id, path.name)
+        current_app.logger.error("%s %s: file %s is missing", type(attachment).__name__,
+                                 attachment.id, path.name)
         abort(404)
     response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
                          download_name=attachment.original_name, conditional=True, max_age=0)
@@ -30,3 +35,20 @@ def download(attachment: Attachment):
     # Private files: no shared cache may keep a copy.
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# Files of an application's messages (vouchers/services/messages.py), served the same way:
+# a thread's file to the applicant and the managers, an internal note's to managers only;
+# evaluators and other companies get 404.
+
+
+@route(bp, "/messages/<int:message_file_id>", permission=policy.can_download_message_file,
+       load={"attachment": by_id(MessageAttachment, name="message_file")})
+def message_file(attachment: MessageAttachment):
+    return _send(attachment)
+
+
+@route(bp, "/notes/<int:note_file_id>", permission=policy.can_download_note_file,
+       load={"attachment": by_id(MessageAttachment, name="note_file")})
+def note_file(attachment: MessageAttachment):
+    return _send(attachment)

@@ -6,6 +6,8 @@ from . import (  # noqa: F401
     consensus,
     dashboard,
     eligibility,
+    mailbox,
+    messages,
     money,
     organisations,
     payments,

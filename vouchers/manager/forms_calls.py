@@ -51,6 +51,7 @@ from .forms_call_rules import (
     rules_data,
     type_rules_data,
 )
+from .forms_deadlines import CallDeadlineFields, deadlines_data, posted_with_deadlines
 
 # More vouchers than any programme offers; also keeps the number within an integer column.
 MAX_QUOTA = 100_000
@@ -225,7 +226,7 @@ class VoucherTypeForm(Form):
         )
 
 
-class CallForm(FlaskForm, CallRulesFields):
+class CallForm(FlaskForm, CallRulesFields, CallDeadlineFields):
     code = StringField(
         "Code", description="Starts every application reference, e.g. HLS2.",
         validators=[InputRequired("Give the call a code."), Length(max=CODE_MAX),
@@ -250,7 +251,7 @@ class CallForm(FlaskForm, CallRulesFields):
         if not any(row.form.offered.data for row in self.types):
             self.form_errors.append("Offer at least one voucher type.")
             ok = False
-        return self.check_rules(self.programme) and ok
+        return self.check_rules(self.programme) and self.check_deadline() and ok
 
     # The call being edited (edit_call_form sets it).
     call: Call | None = None
@@ -285,7 +286,7 @@ class CallForm(FlaskForm, CallRulesFields):
             opens_at=self.opens_at.data.astimezone(UTC),
             closes_at=self.closes_at.data.astimezone(UTC),
             types=[row.form.to_spec(vt) for vt, row in self.type_rows() if row.form.offered.data],
-            **self.rules_spec(),
+            **self.rules_spec(), **self.deadlines_spec(),
         )
 
 
@@ -304,7 +305,8 @@ def _built(form_class, data: dict, evaluators: list[User]):
     forms_call_rules.posted_with_rules for a post without the rule fields)."""
     if request.method == "POST":
         shown = form_class(formdata=None, data=data)
-        form = form_class(formdata=posted_with_rules(request.form, shown))
+        form = form_class(formdata=posted_with_deadlines(
+            posted_with_rules(request.form, shown), shown))
     else:
         form = form_class(data=data)
     form.set_lead_choices(evaluators)
@@ -346,13 +348,13 @@ def call_form_data(call: Call) -> dict:
         })
     return {"code": call.code, "title": call.title, "description": call.description,
             "opens_at": call.opens_at, "closes_at": call.closes_at, "types": types,
-            **rules_data(call)}
+            **rules_data(call), **deadlines_data(call)}
 
 
 def new_call_data() -> dict:
     return {"types": [{"offered": True, "score_scale": 5, **new_type_rules(vt),
                        "criteria": [{}] * NEW_CALL_CRITERION_ROWS} for vt in VOUCHER_TYPES],
-            **new_rules_data()}
+            **new_rules_data(), **deadlines_data()}
 
 
 class ProviderForm(FlaskForm):

@@ -3,7 +3,7 @@ disables (after a confirmation page), enables and unlocks accounts."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, render_template, request, url_for
+from flask import current_app, flash, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SearchField, SelectChoice, SelectField
@@ -13,6 +13,7 @@ from workflows.lifecycle import ROLES
 from .. import policy
 from ..auth.forms import ActionForm, DisableForm, InviteForm
 from ..boundary import back_to, by_id, route, see_other
+from ..links import external_url
 from ..models import Invitation, User
 from ..navigation import nav_item
 from ..services import accounts, logins
@@ -60,11 +61,11 @@ def _render_invite(form, error=None):
 def invite_user(form):
     invitation, token = accounts.create_invitation(
         by=current_user, email=form.email.data, name=form.name.data, role=form.role.data)
-    # No mail server is configured: the manager passes the link on. The link is a
+    # The link went out by e-mail too; the manager may still pass it on. The link is a
     # credential (it sets a manager's password), so the log names only the invitation.
     current_app.logger.info("invitation %s for %s (%s) created by %s", invitation.id,
                             invitation.email, invitation.role, current_user.email)
-    link = url_for("auth.accept_invitation", token=token, _external=True)
+    link = external_url("auth.accept_invitation", token=token)
     return render_template("manager/users_invited.html", invitation=invitation, link=link)
 
 

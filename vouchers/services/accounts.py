@@ -27,6 +27,7 @@ from ..extensions import db
 from ..models import INVITED_ROLES, ChangeRecord, Invitation, User
 from ..models.base import utcnow
 from ..text import clean_line
+from . import outbox
 from .errors import DomainError, InvalidInput
 from .passwords import password_problem
 from .transaction import atomic
@@ -70,7 +71,11 @@ def _exists_message(email: str) -> str:
 
 
 def create_user(*, email: str, name: str, role: str, password: str | None,
-                organisation_id: int | None = None, password_hash: str | None = None) -> User:
+                organisation_id: int | None = None, password_hash: str | None = None,
+                verified: bool = True) -> User:
+    """A new account. Its address counts as verified (an accepted invitation proved it,
+    the CLI's operator vouches for it) unless ``verified`` is False: a self-registration
+    confirms it through the mailed link (services/account_tokens.py)."""
     email = email.strip()
     if role not in ROLES:
         raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
@@ -80,7 +85,8 @@ def create_user(*, email: str, name: str, role: str, password: str | None,
     # Hashed above, before atomic() takes the write lock.
     with atomic(clashes={"uq_users_email_lower": _exists_message(email)}):
         user = User(email=email, name=name, role=role, password_hash=password_hash,
-                    organisation_id=organisation_id)
+                    organisation_id=organisation_id,
+                    email_verified_at=utcnow() if verified else None)
         db.session.add(user)
     return user
 
@@ -104,7 +110,8 @@ def _check_identity(email: str, name: str) -> str:
 
 def register_applicant(*, email: str, name: str, password: str) -> User:
     """An SME's self-registration; the company profile is filled in afterwards."""
-    return create_user(email=email, name=name, role="applicant", password=password)
+    return create_user(email=email, name=name, role="applicant", password=password,
+                       verified=False)
 
 
 @cache
@@ -149,6 +156,8 @@ def change_password(user: User, current: str, new: str) -> None:
     with atomic():
         user.password_hash = new_hash
         end_sessions(user)
+        outbox.queue("password_changed", to=user,
+                     context={"changed_at": utcnow(), "by_reset": False})
 
 
 # --- a manager's account actions ---------------------------------------------------------
@@ -242,6 +251,9 @@ def create_invitation(*, by: User, email: str, name: str, role: str,
                                 role=role, invited_by_id=by.id, created_at=now,
                                 expires_at=now + INVITATION_LIFETIME)
         db.session.add(invitation)
+        # The manager may still copy the link from the page that follows.
+        outbox.queue("invitation", to=email, now=now,
+                     context={"invitation": invitation, "token": token, "inviter": by})
     return invitation, token
 
 

@@ -182,6 +182,60 @@ def _write_capped(stream: IO[bytes], target: Path, cap: int) -> int:
     return size
 
 
+def checked_upload(upload) -> tuple[str, FileKind]:
+    """The upload's display name and its kind by extension; InvalidInput when no file was
+    chosen or its kind is not accepted. (Its first bytes are checked by store_upload.)"""
+    if upload is None or not getattr(upload, "filename", ""):
+        raise InvalidInput("Choose a file to upload.")
+    original = sanitise_name(upload.filename)
+    ext = extension_of(original)
+    file_kind = KINDS.get(ext)
+    if file_kind is None:
+        raise InvalidInput(
+            "Upload a PDF, a PNG or JPEG image, or an office file "
+            f"({', '.join(sorted(set(KINDS) - {'jpeg'}))}); .{ext or '?'} files are not accepted."
+        )
+    return original, file_kind
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    stored_name: str
+    path: Path
+    size: int
+
+
+def store_upload(upload, original: str, file_kind: FileKind) -> StoredFile:
+    """Copy the upload (checked by checked_upload) under a new random name in the upload
+    folder, within max_file_bytes(), and check that its first bytes are of its kind.
+
+    InvalidInput when it is too large, empty or not genuine; on any failure the file is
+    gone again. The caller adds its row, then calls remove_on_rollback(path).
+    """
+    stored_name = secrets.token_hex(24)
+    target = upload_folder() / stored_name[:2] / stored_name
+    try:
+        size = _write_capped(upload.stream, target, max_file_bytes())
+        if size == 0:
+            raise InvalidInput("The file is empty.")
+        if not _matches(file_kind, target):
+            raise InvalidInput(f"{original} is not a genuine .{extension_of(original)} file.")
+    except BaseException:
+        _unlink(target)
+        raise
+    return StoredFile(stored_name, target, size)
+
+
+def remove_on_rollback(path: Path) -> None:
+    """Should the request's transaction roll back after all, the new file goes with it."""
+    db.session.info.setdefault(_REMOVE_ON_ROLLBACK, []).append(path)
+
+
+def discard(path: Path) -> None:
+    """Remove a stored file now (one whose row was never added); no error if it is gone."""
+    _unlink(path)
+
+
 def _check_room(application: Application, purpose: str) -> None:
     count = db.session.scalar(
         select(func.count()).select_from(Attachment)
@@ -206,26 +260,12 @@ def add_attachment(application: Application, user: User, upload, purpose: str,
     if kind not in ATTACHMENT_KINDS:
         raise InvalidInput("Say what the document is, one of: "
                            f"{'; '.join(ATTACHMENT_KINDS.values())}.")
-    if upload is None or not getattr(upload, "filename", ""):
-        raise InvalidInput("Choose a file to upload.")
-    original = sanitise_name(upload.filename)
-    ext = extension_of(original)
-    file_kind = KINDS.get(ext)
-    if file_kind is None:
-        raise InvalidInput(
-            "Upload a PDF, a PNG or JPEG image, or an office file "
-            f"({', '.join(sorted(set(KINDS) - {'jpeg'}))}); .{ext or '?'} files are not accepted."
-        )
+    original, file_kind = checked_upload(upload)
     _check_room(application, purpose)
 
-    stored_name = secrets.token_hex(24)
-    target = upload_folder() / stored_name[:2] / stored_name
+    stored = store_upload(upload, original, file_kind)
+    stored_name, target, size = stored.stored_name, stored.path, stored.size
     try:
-        size = _write_capped(upload.stream, target, max_file_bytes())
-        if size == 0:
-            raise InvalidInput("The file is empty.")
-        if not _matches(file_kind, target):
-            raise InvalidInput(f"{original} is not a genuine .{ext} file.")
         with atomic():
             # Again under the lock: the application may have moved on while the file
             # was being copied.
@@ -241,8 +281,7 @@ def add_attachment(application: Application, user: User, upload, purpose: str,
     except BaseException:
         _unlink(target)
         raise
-    # Should the request's transaction roll back after all, the file goes with it.
-    db.session.info.setdefault(_REMOVE_ON_ROLLBACK, []).append(target)
+    remove_on_rollback(target)
     return attachment
 
 

@@ -35,7 +35,7 @@ from ..models import (
 )
 from ..money import CENT
 from . import scoring
-from .call_money import CallSpec, advance_problems, money_problems, set_money
+from .call_money import advance_problems, money_problems, set_money
 from .call_specs import (  # noqa: F401 - the specs and limits are the set-up's API too
     CODE_MAX,
     MAX_SCORE_SCALE,
@@ -51,6 +51,7 @@ from .call_specs import (  # noqa: F401 - the specs and limits are the set-up's 
     sizes_in_order,
     weight,
 )
+from .deadlines import CallSpec, deadline_problems, set_deadlines
 from .errors import InvalidInput
 from .programme_setup import (  # noqa: F401 - programmes are set up here too
     NOT_ALLOWED,
@@ -85,7 +86,7 @@ def create_call(programme: Programme | int, spec: CallSpec, by: User) -> Call:
         programme = db.session.get(Programme, programme)
         if programme is None:
             raise InvalidInput("That programme does not exist (any more); choose another.")
-    problems = call_problems(spec) + money_problems(spec)
+    problems = call_problems(spec) + money_problems(spec) + deadline_problems(spec, programme)
     code = normalise_code(spec.code)
     if code and _code_taken(code):
         problems.append(f"Another call already uses the code {code}.")
@@ -98,6 +99,7 @@ def create_call(programme: Programme | int, spec: CallSpec, by: User) -> Call:
                     opens_at=spec.opens_at, closes_at=spec.closes_at)
         _set_rules(call, spec)
         set_money(call, spec)
+        set_deadlines(call, spec)
         programme.calls.append(call)
         for t in spec.types:
             call.voucher_types.append(_new_voucher_type(t))
@@ -195,7 +197,8 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
     """
     policy.ensure(policy.can_manage(by), NOT_ALLOWED)
     # The rules of the form first: the checks against the database assume them.
-    refuse_if(call_problems(spec) + money_problems(spec))
+    refuse_if(call_problems(spec) + money_problems(spec)
+              + deadline_problems(spec, call.programme))
     code = normalise_code(spec.code)
     # Checked under the write lock: an award or a review landing a moment ago counts.
     with atomic(clashes=_code_clash(code)):
@@ -232,6 +235,7 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
         call.closes_at = spec.closes_at
         _set_rules(call, spec)
         set_money(call, spec)
+        set_deadlines(call, spec)
         for cvt in list(call.voucher_types):
             t = wanted.get(cvt.voucher_type)
             if t is None:

@@ -10,13 +10,14 @@ why this does not use ``db.paginate``, which would page over the joined rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Application, Organisation
+from . import deadlines
 from .needs import condition as need_condition
 
 SORTS = ("date", "score")
@@ -46,6 +47,8 @@ class TablePage:
     total: int
     page: int
     per_page: int
+    # {application id: what is overdue, "review" and/or "report"} (services/deadlines.py).
+    overdue: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -202,8 +205,9 @@ def applications_page(q: TableQuery) -> TablePage:
             select(Application).where(Application.id.in_(ids))
             .options(joinedload(Application.organisation))
         )}
-    return TablePage(items=[rows[i] for i in ids if i in rows], total=total, page=page,
-                     per_page=q.per_page)
+    items = [rows[i] for i in ids if i in rows]
+    return TablePage(items=items, total=total, page=page, per_page=q.per_page,
+                     overdue=deadlines.overdue_marks(items))
 
 
 def countries() -> list[str]:

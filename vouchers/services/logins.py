@@ -30,7 +30,7 @@ from .. import policy
 from ..extensions import db
 from ..models import FailedLogin, KnownAddress, User
 from ..models.base import utcnow
-from . import accounts
+from . import account_tokens, accounts
 from .errors import ConstraintClash, DomainError, InvalidInput
 from .transaction import atomic
 
@@ -44,6 +44,9 @@ DEFAULTS = {
 # Recorded as the "account" of a registration that hit an existing address: no real
 # address looks like it, so it only ever counts against the requester's address.
 REGISTRATION_PROBE = "(registration)"
+# Likewise for asking for a password-reset link (services/account_links.py): each request
+# counts against the requester's address, whether or not the address has an account.
+RESET_PROBE = "(password reset)"
 EMAIL_TAKEN = "An account with this e-mail address exists already. Log in instead."
 
 
@@ -160,6 +163,12 @@ def _record_failure(email: str, address: str, now: datetime) -> None:
                                    attempted_at=now))
 
 
+def count_failure(email: str, address: str, now: datetime | None = None) -> None:
+    """Count a failed attempt (a wrong password, or a probe such as RESET_PROBE) against
+    ``email`` and ``address``, as a failed login is."""
+    _record_failure(email, address, now or utcnow())
+
+
 def log_in(email: str, password: str, address: str, now: datetime | None = None) -> User:
     """The user, after the throttle lets the attempt through and the password is right.
 
@@ -228,6 +237,8 @@ def register(*, email: str, name: str, password: str, address: str) -> User:
         _record_failure(REGISTRATION_PROBE, address, now)
         raise EmailTaken(EMAIL_TAKEN)
     user = accounts.register_applicant(email=email, name=name, password=password)
+    # The address is confirmed by the mailed link before the first application.
+    account_tokens.send_verification(user, address, now)
     current_app.logger.info("registered: %s (applicant, id %s) from %s", user.email, user.id,
                             address)
     return user

@@ -36,7 +36,7 @@ from workflows.lifecycle import (
 from .. import voucher_types
 from ..extensions import db
 from ..models import Application, Assignment, Call, Consensus
-from . import money_due, reserve
+from . import deadlines, money_due, reserve
 from .assignment import wanted_per_application
 
 _A = Application
@@ -110,7 +110,13 @@ NEEDS: dict[str, Need] = {n.key: n for n in (
          lambda: _A.state == REPORT_SUBMITTED),
     # The same condition as the dashboard's count: an advance or a final payment due.
     Need("payments_due", "Payment due", "Payments due", money_due.payment_due),
+    # Overdue (services/deadlines.py): listed on the dashboard only when there are some.
+    Need("reviews_overdue", "Review overdue", "Applications with a review overdue",
+         deadlines.review_overdue),
+    Need("reports_overdue", "Final report overdue", "Final reports overdue",
+         deadlines.report_overdue),
 )}
+OVERDUE = ("reviews_overdue", "reports_overdue")
 # Where the dashboard puts the per-type lines (funding line, reserve list) among the needs.
 _BEFORE_PER_TYPE = ("short_of_evaluators", "conflicts", "divergent", "consensus_missing",
                     "fails_rules")
@@ -225,12 +231,13 @@ def call_actions(call: Call, now: datetime, *,
                         "manager.dashboard",
                         lambda vt: {"call_id": call.id, "_anchor": RESERVE_ANCHOR})
     last = [_table(call, key, total(key)) for key in ("reports", "payments_due")]
+    late = [i for i in (_table(call, key, total(key)) for key in OVERDUE) if i.count]
     idle = [i.heading for i in first if not i.count]
     idle += [heading for heading, lines in ((PROPOSALS_HEADING, proposals),
                                             (RESERVE_HEADING, offered)) if not lines]
     idle += [i.heading for i in last if not i.count]
     return CallActions(call=call, status=call.status(now),
-                       items=[*first, *proposals, *offered, *last], idle=idle,
+                       items=[*late, *first, *proposals, *offered, *last], idle=idle,
                        in_progress=total("in_progress"))
 
 

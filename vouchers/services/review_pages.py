@@ -10,6 +10,7 @@ nothing of its content.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import case, select
 from sqlalchemy.orm import joinedload
@@ -17,9 +18,10 @@ from sqlalchemy.orm import joinedload
 from workflows import lifecycle
 
 from .. import policy
+from ..clock import today
 from ..extensions import db
 from ..models import Application, Assignment, Review, User
-from . import versions
+from . import deadlines, versions
 from .attachments import attachments_of
 from .reviews import counts, review_of, reviews_of
 
@@ -43,10 +45,18 @@ REVIEW_STATUS_LABELS = {
 class AssignmentRow:
     application: Application
     review_status: str
+    # Today in the programme's time zone, for the review deadline (services/deadlines.py).
+    on: date | None = None
 
     @property
     def review_label(self) -> str:
         return REVIEW_STATUS_LABELS[self.review_status]
+
+    @property
+    def deadline(self) -> deadlines.Deadline | None:
+        """The call's review deadline while this evaluator's review is still to come."""
+        return deadlines.review_deadline(self.application.call,
+                                         self.review_status in (TO_CONFIRM, TO_REVIEW), self.on)
 
 
 def review_status(application: Application, reviewed: bool, confirmed: bool = True) -> str:
@@ -89,9 +99,10 @@ def assignments_page(evaluator: User, page: int = 1):
         .where(Review.evaluator_id == evaluator.id, Review.application_id.in_(ids),
                Review.version == Application.submission_number)
     )) if ids else set()
+    on = today()
     result.items = [AssignmentRow(a.application,
                                   review_status(a.application, a.application_id in reviewed,
-                                                a.no_conflict_confirmed_at is not None))
+                                                a.no_conflict_confirmed_at is not None), on)
                     for a in result.items]
     return result
 

@@ -205,6 +205,10 @@ def create_draft(applicant: User, call_voucher_type: CallVoucherType, *, title: 
         title = clean_title(title)
         if applicant.organisation_id is None:
             raise InvalidInput("Only an applicant with a company profile can apply.")
+        if applicant.email_verified_at is None:
+            raise InvalidInput(f"Confirm your e-mail address first: follow the link we sent "
+                               f"to {applicant.email}. No e-mail? Choose “Send the link "
+                               "again” at the top of the page.")
         if not call_voucher_type.call.is_open(now):
             raise TransitionNotAllowed("The call is not open for applications.")
         application = Application(

@@ -1,0 +1,35 @@
+"""Forms of the accounts-by-e-mail pages: asking for a reset link, setting a new password
+through it, changing the e-mail address."""
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+from .forms import PolicyMixin, _confirm_field, _email_field, _new_password_field
+
+
+class RequestResetForm(FlaskForm):
+    email = _email_field()
+    submit = SubmitField("Send me a link")
+
+
+class NewPasswordForm(PolicyMixin, FlaskForm):
+    password = _new_password_field("New password")
+    confirm = _confirm_field("password")
+    submit = SubmitField("Set the new password")
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._user = user
+
+    def _policy_identity(self):
+        return (self._user.email, self._user.name) if self._user is not None else ("", "")
+
+
+class ChangeEmailForm(FlaskForm):
+    new_email = _email_field("New e-mail address")
+    current_password = PasswordField("Current password",
+                                     validators=[DataRequired("Give your current password."),
+                                                 Length(max=1024)],
+                                     render_kw={"autocomplete": "current-password"})
+    submit = SubmitField("Send a confirmation link")

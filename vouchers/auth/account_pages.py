@@ -1,0 +1,151 @@
+"""Accounts by e-mail: a forgotten password, confirming the address, changing it.
+
+The links come by mail (services/account_links.py and account_tokens.py). Opening one
+(GET) only shows a page; the change happens on its button or form (POST), so a mail
+scanner that fetches links does not use them up.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, session
+from flask_login import current_user, login_user, logout_user
+
+from .. import policy
+from ..boundary import by, route, see_other
+from ..services import account_links, account_tokens, accounts
+from .account_forms import ChangeEmailForm, NewPasswordForm, RequestResetForm
+from .forms import ActionForm
+from .throttle import request_address
+from .views import _show, bp, home_url_for
+
+
+def _link_gone(link, **_):
+    """The 410 page of a link that does not work, saying how to get a new one."""
+    problem = account_tokens.problem(link)
+    if problem:
+        return current_app.make_response(
+            (render_template("auth/link_invalid.html", problem=problem, purpose=link.purpose),
+             410))
+    return None
+
+
+def _is_owner_here(user) -> bool:
+    """Whether this browser is logged in as ``user``."""
+    return current_user.is_authenticated and current_user.id == user.id
+
+
+# --- a forgotten password ----------------------------------------------------------------
+
+
+def _render_request(form, error=None):
+    _show(form, error)
+    return render_template("auth/reset_request.html", form=form,
+                           lifetime=account_tokens.lifetime_text(account_tokens.RESET))
+
+
+@route(bp, "/reset", permission=policy.can_visit, form=RequestResetForm,
+       render=_render_request)
+def request_reset(form):
+    account_links.request_reset(form.email.data.strip(), request_address())
+    return see_other("auth.reset_sent")
+
+
+@route(bp, "/reset/sent", permission=policy.can_visit)
+def reset_sent():
+    return render_template("auth/reset_sent.html",
+                           lifetime=account_tokens.lifetime_text(account_tokens.RESET))
+
+
+def _render_reset(form, link, error=None):
+    _show(form, error)
+    return _link_gone(link) or render_template("auth/reset_password.html", form=form,
+                                               link=link)
+
+
+@route(bp, "/reset/<reset_token>", permission=policy.can_visit,
+       load={"link": by("reset_token", account_links.reset_link)},
+       form=lambda link: NewPasswordForm(link.user), render=_render_reset, before=_link_gone)
+def reset_password(form, link):
+    account_links.reset_password(link, form.password.data)
+    logout_user()
+    session.clear()  # every session of the account ended; this browser starts afresh
+    flash("Your new password is set, and every session of your account has ended. "
+          "Log in with the new password.", "success")
+    return see_other("public.index")
+
+
+# --- confirming the address of a new account -------------------------------------------
+
+
+def _render_verify(form, link, error=None):
+    _show(form, error)
+    return _link_gone(link) or render_template("auth/verify_email.html", form=form,
+                                               link=link)
+
+
+@route(bp, "/verify/<verify_token>", permission=policy.can_visit,
+       load={"link": by("verify_token", account_links.verify_link)}, form=ActionForm,
+       render=_render_verify, before=_link_gone)
+def verify_email(form, link):
+    user = account_tokens.verify_email(link)
+    flash(f"Thank you: your address {user.email} is confirmed."
+          + ("" if _is_owner_here(user) else " Log in to go on."), "success")
+    if _is_owner_here(user):
+        return redirect(home_url_for(user), code=303)
+    return see_other("public.index")
+
+
+def _back_home(error=None):
+    flash(error, "error")
+    return redirect(home_url_for(current_user), code=303)
+
+
+@route(bp, "/verify-again", permission=policy.can_use_account, render=_back_home,
+       methods=("POST",))
+def send_verification_again():
+    user = current_user._get_current_object()
+    account_tokens.send_verification_again(user, request_address())
+    flash(f"We sent a new link to {user.email}. It works for "
+          f"{account_tokens.lifetime_text(account_tokens.VERIFY)}.", "success")
+    return redirect(home_url_for(user), code=303)
+
+
+# --- changing the e-mail address -------------------------------------------------------
+
+
+def _render_change(form, error=None):
+    _show(form, error, form.current_password
+          if error == accounts.WRONG_PASSWORD else None)
+    return render_template("auth/change_email.html", form=form,
+                           lifetime=account_tokens.lifetime_text(account_tokens.EMAIL_CHANGE))
+
+
+@route(bp, "/email", permission=policy.can_use_account, form=ChangeEmailForm,
+       render=_render_change)
+def change_email(form):
+    user = current_user._get_current_object()
+    sent_to = account_links.request_email_change(user, form.new_email.data,
+                                                 form.current_password.data, request_address())
+    flash(f"We sent a link to the new address, {sent_to}. Your address changes when you "
+          f"follow it; until then it stays {user.email}.", "success")
+    return redirect(home_url_for(user), code=303)
+
+
+def _render_confirm(form, link, error=None):
+    _show(form, error)
+    return _link_gone(link) or render_template("auth/confirm_email_change.html", form=form,
+                                               link=link)
+
+
+@route(bp, "/email/<change_token>", permission=policy.can_visit,
+       load={"link": by("change_token", account_links.email_change_link)}, form=ActionForm,
+       render=_render_confirm, before=_link_gone)
+def confirm_email_change(form, link):
+    here = _is_owner_here(link.user)  # asked before the sessions end
+    user = account_links.confirm_email_change(link)
+    flash(f"Your e-mail address is now {user.email}: log in with it from now on. Your "
+          "other sessions have ended.", "success")
+    if here:
+        login_user(user)  # the other sessions ended with the old generation; this one goes on
+        return redirect(home_url_for(user), code=303)
+    return see_other("public.index")

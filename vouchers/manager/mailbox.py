@@ -1,0 +1,71 @@
+"""The mailbox: every message of the outbox, what was sent, what waits and what failed.
+
+In development (mail goes to files under instance/mail/) a message's page shows the
+message as written, its HTML part inside a sandboxed frame; with a mail server configured
+the outbox keeps no bodies for display and the page shows the delivery status only. A
+failed message may be sent again (policy.can_retry_mail).
+"""
+
+from __future__ import annotations
+
+from flask import flash, render_template, request
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField
+
+from .. import policy
+from ..boundary import by_id, route, see_other
+from ..models import OutboxMessage
+from ..models.mail import OUTBOX_STATUSES
+from ..navigation import nav_item
+from ..security import CONTENT_SECURITY_POLICY
+from ..services import mail_sender
+from .blueprint import bp
+from .forms import ButtonForm
+
+nav_item("manager", "Mail", "manager.mailbox", order=95)
+
+OUTBOX = {"message": by_id(OutboxMessage, name="outbox")}
+# The frame shows a message's HTML part as its recipient's mail program would, with its
+# inline styles; the sandbox (no scripts, no forms, no same origin) keeps it inert.
+PREVIEW_POLICY = {"Content-Security-Policy":
+                  CONTENT_SECURITY_POLICY + "; style-src 'self' 'unsafe-inline'"}
+
+
+class MailboxFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    status = SelectField("Status", default="", choices=[SelectChoice("", "Any status")]
+                         + [SelectChoice(s, s.title()) for s in OUTBOX_STATUSES])
+
+
+@route(bp, "/mailbox", permission=policy.can_view_mailbox)
+def mailbox():
+    form = MailboxFilterForm(request.args)
+    page = mail_sender.mailbox_page(status=form.status.data if form.validate() else "",
+                                    page=request.args.get("page", 1, type=int))
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("manager/mailbox.html", form=form, page=page, page_args=args,
+                           keeps_files=mail_sender.keeps_files())
+
+
+def _message_page(message: OutboxMessage, form=None, error: str | None = None):
+    return render_template(
+        "manager/mailbox_message.html", message=message, error=error,
+        copy=mail_sender.file_copy(message), keeps_files=mail_sender.keeps_files(),
+        retry_form=form or ButtonForm(formdata=None)), 200, PREVIEW_POLICY
+
+
+@route(bp, "/mailbox/<int:outbox_id>", permission=policy.can_view_mailbox, load=OUTBOX)
+def mailbox_message(message: OutboxMessage):
+    return _message_page(message)
+
+
+@route(bp, "/mailbox/<int:outbox_id>/retry", methods=("POST",), load=OUTBOX,
+       permission=policy.can_retry_mail, form=ButtonForm,
+       render=lambda form, error=None, message=None: _message_page(message, form, error))
+def retry_mail(form: ButtonForm, message: OutboxMessage):
+    mail_sender.retry(message, current_user)
+    flash(f"The message to {message.to_address} will be sent again in a moment.", "success")
+    return see_other("manager.mailbox_message", outbox_id=message.id)

@@ -1,0 +1,192 @@
+"""Accounts by e-mail: resetting a forgotten password and changing the address.
+
+Password reset. Asking for a link always gets the same answer, whether or not the address
+has an account (or the account is disabled): both branches do the same cheap work, no
+password is hashed in either, and each request counts against the requester's address
+like a failed login (logins.RESET_PROBE), so nobody can test many addresses. An account
+gets at most ``RESETS_PER_HOUR`` reset mails an hour; beyond that none is sent, and the
+answer stays the same. A new request does not retire the earlier links: mail may arrive
+late or out of order, and the link the user clicks first must work; there are at most
+three, each for an hour, all going to the same mailbox. Setting the password through one
+retires the others, ends every session, lifts the login throttle (the FailedLogin rows
+of the address: whoever reads the mailbox has proved to be the owner) and tells the owner.
+
+Changing the address needs the current password (throttled like a login) and the link
+mailed to the new address. Whether the new address already has an account is never said
+at request time: the link is sent as usual and the confirmation refuses the change, so
+only whoever reads that mailbox learns it (and they could learn it from a reset anyway).
+A newer request retires the older links: each went to a different address, and a typo's
+owner must not be able to confirm it. Once confirmed, the address changes, sessions end
+(the view keeps the current one), the links mailed to the old address stop working, and
+the old address hears of the change.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete
+from werkzeug.security import generate_password_hash
+
+from ..extensions import db
+from ..models import FailedLogin, User
+from ..models.base import utcnow
+from . import accounts, logins, outbox
+from .account_tokens import (
+    EMAIL_CHANGE,
+    RESET,
+    VERIFY,
+    Link,
+    LinkGone,
+    claim,
+    find,
+    issue,
+    issued_since,
+    lifetime_text,
+    problem,
+    retire,
+)
+from .errors import InvalidInput
+from .passwords import password_problem
+from .transaction import atomic
+
+RESETS_PER_HOUR = 3
+EMAIL_CHANGES_PER_HOUR = 3
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def reset_link(token: str) -> Link:
+    return find(token, RESET)
+
+
+def verify_link(token: str) -> Link:
+    return find(token, VERIFY)
+
+
+def email_change_link(token: str) -> Link:
+    return find(token, EMAIL_CHANGE)
+
+
+def _hash_new(password: str, user: User) -> str:
+    reason = password_problem(password, email=user.email, name=user.name)
+    if reason:
+        raise InvalidInput(reason)
+    return generate_password_hash(password)
+
+
+# --- resetting a forgotten password ------------------------------------------------------
+
+
+def request_reset(email: str, address: str, now: datetime | None = None) -> None:
+    """Mail a reset link to ``email`` if an enabled account has it; the same (silent)
+    outcome otherwise. LoginThrottled when this address asked or failed too often."""
+    now = now or utcnow()
+    logins.check_address(address, now)
+    logins.count_failure(logins.RESET_PROBE, address, now)
+    user = accounts.find_by_email(email)
+    if user is None or not user.enabled:
+        current_app.logger.info("password reset for %r from %s: no enabled account, no mail",
+                                email, address)
+        return
+    if issued_since(user, RESET, now - timedelta(hours=1)) >= RESETS_PER_HOUR:
+        current_app.logger.warning("password reset for %s from %s: %s mails this hour, no "
+                                   "more", user.email, address, RESETS_PER_HOUR)
+        return
+    with atomic():
+        row, token = issue(user, RESET, address=address, now=now)
+        outbox.queue("password_reset", to=user, now=now, context={
+            "token": token, "expires_at": row.expires_at, "lifetime": lifetime_text(RESET),
+            "requested_from": address})
+    current_app.logger.info("password reset link mailed to %s (asked from %s)", user.email,
+                            address)
+
+
+def reset_password(link: Link, password: str, now: datetime | None = None) -> User:
+    """Set a new password through a reset link; every session of the account ends."""
+    now = now or utcnow()
+    reason = problem(link, now)
+    if reason:
+        raise LinkGone(reason)
+    user = link.user
+    new_hash = _hash_new(password, user)  # hashed before atomic() takes the write lock
+    with atomic():
+        claim(link, now)
+        retire(user, RESET, now)
+        user.password_hash = new_hash
+        if user.email_verified_at is None:  # reading the mail proved the address
+            user.email_verified_at = now
+        accounts.end_sessions(user)
+        # A completed reset lifts the login throttle of the account.
+        db.session.execute(delete(FailedLogin)
+                           .where(FailedLogin.email == user.email.strip().lower()[:254]))
+        accounts.record_change(user, "password_reset", user,
+                               {"password": ["(not shown)", "(set through a reset link)"]})
+        outbox.queue("password_changed", to=user, now=now,
+                     context={"changed_at": now, "by_reset": True})
+    current_app.logger.info("password reset: %s (id %s)", user.email, user.id)
+    return user
+
+
+# --- changing the e-mail address ---------------------------------------------------------
+
+
+def request_email_change(user: User, new_email: str, password: str, address: str,
+                         now: datetime | None = None) -> str:
+    """Mail a confirmation link to ``new_email``; returns the address it went to."""
+    now = now or utcnow()
+    new_email = new_email.strip()
+    if not EMAIL_PATTERN.fullmatch(new_email) or len(new_email) > 254:
+        raise InvalidInput("Give a valid e-mail address, like name@example.org.")
+    logins.check(user.email, address, now)
+    if not accounts.verify_password(user, password):
+        logins.count_failure(user.email, address, now)
+        current_app.logger.warning("failed e-mail change: %s from %s", user.email, address)
+        raise accounts.WrongPassword(accounts.WRONG_PASSWORD)
+    if new_email.lower() == user.email.lower():
+        raise InvalidInput("This is your address already.")
+    with atomic():
+        if issued_since(user, EMAIL_CHANGE, now - timedelta(hours=1)) >= EMAIL_CHANGES_PER_HOUR:
+            raise InvalidInput(f"You asked {EMAIL_CHANGES_PER_HOUR} times in the last hour "
+                               "to change your address. Try again in an hour.")
+        retire(user, EMAIL_CHANGE, now)
+        row, token = issue(user, EMAIL_CHANGE, address=address, new_email=new_email, now=now)
+        outbox.queue("email_change", to=new_email, now=now, context={
+            "account": user, "new_email": new_email, "token": token,
+            "expires_at": row.expires_at, "lifetime": lifetime_text(EMAIL_CHANGE)})
+    current_app.logger.info("e-mail change of %s asked from %s", user.email, address)
+    return new_email
+
+
+def _taken_message(address: str) -> str:
+    return (f"Another account uses {address} already, so it cannot become the address of "
+            "this one. Log in to that account instead, or ask to change to another address.")
+
+
+def confirm_email_change(link: Link, now: datetime | None = None) -> User:
+    """Follow the link mailed to the new address: the account's address changes."""
+    now = now or utcnow()
+    reason = problem(link, now)
+    if reason:
+        raise LinkGone(reason)
+    user, new_email = link.user, link.row.new_email
+    old_email = user.email
+    other = accounts.find_by_email(new_email)
+    if other is not None and other.id != user.id:
+        raise InvalidInput(_taken_message(new_email))
+    with atomic(clashes={"uq_users_email_lower": _taken_message(new_email)}):
+        claim(link, now)
+        user.email = new_email
+        user.email_verified_at = now
+        # The links mailed to the old address no longer belong to its owner.
+        for purpose in (RESET, VERIFY, EMAIL_CHANGE):
+            retire(user, purpose, now)
+        accounts.end_sessions(user)
+        accounts.record_change(user, "email_changed", user, {"email": [old_email, new_email]})
+        outbox.queue("email_changed", to=old_email, now=now, context={
+            "account": user, "old_email": old_email, "new_email": new_email,
+            "changed_at": now})
+    current_app.logger.info("e-mail address changed: %s -> %s (id %s)", old_email, new_email,
+                            user.id)
+    return user

@@ -1,0 +1,201 @@
+"""Single-use, expiring links mailed to a user's address: password resets, the
+verification of a new account's address and the confirmation of a changed address.
+
+The link carries ``secrets.token_urlsafe(32)`` (256 bits); the database keeps only its
+SHA-256 hash (AccountToken.token_hash), like invitations, so a copy of the database
+hands out no working link. A link is used at most once: claiming it is a conditional
+UPDATE (``used_at IS NULL AND expires_at > now``) whose row count says who won, so two
+clicks at the same moment (or two workers) cannot both use it.
+
+The flows that use these links, with their throttles, are in services/account_links.py;
+this module also sends the verification mail of a new registration (logins.register).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from ..models import AccountToken, User
+from ..models.base import utcnow
+from . import outbox
+from .accounts import token_hash
+from .errors import DomainError, InvalidInput
+from .transaction import atomic
+
+RESET, VERIFY, EMAIL_CHANGE = "reset", "verify", "email_change"
+# Seconds each kind of link works; the config may change them (PASSWORD_RESET_SECONDS...).
+LIFETIMES = {
+    RESET: ("PASSWORD_RESET_SECONDS", 60 * 60),
+    VERIFY: ("EMAIL_VERIFY_SECONDS", 7 * 24 * 60 * 60),
+    EMAIL_CHANGE: ("EMAIL_CHANGE_SECONDS", 24 * 60 * 60),
+}
+# How often "Send the link again" works: once per 5 minutes, 5 times a day (the link
+# mailed at registration counts).
+VERIFY_RESEND_GAP = timedelta(minutes=5)
+VERIFY_PER_DAY = 5
+
+
+class LinkGone(DomainError):
+    """The link is unknown, used, expired, or its account is disabled."""
+
+    status = 410
+
+
+@dataclass
+class Link:
+    """What a link's URL names: the secret it carries and its row (None if unknown)."""
+
+    purpose: str
+    token: str
+    row: AccountToken | None
+
+    @property
+    def user(self) -> User | None:
+        return self.row.user if self.row is not None else None
+
+
+def lifetime(purpose: str) -> timedelta:
+    name, default = LIFETIMES[purpose]
+    return timedelta(seconds=int(current_app.config.get(name, default)))
+
+
+def lifetime_text(purpose: str) -> str:
+    """How long a link works, as a person says it ("1 hour", "7 days")."""
+    seconds = int(lifetime(purpose).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def issue(user: User, purpose: str, *, address: str = "", new_email: str | None = None,
+          now: datetime | None = None) -> tuple[AccountToken, str]:
+    """A new link for ``user`` (inside the caller's atomic()); returns the row and the
+    secret, which is never stored."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    row = AccountToken(purpose=purpose, user_id=user.id, token_hash=token_hash(token),
+                       new_email=new_email, requested_from=address[:64], created_at=now,
+                       expires_at=now + lifetime(purpose))
+    with atomic():
+        db.session.add(row)
+    return row, token
+
+
+def find(token: str, purpose: str) -> Link:
+    """The link ``token`` names; its row is None when no such link was ever made (or the
+    token is of another purpose)."""
+    row = None
+    if isinstance(token, str) and 0 < len(token) <= 200:
+        row = db.session.scalar(select(AccountToken).where(
+            AccountToken.token_hash == token_hash(token), AccountToken.purpose == purpose))
+    return Link(purpose, token, row)
+
+
+ASK_AGAIN = {
+    RESET: "Ask for a new link on the “Forgot your password?” page.",
+    VERIFY: "Log in and choose “Send the link again”.",
+    EMAIL_CHANGE: "Log in and ask for the change again.",
+}
+
+
+def problem(link: Link, now: datetime | None = None) -> str | None:
+    """Why ``link`` does not work (a sentence saying what to do), or None."""
+    now = now or utcnow()
+    row = link.row
+    again = ASK_AGAIN[link.purpose]
+    if row is None:
+        return f"This link is not valid: perhaps it was copied incompletely. {again}"
+    if not row.user.enabled:
+        return "This account is disabled. Ask a programme manager to enable it."
+    if link.purpose == VERIFY and row.user.email_verified_at is not None:
+        return "Your e-mail address is already confirmed: there is nothing more to do."
+    if row.used_at is not None:
+        return f"This link has already been used, and works only once. {again}"
+    if row.expires_at <= now:
+        return f"This link has expired. {again}"
+    return None
+
+
+def claim(link: Link, now: datetime | None = None) -> User:
+    """Use ``link`` up (inside the caller's atomic()); LinkGone if it does not work or
+    someone used it a moment ago."""
+    now = now or utcnow()
+    reason = problem(link, now)
+    if reason:
+        raise LinkGone(reason)
+    claimed = db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.id == link.row.id, AccountToken.used_at.is_(None),
+               AccountToken.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise LinkGone(f"This link has already been used, and works only once. "
+                       f"{ASK_AGAIN[link.purpose]}")
+    db.session.expire(link.row, ["used_at"])
+    return link.row.user
+
+
+def retire(user: User, purpose: str, now: datetime | None = None) -> None:
+    """Make the user's other unused links of ``purpose`` stop working."""
+    now = now or utcnow()
+    db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.purpose == purpose,
+               AccountToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def issued_since(user: User, purpose: str, since: datetime) -> int:
+    return db.session.scalar(select(func.count()).select_from(AccountToken).where(
+        AccountToken.user_id == user.id, AccountToken.purpose == purpose,
+        AccountToken.created_at > since))
+
+
+# --- verifying a new account's address --------------------------------------------------
+
+
+def send_verification(user: User, address: str = "", now: datetime | None = None) -> None:
+    """Mail ``user`` a link that confirms their address (inside the caller's atomic())."""
+    now = now or utcnow()
+    with atomic():
+        row, token = issue(user, VERIFY, address=address, now=now)
+        outbox.queue("verify_email", to=user, now=now, context={
+            "token": token, "expires_at": row.expires_at, "lifetime": lifetime_text(VERIFY)})
+
+
+def send_verification_again(user: User, address: str = "", now: datetime | None = None
+                            ) -> None:
+    """"Send the link again": at most once per 5 minutes and 5 times a day."""
+    now = now or utcnow()
+    if user.email_verified_at is not None:
+        raise InvalidInput("Your e-mail address is already confirmed.")
+    with atomic():
+        if issued_since(user, VERIFY, now - VERIFY_RESEND_GAP):
+            raise InvalidInput("We sent you a link less than 5 minutes ago. Give it a few "
+                               "minutes, look in your spam folder, then ask again.")
+        if issued_since(user, VERIFY, now - timedelta(days=1)) >= VERIFY_PER_DAY:
+            raise InvalidInput(f"We sent you {VERIFY_PER_DAY} links today already. Check "
+                               "that the address is right, or try again tomorrow.")
+        send_verification(user, address, now)
+
+
+def verify_email(link: Link, now: datetime | None = None) -> User:
+    """Following the mailed link confirms the address."""
+    now = now or utcnow()
+    with atomic():
+        user = claim(link, now)
+        user.email_verified_at = now
+        retire(user, VERIFY, now)
+    return user
