@@ -149,7 +149,8 @@ def test_application_files_change_only_while_editable(client, make, owner):
     assert response.status_code == 422
     assert "only while it is a draft or returned" in response.get_data(as_text=True)
     page = client.get(f"/apply/applications/{submitted.id}").get_data(as_text=True)
-    assert 'enctype="multipart/form-data"' not in page
+    # No upload form (the page's message form is multipart too: look for this one's action).
+    assert f'action="/apply/applications/{submitted.id}/attachments"' not in page
     returned = make.application("returned", applicant=owner)
     assert upload(client, returned, PDF, "quote.pdf").status_code == 303
 

@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from tests.helpers import PDF, login, logout
 from vouchers.extensions import db
-from vouchers.models import ApplicationMessage, MessageAttachment, OutboxMessage
+from vouchers.models import ApplicationMessage, AuditRecord, MessageAttachment, OutboxMessage
 from vouchers.services import messages, reviews
 from vouchers.services.errors import InvalidInput, NotAllowed
 
@@ -81,6 +81,7 @@ def _stored_files(app) -> set[Path]:
 
 def test_the_applicants_message_reaches_every_enabled_manager_once(client, case, deliver):
     deliver()  # what the submission sent
+    history = len(db.session.scalars(select(AuditRecord)).all())
     response = _post(client, case.applicant, _applicant_url(case.application),
                      "We changed provider.\nThe new quote is attached.",
                      files=[("quote-v2.pdf", PDF)])
@@ -97,6 +98,8 @@ def test_the_applicants_message_reaches_every_enabled_manager_once(client, case,
         assert f"/manage/applications/{case.application.id}#messages" in text
     assert deliver() == []  # nothing twice
     assert _mails("message_to_applicant") == []
+    # A message changes no state: the thread is its own record, not the history.
+    assert len(db.session.scalars(select(AuditRecord)).all()) == history
 
 
 def test_a_managers_message_reaches_the_applicant_once(client, case, deliver):
@@ -243,6 +246,21 @@ def test_a_draft_has_no_thread(client, make):
     before = _rows()
     assert _post(client, draft.applicant, _applicant_url(draft), "Hi").status_code == 404
     assert _rows() == before
+
+
+def test_messages_are_never_changed_or_removed(app):
+    """Append-only: the only routes of messages and notes post new ones or download files."""
+    rules = {(r.rule, tuple(sorted(r.methods - {"HEAD", "OPTIONS"})))
+             for r in app.url_map.iter_rules()
+             if r.endpoint.endswith(("post_message", "post_internal_note", "message_file",
+                                     "note_file")) or "/messages" in r.rule or "/notes" in r.rule}
+    assert rules == {
+        ("/apply/applications/<int:application_id>/messages", ("POST",)),
+        ("/manage/applications/<int:application_id>/messages", ("POST",)),
+        ("/manage/applications/<int:application_id>/notes", ("POST",)),
+        ("/files/messages/<int:message_file_id>", ("GET",)),
+        ("/files/notes/<int:note_file_id>", ("GET",)),
+    }
 
 
 # --- bad input: a clear message, nothing kept ------------------------------------------

@@ -111,10 +111,12 @@ def test_an_expired_link_is_refused(client, make, deliver):
     assert not accounts.verify_password(user, GOOD_NEW)
 
 
-def test_unknown_and_invalid_links_answer_the_gone_page(client):
-    for path in ("/account/reset/not-a-token", "/account/reset/" + "x" * 300):
-        response = client.get(path)
-        assert response.status_code == 410 and "not valid" in text(response)
+def test_unknown_links_answer_the_gone_page_and_broken_ones_are_not_found(client):
+    response = client.get("/account/reset/not-a-token")
+    assert response.status_code == 410 and "not valid" in text(response)
+    assert 'href="/account/reset"' in text(response)
+    for path in ("/account/reset/" + "x" * 300, "/account/reset/bad%00", "/account/reset/a.b"):
+        assert client.get(path).status_code == 404
 
 
 def test_an_unknown_or_disabled_address_gets_the_same_answer_and_no_mail(

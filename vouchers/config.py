@@ -40,6 +40,12 @@ def mail_settings(instance_path: str) -> dict:
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_FROM",
                                               "Voucher programme <vouchers@localhost>"),
         "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", "30")),
+        # Retries with growing delays (services/mail_sender.py), and how long a sender's
+        # claim on a message lasts before another sender may take it over.
+        "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "12")),
+        "MAIL_RETRY_BASE_SECONDS": int(os.environ.get("MAIL_RETRY_BASE_SECONDS", "60")),
+        "MAIL_RETRY_MAX_SECONDS": int(os.environ.get("MAIL_RETRY_MAX_SECONDS", str(6 * 3600))),
+        "MAIL_CLAIM_SECONDS": int(os.environ.get("MAIL_CLAIM_SECONDS", "600")),
         "MAIL_BACKEND": "smtp" if server else "file",
         "MAIL_FILE_PATH": os.environ.get("MAIL_FOLDER", str(Path(instance_path) / "mail")),
         # Links in e-mails point here, never at the request's Host header.

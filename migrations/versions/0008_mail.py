@@ -121,30 +121,26 @@ def _upgrade():
     with op.batch_alter_table('message_attachments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_message_attachments_message_id'), ['message_id'], unique=False)
 
-    with op.batch_alter_table('applications', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('report_due_on', sa.Date(), nullable=True))
-
-    with op.batch_alter_table('calls', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('review_deadline', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('report_due_days', sa.Integer(), nullable=False, server_default='60'))
-
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('email_verified_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('mail_digest', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Plain ALTER TABLE ... ADD COLUMN (not batch): a batch copy of users on SQLite would
+    # lose its expression index on lower(email).
+    op.add_column('applications', sa.Column('report_due_on', sa.Date(), nullable=True))
+    op.add_column('calls', sa.Column('review_deadline', sa.Date(), nullable=True))
+    op.add_column('calls', sa.Column('report_due_days', sa.Integer(), nullable=False,
+                                     server_default='60'))
+    op.add_column('users', sa.Column('email_verified_at', sa.DateTime(timezone=True),
+                                     nullable=True))
+    op.add_column('users', sa.Column('mail_digest', sa.Boolean(), nullable=False,
+                                     server_default=sa.false()))
 
 
 
 def _downgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('mail_digest')
-        batch_op.drop_column('email_verified_at')
-
-    with op.batch_alter_table('calls', schema=None) as batch_op:
-        batch_op.drop_column('report_due_days')
-        batch_op.drop_column('review_deadline')
-
-    with op.batch_alter_table('applications', schema=None) as batch_op:
-        batch_op.drop_column('report_due_on')
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+), keeping the users' expression index.
+    op.drop_column('users', 'mail_digest')
+    op.drop_column('users', 'email_verified_at')
+    op.drop_column('calls', 'report_due_days')
+    op.drop_column('calls', 'review_deadline')
+    op.drop_column('applications', 'report_due_on')
 
     with op.batch_alter_table('message_attachments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_message_attachments_message_id'))

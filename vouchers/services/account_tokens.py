@@ -13,6 +13,7 @@ this module also sends the verification mail of a new registration (logins.regis
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +36,8 @@ LIFETIMES = {
     VERIFY: ("EMAIL_VERIFY_SECONDS", 7 * 24 * 60 * 60),
     EMAIL_CHANGE: ("EMAIL_CHANGE_SECONDS", 24 * 60 * 60),
 }
+# What secrets.token_urlsafe makes (43 characters for 32 bytes), with room to spare.
+TOKEN_TEXT = re.compile(r"[A-Za-z0-9_-]{1,100}")
 # How often "Send the link again" works: once per 5 minutes, 5 times a day (the link
 # mailed at registration counts).
 VERIFY_RESEND_GAP = timedelta(minutes=5)
@@ -89,13 +92,13 @@ def issue(user: User, purpose: str, *, address: str = "", new_email: str | None 
     return row, token
 
 
-def find(token: str, purpose: str) -> Link:
+def find(token: str, purpose: str) -> Link | None:
     """The link ``token`` names; its row is None when no such link was ever made (or the
-    token is of another purpose)."""
-    row = None
-    if isinstance(token, str) and 0 < len(token) <= 200:
-        row = db.session.scalar(select(AccountToken).where(
-            AccountToken.token_hash == token_hash(token), AccountToken.purpose == purpose))
+    token is of another purpose). None (the page is not found) for text no token has."""
+    if not isinstance(token, str) or not TOKEN_TEXT.fullmatch(token):
+        return None
+    row = db.session.scalar(select(AccountToken).where(
+        AccountToken.token_hash == token_hash(token), AccountToken.purpose == purpose))
     return Link(purpose, token, row)
 
 

@@ -71,9 +71,15 @@ def manager_key(user_id: int, day: date) -> str:
     return f"digest:manager:{user_id}:{day.isoformat()}"
 
 
-def _without_footer(text: str) -> str:
+def _digest_text(text: str) -> str:
+    """A message's text as its digest shows it: without its footer (the digest has its
+    own) and without the greeting ("Dear ...,": the digest greets once)."""
     body, sep, _ = text.rpartition(_SIGNATURE)
-    return (body if sep else text).strip()
+    body = (body if sep else text).strip()
+    first, gap, rest = body.partition("\n\n")
+    if gap and first.startswith("Dear ") and first.endswith(",") and "\n" not in first:
+        body = rest[:1].upper() + rest[1:]
+    return body
 
 
 def send_user_digests(now: datetime | None = None) -> int:
@@ -102,7 +108,7 @@ def send_user_digests(now: datetime | None = None) -> int:
 
 
 def _digest_of(user: User, messages: list[OutboxMessage], day: date, now: datetime) -> bool:
-    items = [DigestItem(m.subject, _without_footer(m.body_text), m.created_at)
+    items = [DigestItem(m.subject, _digest_text(m.body_text), m.created_at)
              for m in messages]
     try:
         with atomic():

@@ -260,8 +260,8 @@ class _Sender:
         try:
             if self.files:
                 _write_file(claimed.id, build_message(claimed))
-            else:
-                build_message(claimed, self._connect()).send()
+            elif not build_message(claimed, self._connect()).send():
+                return _Outcome("failed", "The message has no recipient address.")
             return _Outcome("sent")
         except smtplib.SMTPRecipientsRefused as exc:
             answers = list(exc.recipients.values())

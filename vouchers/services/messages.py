@@ -38,17 +38,19 @@ MAX_FILES = 5
 PREVIEW = 400
 
 
-def clean_body(value: object) -> str:
-    """The message's text: line breaks kept (as \\n), 1 to MAX_BODY characters."""
+def clean_body(value: object, what: str = "message") -> str:
+    """The text of a message (or a note: ``what``): line breaks kept (as \\n), 1 to
+    MAX_BODY characters, no control characters."""
     text = str(value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
-        raise InvalidInput("Write the message: it is empty.")
+        raise InvalidInput(f"Write the {what}: it is empty.")
     if len(text) > MAX_BODY:
-        raise InvalidInput(f"Keep the message to at most {MAX_BODY:,} characters (it has "
-                           f"{len(text):,}); send the rest in a second message or as a file.")
+        raise InvalidInput(f"Keep the {what} to at most {MAX_BODY:,} characters (it has "
+                           f"{len(text):,}); write the rest in a second one or attach it "
+                           "as a file.")
     problem = text_problem(text)
     if problem:
-        raise InvalidInput(f"The message {problem}; type it again without it.")
+        raise InvalidInput(f"The {what} {problem}; type it again without it.")
     return text
 
 
@@ -56,8 +58,8 @@ def _chosen(uploads: Iterable) -> list:
     """The files actually chosen: a file input left empty sends one part with no name."""
     chosen = [u for u in (uploads or ()) if u is not None and getattr(u, "filename", "")]
     if len(chosen) > MAX_FILES:
-        raise InvalidInput(f"Attach at most {MAX_FILES} files to one message "
-                           f"({len(chosen)} were chosen); send the others in a second one.")
+        raise InvalidInput(f"Attach at most {MAX_FILES} files at once ({len(chosen)} were "
+                           "chosen); send the others in a second message.")
     return chosen
 
 
@@ -96,7 +98,7 @@ def _store(uploads: list) -> list[tuple[str, str, files.StoredFile]]:
 
 def _add(application: Application, author: User, body: str, uploads: Iterable,
          internal: bool) -> ApplicationMessage:
-    text = clean_body(body)
+    text = clean_body(body, "note" if internal else "message")
     stored = _store(_chosen(uploads))
     try:
         with atomic():

@@ -23,7 +23,7 @@ from sqlalchemy.orm import joinedload
 from workflows.lifecycle import WAITLISTED
 
 from ..extensions import db
-from ..models import Application, BatchItem, CallVoucherType, Payment, User
+from ..models import Application, BatchItem, Call, CallVoucherType, Payment, User
 from ..models.ledger import KIND_LABELS
 from ..money import ZERO
 from . import outbox, ranking, scoring, settlement
@@ -191,7 +191,7 @@ def assigned(pairs: list[tuple[int, int]]) -> None:
     for chunk in _chunks(app_ids):
         applications.update((a.id, a) for a in db.session.scalars(
             select(Application).where(Application.id.in_(chunk))
-            .options(joinedload(Application.call))))
+            .options(joinedload(Application.call).joinedload(Call.programme))))
     evaluator_ids = sorted({uid for _, uid in pairs})
     evaluators: dict[int, User] = {}
     for chunk in _chunks(evaluator_ids):
