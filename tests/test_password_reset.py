@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.account_links_support import GOOD_NEW, link_in, login, text, token_of
+from tests.helpers import at_once
 from tests.helpers import login as session_login
 from vouchers.extensions import db
 from vouchers.models import AccountToken, ChangeRecord, FailedLogin, OutboxMessage
@@ -229,3 +230,22 @@ def test_changing_the_password_tells_the_owner(client, make, deliver):
     assert response.status_code == 303
     [notice] = deliver()
     assert notice["To"] == user.email and notice["Subject"] == "Your password was changed"
+
+
+def test_two_uses_of_one_link_at_the_same_moment_set_one_password(app, client, make,
+                                                                  deliver):
+    user = make.applicant()
+    ask(client, user.email)
+    token = token_of(reset_link(deliver, user))
+    passwords = [GOOD_NEW, GOOD_NEW + "-two"]
+    outcomes = at_once(app, [
+        (lambda: account_links.reset_link(token),
+         lambda link, pw=pw: account_links.reset_password(link, pw).email)
+        for pw in passwords])
+    assert sorted(outcomes) == [user.email, (
+        "refused: This link has already been used, and works only once. Ask for a new link "
+        "on the “Forgot your password?” page.")]
+    winner = passwords[outcomes.index(user.email)]
+    db.session.expire_all()
+    assert accounts.verify_password(user, winner)
+    assert len(deliver()) == 1  # one notice of the change

@@ -186,11 +186,11 @@ def test_send_reminders_run_twice_sends_each_reminder_once(app, runner, make, de
     assert second.output.strip() == "queued 0 reminders (0 reviews, 0 reports), 0 digests"
 
     received = [m for m in deliver() if m["Subject"].startswith(("Review due",
-                                                                  "Final report due"))]
+                                                                  "Overdue: final report"))]
     assert sorted((m["To"], m["Subject"]) for m in received) == sorted([
         (evaluator.email, f"Review due {call.review_deadline}: {application.reference}"),
         (voucher.applicant.email,
-         f"Final report due {voucher.report_due_on}: {voucher.reference}"),
+         f"Overdue: final report due {voucher.report_due_on}: {voucher.reference}"),
     ])
     review = next(m for m in received if m["To"] == evaluator.email)
     text = review.get_body(("plain",)).get_content()

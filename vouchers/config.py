@@ -51,6 +51,10 @@ def mail_settings(instance_path: str) -> dict:
         # Links in e-mails point here, never at the request's Host header.
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
         "PROGRAMME_NAME": os.environ.get("PROGRAMME_NAME", "the voucher programme"),
+        # Reminders (services/reminders.py): this many days before a deadline, and once
+        # more when it has passed.
+        "REVIEW_REMINDER_DAYS": int(os.environ.get("REVIEW_REMINDER_DAYS", "3")),
+        "REPORT_REMINDER_DAYS": int(os.environ.get("REPORT_REMINDER_DAYS", "14")),
     }
 
 

@@ -46,7 +46,8 @@ KINDS: dict[str, MailKind] = {k.key: k for k in (
              urgent=True),
     MailKind("report_approved", "Final report approved: {{ application.reference }}"),
     MailKind("payment_made", "Payment made: {{ application.reference }}"),
-    MailKind("report_due", "Final report due {{ due_on }}: {{ application.reference }}",
+    MailKind("report_due", "{{ 'Overdue: f' if overdue else 'F' }}inal report due "
+             "{{ due_on }}: {{ application.reference }}",
              urgent=True),
     # messages on an application, to the other side
     MailKind("message_to_applicant", "New message about {{ application.reference }}"),
@@ -54,7 +55,8 @@ KINDS: dict[str, MailKind] = {k.key: k for k in (
              audience="manager"),
     # evaluators
     MailKind("assigned", "New assignment: {{ application.reference }}", audience="evaluator"),
-    MailKind("review_due", "Review due {{ due_on }}: {{ application.reference }}",
+    MailKind("review_due", "{{ 'Overdue: r' if overdue else 'R' }}eview due {{ due_on }}: "
+             "{{ application.reference }}",
              urgent=True, audience="evaluator"),
     # digests
     MailKind("manager_digest", "What needs action today", urgent=True, audience="manager"),

@@ -66,6 +66,8 @@ def dates(call: Call) -> RuleSection:
         f"{local_time(call.closes_at)} (times in {programme_zone().key}).",
         f"The activities (a trip, a service delivered) take place between the day the "
         f"application is submitted and {day(call.last_activity_day)}.",
+        f"The final report on a voucher is due {call.report_due_days} days after its "
+        "activity ends (the trip's last day, the service's delivery date).",
     ))
 
 

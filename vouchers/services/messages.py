@@ -157,7 +157,8 @@ def thread_of(application: Application, viewer: User, *,
                ApplicationMessage.internal.is_(internal))
         .options(joinedload(ApplicationMessage.author),
                  selectinload(ApplicationMessage.attachments))
-        .order_by(ApplicationMessage.created_at, ApplicationMessage.id)
+        # In the order written; ix_application_messages_thread serves it.
+        .order_by(ApplicationMessage.id)
     ))
 
 
