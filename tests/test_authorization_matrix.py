@@ -264,6 +264,8 @@ POST_CASES = (
     # accounts by e-mail (issue 10): tests/matrix_cases_accounts_mail.py
     "auth.request_reset", "auth.reset_password", "auth.verify_email",
     "auth.send_verification_again", "auth.change_email", "auth.confirm_email_change",
+    # mail settings (issue 10): tests/matrix_cases_events.py
+    "auth.mail_settings",
     "evaluator.confirm_no_conflict", "evaluator.declare_conflict", "evaluator.submit_review",
     "manager.application_action:approve_report", "manager.application_action:award",
     "manager.application_action:cancel", "manager.application_action:record_payment",

@@ -14,7 +14,7 @@ from tests.event_mail_support import (
     settle,
     text_of,
 )
-from tests.helpers import login
+from tests.helpers import at_once, login
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import OutboxMessage
@@ -152,3 +152,27 @@ def test_the_manager_digest_counts_overdue_reports(app, make):
     assert "needs=reports_overdue" in digest.body_text
 
 
+
+
+def test_two_runs_at_once_write_each_digest_once(app, make):
+    """Cron may start ``send-reminders`` while the last run still works."""
+    manager = make.manager()
+    applicant = make.applicant()
+    applicant.mail_digest = True
+    application = make.draft(make.call().voucher_type("travel"), applicant)
+    transitions.submit(application, applicant)  # waits for the digest; nobody assigned
+    db.session.commit()
+    at = local(today() + timedelta(days=1), 9)
+
+    def run():
+        return digests.send_user_digests(at) + digests.send_manager_digests(at)
+
+    outcomes = at_once(app, [run, run])
+    assert sorted(outcomes) == [0, 2], outcomes
+    db.session.expire_all()
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    digest = next(r for r in rows if r.kind == "digest")
+    assert sorted((r.kind, r.user_id) for r in rows if r.kind.endswith("digest")) == [
+        ("digest", applicant.id), ("manager_digest", manager.id)]
+    receipt = next(r for r in rows if r.kind == "submitted")
+    assert (receipt.status, receipt.digest_message_id) == ("digested", digest.id)

@@ -55,6 +55,8 @@ def mail_settings(instance_path: str) -> dict:
         # more when it has passed.
         "REVIEW_REMINDER_DAYS": int(os.environ.get("REVIEW_REMINDER_DAYS", "3")),
         "REPORT_REMINDER_DAYS": int(os.environ.get("REPORT_REMINDER_DAYS", "14")),
+        # Daily digests go out from this hour of the programme's day.
+        "MAIL_DIGEST_HOUR": int(os.environ.get("MAIL_DIGEST_HOUR", "7")),
     }
 
 

@@ -54,7 +54,9 @@ KINDS: dict[str, MailKind] = {k.key: k for k in (
     MailKind("message_to_managers", "New message about {{ application.reference }}",
              audience="manager"),
     # evaluators
-    MailKind("assigned", "New assignment: {{ application.reference }}", audience="evaluator"),
+    MailKind("assigned", "{% if applications and applications|length > 1 %}"
+             "{{ applications|length }} new assignments in {{ call.code }}{% else %}"
+             "New assignment: {{ application.reference }}{% endif %}", audience="evaluator"),
     MailKind("review_due", "{{ 'Overdue: r' if overdue else 'R' }}eview due {{ due_on }}: "
              "{{ application.reference }}",
              urgent=True, audience="evaluator"),
