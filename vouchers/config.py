@@ -55,6 +55,11 @@ def mail_settings(instance_path: str) -> dict:
         # more when it has passed.
         "REVIEW_REMINDER_DAYS": int(os.environ.get("REVIEW_REMINDER_DAYS", "3")),
         "REPORT_REMINDER_DAYS": int(os.environ.get("REPORT_REMINDER_DAYS", "14")),
+        # How long the links mailed for a password reset, an address's verification and
+        # a changed address work (services/account_tokens.py).
+        "PASSWORD_RESET_SECONDS": int(os.environ.get("PASSWORD_RESET_SECONDS", "3600")),
+        "EMAIL_VERIFY_SECONDS": int(os.environ.get("EMAIL_VERIFY_SECONDS", str(7 * 86400))),
+        "EMAIL_CHANGE_SECONDS": int(os.environ.get("EMAIL_CHANGE_SECONDS", "86400")),
         # Daily digests go out from this hour of the programme's day.
         "MAIL_DIGEST_HOUR": int(os.environ.get("MAIL_DIGEST_HOUR", "7")),
     }

@@ -88,6 +88,9 @@ def load_demo(seed: int = 2026) -> DemoSummary:
                     "events, and measure their impact.",
         opens_at=opens, closes_at=now + timedelta(days=120), created_at=opens - timedelta(days=21),
         advance_share=money.ADVANCE_SHARE,
+        # Reviews of this round are due in three days: `send-reminders` reminds the
+        # evaluators still scoring; final reports are due 45 days after the activity.
+        review_deadline=local_date(now) + timedelta(days=3), report_due_days=45,
     )
     programme.calls.append(call)
     for position, (vt, quota, max_amount, rate, envelope) in enumerate(TYPES):
@@ -147,6 +150,8 @@ def load_demo(seed: int = 2026) -> DemoSummary:
     db.session.add_all(applicants)
     for user in managers + evaluators + applicants:  # dated properly by date_people below
         user.email_verified_at = opens
+    # One applicant reads the non-urgent mail once a day, in a digest.
+    applicants[1].mail_digest = True
     banking.give_programme_account(bank_rng, programme)
     db.session.flush()
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from ..clock import local_date
 from ..extensions import db
 from ..models import Call, CostLine
-from ..services import consensus, reviews, transitions
+from ..services import consensus, messages, reviews, transitions
 from .catalogue import PARTNERS
 from .story import Story, _Timeline
 
@@ -125,6 +125,11 @@ class _Scenes:
             consensus.record(application, self.manager, {c.id: 4 for c in criteria},
                              "Panel call: the segment is real and the provider is the right "
                              "one; the study scope is narrowed to two countries.")
+        with self.story.dated(self.steps.next()):
+            messages.post_internal_note(
+                application, self.manager,
+                "For the award letter: the narrowed scope (two countries) is a condition; "
+                "check the final report against it.")
 
     def waitlisted(self, applicant) -> None:
         application = self._draft(
@@ -167,6 +172,18 @@ class _Scenes:
             transitions.return_for_changes(
                 application, self.manager,
                 "Split the provider's fee into the study and the workshop, as in the quote.")
+        # The applicant asks about the comment in the application's thread; the answer
+        # comes back there (and by e-mail).
+        with self.story.dated(self.steps.next()):
+            messages.post_message(
+                application, applicant,
+                "The provider invoices the study and the workshop together. Should the two "
+                "lines still add up to the quote's total, or do we need a new quote?")
+        with self.story.dated(self.steps.next()):
+            messages.post_message(
+                application, self.manager,
+                "The same quote is fine: split its total into the two parts it names, so "
+                "the evaluators see what each costs. No new quote is needed.")
         fee = application.cost_lines[0]
         with self.story.dated(self.steps.next()):
             application.summary += (" The study and the buyer workshop are priced "

@@ -14,6 +14,7 @@ from ..clock import local_date
 from ..extensions import db
 from ..models import (
     Application,
+    ApplicationMessage,
     Assignment,
     AuditRecord,
     BankDetailsChange,
@@ -23,6 +24,7 @@ from ..models import (
     DeMinimisGrant,
     FinalReport,
     LedgerEntry,
+    OutboxMessage,
     Payment,
     PaymentBatch,
     Review,
@@ -102,7 +104,8 @@ class Dated:
     DEFAULTED = {AuditRecord: "at", Assignment: "assigned_at", Review: "submitted_at",
                  Payment: "recorded_at", Consensus: "recorded_at", LedgerEntry: "at",
                  PaymentBatch: "created_at", BankDetailsChange: "requested_at",
-                 DeMinimisGrant: "recorded_at", ChangeRecord: "at"}
+                 DeMinimisGrant: "recorded_at", ChangeRecord: "at",
+                 ApplicationMessage: "created_at", OutboxMessage: "created_at"}
     COLUMNS = {Application: ("created_at", "submitted_at", "awarded_at", "decided_at"),
                Assignment: ("conflict_declared_at", "no_conflict_confirmed_at"),
                FinalReport: ("submitted_at", "decided_at"), PaymentBatch: ("executed_at",),
