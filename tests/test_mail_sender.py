@@ -79,8 +79,8 @@ def test_a_queued_message_is_delivered_once_with_both_parts_and_its_headers(
     assert smtp_server.envelopes == [("vouchers@localhost", [TO])]
     text = received.get_body(("plain",)).get_content()
     html = received.get_body(("html",)).get_content()
-    assert "was\njust changed" in text and "http://127.0.0.1:5000/account/login" in text
-    assert "<h1" in html and 'href="http://127.0.0.1:5000/account/login"' in html
+    assert "was\njust changed" in text and "http://127.0.0.1:5000/account/reset" in text
+    assert "<h1" in html and 'href="http://127.0.0.1:5000/account/reset"' in html
     sent = row(message)
     assert (sent.status, sent.attempts, sent.last_error) == ("sent", 1, "")
     assert sent.sent_at is not None and sent.claimed_until is None
@@ -203,15 +203,15 @@ def test_a_sensitive_message_loses_its_bodies_once_sent(smtp_server, deliver):
 
     [received] = deliver()
 
-    assert "/account/login" in received.get_body(("plain",)).get_content()
+    assert "/account/reset" in received.get_body(("plain",)).get_content()
     sent = row(message)
     assert sent.body_text == sent.body_html == BLANKED
-    assert "/account/login" not in sent.body_text + sent.body_html
+    assert "/account/reset" not in sent.body_text + sent.body_html
     # One that waits keeps them, or it could not be sent.
     waiting = queue(sensitive=True)
     smtp_server.stop()
     deliver()
-    assert "/account/login" in row(waiting).body_text
+    assert "/account/reset" in row(waiting).body_text
 
 
 def test_two_senders_at_once_send_each_message_once(app, smtp_server):

@@ -89,8 +89,8 @@ def load_demo(seed: int = 2026) -> DemoSummary:
         opens_at=opens, closes_at=now + timedelta(days=120), created_at=opens - timedelta(days=21),
         advance_share=money.ADVANCE_SHARE,
         # Reviews of this round are due in three days: `send-reminders` reminds the
-        # evaluators still scoring; final reports are due 45 days after the activity.
-        review_deadline=local_date(now) + timedelta(days=3), report_due_days=45,
+        # evaluators still scoring; final reports are due 21 days after the activity.
+        review_deadline=local_date(now) + timedelta(days=3), report_due_days=21,
     )
     programme.calls.append(call)
     for position, (vt, quota, max_amount, rate, envelope) in enumerate(TYPES):
