@@ -1,5 +1,8 @@
-"""Issue 10's permissions (the outbox page, messages and internal notes), part of
-vouchers/policy.py: that module re-exports every ``can_*`` here, and only it imports this.
+"""The permissions of mail and messages: the outbox page, an application's thread and its
+internal notes.
+
+Part of vouchers/policy.py, kept apart for size: that module re-exports every ``can_*``
+here, and only it imports this.
 """
 
 from __future__ import annotations
