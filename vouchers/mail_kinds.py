@@ -57,6 +57,8 @@ KINDS: dict[str, MailKind] = {k.key: k for k in (
     MailKind("assigned", "{% if applications and applications|length > 1 %}"
              "{{ applications|length }} new assignments in {{ call.code }}{% else %}"
              "New assignment: {{ application.reference }}{% endif %}", audience="evaluator"),
+    MailKind("review_again", "New version to review: {{ application.reference }}",
+             audience="evaluator"),
     MailKind("review_due", "{{ 'Overdue: r' if overdue else 'R' }}eview due {{ due_on }}: "
              "{{ application.reference }}",
              urgent=True, audience="evaluator"),

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from workflows.lifecycle import UNDER_REVIEW
 
 from .. import policy
+from ..clock import local_date
 from ..extensions import db
 from ..models import Application, CallVoucherType, User
 from ..models.base import utcnow
@@ -288,7 +289,7 @@ def apply(proposal: Proposal, actor: User, now: datetime) -> None:
     """Every line through its transition (inside the caller's atomic()): the transitions
     re-check eligibility, thresholds, limits, envelope and quota; a refusal names the
     application and undoes everything the caller's block did."""
-    day = now.date().isoformat()
+    day = local_date(now).isoformat()  # the programme's day, not UTC's
     for line in proposal.to_apply:
         application = line.application
         note = f"Funding line of {day}: rank {line.rank}. {line.reason}"

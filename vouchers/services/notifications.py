@@ -23,7 +23,15 @@ from sqlalchemy.orm import joinedload
 from workflows.lifecycle import WAITLISTED
 
 from ..extensions import db
-from ..models import Application, BatchItem, Call, CallVoucherType, Payment, User
+from ..models import (
+    Application,
+    Assignment,
+    BatchItem,
+    Call,
+    CallVoucherType,
+    Payment,
+    User,
+)
 from ..models.ledger import KIND_LABELS
 from ..money import ZERO
 from . import outbox, ranking, scoring, settlement
@@ -207,3 +215,16 @@ def assigned(pairs: list[tuple[int, int]]) -> None:
         outbox.queue("assigned", to=evaluators[uid],
                      context={"applications": assigned_to, "call": assigned_to[0].call},
                      application=assigned_to[0] if len(assigned_to) == 1 else None)
+
+
+def review_again(application: Application, number: int) -> None:
+    """A returned application came back as version ``number``: the evaluators who stand
+    assigned to it are asked to review it again."""
+    evaluators = db.session.scalars(
+        select(User).join(Assignment, Assignment.evaluator_id == User.id)
+        .where(Assignment.application_id == application.id,
+               Assignment.conflict_declared_at.is_(None), User.enabled.is_(True))
+        .order_by(User.id))
+    for evaluator in evaluators:
+        outbox.queue("review_again", to=evaluator, application=application,
+                     context={"number": number, "call": application.call})

@@ -37,7 +37,11 @@ def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     env = current_app.jinja_env
     context = {"programme_name": current_app.config.get("PROGRAMME_NAME", "the programme"),
                "link": external_url, **context}
-    subject = " ".join(env.from_string(spec.subject).render(context).split())[:300]
+    # A subject is plain text: Flask autoescapes templates without a file name, which
+    # would turn "R&D" into "R&amp;D" in the header.
+    subject_template = env.from_string(
+        "{% autoescape false %}" + spec.subject + "{% endautoescape %}")
+    subject = " ".join(subject_template.render(context).split())[:300]
     text = render_template(f"mail/{kind}.txt", **context)
     html = render_template(f"mail/{kind}.html", **context)
     return subject, text, html

@@ -21,7 +21,7 @@ from .. import voucher_types as types
 from ..extensions import db
 from ..models import Application, ApplicationVersion, Assignment, User
 from ..money import format_eur
-from . import transitions
+from . import notifications, transitions
 from .transaction import atomic
 
 ADDED = "added"
@@ -70,6 +70,7 @@ def record_submission(application: Application, actor: User | None, now: datetim
             transitions.fire(application, "start_review", None, now=now,
                              comment=f"Version {number} submitted: the evaluators assigned "
                                      "are asked to review it.")
+            notifications.review_again(application, number)
 
 
 def _standing_assignments(application: Application) -> int:
