@@ -63,7 +63,8 @@ def test_returned_for_changes_carries_the_comment(app, client, make, deliver):
     [message] = deliver()
     assert message["To"] == application.applicant.email
     assert "Attach the provider's quote, please." in text_of(message)
-    assert f"/apply/applications/{application.id}/edit" in text_of(message)
+    # The application's page, which shows the comment next to the Edit button.
+    assert f"/apply/applications/{application.id}\n" in text_of(message)
 
 
 def test_award_tells_amount_conditions_deadline_and_advance(app, client, make,

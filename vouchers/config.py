@@ -26,10 +26,31 @@ def _flag(name: str, default: str = "0") -> bool:
     return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
 
 
+# Where mail links point when BASE_URL is not set: right for `make run` only. The sender
+# refuses to deliver over SMTP with it (cli_mail.py) unless BASE_URL is set explicitly.
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+# A claim on a message lasts at least this many SMTP timeouts: one message is a handful of
+# blocking socket operations (connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, the data,
+# the final reply), each of which may take up to MAIL_TIMEOUT, and a claim that ran out
+# while its sender still waits lets another sender send the message a second time.
+CLAIM_PER_TIMEOUT = 20
+
+
 def mail_settings(instance_path: str) -> dict:
     """Mail: over SMTP when MAIL_SERVER is set; else into files under instance/mail/ (shown
-    to managers on the mailbox page), so development needs no mail server."""
+    to managers on the mailbox page), so development needs no mail server.
+
+    MAIL_BACKEND=file writes files even with MAIL_SERVER set; MAIL_BACKEND=smtp without a
+    MAIL_SERVER makes the sender refuse to start (cli_mail.py), as does SMTP with the
+    default BASE_URL.
+    """
     server = os.environ.get("MAIL_SERVER", "").strip()
+    backend = os.environ.get("MAIL_BACKEND", "").strip().lower() or ("smtp" if server else "file")
+    # The SMTP timeout stays well below the claim (30 s against 600 s by default): the
+    # claim is raised to CLAIM_PER_TIMEOUT timeouts when MAIL_TIMEOUT is set higher.
+    timeout = max(1, int(os.environ.get("MAIL_TIMEOUT", "30")))
+    claim = max(int(os.environ.get("MAIL_CLAIM_SECONDS", "600")), CLAIM_PER_TIMEOUT * timeout)
+    base_url = os.environ.get("BASE_URL", "").strip()
     return {
         "MAIL_SERVER": server,
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
@@ -39,18 +60,20 @@ def mail_settings(instance_path: str) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_FROM",
                                               "Voucher programme <vouchers@localhost>"),
-        "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", "30")),
+        "MAIL_TIMEOUT": timeout,
         # Retries with growing delays (services/mail_sender.py), and how long a sender's
         # claim on a message lasts before another sender may take it over.
         "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "12")),
         "MAIL_RETRY_BASE_SECONDS": int(os.environ.get("MAIL_RETRY_BASE_SECONDS", "60")),
         "MAIL_RETRY_MAX_SECONDS": int(os.environ.get("MAIL_RETRY_MAX_SECONDS", str(6 * 3600))),
-        "MAIL_CLAIM_SECONDS": int(os.environ.get("MAIL_CLAIM_SECONDS", "600")),
-        "MAIL_BACKEND": "smtp" if server else "file",
+        "MAIL_CLAIM_SECONDS": claim,
+        "MAIL_BACKEND": backend,
         "MAIL_FILE_PATH": os.environ.get("MAIL_FOLDER", str(Path(instance_path) / "mail")),
         # Links in e-mails point here, never at the request's Host header.
-        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
-        "PROGRAMME_NAME": os.environ.get("PROGRAMME_NAME", "the voucher programme"),
+        "BASE_URL": base_url or DEFAULT_BASE_URL,
+        "BASE_URL_SET": bool(base_url),
+        # What account mails call the programme; unset: the newest programme's name.
+        "PROGRAMME_NAME": os.environ.get("PROGRAMME_NAME", ""),
         # Reminders (services/reminders.py): this many days before a deadline, and once
         # more when it has passed.
         "REVIEW_REMINDER_DAYS": int(os.environ.get("REVIEW_REMINDER_DAYS", "3")),

@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from workflows.lifecycle import WAITLISTED
 
+from ..clock import today
 from ..extensions import db
 from ..models import (
     Application,
@@ -54,8 +55,11 @@ def _tell_applicant(kind: str, application: Application, **context) -> None:
 
 def submitted(application: Application) -> None:
     """The submission receipt, to the applicant."""
+    # A deadline already past says nothing about when this application is reviewed.
+    deadline = application.call.review_deadline
     _tell_applicant("submitted", application, cvt=application.call_voucher_type,
-                    resubmitted=application.submission_number > 1)
+                    resubmitted=application.submission_number > 1,
+                    review_due=deadline if deadline and deadline >= today() else None)
 
 
 def returned(application: Application, comment: str) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from .. import mail_kinds
 from ..extensions import db
 from ..links import external_url
-from ..models import OutboxMessage, User
+from ..models import OutboxMessage, Programme, User
 from ..models.base import utcnow
 from .errors import ConstraintClash
 from .transaction import atomic
@@ -31,11 +31,23 @@ def _message_id() -> str:
     return f"<{secrets.token_hex(16)}@{domain}>"
 
 
+def programme_name(application=None) -> str:
+    """What a mail calls the programme: the application's, else PROGRAMME_NAME, else the
+    newest programme's name (an invited evaluator learns who invites them)."""
+    if application is not None:
+        return application.call.programme.name
+    configured = current_app.config.get("PROGRAMME_NAME")
+    if configured:
+        return configured
+    newest = db.session.scalar(select(Programme.name).order_by(Programme.id.desc()).limit(1))
+    return newest or "the voucher programme"
+
+
 def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of ``kind`` for ``context``."""
     spec = mail_kinds.get(kind)
     env = current_app.jinja_env
-    context = {"programme_name": current_app.config.get("PROGRAMME_NAME", "the programme"),
+    context = {"programme_name": programme_name(context.get("application")),
                "link": external_url, **context}
     # A subject is plain text: Flask autoescapes templates without a file name, which
     # would turn "R&D" into "R&amp;D" in the header.

@@ -1,13 +1,18 @@
-"""A returned application submitted again asks its evaluators, by e-mail, to review the new
-version (issue 10: evaluators hear of what they must review)."""
+"""Second looks at issue 10's mail: a resubmission asks its evaluators again, subjects are
+plain text, a receipt names only a review deadline still to come, account mails name the
+programme."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from types import SimpleNamespace
 
+from sqlalchemy import select
+
 from tests.event_mail_support import queued_after, settle, text_of
+from vouchers.clock import today
 from vouchers.extensions import db
+from vouchers.models import Programme
 from vouchers.models.base import utcnow
 from vouchers.services import applications, outbox, reviews, transitions
 
@@ -62,3 +67,33 @@ def test_a_subject_is_plain_text_not_html(app, make):
         app.config["PROGRAMME_NAME"] = saved
     assert subject == "You are invited to R&D <Vouchers>"
     assert "R&D <Vouchers>" in text and "R&amp;D &lt;Vouchers&gt;" in html
+
+
+def test_a_receipt_names_a_review_deadline_only_while_it_is_to_come(app, make, deliver):
+    call = make.call()
+    call.review_deadline = today() - timedelta(days=1)
+    late = make.application("draft", call.voucher_type("impact"))
+    settle(deliver)
+    transitions.submit(late, late.applicant)
+    db.session.commit()
+    [receipt] = deliver()
+    assert "reviews are due" not in text_of(receipt)
+
+    call.review_deadline = today() + timedelta(days=9)
+    soon = make.application("draft", call.voucher_type("travel"))
+    settle(deliver)
+    transitions.submit(soon, soon.applicant)
+    db.session.commit()
+    [receipt] = deliver()
+    assert f"reviews are due by {call.review_deadline:%d %b %Y}" in text_of(receipt)
+
+
+def test_account_mails_name_the_programme(app, make):
+    make.call()  # its programme is the newest
+    invitation = SimpleNamespace(name="Ada", role="evaluator",
+                                 expires_at=utcnow() + timedelta(days=7))
+    subject, _, html = outbox.render("invitation", {
+        "invitation": invitation, "inviter": SimpleNamespace(name="Marta"),
+        "token": "t0ken", "recipient": None, "recipient_address": "ada@x.example"})
+    name = db.session.scalar(select(Programme.name).order_by(Programme.id.desc()))
+    assert subject == f"You are invited to {name}"
