@@ -335,3 +335,30 @@ def test_html_in_a_message_is_text_on_the_page_and_in_the_html_mail(client, case
     [to_applicant] = _mails("message_to_applicant")
     assert "<script>alert" not in to_applicant.body_html
     assert "&lt;b&gt;bold&lt;/b&gt;" in to_applicant.body_html
+
+
+def test_a_message_waiting_for_an_answer_is_something_to_act_on(app, client, case):
+    """The applicant wrote last: the dashboard and the table list it until a manager
+    answers (an internal note is not an answer)."""
+    from vouchers.models.base import utcnow
+    from vouchers.services.needs import call_actions
+
+    def waiting() -> int:
+        db.session.expire_all()
+        items = call_actions(case.application.call, utcnow()).items
+        return next((i.count for i in items if i.key == "messages"), 0)
+
+    assert waiting() == 0
+    messages.post_message(case.application, case.applicant, "Is the quote enough?")
+    db.session.commit()
+    assert waiting() == 1
+    login(client, case.managers[0])
+    table = client.get(f"/manage/applications?call={case.application.call_id}"
+                       "&needs=messages").get_data(as_text=True)
+    assert case.application.reference in table
+    messages.post_internal_note(case.application, case.managers[0], "Ask Jeroen.")
+    db.session.commit()
+    assert waiting() == 1
+    messages.post_message(case.application, case.managers[1], "Yes, it is.")
+    db.session.commit()
+    assert waiting() == 0

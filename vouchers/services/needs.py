@@ -24,6 +24,7 @@ from sqlalchemy import and_, case, exists, func, not_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from workflows.lifecycle import (
+    APPLICANT,
     DRAFT,
     FINAL_STATES,
     REPORT_SUBMITTED,
@@ -35,7 +36,7 @@ from workflows.lifecycle import (
 
 from .. import voucher_types
 from ..extensions import db
-from ..models import Application, Assignment, Call, Consensus
+from ..models import Application, ApplicationMessage, Assignment, Call, Consensus, User
 from . import deadlines, money_due, reserve
 from .assignment import wanted_per_application
 
@@ -80,6 +81,19 @@ def _consensus_missing() -> ColumnElement[bool]:
     return and_(_A.state == UNDER_REVIEW, _A.divergent.is_(True), not_(recorded))
 
 
+def _unanswered() -> ColumnElement[bool]:
+    # The thread's last message (internal notes aside) is the applicant's: the programme
+    # owes an answer. One grouped pass over the messages, then the applications looked up.
+    last = (select(ApplicationMessage.application_id, func.max(ApplicationMessage.id).label("id"))
+            .where(ApplicationMessage.internal.is_(False))
+            .group_by(ApplicationMessage.application_id).subquery())
+    from_applicant = (select(last.c.application_id)
+                      .join(ApplicationMessage, ApplicationMessage.id == last.c.id)
+                      .join(User, User.id == ApplicationMessage.author_id)
+                      .where(User.role == APPLICANT))
+    return _A.id.in_(from_applicant)
+
+
 def _proposals() -> ColumnElement[bool]:
     # Reviewed (on the current version: review_count counts only that) and not decided:
     # what a funding line for the type would now propose and the manager confirm.
@@ -115,8 +129,12 @@ NEEDS: dict[str, Need] = {n.key: n for n in (
          deadlines.review_overdue),
     Need("reports_overdue", "Final report overdue", "Final reports overdue",
          deadlines.report_overdue),
+    # The applicant wrote last in the application's thread (services/messages.py).
+    Need("messages", "Message awaiting an answer", "Messages from applicants awaiting an answer",
+         _unanswered),
 )}
-OVERDUE = ("reviews_overdue", "reports_overdue")
+# Listed first on the dashboard, and only when there are some.
+OVERDUE = ("messages", "reviews_overdue", "reports_overdue")
 # Where the dashboard puts the per-type lines (funding line, reserve list) among the needs.
 _BEFORE_PER_TYPE = ("short_of_evaluators", "conflicts", "divergent", "consensus_missing",
                     "fails_rules")
