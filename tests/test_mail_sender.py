@@ -3,8 +3,11 @@
 A queued message is delivered once, with its text and HTML parts and its headers; with the
 server down it waits, and goes out once when the server is back and its retry time came;
 the server's permanent refusal fails it at once; a rolled-back action queues nothing; two
-senders at once send each message once; in development the message is a file the
-managers' mailbox page shows.
+senders at once send each message once, and one that lost its claim records nothing; an
+account disabled after its message was queued receives nothing; a single-use link leaves
+the database once its message is sent or failed; in development the message is a file the
+managers' mailbox page shows (a single-use link only to its own recipient); the command
+says where mail goes and refuses to send dead links.
 """
 
 from __future__ import annotations
@@ -23,22 +26,28 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import at_once, login, logout
+from vouchers.config import DEFAULT_BASE_URL, mail_settings
 from vouchers.extensions import db
-from vouchers.models import OutboxMessage
+from vouchers.models import OutboxMessage, User
 from vouchers.models.base import utcnow
-from vouchers.services import mail_sender, outbox
+from vouchers.services import mail_sender, mailbox, outbox
 from vouchers.services.errors import InvalidInput, NotAllowed
-from vouchers.services.mail_sender import BLANKED, deliver_due, retry_delay
+from vouchers.services.mail_sender import BLANKED, DISABLED, deliver_due, retry_delay
 from vouchers.services.transaction import atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 TO = "ada@lovelace.example"
 
 
-def queue(to: str = TO, **changes) -> OutboxMessage:
+RESET_LINK = "http://127.0.0.1:5000/account/reset/single-use-token"
+
+
+def queue(to: str | User = TO, kind: str = "password_changed", **changes) -> OutboxMessage:
     """One committed message (a kind whose templates this part owns), as a service would."""
+    context = {"token": "single-use-token", "lifetime": "1 hour", "expires_at": utcnow(),
+               "requested_from": "127.0.0.1"} if kind == "password_reset" else {}
     with atomic():
-        message = outbox.queue("password_changed", to=to)
+        message = outbox.queue(kind, to=to, context=context)
         for name, value in changes.items():
             setattr(message, name, value)
     db.session.commit()
@@ -331,7 +340,8 @@ def test_only_managers_see_the_mailbox(client, make, files):
 # --- the command ---------------------------------------------------------------------------
 
 
-def test_send_mail_prints_what_it_did(runner, smtp_server):
+def test_send_mail_prints_what_it_did(app, runner, smtp_server, monkeypatch):
+    monkeypatch.setitem(app.config, "BASE_URL_SET", True)
     queue()
     queue("gone@example.org")
     smtp_server.refuse("gone@example.org")
@@ -367,7 +377,8 @@ def test_send_mail_loop_sends_and_stops_cleanly_on_sigterm(app, database_url, tm
         watchdog.cancel()
         process.kill()
         process.stdout.close()
-    assert lines[0].startswith("Sending mail every 0.2 s")
+    assert lines[0] == f"No MAIL_SERVER set: mail is written to {tmp_path / 'mail'}/, not sent.\n"
+    assert lines[1].startswith("Sending mail every 0.2 s")
     assert rest.rstrip().endswith("Stopped.")
     assert (tmp_path / "mail" / f"{message.id}.eml").exists()
     assert row(message).status == "sent"
@@ -378,10 +389,256 @@ def test_only_a_failed_message_is_sent_again(make, smtp_server):
     manager = make.manager()
 
     with pytest.raises(NotAllowed):
-        mail_sender.retry(message, manager)  # pending: it goes out anyway
+        mailbox.retry(message, manager)  # pending: it goes out anyway
     failed = queue(status="failed")
     with pytest.raises(NotAllowed):
-        mail_sender.retry(failed, make.applicant())
-    mail_sender.retry(failed, manager)
+        mailbox.retry(failed, make.applicant())
+    mailbox.retry(failed, manager)
     db.session.commit()
     assert row(failed).status == "pending"
+
+
+# --- disabled accounts, single-use links, lost claims ------------------------------------
+
+
+def disable(user: User) -> None:
+    user.enabled = False
+    db.session.commit()
+
+
+def test_an_account_disabled_after_its_message_was_queued_receives_nothing(
+        client, make, smtp_server, deliver):
+    applicant = make.applicant()
+    notice = queue(applicant)
+    reset = queue(applicant, kind="password_reset")
+    other = queue("someone@example.org")
+    disable(applicant)
+
+    [received] = deliver()
+
+    assert received["To"] == "someone@example.org" and row(other).status == "sent"
+    assert smtp_server.envelopes == [("vouchers@localhost", ["someone@example.org"])]
+    for message in (notice, reset):
+        assert (row(message).status, row(message).last_error) == ("failed", DISABLED)
+    assert "just changed" in row(notice).body_text
+    assert row(reset).body_text == row(reset).body_html == BLANKED  # its link is gone too
+
+    # Sent again from the Mail page while the account is still disabled: refused, clearly.
+    login(client, make.manager())
+    page = client.get(f"/manage/mailbox/{notice.id}").get_data(as_text=True)
+    assert "Not sent: the account was disabled." in page
+    assert "disabled accounts receive no mail: enable the account first" in page
+    assert "<button type=\"submit\">Retry" not in page
+    response = client.post(f"/manage/mailbox/{notice.id}/retry")
+    assert response.status_code == 422
+    assert "disabled accounts receive no mail" in response.get_data(as_text=True)
+    assert row(notice).status == "failed"
+    assert deliver(now=utcnow() + timedelta(days=1)) == []
+
+    # Enabled again: the notice can go; the reset's link was removed, a new one is asked for.
+    applicant.enabled = True
+    db.session.commit()
+    assert client.post(f"/manage/mailbox/{notice.id}/retry").status_code == 303
+    refused = client.post(f"/manage/mailbox/{reset.id}/retry")
+    assert refused.status_code == 422
+    assert "ask for a new link instead" in refused.get_data(as_text=True)
+    [received] = deliver()
+    assert received["Message-ID"] == notice.message_id
+    assert row(reset).status == "failed"
+
+
+def test_a_disabled_account_is_checked_when_its_message_goes_not_when_it_was_queued(
+        make, smtp_server, deliver):
+    """Waiting for a retry while the account was disabled, then enabled: it goes out."""
+    applicant = make.applicant()
+    message = queue(applicant)
+    smtp_server.stop()
+    deliver()
+    smtp_server.start()
+    disable(applicant)
+    applicant.enabled = True
+    db.session.commit()
+
+    [received] = deliver(now=utcnow() + timedelta(minutes=2))
+
+    assert received["To"] == applicant.email and row(message).status == "sent"
+
+
+def test_a_single_use_link_that_failed_leaves_the_database_and_is_not_sent_again(
+        app, client, make, smtp_server, deliver, monkeypatch):
+    refused = queue(kind="password_reset")
+    smtp_server.refuse(TO)
+    assert deliver() == []
+    failed = row(refused)
+    assert failed.status == "failed" and "550" in failed.last_error
+    assert failed.body_text == failed.body_html == BLANKED
+    # After the last attempt too.
+    monkeypatch.setitem(app.config, "MAIL_MAX_ATTEMPTS", 1)
+    smtp_server.stop()
+    gave_up = queue("later@example.org", kind="password_reset")
+    deliver()
+    assert (row(gave_up).status, row(gave_up).body_text) == ("failed", BLANKED)
+    smtp_server.start()
+    smtp_server.refused.clear()
+
+    login(client, make.manager())
+    page = client.get(f"/manage/mailbox/{refused.id}").get_data(as_text=True)
+    assert "ask for a new link instead" in page and "<button type=\"submit\">Retry" not in page
+    response = client.post(f"/manage/mailbox/{refused.id}/retry")
+    assert response.status_code == 422
+    assert "held a single-use link" in response.get_data(as_text=True)
+    assert deliver(now=utcnow() + timedelta(days=1)) == []
+    assert smtp_server.messages == []
+
+
+def test_a_sender_that_lost_its_claim_during_the_send_records_nothing(
+        app, smtp_server, deliver, monkeypatch, caplog):
+    """The claim ran out while the server was slow, and another sender took the row over:
+    the first one's "sent" must not overwrite the second one's claim."""
+    message = queue()
+    claim = mail_sender._claim
+    takeovers = []
+
+    def claim_then_lose_it(outbox_id, moment):
+        claimed = claim(outbox_id, moment)
+        later = moment + mail_sender._lease() + timedelta(seconds=1)
+        takeovers.append(claim(outbox_id, later))  # another sender, once the lease ran out
+        return claimed
+
+    monkeypatch.setattr(mail_sender, "_claim", claim_then_lose_it)
+    with caplog.at_level("WARNING"):
+        run = deliver_due()
+
+    assert str(run) == "sent 0, retrying 0, failed 0"
+    assert len(smtp_server.messages) == 1  # delivered, but the record is the other's
+    held = row(message)
+    assert (held.status, held.attempts, held.sent_at) == ("sending", 2, None)
+    assert held.claimed_until == takeovers[0].claimed_until
+    assert "the claim ran out before the outcome (sent) was recorded" in caplog.text
+
+
+def test_the_claim_outlasts_many_smtp_timeouts(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 60)
+    monkeypatch.setitem(app.config, "MAIL_CLAIM_SECONDS", 100)
+    assert mail_sender._lease() == timedelta(seconds=1200)
+    monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 30)
+    monkeypatch.setitem(app.config, "MAIL_CLAIM_SECONDS", 600)
+    assert mail_sender._lease() == timedelta(seconds=600)
+
+
+# --- settings that would lose mail or send dead links --------------------------------------
+
+
+def settings(monkeypatch, tmp_path, **environ) -> dict:
+    for name in ("MAIL_SERVER", "MAIL_BACKEND", "MAIL_TIMEOUT", "MAIL_CLAIM_SECONDS",
+                 "BASE_URL", "MAIL_FOLDER"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    return mail_settings(str(tmp_path))
+
+
+def test_the_settings_say_where_mail_goes_and_keep_the_timeout_below_the_claim(
+        monkeypatch, tmp_path):
+    development = settings(monkeypatch, tmp_path)
+    assert development["MAIL_BACKEND"] == "file"
+    assert development["MAIL_FILE_PATH"] == str(tmp_path / "mail")
+    assert (development["BASE_URL"], development["BASE_URL_SET"]) == (DEFAULT_BASE_URL, False)
+    assert (development["MAIL_TIMEOUT"], development["MAIL_CLAIM_SECONDS"]) == (30, 600)
+
+    production = settings(monkeypatch, tmp_path, MAIL_SERVER="smtp.example.org",
+                          BASE_URL="https://grants.example.org", MAIL_TIMEOUT="60",
+                          MAIL_CLAIM_SECONDS="300")
+    assert production["MAIL_BACKEND"] == "smtp"
+    assert (production["BASE_URL"], production["BASE_URL_SET"]) == (
+        "https://grants.example.org", True)
+    assert production["MAIL_CLAIM_SECONDS"] == 1200  # 20 timeouts, at least
+
+    files = settings(monkeypatch, tmp_path, MAIL_SERVER="smtp.example.org",
+                     MAIL_BACKEND="File", BASE_URL="", MAIL_TIMEOUT="0")
+    assert files["MAIL_BACKEND"] == "file"
+    assert (files["BASE_URL"], files["BASE_URL_SET"]) == (DEFAULT_BASE_URL, False)
+    assert files["MAIL_TIMEOUT"] == 1
+
+
+def test_send_mail_says_when_mail_goes_into_files(app, runner, files, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
+    message = queue()
+
+    result = runner.invoke(args=["send-mail"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"No MAIL_SERVER set: mail is written to {files}/, not sent.\n"
+    assert result.stdout == "sent 1, retrying 0, failed 0\n"
+    assert (files / f"{message.id}.eml").exists()
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.example.org")
+    assert runner.invoke(args=["send-mail"]).stderr == (
+        f"MAIL_BACKEND=file: mail is written to {files}/, not sent to smtp.example.org.\n")
+
+
+@pytest.mark.parametrize("config, expected", [
+    ({}, "BASE_URL is not set, so every link in the mail would point at "
+         "http://127.0.0.1:5000. Set BASE_URL to the site's public address"),
+    ({"MAIL_SERVER": ""}, "MAIL_BACKEND=smtp needs MAIL_SERVER"),
+    ({"MAIL_BACKEND": "console", "BASE_URL_SET": True}, "MAIL_BACKEND is 'console'"),
+])
+def test_send_mail_refuses_to_start_with_settings_that_lose_mail_or_kill_links(
+        app, runner, smtp_server, monkeypatch, config, expected):
+    monkeypatch.setitem(app.config, "BASE_URL_SET", False)
+    for name, value in config.items():
+        monkeypatch.setitem(app.config, name, value)
+    message = queue()
+
+    for args in (["send-mail"], ["send-mail", "--loop"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 2, result.output
+        assert result.stdout == ""
+        assert result.stderr.startswith(f"Not sending mail: {expected}")
+    assert row(message).status == "pending" and smtp_server.messages == []
+
+
+@pytest.mark.parametrize("config", [{"BASE_URL_SET": True},
+                                    {"BASE_URL": "https://grants.example.org"}])
+def test_send_mail_sends_once_base_url_is_set(app, runner, smtp_server, monkeypatch, config):
+    monkeypatch.setitem(app.config, "BASE_URL_SET", False)
+    for name, value in config.items():
+        monkeypatch.setitem(app.config, name, value)
+    queue()
+
+    result = runner.invoke(args=["send-mail"])
+
+    assert (result.exit_code, result.output) == (0, "sent 1, retrying 0, failed 0\n")
+    assert len(smtp_server.messages) == 1
+
+
+# --- the Mail page keeps single-use links to their own recipient ---------------------------
+
+
+def test_the_mail_page_shows_a_single_use_link_only_to_the_manager_it_is_for(
+        client, make, files):
+    applicant, manager, colleague = make.applicant(), make.manager(), make.manager()
+    for_applicant = queue(applicant, kind="password_reset")
+    invitation = queue(colleague.email.upper(), kind="password_reset")  # a bare address
+    own = queue(manager, kind="password_reset")
+    notice = queue(applicant)
+    assert str(deliver_due()) == "sent 4, retrying 0, failed 0"
+    login(client, manager)
+
+    for message in (for_applicant, invitation):
+        page = " ".join(client.get(f"/manage/mailbox/{message.id}").get_data(as_text=True)
+                        .split())
+        assert "/account/reset/single-use-token" not in page and "<iframe" not in page
+        assert (f"This message holds a single-use link for {message.to_address}, so only "
+                "its headers are shown here; it is kept in "
+                f"<code>{files / f'{message.id}.eml'}</code> on the server.") in page
+        assert "Reset your password" in page and message.message_id.strip("<>") in page
+        # The developer finds the link in the file.
+        assert RESET_LINK in (files / f"{message.id}.eml").read_text()
+    for message in (own, notice):
+        page = client.get(f"/manage/mailbox/{message.id}").get_data(as_text=True)
+        assert "<iframe sandbox" in page and "single-use link for" not in page
+    assert RESET_LINK in client.get(f"/manage/mailbox/{own.id}").get_data(as_text=True)
+    # The colleague sees the link meant for them.
+    login(client, colleague)
+    assert RESET_LINK in client.get(f"/manage/mailbox/{invitation.id}").get_data(as_text=True)
+    assert RESET_LINK not in client.get(f"/manage/mailbox/{own.id}").get_data(as_text=True)

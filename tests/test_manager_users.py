@@ -6,7 +6,7 @@ import logging
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.factories import PASSWORD
 from vouchers.extensions import db
@@ -69,12 +69,20 @@ def test_invite_an_evaluator_shows_a_working_single_use_link(app, manager_client
     with caplog.at_level(logging.INFO, logger="vouchers"):
         response = manager_client.post("/manage/users/invite", data={
             "name": "Eva Lund", "email": "eva@agency.example", "role": "evaluator"})
-    assert response.status_code == 200
+    invitation = db.session.scalar(select(Invitation))
+    # Post, redirect, get: reloading the page cannot invite again.
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/manage/users/invitations/{invitation.id}"
+    page = manager_client.get(response.headers["Location"])
+    assert page.headers["Cache-Control"] == "no-store"
     # Built from BASE_URL (links.external_url), never from the request's Host.
     base = app.config["BASE_URL"]
     link = re.search(rf'value="({re.escape(base)}/account/invitation/[\w-]+)"',
-                     text(response)).group(1)
-    invitation = db.session.scalar(select(Invitation))
+                     text(page)).group(1)
+    # Shown once: drawn again, the page no longer holds it; no second invitation.
+    again = text(manager_client.get(response.headers["Location"]))
+    assert link not in again and "The link was shown once" in again
+    assert db.session.scalar(select(func.count()).select_from(Invitation)) == 1
     # The log records the invitation, never the link: the link sets a password.
     assert any(f"invitation {invitation.id} for eva@agency.example" in r.getMessage()
                for r in caplog.records)

@@ -3,7 +3,8 @@
 A kind names its templates (``templates/mail/<key>.txt`` and ``.html``), its subject (a
 Jinja expression over the same context), whether it is urgent (always sent at once) or
 may wait for the recipient's daily digest, and whether it holds a single-use link
-(sensitive: its bodies are blanked in the outbox once sent). services/outbox.py reads it
+(sensitive: its bodies are blanked in the outbox once sent or failed for good, and shown
+on the Mail page only to the manager they are addressed to). services/outbox.py reads it
 when a message is queued; nothing else decides these things.
 """
 
@@ -19,8 +20,8 @@ class MailKind:
     # Urgent messages never wait for a digest: account links, deadlines, digests.
     urgent: bool = False
     sensitive: bool = False
-    # Who receives it, for the README and the settings page: applicant, evaluator, manager
-    # or any (account messages).
+    # Who receives it, for the README and the settings page: applicant, evaluator, manager,
+    # any (account messages) or address (an address with no usable account: never listed).
     audience: str = "applicant"
 
 
@@ -36,6 +37,15 @@ KINDS: dict[str, MailKind] = {k.key: k for k in (
              audience="any"),
     MailKind("email_changed", "Your e-mail address was changed", urgent=True, audience="any"),
     MailKind("password_changed", "Your password was changed", urgent=True, audience="any"),
+    # to the present address when a change is asked, with a reset link to stop it
+    MailKind("email_change_requested", "Someone asked to change your e-mail address",
+             urgent=True, sensitive=True, audience="any"),
+    # to an address someone registered with, which has an account already
+    MailKind("already_registered", "You already have an account", urgent=True,
+             audience="any"),
+    # a reset asked for an address with no account, or a disabled one
+    MailKind("reset_no_account", "Password reset: {{ 'your account is disabled' if disabled "
+             "else 'no account for this address' }}", urgent=True, audience="address"),
     # the application's life, to the applicant
     MailKind("submitted", "Received: {{ application.reference }}"),
     MailKind("returned", "Changes needed: {{ application.reference }}", urgent=True),
@@ -47,7 +57,7 @@ KINDS: dict[str, MailKind] = {k.key: k for k in (
     MailKind("report_approved", "Final report approved: {{ application.reference }}"),
     MailKind("payment_made", "Payment made: {{ application.reference }}"),
     MailKind("report_due", "{{ 'Overdue: f' if overdue else 'F' }}inal report due "
-             "{{ due_on }}: {{ application.reference }}",
+             "{{ due_text }}: {{ application.reference }}",
              urgent=True),
     # messages on an application, to the other side
     MailKind("message_to_applicant", "New message about {{ application.reference }}"),
@@ -59,7 +69,7 @@ KINDS: dict[str, MailKind] = {k.key: k for k in (
              "New assignment: {{ application.reference }}{% endif %}", audience="evaluator"),
     MailKind("review_again", "New version to review: {{ application.reference }}",
              audience="evaluator"),
-    MailKind("review_due", "{{ 'Overdue: r' if overdue else 'R' }}eview due {{ due_on }}: "
+    MailKind("review_due", "{{ 'Overdue: r' if overdue else 'R' }}eview due {{ due_text }}: "
              "{{ application.reference }}",
              urgent=True, audience="evaluator"),
     # digests

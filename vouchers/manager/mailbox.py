@@ -1,9 +1,11 @@
 """The mailbox: every message of the outbox, what was sent, what waits and what failed.
 
 In development (mail goes to files under instance/mail/) a message's page shows the
-message as written, its HTML part inside a sandboxed frame; with a mail server configured
-the outbox keeps no bodies for display and the page shows the delivery status only. A
-failed message may be sent again (policy.can_retry_mail).
+message as written, its HTML part inside a sandboxed frame, except the bodies of one that
+holds a single-use link for someone other than the manager looking (the page says which
+file holds it); with a mail server configured the outbox keeps no bodies for display and
+the page shows the delivery status only. A failed message may be sent again
+(policy.can_retry_mail), unless its account is disabled or its link was removed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from ..models import OutboxMessage
 from ..models.mail import OUTBOX_STATUSES
 from ..navigation import nav_item
 from ..security import CONTENT_SECURITY_POLICY
-from ..services import mail_sender
+from ..services import mailbox as outbox_pages
+from ..services.mail_sender import keeps_files
 from .blueprint import bp
 from .forms import ButtonForm
 
@@ -43,17 +46,18 @@ class MailboxFilterForm(FlaskForm):
 @route(bp, "/mailbox", permission=policy.can_view_mailbox)
 def mailbox():
     form = MailboxFilterForm(request.args)
-    page = mail_sender.mailbox_page(status=form.status.data if form.validate() else "",
-                                    page=request.args.get("page", 1, type=int))
+    page = outbox_pages.mailbox_page(status=form.status.data if form.validate() else "",
+                                     page=request.args.get("page", 1, type=int))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("manager/mailbox.html", form=form, page=page, page_args=args,
-                           keeps_files=mail_sender.keeps_files())
+                           keeps_files=keeps_files())
 
 
 def _message_page(message: OutboxMessage, form=None, error: str | None = None):
     return render_template(
         "manager/mailbox_message.html", message=message, error=error,
-        copy=mail_sender.file_copy(message), keeps_files=mail_sender.keeps_files(),
+        copy=outbox_pages.file_copy(message, current_user), keeps_files=keeps_files(),
+        resend_problem=outbox_pages.resend_problem(message),
         retry_form=form or ButtonForm(formdata=None)), 200, PREVIEW_POLICY
 
 
@@ -66,6 +70,6 @@ def mailbox_message(message: OutboxMessage):
        permission=policy.can_retry_mail, form=ButtonForm,
        render=lambda form, error=None, message=None: _message_page(message, form, error))
 def retry_mail(form: ButtonForm, message: OutboxMessage):
-    mail_sender.retry(message, current_user)
+    outbox_pages.retry(message, current_user)
     flash(f"The message to {message.to_address} will be sent again in a moment.", "success")
     return see_other("manager.mailbox_message", outbox_id=message.id)

@@ -3,7 +3,7 @@ disables (after a confirmation page), enables and unlocks accounts."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, render_template, request
+from flask import current_app, flash, make_response, render_template, request, session
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SearchField, SelectChoice, SelectField
@@ -20,6 +20,8 @@ from ..services import accounts, logins
 from .blueprint import bp
 
 nav_item("manager", "Users", "manager.users", order=90)
+# The session key holding a new invitation's link until its page is drawn.
+SHOWN_ONCE = "new_invitation_link"
 
 
 class UserFilterForm(FlaskForm):
@@ -65,8 +67,22 @@ def invite_user(form):
     # credential (it sets a manager's password), so the log names only the invitation.
     current_app.logger.info("invitation %s for %s (%s) created by %s", invitation.id,
                             invitation.email, invitation.role, current_user.email)
-    link = external_url("auth.accept_invitation", token=token)
-    return render_template("manager/users_invited.html", invitation=invitation, link=link)
+    # Shown once, on the page the browser is sent to: reloading that page cannot create
+    # another invitation (which would kill the link just mailed).
+    session[SHOWN_ONCE] = {"id": invitation.id,
+                           "link": external_url("auth.accept_invitation", token=token)}
+    return see_other("manager.invitation_created", invitation_id=invitation.id)
+
+
+@route(bp, "/users/invitations/<int:invitation_id>", permission=policy.can_revoke_invitation,
+       load={"invitation": by_id(Invitation)})
+def invitation_created(invitation):
+    shown = session.pop(SHOWN_ONCE, None) or {}
+    link = shown.get("link") if shown.get("id") == invitation.id else None
+    response = make_response(render_template("manager/users_invited.html",
+                                             invitation=invitation, link=link))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _render_disable(form, user, error=None):

@@ -11,7 +11,10 @@ from .people import User
 
 # pending: waits for the sender (or for its retry time); sending: a sender has claimed it
 # until claimed_until; sent: handed to the SMTP server; failed: gave up after the last
-# retry (a manager may retry it); digested: carried by the recipient's daily digest.
+# retry, refused for good by the server, or not sent because the recipient's account was
+# disabled (last_error says which; a manager may retry it, unless its account is still
+# disabled or its single-use link was removed); digested: carried by the recipient's daily
+# digest.
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "digested")
 TOKEN_PURPOSES = ("reset", "verify", "email_change")
 
@@ -44,8 +47,8 @@ class OutboxMessage(db.Model):
     status: Mapped[str] = mapped_column(String(10), default="pending")
     # Waits for the recipient's daily digest instead of going out on its own.
     digest: Mapped[bool] = mapped_column(default=False)
-    # Holds a single-use link: its bodies are blanked once it is sent, so a copy of the
-    # database does not hand out working links.
+    # Holds a single-use link: its bodies are blanked once it is sent or has failed for
+    # good, so a copy of the database does not hand out working links.
     sensitive: Mapped[bool] = mapped_column(default=False)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[timestamp] = mapped_column(default=utcnow)

@@ -12,14 +12,24 @@ For each due row it
 3. sends it, then records the outcome in a second short transaction: sent; or back to
    pending after a growing delay (the server is down or answers "try later"); or failed
    (the server refused this message for good, or the last attempt failed). A manager may
-   send a failed message again from the mailbox page (``retry``).
+   send a failed message again from the mailbox page (services/mailbox.py).
+
+A row whose recipient's account was disabled after it was queued is not sent: it fails
+with "Not sent: the account was disabled." A sensitive row (it holds a single-use link)
+loses its bodies once it is sent or has failed for good, and a blanked one is never sent
+again (services/mailbox.retry says to ask for a new link).
 
 Delivery is at least once, not exactly once: a sender that dies between the server's
 "accepted" and step 3 leaves the row "sending"; when the lease ends it is sent again,
-with the same Message-ID. Two senders running at the same time never send a row twice.
+with the same Message-ID. Two senders running at the same time never send a row twice:
+the lease is many SMTP timeouts long (config.CLAIM_PER_TIMEOUT), so a sender that still
+waits for the server still holds its claim; should it not (the outcome is recorded only
+while the claim is its own), a warning is logged and the other sender's record stands.
 
-In development (no MAIL_SERVER; config.mail_settings) each message is written to
-``<MAIL_FILE_PATH>/<outbox id>.eml`` instead, and the mailbox page shows it.
+In development (no MAIL_SERVER, or MAIL_BACKEND=file; config.mail_settings) each message
+is written to ``<MAIL_FILE_PATH>/<outbox id>.eml`` instead, and the mailbox page shows it,
+except the bodies of a sensitive message to someone other than the manager looking
+(services/mailbox.file_copy).
 
 This module commits (tests/test_boundary.py lists it): a claim must be committed before
 the network call, which no request boundary or CLI wrapper around it could do.
@@ -32,25 +42,22 @@ import smtplib
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import policy as email_policy
-from email.parser import BytesParser
 from pathlib import Path
 
 from flask import current_app
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import or_, select, update
 
-from .. import policy
+from ..config import CLAIM_PER_TIMEOUT
 from ..extensions import db, mail
 from ..models import OutboxMessage, User
 from ..models.base import utcnow
-from .errors import ConcurrentChange
 from .transaction import atomic
 
-# What a sensitive message's bodies become once it is sent: they held a single-use link
-# (a password reset), which a copy of the database must not hand out.
-BLANKED = "[removed once sent: it held a single-use link]"
-MAILBOX_PER_PAGE = 50
+# What a sensitive message's bodies become once it is sent or failed for good: they held
+# a single-use link (a password reset), which a copy of the database must not hand out.
+BLANKED = "[removed: it held a single-use link]"
+DISABLED = "Not sent: the account was disabled."
 _ERROR_LENGTH = 1000
 
 
@@ -82,6 +89,8 @@ class _Claimed:
     message_id: str
     sensitive: bool
     attempts: int
+    # The recipient's account is disabled: the row fails without being sent.
+    disabled: bool
     claimed_until: datetime
 
 
@@ -101,8 +110,13 @@ def _seconds(name: str, default: int) -> timedelta:
 
 
 def _lease() -> timedelta:
-    """How long a claim holds: well past the SMTP timeouts of one message."""
-    return _seconds("MAIL_CLAIM_SECONDS", 600)
+    """How long a claim holds: well past the SMTP timeouts of one message.
+
+    config.mail_settings raises MAIL_CLAIM_SECONDS to CLAIM_PER_TIMEOUT x MAIL_TIMEOUT;
+    enforced here too, for settings put into the config by other means.
+    """
+    floor = timedelta(seconds=CLAIM_PER_TIMEOUT * int(current_app.config.get("MAIL_TIMEOUT") or 30))
+    return max(_seconds("MAIL_CLAIM_SECONDS", 600), floor)
 
 
 def max_attempts() -> int:
@@ -123,7 +137,7 @@ def keeps_files() -> bool:
     return current_app.config.get("MAIL_BACKEND") == "file"
 
 
-def _file_path(outbox_id: int) -> Path:
+def file_path(outbox_id: int) -> Path:
     return Path(current_app.config["MAIL_FILE_PATH"]) / f"{int(outbox_id)}.eml"
 
 
@@ -154,7 +168,8 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> SendResult:
             claimed = _claim(outbox_id, moment)
             if claimed is None:  # another sender took it first
                 continue
-            outcome = sender.send(claimed)
+            outcome = (_Outcome("failed", DISABLED) if claimed.disabled
+                       else sender.send(claimed))
             _record(claimed, outcome, moment, result)
             if outcome.stop:
                 break
@@ -175,7 +190,9 @@ def _claim(outbox_id: int, moment: datetime) -> _Claimed | None:
         row = db.session.execute(
             select(OutboxMessage.id, OutboxMessage.to_address, OutboxMessage.subject,
                    OutboxMessage.body_text, OutboxMessage.body_html, OutboxMessage.message_id,
-                   OutboxMessage.sensitive, OutboxMessage.attempts)
+                   OutboxMessage.sensitive, OutboxMessage.attempts,
+                   User.enabled.is_(False).label("disabled"))
+            .outerjoin(User, User.id == OutboxMessage.user_id)
             .where(OutboxMessage.id == outbox_id)).one() if won else None
     db.session.commit()  # the claim stands before the mail server is asked anything
     return _Claimed(*row, claimed_until=until) if row is not None else None
@@ -190,6 +207,8 @@ def _record(claimed: _Claimed, outcome: _Outcome, moment: datetime,
             values |= {"body_text": BLANKED, "body_html": BLANKED}
     elif outcome.status == "failed" or claimed.attempts >= max_attempts():
         values = {"status": "failed", "last_error": reason}
+        if claimed.sensitive:  # its link stays out of the database; a new one is asked for
+            values |= {"body_text": BLANKED, "body_html": BLANKED}
     else:
         values = {"status": "pending", "last_error": reason,
                   "next_attempt_at": moment + retry_delay(claimed.attempts)}
@@ -204,8 +223,11 @@ def _record(claimed: _Claimed, outcome: _Outcome, moment: datetime,
     db.session.commit()
     log = current_app.logger
     if not mine:
-        log.warning("mail %s: the claim ran out before the outcome (%s) was recorded",
-                    claimed.id, outcome.status)
+        # Another sender took the row over (the claim ran out while this one waited for
+        # the server): its record stands, and it may send the message a second time.
+        log.warning("mail %s: the claim ran out before the outcome (%s) was recorded; "
+                    "another sender holds it now (MAIL_CLAIM_SECONDS too short for "
+                    "MAIL_TIMEOUT?)", claimed.id, outcome.status)
         return
     if values["status"] == "sent":
         result.sent += 1
@@ -251,7 +273,10 @@ class _Sender:
                 port=int(config["MAIL_PORT"]), username=config.get("MAIL_USERNAME"),
                 password=config.get("MAIL_PASSWORD"),
                 use_tls=bool(config.get("MAIL_USE_TLS")),
-                use_ssl=bool(config.get("MAIL_USE_SSL")), timeout=config.get("MAIL_TIMEOUT"))
+                use_ssl=bool(config.get("MAIL_USE_SSL")),
+                # Each socket operation's limit, well below the claim (_lease): a sender
+                # waiting on a slow server keeps its claim until the outcome is recorded.
+                timeout=config.get("MAIL_TIMEOUT"))
             # Opened here, so send_messages keeps it open for the rest of the run.
             self.connection.open()
         return self.connection
@@ -310,66 +335,8 @@ def _write_file(outbox_id: int, message: EmailMultiAlternatives) -> None:
     mailbox page needs each message alone, as a standard .eml named by its outbox id.
     Written beside and renamed, so the page never reads half a file.
     """
-    path = _file_path(outbox_id)
+    path = file_path(outbox_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_suffix(".eml.part")
     part.write_bytes(message.message().as_bytes())
     os.replace(part, path)
-
-
-# --- the manager's mailbox -------------------------------------------------------------
-
-
-def retry(message: OutboxMessage, by: User, now: datetime | None = None) -> None:
-    """Send a failed message again, now, with the full series of attempts."""
-    policy.ensure(policy.can_retry_mail(by, message),
-                  "Only a programme manager may send a failed message again.")
-    with atomic():
-        again = db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message.id, OutboxMessage.status == "failed")
-            .values(status="pending", attempts=0, next_attempt_at=now or utcnow(),
-                    claimed_until=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount == 1
-        if not again:
-            raise ConcurrentChange("This message is no longer failed (a colleague sent it "
-                                   "again meanwhile); reload the page.")
-    db.session.expire(message)
-    current_app.logger.info("mail %s (%s to %s) queued again by %s", message.id, message.kind,
-                            message.to_address, by.email)
-
-
-def mailbox_page(*, status: str = "", page: int = 1):
-    """One page of the outbox, newest first (by id: the order rows were queued in)."""
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
-    if status:
-        query = query.where(OutboxMessage.status == status)
-    return db.paginate(query, page=max(1, page), per_page=MAILBOX_PER_PAGE,
-                       max_per_page=MAILBOX_PER_PAGE, error_out=False, count=True)
-
-
-@dataclass(frozen=True)
-class FileCopy:
-    """A message as written to its file: its headers and its two parts."""
-
-    headers: list[tuple[str, str]]
-    text: str | None
-    html: str | None
-
-
-def file_copy(message: OutboxMessage) -> FileCopy | None:
-    """The message's .eml in development; None in production, or before it is written."""
-    if not keeps_files():
-        return None
-    try:
-        raw = _file_path(message.id).read_bytes()
-    except FileNotFoundError:
-        return None
-    parsed = BytesParser(policy=email_policy.default).parsebytes(raw)
-    text, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
-    return FileCopy(
-        headers=[(name, str(parsed[name])) for name in ("From", "To", "Subject", "Date",
-                                                        "Message-ID") if parsed[name]],
-        text=text.get_content() if text is not None else None,
-        html=html.get_content() if html is not None else None)

@@ -60,18 +60,20 @@ def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def queue(kind: str, *, to: User | str, context: dict[str, Any] | None = None,
-          application=None, dedupe_key: str | None = None,
+          application=None, dedupe_key: str | None = None, account: User | None = None,
           now: datetime | None = None) -> OutboxMessage | None:
     """Queue one message of ``kind`` to a user (or a bare address) inside atomic().
 
+    ``account`` names the user a message to a bare address is about (a link confirming
+    their new address): the sender then holds it back should that account be disabled.
     Returns None, queuing nothing, when a message with the same ``dedupe_key`` exists or
     the user's account is disabled.
     """
     spec = mail_kinds.get(kind)
-    user = to if isinstance(to, User) else None
+    user = to if isinstance(to, User) else account
     if user is not None and not user.enabled:
         return None
-    address = user.email if user is not None else str(to)
+    address = to.email if isinstance(to, User) else str(to)
     context = {"recipient": user, "recipient_address": address, "application": application,
                **(context or {})}
     subject, text, html = render(kind, context)
