@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.account_links_support import outbox_link
 from tests.factories import PASSWORD
 from vouchers.auth import throttle
 from vouchers.auth.views import home_url_for, safe_next
 from vouchers.demo import DEMO_PASSWORDS, load_demo
 from vouchers.extensions import db
-from vouchers.models import FailedLogin, KnownAddress, User
+from vouchers.models import FailedLogin, KnownAddress, OutboxMessage, User
 from vouchers.models.base import utcnow
 from vouchers.services import accounts, logins
 
@@ -35,16 +36,23 @@ def text(response) -> str:
 
 # --- registration ------------------------------------------------------------------------
 
-def test_applicant_registers_and_lands_on_the_company_profile(client):
+def test_applicant_registers_confirms_by_mail_and_lands_on_the_company_profile(client):
     page = client.get("/account/register")
     assert page.status_code == 200 and 'name="password"' in text(page)
     response = client.post("/account/register", data={
         "name": "Anna Kowalski", "email": "Anna@Sme.example", "password": NEW, "confirm": NEW})
     assert response.status_code == 303
-    assert response.headers["Location"] == "/apply/profile"
+    assert response.headers["Location"] == "/account/register/sent"
+    assert "We sent a link to <strong>Anna@Sme.example</strong>" in text(
+        client.get("/account/register/sent"))
     user = accounts.find_by_email("anna@sme.example")
     assert user.role == "applicant" and user.name == "Anna Kowalski"
     assert NEW not in user.password_hash and accounts.verify_password(user, NEW)
+    # Nobody is logged in before the mailed link is followed, not even with the password.
+    assert not logged_in(client)
+    assert login(client, "anna@sme.example", NEW).status_code == 422
+    response = client.post(outbox_link("Anna@Sme.example", "verify_email", "/account/verify/"))
+    assert response.status_code == 303 and response.headers["Location"] == "/apply/profile"
     assert logged_in(client)
 
 
@@ -63,38 +71,77 @@ def test_registration_refuses_weak_passwords_next_to_the_field(client, password,
     assert not logged_in(client)
 
 
-def test_registration_refuses_a_taken_address_and_mismatched_passwords(client, make):
+def _register(client, email, address="127.0.0.1", name="Anna", password=NEW):
+    return client.post("/account/register", data={
+        "name": name, "email": email, "password": password, "confirm": password},
+        environ_base={"REMOTE_ADDR": address})
+
+
+def test_a_taken_address_gets_the_same_answer_and_its_owner_is_mailed(app, client, make):
     user = make.applicant()
-    response = client.post("/account/register", data={
-        "name": "Anna", "email": user.email.upper(), "password": NEW, "confirm": NEW})
-    assert response.status_code == 422 and "exists already" in text(response)
-    assert 'id="email-errors"' in text(response)  # shown next to the address
+    taken = _register(client, user.email.upper())
+    taken_page = text(client.get(taken.headers["Location"]))
+    fresh = app.test_client()
+    free = _register(fresh, "new@sme.example")
+    assert (taken.status_code, taken.headers["Location"]) == (
+        free.status_code, free.headers["Location"]) == (303, "/account/register/sent")
+    assert taken_page.replace(user.email.upper(), "X") == text(
+        fresh.get(free.headers["Location"])).replace("new@sme.example", "X")
+    assert not logged_in(client) and not logged_in(fresh)
+    # The owner hears of it; the account is as it was.
+    [notice] = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "already_registered")).all()
+    assert notice.to_address == user.email and notice.subject == "You already have an account"
+    assert "/account/login" in notice.body_text and "/account/reset" in notice.body_text
+    db.session.expire_all()
+    assert accounts.verify_password(user, PASSWORD) and user.name != "Anna"
+    assert db.session.scalar(select(func.count()).select_from(User)) == 2
+
+
+def test_a_taken_address_is_checked_and_hashed_like_a_free_one(client, make, monkeypatch):
+    user = make.applicant()
+    # A weak password is refused alike, whether or not the address has an account.
+    for email in (user.email, "new@sme.example"):
+        response = _register(client, email, password="password1234")
+        assert response.status_code == 400 and "most common" in text(response)
+    hashed = []
+    monkeypatch.setattr(accounts, "generate_password_hash",
+                        lambda password: hashed.append(password) or "x")
+    _register(client, user.email)
+    _register(client, "new@sme.example")
+    assert hashed == [NEW, NEW]
+
+
+def test_the_owner_gets_at_most_three_notices_an_hour(client, make):
+    user = make.applicant()
+    for i in range(5):
+        assert _register(client, user.email, address=f"192.0.2.{i}").status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind == "already_registered")) == 3
+
+
+def test_mismatched_passwords_are_refused(client):
     response = client.post("/account/register", data={
         "name": "Anna", "email": "new@sme.example", "password": NEW, "confirm": NEW + "x"})
     assert response.status_code == 400 and "The two passwords differ" in text(response)
-    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
-def test_probing_registration_for_existing_addresses_is_throttled(client, make):
-    users = [make.applicant() for _ in range(3)]
+def test_registering_is_throttled_per_address(client, make):
+    users = [make.applicant() for _ in range(2)]
     db.session.add_all([FailedLogin(email=f"guess{i}@sme.example", address="203.0.113.7",
                                     attempted_at=utcnow()) for i in range(17)])
     db.session.commit()
-    for user in users:  # three probes that hit an account: 20 failures from this address
-        response = client.post("/account/register", data={
-            "name": "Probe", "email": user.email, "password": NEW, "confirm": NEW},
-            environ_base={"REMOTE_ADDR": "203.0.113.7"})
-        assert response.status_code == 422 and "exists already" in text(response)
-    response = client.post("/account/register", data={
-        "name": "Anna", "email": "anna@sme.example", "password": NEW, "confirm": NEW},
-        environ_base={"REMOTE_ADDR": "203.0.113.7"})
-    assert response.status_code == 429 and "try again in" in text(response)
+    # Each registration counts, whether or not the address has an account: 20 failures.
+    for email in [u.email for u in users] + ["first@sme.example"]:
+        assert _register(client, email, address="203.0.113.7").status_code == 303
+    response = _register(client, "anna@sme.example", address="203.0.113.7")
+    assert response.status_code == 429
+    assert "Too many requests from your network; try again in" in text(response)
     assert accounts.find_by_email("anna@sme.example") is None
     # Another address registers as usual.
-    response = client.post("/account/register", data={
-        "name": "Anna", "email": "anna@sme.example", "password": NEW, "confirm": NEW},
-        environ_base={"REMOTE_ADDR": "198.51.100.1"})
-    assert response.status_code == 303
+    assert _register(client, "anna@sme.example", address="198.51.100.1").status_code == 303
+    assert accounts.find_by_email("anna@sme.example") is not None
 
 
 # --- logging in --------------------------------------------------------------------------
@@ -472,6 +519,10 @@ def test_password_hashing_happens_before_the_write_lock(app, client, make, monke
                         watch(accounts.generate_password_hash))
     client.post("/account/register", data={"name": "Anna", "email": "anna@sme.example",
                                            "password": NEW, "confirm": NEW})
+    # A taken address hashes too (and thrown away), also before any write.
+    client.post("/account/register", data={"name": "Anna", "email": "anna@sme.example",
+                                           "password": NEW, "confirm": NEW})
+    client.post(outbox_link("anna@sme.example", "verify_email", "/account/verify/"))
     client.post(PROTECTED, data={"current_password": "wrong-one-entirely",
                                  "new_password": NEW + "x", "confirm": NEW + "x"})
     client.post(PROTECTED, data={"current_password": NEW, "new_password": NEW + "x",
@@ -482,4 +533,4 @@ def test_password_hashing_happens_before_the_write_lock(app, client, make, monke
     client.post("/account/logout")
     _, link = _invite(make)
     client.post(link, data={"password": NEW, "confirm": NEW})
-    assert len(hashed_under_lock) >= 7 and not any(hashed_under_lock)
+    assert len(hashed_under_lock) >= 8 and not any(hashed_under_lock)

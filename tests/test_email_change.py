@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
-from tests.account_links_support import link_in, login, text
+from tests.account_links_support import GOOD_NEW, body, link_in, login, outbox_link, text
 from tests.factories import PASSWORD
 from tests.helpers import login as session_login
 from vouchers.extensions import db
-from vouchers.models import AccountToken, ChangeRecord, FailedLogin
+from vouchers.models import AccountToken, ChangeRecord, FailedLogin, OutboxMessage
 from vouchers.models.base import utcnow
-from vouchers.services import accounts
+from vouchers.services import accounts, outbox
 
 NEW_ADDRESS = "ada@new-home.example"
 SENT = f"We sent a link to the new address, {NEW_ADDRESS}."
@@ -24,11 +25,22 @@ def ask(client, new_email=NEW_ADDRESS, password=PASSWORD):
                                                "current_password": password})
 
 
+def change_links(deliver, to=NEW_ADDRESS) -> list[str]:
+    """The confirmation links of the requests delivered since the last call, after
+    checking each request also told the present address."""
+    messages = deliver()
+    links = [link_in(m, "/account/email/") for m in messages
+             if m["Subject"] == "Confirm your new e-mail address"]
+    notices = [m for m in messages
+               if m["Subject"] == "Someone asked to change your e-mail address"]
+    assert len(links) == len(notices) and len(links) + len(notices) == len(messages)
+    assert all(m["To"] != to for m in notices)
+    return links
+
+
 def change_link(deliver) -> str:
-    [message] = deliver()
-    assert message["To"] == NEW_ADDRESS
-    assert message["Subject"] == "Confirm your new e-mail address"
-    return link_in(message, "/account/email/")
+    [link] = change_links(deliver)
+    return link
 
 
 def test_the_account_menu_links_to_the_page(client, make):
@@ -108,7 +120,7 @@ def test_a_newer_request_retires_the_older_link(client, make, deliver):
     session_login(client, user)
     ask(client, "typo@new-hme.example")
     ask(client)
-    typo, right = (link_in(m, "/account/email/") for m in deliver())
+    typo, right = change_links(deliver)
     assert client.post(typo).status_code == 410
     assert client.post(right).status_code == 303
     db.session.expire_all()
@@ -120,7 +132,8 @@ def test_the_link_expires_after_a_day_and_asking_is_limited(client, make, delive
     session_login(client, user)
     ask(client)
     path = change_link(deliver)
-    row = db.session.scalars(select(AccountToken)).one()
+    row = db.session.scalars(select(AccountToken).where(
+        AccountToken.purpose == "email_change")).one()
     assert row.expires_at - row.created_at == timedelta(hours=24)
     row.created_at, row.expires_at = row.created_at - timedelta(days=2), utcnow()
     db.session.commit()
@@ -144,3 +157,100 @@ def test_a_reset_link_sent_to_the_old_address_stops_working(client, make, delive
     assert client.get(reset_path).status_code == 410
     db.session.expire_all()
     assert accounts.find_by_email(NEW_ADDRESS).id == user.id
+
+
+# --- an intruder who knew the password -----------------------------------------------------
+
+INTRUDER = "mallory@elsewhere.example"
+NOTICE = "Someone asked to change your e-mail address"
+
+
+def intruder_asks(app, user):
+    """Someone who knows the password, in another browser, asks to move the address."""
+    intruder = app.test_client()
+    session_login(intruder, user)
+    assert ask(intruder, INTRUDER).status_code == 303
+    return intruder
+
+
+def test_the_present_address_is_told_at_once_with_a_reset_link(app, client, make, deliver):
+    user = make.applicant()
+    intruder = intruder_asks(app, user)
+    messages = {m["To"]: m for m in deliver()}
+    assert messages.keys() == {INTRUDER, user.email}
+    notice = messages[user.email]
+    assert notice["Subject"] == NOTICE
+    words = " ".join(body(notice).split())
+    assert f"to {INTRUDER}" in words and "If it was not you, someone knows your password" in words
+    change_path = link_in(messages[INTRUDER], "/account/email/")
+
+    # The owner follows the notice's link and sets a new password: the change is stopped
+    # and the intruder's session ends.
+    reset_path = link_in(notice, "/account/reset/")
+    assert client.post(reset_path, data={"password": GOOD_NEW, "confirm": GOOD_NEW}
+                       ).status_code == 303
+    assert intruder.get("/account/password").status_code == 302
+    response = app.test_client().post(change_path)
+    assert response.status_code == 410 and "already been used" in text(response)
+    db.session.expire_all()
+    assert user.email != INTRUDER
+
+
+@pytest.mark.parametrize("how", ["reset", "password change"])
+def test_a_new_password_retires_a_pending_change(app, client, make, deliver, how):
+    user = make.applicant()
+    intruder_asks(app, user)
+    [to_intruder] = [m for m in deliver() if m["To"] == INTRUDER]
+    change_path = link_in(to_intruder, "/account/email/")
+    if how == "reset":
+        client.post("/account/reset", data={"email": user.email})
+        [reset] = deliver()
+        assert client.post(link_in(reset, "/account/reset/"),
+                           data={"password": GOOD_NEW, "confirm": GOOD_NEW}).status_code == 303
+    else:
+        session_login(client, user)
+        assert client.post("/account/password", data={
+            "current_password": PASSWORD, "new_password": GOOD_NEW, "confirm": GOOD_NEW}
+        ).status_code == 303
+    assert app.test_client().post(change_path).status_code == 410
+    db.session.expire_all()
+    assert accounts.find_by_email(INTRUDER) is None
+
+
+def test_mail_still_waiting_goes_to_the_new_address(app, client, make, deliver):
+    user, other = make.applicant(), make.applicant()
+    old = user.email
+    session_login(client, user)
+    ask(client)
+    path = outbox_link(NEW_ADDRESS, "email_change", "/account/email/")
+
+    def queue(to, status="pending"):
+        row = outbox.queue("password_changed", to=to,
+                           context={"changed_at": utcnow(), "by_reset": False})
+        row.status = status
+        if status == "sent":
+            row.sent_at = utcnow()
+        return row
+
+    waiting, failed, sent, others = (queue(user), queue(user, "failed"), queue(user, "sent"),
+                                     queue(other))
+    db.session.commit()
+    assert client.post(path).status_code == 303
+    db.session.expire_all()
+    assert (waiting.to_address, failed.to_address) == (NEW_ADDRESS, NEW_ADDRESS)
+    assert (sent.to_address, others.to_address) == (old, other.email)
+    # The messages about the change keep the address they were written for.
+    kept = dict(db.session.execute(select(OutboxMessage.kind, OutboxMessage.to_address).where(
+        OutboxMessage.kind.in_(("email_change_requested", "email_changed")))).all())
+    assert kept == {"email_change_requested": old, "email_changed": old}
+
+
+def test_asking_too_often_is_paused_in_its_own_words(client, make, deliver):
+    user = make.evaluator()
+    session_login(client, user)
+    while (response := ask(client, password="not-the-password")).status_code == 422:
+        pass
+    assert response.status_code == 429 and "Retry-After" in response.headers
+    assert "Too many requests from your network; try again in" in text(response)
+    assert "attempts to log in" not in text(response)
+    assert deliver() == []

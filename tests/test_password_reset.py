@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.account_links_support import GOOD_NEW, link_in, login, text, token_of
+from tests.account_links_support import GOOD_NEW, body, link_in, login, text, token_of
 from tests.helpers import at_once
 from tests.helpers import login as session_login
 from vouchers.extensions import db
@@ -120,7 +120,7 @@ def test_unknown_links_answer_the_gone_page_and_broken_ones_are_not_found(client
         assert client.get(path).status_code == 404
 
 
-def test_an_unknown_or_disabled_address_gets_the_same_answer_and_no_mail(
+def test_an_unknown_or_disabled_address_gets_the_same_answer_and_a_notice(
         client, make, deliver, monkeypatch):
     known, disabled = make.applicant(), make.evaluator()
     disabled.enabled = False
@@ -130,14 +130,45 @@ def test_an_unknown_or_disabled_address_gets_the_same_answer_and_no_mail(
     monkeypatch.setattr(accounts, "check_password_hash", lambda *a: hashed.append(a))
     monkeypatch.setattr(account_links, "generate_password_hash", lambda *a: hashed.append(a))
     answers = []
-    for email in (known.email, "nobody@nowhere.example", disabled.email):
+    for email in (known.email, "Nobody@Nowhere.example", disabled.email):
         response = ask(client, email)
         answers.append((response.status_code, response.headers["Location"],
                         text(client.get(response.headers["Location"]))))
     assert answers[0] == answers[1] == answers[2]
     assert hashed == []
-    assert [m["To"] for m in deliver()] == [known.email]
+    sent = {m["To"]: m for m in deliver()}
+    assert sent.keys() == {known.email, "nobody@nowhere.example", disabled.email}
+    assert sent[known.email]["Subject"] == "Reset your password"
+    # Whoever reads the mailbox may learn that it has no account, and where to register.
+    nobody = sent["nobody@nowhere.example"]
+    assert nobody["Subject"] == "Password reset: no account for this address"
+    assert "/account/register" in body(nobody) and "/account/reset/" not in body(nobody)
+    gone = sent[disabled.email]
+    assert gone["Subject"] == "Password reset: your account is disabled"
+    assert "Ask a programme manager" in " ".join(body(gone).split())
+    assert "/account/reset/" not in body(gone)
     assert db.session.scalar(select(func.count()).select_from(AccountToken)) == 1
+
+
+def _rows() -> dict[str, int]:
+    return {table: db.session.scalar(select(func.count()).select_from(model))
+            for table, model in (("outbox", OutboxMessage), ("probes", FailedLogin))}
+
+
+@pytest.mark.parametrize("disabled", [False, True])
+def test_both_branches_write_the_same_rows(client, make, disabled):
+    """Their timing cannot tell an account apart: each queues one message and counts one
+    probe (the account's branch also stores its link's hash)."""
+    known = make.applicant()
+    other = make.evaluator()
+    other.enabled = not disabled
+    db.session.commit()
+    ask(client, known.email)
+    after_known = _rows()
+    ask(client, other.email if disabled else "nobody@nowhere.example")
+    after_unknown = _rows()
+    assert after_known == {"outbox": 1, "probes": 1}
+    assert after_unknown == {"outbox": 2, "probes": 2}
 
 
 def test_a_token_is_stored_only_as_a_hash_and_the_sent_mail_is_blanked(client, make, deliver):
@@ -174,17 +205,24 @@ def test_a_throttled_account_is_unlocked_by_the_reset(client, make, deliver):
                  environ_base={"REMOTE_ADDR": STRANGER}).status_code == 303
 
 
-def test_an_account_gets_at_most_three_reset_mails_an_hour(client, make, deliver):
-    user = make.applicant()
-    answers = {ask(client, user.email, address=f"192.0.2.{i}").headers["Location"]
+def an_hour_passes() -> None:
+    for model in (AccountToken, OutboxMessage):
+        db.session.execute(model.__table__.update().values(
+            created_at=utcnow() - timedelta(hours=1, seconds=1)))
+    db.session.commit()
+
+
+@pytest.mark.parametrize("has_account", [True, False])
+def test_an_address_gets_at_most_three_reset_mails_an_hour(client, make, deliver,
+                                                           has_account):
+    email = make.applicant().email if has_account else "nobody@nowhere.example"
+    answers = {ask(client, email, address=f"192.0.2.{i}").headers["Location"]
                for i in range(5)}
     assert answers == {"/account/reset/sent"}
     assert len(deliver()) == 3
     # An hour later it may ask again.
-    db.session.execute(AccountToken.__table__.update().values(
-        created_at=utcnow() - timedelta(hours=1, seconds=1)))
-    db.session.commit()
-    ask(client, user.email)
+    an_hour_passes()
+    ask(client, email)
     assert len(deliver()) == 1
 
 
@@ -194,8 +232,13 @@ def test_asking_counts_against_the_address_like_failed_logins(client, make, deli
         assert ask(client, f"probe{i}@nowhere.example", address=STRANGER).status_code == 303
     for email in (user.email, "another@nowhere.example"):
         response = ask(client, email, address=STRANGER)
-        assert response.status_code == 429 and "try again in" in text(response)
-    assert deliver() == []
+        assert response.status_code == 429
+        assert "Too many requests from your network; try again in 15 minutes" in text(
+            response)
+        assert "attempts to log in" not in text(response)
+    assert {m["To"] for m in deliver()} == {
+        f"probe{i}@nowhere.example" for i in range(logins.DEFAULTS[
+            "LOGIN_MAX_FAILURES_PER_ADDRESS"])}
     assert ask(client, user.email, address="192.0.2.1").status_code == 303
 
 
@@ -249,3 +292,27 @@ def test_two_uses_of_one_link_at_the_same_moment_set_one_password(app, client, m
     db.session.rollback()  # a fresh read, past the snapshot SQLite kept for this session
     assert accounts.verify_password(user, winner)
     assert len(deliver()) == 1  # one notice of the change
+
+
+def test_pages_with_a_token_in_their_address_send_no_referrer(client, make):
+    """The token must not leave in a Referer header (to the site's own files, or to any
+    site a page links to)."""
+    user = make.applicant()
+    unverified = make.applicant()
+    unverified.email_verified_at = None
+    db.session.commit()
+    tokens = {purpose: account_tokens.issue(owner, purpose, **kw)[1]
+              for purpose, owner, kw in (
+                  (account_tokens.RESET, user, {}), (account_tokens.VERIFY, unverified, {}),
+                  (account_tokens.EMAIL_CHANGE, user, {"new_email": "moved@x.example"}))}
+    _, invitation = accounts.create_invitation(by=make.manager(), email="eva@x.example",
+                                               name="Eva Luator", role="evaluator")
+    db.session.commit()
+    pages = [f"/account/reset/{tokens['reset']}", f"/account/verify/{tokens['verify']}",
+             f"/account/email/{tokens['email_change']}", f"/account/invitation/{invitation}",
+             "/account/reset/not-a-token"]  # the 410 page of an unknown link too
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code in (200, 410), path
+        assert response.headers["Referrer-Policy"] == "no-referrer", path
+    assert client.get("/account/reset").headers["Referrer-Policy"] == "same-origin"

@@ -3,7 +3,11 @@
 Revision ID: 0008
 Revises: 0007
 """
+import json
+import os
 import warnings
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from alembic import op
 import sqlalchemy as sa
@@ -26,6 +30,7 @@ def upgrade():
     # Accounts from before verification existed keep working: their addresses count as
     # verified since the account was made.
     op.execute("UPDATE users SET email_verified_at = created_at")
+    _backfill_report_deadlines()
 
 
 def downgrade():
@@ -104,6 +109,7 @@ def _upgrade():
         batch_op.create_index(batch_op.f('ix_outbox_messages_application_id'), ['application_id'], unique=False)
         batch_op.create_index('ix_outbox_messages_digest', ['digest', 'status', 'user_id'], unique=False)
         batch_op.create_index('ix_outbox_messages_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_outbox_messages_kind_address', ['kind', 'to_address', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_messages_user_id'), ['user_id'], unique=False)
 
     op.create_table('message_attachments',
@@ -134,6 +140,94 @@ def _upgrade():
 
 
 
+# The vouchers whose report deadline the award would have set had it existed: a report
+# still to come, and the ones closed since (their pages show when it was due).
+_VOUCHER_STATES = ('awarded', 'reporting', 'report_submitted', 'completed', 'paid')
+
+
+def _backfill_report_deadlines():
+    """Give each voucher awarded before this migration the report deadline its award would
+    have set: services/deadlines.report_due_on's rule, repeated here because migrations
+    must not import the app (change both together). The activity's end is the trip's last
+    day or the service's delivery date, at most the call's last day of activities (its
+    implementation end, else the programme's end); else the implementation end; else the
+    award day (in the programme's time zone); never before the award day; plus the call's
+    report_due_days (60 for every call made before this migration).
+
+    Read with plain SQL: SQLite returns dates as 'YYYY-MM-DD' text, timestamps as naive
+    UTC text and JSON as text; PostgreSQL returns dates, aware datetimes and dicts.
+    """
+    bind = op.get_bind()
+    sqlite = bind.dialect.name == 'sqlite'
+    zone = ZoneInfo(_programme_time_zone())
+    states = ', '.join(f"'{s}'" for s in _VOUCHER_STATES)
+    rows = bind.execute(sa.text(
+        "SELECT a.id, a.details, a.awarded_at, c.implementation_ends_on, c.report_due_days, "
+        "p.ends_on FROM applications a JOIN calls c ON c.id = a.call_id "
+        "JOIN programmes p ON p.id = c.programme_id "
+        f"WHERE a.state IN ({states}) AND a.awarded_at IS NOT NULL "
+        "AND a.report_due_on IS NULL ORDER BY a.id"
+    )).all()
+    updates = []
+    for app_id, details, awarded_at, implementation_ends_on, days, programme_ends_on in rows:
+        awarded_on = _as_utc(awarded_at).astimezone(zone).date()
+        due = _report_due_on(_as_dict(details), awarded_on, _as_date(implementation_ends_on),
+                             _as_date(programme_ends_on), int(days))
+        updates.append({"id": app_id, "due": due.isoformat() if sqlite else due})
+    if updates:
+        bind.execute(sa.text("UPDATE applications SET report_due_on = :due WHERE id = :id"),
+                     updates)
+
+
+def _programme_time_zone():
+    try:
+        from flask import current_app
+
+        return current_app.config["PROGRAMME_TIMEZONE"]
+    except (ImportError, RuntimeError, KeyError):
+        return os.environ.get("PROGRAMME_TIMEZONE", "Europe/Brussels")
+
+
+def _report_due_on(details, awarded_on, implementation_ends_on, programme_ends_on, days):
+    last = implementation_ends_on or programme_ends_on
+    end = None
+    for key in ("end_date", "delivery_date"):
+        value = details.get(key)
+        if value:
+            try:
+                end = min(date.fromisoformat(str(value)), last)
+                break
+            except ValueError:
+                continue
+    if end is None:
+        end = implementation_ends_on or awarded_on
+    try:
+        return max(end, awarded_on) + timedelta(days=days)
+    except OverflowError:
+        return date.max
+
+
+def _as_dict(value):
+    if isinstance(value, (str, bytes)):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _as_date(value):
+    if value is None or isinstance(value, date):
+        return value  # a date (PostgreSQL) or nothing
+    return date.fromisoformat(str(value)[:10])
+
+
+def _as_utc(value):
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def _downgrade():
     # ALTER TABLE ... DROP COLUMN (SQLite 3.35+), keeping the users' expression index.
     op.drop_column('users', 'mail_digest')
@@ -149,6 +243,7 @@ def _downgrade():
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_messages_user_id'))
         batch_op.drop_index('ix_outbox_messages_due')
+        batch_op.drop_index('ix_outbox_messages_kind_address')
         batch_op.drop_index('ix_outbox_messages_digest')
         batch_op.drop_index(batch_op.f('ix_outbox_messages_application_id'))
 

@@ -105,16 +105,15 @@ def test_voucher_life_from_registration_to_payment(browser, live_server, program
         sme.get_by_label("Repeat the password").fill(SME_PASSWORD)
         sme.get_by_role("button", name="Create my account").click()
 
-        expect(sme.get_by_role("heading", name="Company profile")).to_be_visible()
-        expect_flash(sme, "Your account is ready.")
-        # The address is confirmed through the link mailed at registration.
+        expect(sme.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+        expect(sme.get_by_text(f"We sent a link to {SME_EMAIL}")).to_be_visible()
+        # The link mailed at registration confirms the address and logs the SME in.
         with app.app_context():
             verify = outbox_link(SME_EMAIL, "verify_email", "/account/verify/")
         sme.goto(url + verify)
         sme.get_by_role("button", name="Confirm my address").click()
-        expect_flash(sme, "is confirmed")
-        sme.goto(url + "/apply/profile")
         expect(sme.get_by_role("heading", name="Company profile")).to_be_visible()
+        expect_flash(sme, "is confirmed, and you are logged in")
         sme.get_by_label("Legal name").fill("Lumen Bio B.V.")
         sme.get_by_label("VAT or company registry number").fill("NL852091234B01")
         sme.get_by_label("Country").select_option(label="Netherlands")

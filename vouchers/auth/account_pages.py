@@ -2,12 +2,14 @@
 
 The links come by mail (services/account_links.py and account_tokens.py). Opening one
 (GET) only shows a page; the change happens on its button or form (POST), so a mail
-scanner that fetches links does not use them up.
+scanner that fetches links does not use them up. The pages whose URL carries a token
+are sent with ``Referrer-Policy: no-referrer``, so the token never leaves in a Referer
+header.
 """
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, session
+from flask import current_app, flash, redirect, render_template, request, session
 from flask_login import current_user, login_user, logout_user
 
 from .. import policy
@@ -16,7 +18,19 @@ from ..services import account_links, account_tokens, accounts
 from .account_forms import ChangeEmailForm, NewPasswordForm, RequestResetForm
 from .forms import ActionForm
 from .throttle import request_address
-from .views import _show, bp, home_url_for
+from .views import _show, _start_session, bp, first_url, home_url_for
+
+# The pages whose URL carries a secret token (the invitation's is in views.py).
+TOKEN_PAGES = frozenset({"auth.reset_password", "auth.verify_email",
+                         "auth.confirm_email_change", "auth.accept_invitation"})
+
+
+@bp.after_request
+def _no_referrer_on_token_pages(response):
+    # Runs before the app's security headers (security.py), which only fill in defaults.
+    if request.endpoint in TOKEN_PAGES:
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _link_gone(link, **_):
@@ -88,11 +102,16 @@ def _render_verify(form, link, error=None):
        render=_render_verify, before=_link_gone)
 def verify_email(form, link):
     user = account_tokens.verify_email(link)
-    flash(f"Thank you: your address {user.email} is confirmed."
-          + ("" if _is_owner_here(user) else " Log in to go on."), "success")
-    if _is_owner_here(user):
-        return redirect(home_url_for(user), code=303)
-    return see_other("public.index")
+    # Reading the mail proved the address: this finishes the registration, which logs
+    # nobody in (services/logins.register).
+    _start_session(user)
+    if user.role == "applicant" and user.organisation_id is None:
+        flash(f"Thank you: your address {user.email} is confirmed, and you are logged in. "
+              "Now tell us about your company.", "success")
+        return redirect(first_url("applicant.profile"), code=303)
+    flash(f"Thank you: your address {user.email} is confirmed, and you are logged in.",
+          "success")
+    return redirect(home_url_for(user), code=303)
 
 
 def _back_home(error=None):

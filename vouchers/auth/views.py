@@ -21,7 +21,7 @@ from .. import policy
 from ..boundary import by, route, see_other
 from ..extensions import login_manager
 from ..models import User
-from ..services import accounts, logins
+from ..services import account_tokens, accounts, logins
 from .forms import AcceptInvitationForm, ChangePasswordForm, LoginForm, RegisterForm
 from .throttle import request_address
 
@@ -127,19 +127,25 @@ def logout():
 
 
 def _render_register(form, error=None):
-    _show(form, error, form.email if error == logins.EMAIL_TAKEN else None)
+    _show(form, error)
     return render_template("auth/register.html", form=form)
 
 
 @route(bp, "/register", permission=policy.can_visit, form=RegisterForm,
        render=_render_register, before=_go_home_if_signed_in)
 def register(form):
-    user = logins.register(email=form.email.data, name=form.name.data,
-                           password=form.password.data, address=request_address())
-    _start_session(user)
-    flash(f"Your account is ready. We sent a link to {user.email}: follow it to confirm "
-          "your address before you apply. Meanwhile, tell us about your company.", "success")
-    return redirect(first_url("applicant.profile"), code=303)
+    # The same answer whether or not the address has an account: its owner is mailed
+    # instead (services/logins.register); the mailed link logs a new applicant in.
+    session["registered_email"] = logins.register(
+        email=form.email.data, name=form.name.data, password=form.password.data,
+        address=request_address())
+    return see_other("auth.registered")
+
+
+@route(bp, "/register/sent", permission=policy.can_visit)
+def registered():
+    return render_template("auth/registered.html", email=session.get("registered_email"),
+                           lifetime=account_tokens.lifetime_text(account_tokens.VERIFY))
 
 
 def _render_password(form, error=None):

@@ -66,6 +66,8 @@ class OutboxMessage(db.Model):
         CheckConstraint("status != 'sent' OR sent_at IS NOT NULL", name="sent_has_time"),
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
         Index("ix_outbox_messages_digest", "digest", "status", "user_id"),
+        # The hourly limits of account notices count them per kind and address.
+        Index("ix_outbox_messages_kind_address", "kind", "to_address", "created_at"),
     )
 
     def __repr__(self) -> str:

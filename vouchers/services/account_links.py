@@ -1,23 +1,29 @@
 """Accounts by e-mail: resetting a forgotten password and changing the address.
 
-Password reset. Asking for a link always gets the same answer, whether or not the address
-has an account (or the account is disabled): both branches do the same cheap work, no
-password is hashed in either, and each request counts against the requester's address
-like a failed login (logins.RESET_PROBE), so nobody can test many addresses. An account
-gets at most ``RESETS_PER_HOUR`` reset mails an hour; beyond that none is sent, and the
-answer stays the same. A new request does not retire the earlier links: mail may arrive
-late or out of order, and the link the user clicks first must work; there are at most
-three, each for an hour, all going to the same mailbox. Setting the password through one
-retires the others, ends every session, lifts the login throttle (the FailedLogin rows
-of the address: whoever reads the mailbox has proved to be the owner) and tells the owner.
+Password reset. Asking for a link always gets the same answer, and both branches do the
+same work: an address with an enabled account is mailed a link; any other address (no
+account, or a disabled one) is mailed a notice saying so (``reset_no_account``). Either
+way one message is rendered and queued, at most ``RESETS_PER_HOUR`` an hour to one
+address (counted in the outbox, by the same query), no password is hashed, and the
+request counts against the requester's address like a failed login
+(logins.RESET_PROBE), so nobody can test many addresses. A new request does not retire
+the earlier links: mail may arrive late or out of order, and the link the user clicks
+first must work; there are at most three, each for an hour, all going to the same
+mailbox. Setting the password through one retires the others and any pending address
+change or verification link, ends every session, lifts the login throttle (the
+FailedLogin rows of the address: whoever reads the mailbox has proved to be the owner)
+and tells the owner.
 
 Changing the address needs the current password (throttled like a login) and the link
-mailed to the new address. Whether the new address already has an account is never said
-at request time: the link is sent as usual and the confirmation refuses the change, so
-only whoever reads that mailbox learns it (and they could learn it from a reset anyway).
-A newer request retires the older links: each went to a different address, and a typo's
-owner must not be able to confirm it. Once confirmed, the address changes, sessions end
-(the view keeps the current one), the links mailed to the old address stop working, and
+mailed to the new address; the current address is told at once, with a reset link, so an
+intruder who knew the password cannot move the account away unnoticed: resetting (or
+changing) the password retires the pending change. Whether the new address already has
+an account is never said at request time: the link is sent as usual and the confirmation
+refuses the change, so only whoever reads that mailbox learns it (and they could learn it
+from a reset anyway). A newer request retires the older links: each went to a different
+address, and a typo's owner must not be able to confirm it. Once confirmed, the address
+changes, sessions end (the view keeps the current one), the links mailed to the old
+address stop working, mail still waiting for the account goes to the new address, and
 the old address hears of the change.
 """
 
@@ -27,11 +33,11 @@ import re
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from werkzeug.security import generate_password_hash
 
 from ..extensions import db
-from ..models import FailedLogin, User
+from ..models import FailedLogin, OutboxMessage, User
 from ..models.base import utcnow
 from . import accounts, logins, outbox
 from .account_tokens import (
@@ -45,6 +51,7 @@ from .account_tokens import (
     issue,
     issued_since,
     lifetime_text,
+    mailed_since,
     problem,
     retire,
 )
@@ -80,27 +87,34 @@ def _hash_new(password: str, user: User) -> str:
 
 
 def request_reset(email: str, address: str, now: datetime | None = None) -> None:
-    """Mail a reset link to ``email`` if an enabled account has it; the same (silent)
-    outcome otherwise. LoginThrottled when this address asked or failed too often."""
+    """Mail a reset link to ``email`` if an enabled account has it, else a notice that
+    none can be sent; the same (silent) outcome for the requester. RequestsThrottled
+    when this address asked or failed too often."""
     now = now or utcnow()
-    logins.check_address(address, now)
+    logins.check_requests(address, now)
     logins.count_failure(logins.RESET_PROBE, address, now)
+    email = email.strip()
+    if not EMAIL_PATTERN.fullmatch(email) or len(email) > 254:
+        return  # the form refuses these; no account has such an address
     user = accounts.find_by_email(email)
-    if user is None or not user.enabled:
-        current_app.logger.info("password reset for %r from %s: no enabled account, no mail",
-                                email, address)
-        return
-    if issued_since(user, RESET, now - timedelta(hours=1)) >= RESETS_PER_HOUR:
+    usable = user is not None and user.enabled
+    kind, to = ("password_reset", user.email) if usable else ("reset_no_account",
+                                                              email.lower())
+    if mailed_since(kind, to, now - timedelta(hours=1)) >= RESETS_PER_HOUR:
         current_app.logger.warning("password reset for %s from %s: %s mails this hour, no "
-                                   "more", user.email, address, RESETS_PER_HOUR)
+                                   "more", to, address, RESETS_PER_HOUR)
         return
     with atomic():
-        row, token = issue(user, RESET, address=address, now=now)
-        outbox.queue("password_reset", to=user, now=now, context={
-            "token": token, "expires_at": row.expires_at, "lifetime": lifetime_text(RESET),
-            "requested_from": address})
-    current_app.logger.info("password reset link mailed to %s (asked from %s)", user.email,
-                            address)
+        if usable:
+            row, token = issue(user, RESET, address=address, now=now)
+            outbox.queue(kind, to=user, now=now, context={
+                "token": token, "expires_at": row.expires_at,
+                "lifetime": lifetime_text(RESET), "requested_from": address})
+        else:  # a bare address: no account is named in the message's row
+            outbox.queue(kind, to=to, now=now, context={
+                "disabled": user is not None, "requested_from": address})
+    current_app.logger.info("password reset for %s (asked from %s): %s mailed", to, address,
+                            kind)
 
 
 def reset_password(link: Link, password: str, now: datetime | None = None) -> User:
@@ -113,7 +127,10 @@ def reset_password(link: Link, password: str, now: datetime | None = None) -> Us
     new_hash = _hash_new(password, user)  # hashed before atomic() takes the write lock
     with atomic():
         claim(link, now)
-        retire(user, RESET, now)
+        # The other reset links, and an address change asked by whoever knew the old
+        # password; the address is confirmed, so its verification links are done with.
+        for purpose in (RESET, EMAIL_CHANGE, VERIFY):
+            retire(user, purpose, now)
         user.password_hash = new_hash
         if user.email_verified_at is None:  # reading the mail proved the address
             user.email_verified_at = now
@@ -139,7 +156,10 @@ def request_email_change(user: User, new_email: str, password: str, address: str
     new_email = new_email.strip()
     if not EMAIL_PATTERN.fullmatch(new_email) or len(new_email) > 254:
         raise InvalidInput("Give a valid e-mail address, like name@example.org.")
-    logins.check(user.email, address, now)
+    try:
+        logins.check(user.email, address, now)
+    except logins.LoginThrottled as exc:
+        raise logins.RequestsThrottled(exc.retry_after) from None
     if not accounts.verify_password(user, password):
         logins.count_failure(user.email, address, now)
         current_app.logger.warning("failed e-mail change: %s from %s", user.email, address)
@@ -152,9 +172,16 @@ def request_email_change(user: User, new_email: str, password: str, address: str
                                "to change your address. Try again in an hour.")
         retire(user, EMAIL_CHANGE, now)
         row, token = issue(user, EMAIL_CHANGE, address=address, new_email=new_email, now=now)
-        outbox.queue("email_change", to=new_email, now=now, context={
+        outbox.queue("email_change", to=new_email, account=user, now=now, context={
             "account": user, "new_email": new_email, "token": token,
             "expires_at": row.expires_at, "lifetime": lifetime_text(EMAIL_CHANGE)})
+        # The present address hears of it at once, with a way to stop it: a reset
+        # retires the change (reset_password).
+        reset_row, reset_token = issue(user, RESET, address=address, now=now)
+        outbox.queue("email_change_requested", to=user, now=now, context={
+            "new_email": new_email, "requested_from": address, "token": reset_token,
+            "expires_at": reset_row.expires_at, "lifetime": lifetime_text(RESET),
+            "change_lifetime": lifetime_text(EMAIL_CHANGE)})
     current_app.logger.info("e-mail change of %s asked from %s", user.email, address)
     return new_email
 
@@ -162,6 +189,23 @@ def request_email_change(user: User, new_email: str, password: str, address: str
 def _taken_message(address: str) -> str:
     return (f"Another account uses {address} already, so it cannot become the address of "
             "this one. Log in to that account instead, or ask to change to another address.")
+
+
+# Messages about the change itself keep the address they were written for.
+_ADDRESSED_ON_PURPOSE = ("email_change", "email_changed", "email_change_requested")
+
+
+def _readdress_waiting_mail(user: User, old_email: str, new_email: str) -> None:
+    """Mail of ``user`` not yet sent (waiting, or given up on and retried by a manager)
+    goes to the new address (inside the change's atomic())."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.user_id == user.id, OutboxMessage.to_address == old_email,
+               OutboxMessage.status.in_(("pending", "failed")),
+               OutboxMessage.kind.not_in(_ADDRESSED_ON_PURPOSE))
+        .values(to_address=new_email)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def confirm_email_change(link: Link, now: datetime | None = None) -> User:
@@ -183,6 +227,7 @@ def confirm_email_change(link: Link, now: datetime | None = None) -> User:
         for purpose in (RESET, VERIFY, EMAIL_CHANGE):
             retire(user, purpose, now)
         accounts.end_sessions(user)
+        _readdress_waiting_mail(user, old_email, new_email)
         accounts.record_change(user, "email_changed", user, {"email": [old_email, new_email]})
         outbox.queue("email_changed", to=old_email, now=now, context={
             "account": user, "old_email": old_email, "new_email": new_email,

@@ -8,7 +8,8 @@ UPDATE (``used_at IS NULL AND expires_at > now``) whose row count says who won, 
 clicks at the same moment (or two workers) cannot both use it.
 
 The flows that use these links, with their throttles, are in services/account_links.py;
-this module also sends the verification mail of a new registration (logins.register).
+this module also sends the mails of a registration (logins.register): the verification
+link of a new account, or, for an address that has one, a notice to its owner.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from ..extensions import db
-from ..models import AccountToken, User
+from ..models import AccountToken, OutboxMessage, User
 from ..models.base import utcnow
 from . import outbox
 from .accounts import token_hash
@@ -42,6 +43,9 @@ TOKEN_TEXT = re.compile(r"[A-Za-z0-9_-]{1,100}")
 # mailed at registration counts).
 VERIFY_RESEND_GAP = timedelta(minutes=5)
 VERIFY_PER_DAY = 5
+# Notices that an address was used to register, or to ask for a reset link without an
+# account: at most this many an hour to one address.
+NOTICES_PER_HOUR = 3
 
 
 class LinkGone(DomainError):
@@ -104,7 +108,8 @@ def find(token: str, purpose: str) -> Link | None:
 
 ASK_AGAIN = {
     RESET: "Ask for a new link on the “Forgot your password?” page.",
-    VERIFY: "Log in and choose “Send the link again”.",
+    VERIFY: ("Ask for a link on the “Forgot your password?” page: choosing your password "
+             "through it confirms your address too."),
     EMAIL_CHANGE: "Log in and ask for the change again.",
 }
 
@@ -166,7 +171,14 @@ def issued_since(user: User, purpose: str, since: datetime) -> int:
         AccountToken.created_at > since))
 
 
-# --- verifying a new account's address --------------------------------------------------
+def mailed_since(kind: str, address: str, since: datetime) -> int:
+    """How many ``kind`` messages were queued to ``address`` (as written) since ``since``."""
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind == kind, OutboxMessage.to_address == address,
+        OutboxMessage.created_at > since))
+
+
+# --- registering, and verifying a new account's address --------------------------------
 
 
 def send_verification(user: User, address: str = "", now: datetime | None = None) -> None:
@@ -176,6 +188,21 @@ def send_verification(user: User, address: str = "", now: datetime | None = None
         row, token = issue(user, VERIFY, address=address, now=now)
         outbox.queue("verify_email", to=user, now=now, context={
             "token": token, "expires_at": row.expires_at, "lifetime": lifetime_text(VERIFY)})
+
+
+def tell_owner_of_registration(owner: User, address: str = "",
+                               now: datetime | None = None) -> None:
+    """Someone registered with ``owner``'s address: mail the owner (not more than
+    NOTICES_PER_HOUR an hour) instead of saying so on the page."""
+    now = now or utcnow()
+    with atomic():
+        if mailed_since("already_registered", owner.email,
+                        now - timedelta(hours=1)) >= NOTICES_PER_HOUR:
+            current_app.logger.warning("registration notice to %s: %s this hour, no more",
+                                       owner.email, NOTICES_PER_HOUR)
+            return
+        outbox.queue("already_registered", to=owner, now=now,
+                     context={"requested_from": address})
 
 
 def send_verification_again(user: User, address: str = "", now: datetime | None = None

@@ -98,14 +98,27 @@ def _hash_new(password: str, *, email: str, name: str) -> str:
     return generate_password_hash(password)
 
 
-def _check_identity(email: str, name: str) -> str:
-    """The cleaned name, after checking the address is valid and free."""
+def _check_form(email: str, name: str) -> str:
+    """The cleaned name, after checking the address is valid."""
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) or len(email) > 254:
         raise InvalidInput("Give a valid e-mail address.")
-    name = clean_line(name, "a name", 200)
+    return clean_line(name, "a name", 200)
+
+
+def _check_identity(email: str, name: str) -> str:
+    """The cleaned name, after checking the address is valid and free."""
+    name = _check_form(email, name)
     if find_by_email(email) is not None:
         raise InvalidInput(_exists_message(email))
     return name
+
+
+def check_registration(*, email: str, name: str, password: str) -> None:
+    """What registering ``email`` checks and costs, short of creating the account: for an
+    address that has one already (services/logins.register), so the answer is the same
+    and takes as long. The hash is thrown away. Writes nothing."""
+    email = email.strip()
+    _hash_new(password, email=email, name=_check_form(email, name))
 
 
 def register_applicant(*, email: str, name: str, password: str) -> User:
@@ -135,6 +148,11 @@ def authenticate(email: str, password: str) -> User:
         raise LoginRefused("The e-mail address or the password is wrong.")
     if not user.enabled:
         raise AccountDisabled("This account is disabled. Ask a programme manager to enable it.")
+    if user.email_verified_at is None:
+        # A self-registration is inert until its mailed link confirms the address (the
+        # link logs the user in). The same answer as a wrong password: a registration
+        # with someone else's address must not tell, at the next login, that it existed.
+        raise LoginRefused("The e-mail address or the password is wrong.")
     return user
 
 
@@ -153,9 +171,15 @@ def change_password(user: User, current: str, new: str) -> None:
     if new == current:
         raise InvalidInput("Choose a password different from the current one.")
     new_hash = _hash_new(new, email=user.email, name=user.name)
+    from .account_tokens import EMAIL_CHANGE, RESET, retire  # it imports this module
+
     with atomic():
         user.password_hash = new_hash
         end_sessions(user)
+        # Whoever knew the old password may have asked to move the address to their own
+        # mailbox, or for a reset link: those links stop working with the old password.
+        retire(user, EMAIL_CHANGE)
+        retire(user, RESET)
         outbox.queue("password_changed", to=user,
                      context={"changed_at": utcnow(), "by_reset": False})
 

@@ -41,17 +41,19 @@ DEFAULTS = {
     "LOGIN_MAX_FAILURES_PER_ACCOUNT": 100,
     "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
 }
-# Recorded as the "account" of a registration that hit an existing address: no real
-# address looks like it, so it only ever counts against the requester's address.
+# Recorded as the "account" of each registration: no real address looks like it, so it
+# only ever counts against the requester's address.
 REGISTRATION_PROBE = "(registration)"
 # Likewise for asking for a password-reset link (services/account_links.py): each request
 # counts against the requester's address, whether or not the address has an account.
 RESET_PROBE = "(password reset)"
-EMAIL_TAKEN = "An account with this e-mail address exists already. Log in instead."
 
 
 class LoginThrottled(DomainError):
     status = 429
+    # What the refusal says; {wait} is how long, as a person says it.
+    wording = ("Too many failed attempts to log in. To protect the account, logging in is "
+               "paused: try again in {wait}.")
 
     def __init__(self, retry_after: int):
         self.retry_after = max(1, retry_after)
@@ -60,17 +62,18 @@ class LoginThrottled(DomainError):
         else:
             minutes = math.ceil(self.retry_after / 60)
             wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
-        super().__init__("Too many failed attempts to log in. To protect the account, "
-                         f"logging in is paused: try again in {wait}.")
+        super().__init__(self.wording.format(wait=wait))
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
 
 
-class EmailTaken(InvalidInput):
-    # Probing registration for existing accounts counts against the address: kept.
-    keeps_changes = True
+class RequestsThrottled(LoginThrottled):
+    """The same pause, for what is not a login: asking for a reset link, changing the
+    address (services/account_links.py)."""
+
+    wording = "Too many requests from your network; try again in {wait}."
 
 
 def _setting(name: str) -> int:
@@ -117,6 +120,15 @@ def check_address(address: str, now: datetime | None = None) -> None:
     """Raise LoginThrottled if this address failed too often lately (any account)."""
     _limit(FailedLogin.address == address, _setting("LOGIN_MAX_FAILURES_PER_ADDRESS"),
            now or utcnow())
+
+
+def check_requests(address: str, now: datetime | None = None) -> None:
+    """check_address for what is not a login (registering, asking for a reset link), in
+    its own words: RequestsThrottled."""
+    try:
+        check_address(address, now)
+    except LoginThrottled as exc:
+        raise RequestsThrottled(exc.retry_after) from None
 
 
 def _is_known(email: str, address: str) -> bool:
@@ -228,20 +240,32 @@ def change_password(user: User, current: str, new: str, address: str,
     current_app.logger.info("password changed: %s from %s", user.email, address)
 
 
-def register(*, email: str, name: str, password: str, address: str) -> User:
-    """Register an applicant. Registration tells whether an address has an account, so
-    probing it counts against the requester's address like failed logins do."""
+def register(*, email: str, name: str, password: str, address: str) -> str:
+    """Register an applicant; returns the address the confirmation link went to.
+
+    The answer never tells whether the address has an account: for one that has, the
+    same checks run and the password is hashed alike (and thrown away), and its owner is
+    mailed instead (account_tokens.tell_owner_of_registration). Nobody is logged in: the
+    mailed link confirms the address and logs the new applicant in. Every registration
+    counts against the requester's address like a failed login, so it cannot be used to
+    mail many addresses."""
     now = utcnow()
-    check_address(address, now)
-    if accounts.find_by_email(email) is not None:
-        _record_failure(REGISTRATION_PROBE, address, now)
-        raise EmailTaken(EMAIL_TAKEN)
-    user = accounts.register_applicant(email=email, name=name, password=password)
-    # The address is confirmed by the mailed link before the first application.
-    account_tokens.send_verification(user, address, now)
-    current_app.logger.info("registered: %s (applicant, id %s) from %s", user.email, user.id,
-                            address)
-    return user
+    check_requests(address, now)
+    email = email.strip()
+    owner = accounts.find_by_email(email)
+    if owner is None:
+        user = accounts.register_applicant(email=email, name=name, password=password)
+        # The address is confirmed by the mailed link, which also logs the user in.
+        account_tokens.send_verification(user, address, now)
+        current_app.logger.info("registered: %s (applicant, id %s) from %s", user.email,
+                                user.id, address)
+    else:
+        accounts.check_registration(email=email, name=name, password=password)
+        account_tokens.tell_owner_of_registration(owner, address, now)
+        current_app.logger.warning("registration with the address of %s (id %s) from %s: "
+                                   "its owner is told", owner.email, owner.id, address)
+    _record_failure(REGISTRATION_PROBE, address, now)  # after the hashing: no write lock
+    return email
 
 
 def unlock_account(user: User, by: User) -> int:

@@ -19,6 +19,8 @@ DESCRIPTIONS = {
     "password_reset": "resetting your password",
     "invitation": "invitations",
     "email_change": "confirming a new e-mail address",
+    "email_change_requested": "someone asked to change your e-mail address",
+    "already_registered": "someone tried to register with your address",
     "email_changed": "your e-mail address was changed",
     "password_changed": "your password was changed",
     "submitted": "the receipt of a submitted application",
