@@ -87,7 +87,7 @@ def test_a_link_works_once(client, make, deliver):
                      client.post(path, data={"password": GOOD_NEW + "x",
                                              "confirm": GOOD_NEW + "x"})):
         assert response.status_code == 410
-        assert "already been used" in text(response)
+        assert "no longer works" in text(response)
         assert 'href="/account/reset"' in text(response)  # ask for a new one
     db.session.expire_all()
     assert accounts.verify_password(user, GOOD_NEW)
@@ -286,8 +286,8 @@ def test_two_uses_of_one_link_at_the_same_moment_set_one_password(app, client, m
          lambda link, pw=pw: account_links.reset_password(link, pw).email)
         for pw in passwords])
     assert sorted(outcomes) == [user.email, (
-        "refused: This link has already been used, and works only once. Ask for a new link "
-        "on the “Forgot your password?” page.")]
+        "refused: This link no longer works: it was used already, or a newer link replaced "
+        "it. Ask for a new link on the “Forgot your password?” page.")]
     winner = passwords[outcomes.index(user.email)]
     db.session.rollback()  # a fresh read, past the snapshot SQLite kept for this session
     assert accounts.verify_password(user, winner)

@@ -126,7 +126,9 @@ def problem(link: Link, now: datetime | None = None) -> str | None:
     if link.purpose == VERIFY and row.user.email_verified_at is not None:
         return "Your e-mail address is already confirmed: there is nothing more to do."
     if row.used_at is not None:
-        return f"This link has already been used, and works only once. {again}"
+        # Used, or retired by a newer link or a completed change: the row cannot tell.
+        return (f"This link no longer works: it was used already, or a newer link "
+                f"replaced it. {again}")
     if row.expires_at <= now:
         return f"This link has expired. {again}"
     return None
