@@ -21,11 +21,20 @@ install: $(STAMP)
 ## make run: install, migrate the SQLite database, load the demo if empty, serve; the mail
 ## sender runs alongside (into files under instance/mail/ unless MAIL_SERVER is set) and
 ## stops with the server.
+## Production runs `flask send-reminders` from cron (README); a developer has no cron, so
+## without it no deadline reminder or daily digest would ever be queued. A plain shell loop
+## runs it now and every 10 minutes: nothing to install beyond Python. The server's trap
+## stops it with the sender (and its `sleep`, which the loop's own trap kills).
+run: export BASE_URL ?= http://$(HOST):$(PORT)
 run: $(STAMP)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo
 	@$(BIN)/flask send-mail --loop & sender=$$!; \
-	trap 'kill $$sender 2>/dev/null; wait $$sender' EXIT; trap 'exit 130' INT TERM; \
+	( trap 'kill $$nap 2>/dev/null; exit 0' TERM; \
+	  while :; do nap=; $(BIN)/flask send-reminders; sleep 600 & nap=$$!; wait $$nap; \
+	  done ) & reminders=$$!; \
+	trap 'kill $$sender $$reminders 2>/dev/null; wait $$sender $$reminders' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## make mail: the mail sender alone, until Ctrl-C (`make run` starts one of its own).

@@ -4,19 +4,27 @@ and the applicant's homes, the application pages)."""
 
 from __future__ import annotations
 
+import os
 import re
-from datetime import date, timedelta
+import warnings
+from contextlib import ExitStack
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import update
+import sqlalchemy as sa
+from flask_migrate import upgrade as migrate_up
+from sqlalchemy import event, update
 
+from tests.conftest import POSTGRES_DEFAULT, postgres_database, postgres_reachable
 from tests.helpers import login, snapshot
 from tests.test_manager_calls import field_errors, form_fields, page
-from vouchers.clock import today
+from vouchers import create_app
+from vouchers.clock import local_date, today
 from vouchers.extensions import db
 from vouchers.models import Application, Call
-from vouchers.services import call_setup, deadlines, reviews
+from vouchers.services import call_setup, deadlines, eligibility, reviews
 from vouchers.services.call_specs import SetupRefused
 
 ROW = re.compile(r'<th scope="row"><a href="/manage/applications/\d+">([^<]+)</a></th>')
@@ -292,3 +300,241 @@ def test_the_sql_and_the_pages_agree_on_what_is_overdue(late):
     assert {i for i, m in marks.items() if "review" in m} == late_reviews == {late.pending.id}
     assert {i for i, m in marks.items() if "report" in m} == late_reports == {late.overdue.id}
     assert db.session.get(Call, late.call.id).review_deadline < today()
+
+
+def _evaluator(html: str, name: str) -> str:
+    """The evaluator's row of the manager's assignments panel."""
+    panel = html.split('id="assignments-heading"')[1].split("</section>")[0]
+    return panel.split(f'<th scope="row">{name}</th>')[1].split("</tr>")[0]
+
+
+def test_the_ranking_marks_the_applications_with_a_review_overdue(client, late):
+    login(client, late.manager)
+    html = page(client.get(f"/manage/calls/{late.call.id}/ranking/market_validation"))
+    assert "Review overdue" in _row(html, late.pending.reference)
+    assert "overdue" not in _row(html, late.reviewed.reference)
+
+
+def test_the_managers_assignments_panel_marks_each_review_overdue(client, late):
+    login(client, late.manager)
+    html = page(client.get(f"/manage/applications/{late.pending.id}"))
+    slow = _evaluator(html, late.slow.name)
+    assert f"due by <time datetime=\"{late.call.review_deadline}\">" in slow
+    assert "Overdue" in slow
+    assert "Review submitted" in _evaluator(html, late.quick.name)
+    assert "due by" not in _evaluator(html, late.quick.name)
+    # A declared conflict carries no deadline.
+    html = page(client.get(f"/manage/applications/{late.conflicted.id}"))
+    assert "Conflict of interest" in _evaluator(html, late.slow.name)
+    assert "due by" not in _evaluator(html, late.slow.name)
+
+
+def _queries(client, url: str) -> tuple[int, str]:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    return len(statements), page(response)
+
+
+def test_the_company_page_marks_what_is_overdue_in_a_fixed_number_of_queries(
+        client, make, manager):
+    call = make.call()
+    call.max_applications_per_type = None
+    db.session.commit()
+    applicant, slow = make.applicant(), make.evaluator()
+    yesterday = today() - timedelta(days=1)
+
+    def overdue_voucher():
+        voucher = make.application("awarded", call.voucher_type("travel"),
+                                   applicant=applicant, manager=manager)
+        _set(voucher, report_due_on=yesterday)
+        return voucher
+
+    def review_overdue():
+        pending = make.application("under_review", call.voucher_type("market_validation"),
+                                   applicant=applicant, manager=manager)
+        reviews.assign(pending, slow, manager)
+        db.session.commit()
+        return pending
+
+    vouchers, pending = [overdue_voucher()], [review_overdue()]
+    on_time = make.application("awarded", call.voucher_type("product_validation"),
+                               applicant=applicant, manager=manager)
+    call.review_deadline = yesterday
+    db.session.commit()
+    url = f"/manage/organisations/{applicant.organisation_id}"
+    login(client, manager)
+    client.get(url)
+    few, _ = _queries(client, url)
+
+    vouchers += [overdue_voucher() for _ in range(3)]
+    pending += [review_overdue() for _ in range(2)]
+    many, html = _queries(client, url)
+    assert many == few
+    for voucher in vouchers:
+        assert "Final report overdue" in _row(html, voucher.reference)
+    for application in pending:
+        assert "Review overdue" in _row(html, application.reference)
+    assert "overdue" not in _row(html, on_time.reference)
+
+
+# --- a typed activity end is capped at the call's last day of activities ----------------
+
+
+@pytest.mark.parametrize("typed", ["9999-12-31", "2207-03-03"])
+@pytest.mark.parametrize("implementation_end", [date(2027, 9, 30), None])
+def test_an_activity_end_past_the_calls_last_day_counts_as_that_day(
+        client, make, manager, typed, implementation_end):
+    """A date accepted by an eligibility exception (or a typo) neither breaks the award
+    nor pushes the report out of every reminder's reach."""
+    call = make.call()
+    call.implementation_ends_on = implementation_end
+    draft = make.draft(call.voucher_type("travel"))
+    draft.details = {**draft.details, "end_date": typed}
+    db.session.commit()
+    make.step(draft, "submit", applicant=draft.applicant, manager=None)
+    eligibility.accept_exception(draft, "activity_dates", "The event is confirmed.", manager)
+    db.session.commit()
+    make.review(draft, manager=manager)
+    login(client, manager)
+    response = client.post(f"/manage/applications/{draft.id}/actions/award",
+                           data={"award-amount": f"{draft.requested_amount:.2f}",
+                                 "award-comment": "Strong case."})
+    assert response.status_code == 303
+    db.session.refresh(draft)
+    last_day = implementation_end or call.programme.ends_on
+    assert draft.state == "awarded"
+    assert draft.report_due_on == last_day + timedelta(days=60)
+
+
+# --- migration 0008 gives vouchers awarded before it their deadline ----------------------
+
+
+def _backends():
+    yield pytest.param("sqlite", id="sqlite")
+    reason = postgres_reachable()
+    skip = bool(reason) and os.environ.get("REQUIRE_POSTGRES") != "1"
+    yield pytest.param("postgresql", id="postgresql",
+                       marks=pytest.mark.skipif(skip, reason=reason or ""))
+
+
+@pytest.fixture(params=list(_backends()))
+def app_at_0007(request, tmp_path, monkeypatch):
+    """An app whose database is migrated to 0007 only (before the deadlines)."""
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = "sqlite:///" + str(tmp_path / "at0007.db")
+        else:
+            url = stack.enter_context(postgres_database(POSTGRES_DEFAULT, "deadlines"))
+        monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
+                          "SECRET_KEY": "test-secret-key"})
+        with app.app_context():
+            migrate_up(revision="0007")
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _populate_0007(conn) -> dict[str, int]:
+    """Vouchers as 0007 left them (raw SQL: the models are at head), in a call with an
+    implementation end and one without."""
+    sqlite, meta = conn.dialect.name == "sqlite", sa.MetaData()
+
+    def add(table: str, **values) -> int:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Skipped unsupported reflection")
+            t = sa.Table(table, meta, autoload_with=conn)
+        return conn.execute(t.insert().values(**values).returning(t.c.id)).scalar_one()
+
+    def money(amount: str):
+        return int(Decimal(amount) * 100) if sqlite else Decimal(amount)
+
+    def at(moment: datetime):
+        return moment.replace(tzinfo=None) if sqlite else moment
+
+    opened = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    programme = add("programmes", name="Health vouchers", funder="Interreg NWE",
+                    currency="EUR", total_budget=money("1240000"), starts_on=date(2026, 1, 1),
+                    ends_on=date(2028, 12, 31), regions=[])
+    calls, types = {}, {}
+    for code, ends in (("OPEN", None), ("ENDS", date(2027, 9, 30))):
+        calls[code] = add("calls", programme_id=programme, code=code, title=code,
+                          description="", opens_at=at(opened),
+                          closes_at=at(opened + timedelta(days=30)), created_at=at(opened),
+                          allowed_sizes=["micro", "small", "medium"],
+                          divergence_share=Decimal("0.3"), extra_evaluator_on_divergence=False,
+                          implementation_ends_on=ends)
+        for position, vt in enumerate(("travel", "market_validation", "impact")):
+            types[code, vt] = add(
+                "call_voucher_types", call_id=calls[code], voucher_type=vt, position=position,
+                quota=12, max_amount=money("50000"), funding_rate=Decimal("1.0000"),
+                envelope=money("600000"), committed=money("0"), awarded_count=0,
+                score_scale=5, references_issued=0, provider_other_region=False,
+                required_attachments=[])
+    org = add("organisations", legal_name="Nordic Biotech ApS", registry_number="DK12345678",
+              country="DK", region="Capital Region", size="small", sector="biotech",
+              award_lock=0, created_at=at(opened))
+    applicant = add("users", email="sme@test.example", name="Applicant", role="applicant",
+                    enabled=True, session_generation=0, created_at=at(opened),
+                    organisation_id=org)
+    ids = {}
+    # 22:30 UTC on 31 March is 00:30 on 1 April in Brussels: the award day is the
+    # programme's.
+    late_evening = datetime(2026, 3, 31, 22, 30, tzinfo=UTC)
+    for n, (name, state, code, vt, details, awarded_at) in enumerate((
+            ("trip", "awarded", "OPEN", "travel", {"end_date": "2027-03-03"}, opened),
+            ("typo", "reporting", "OPEN", "travel", {"end_date": "2207-03-03"}, opened),
+            ("capped", "report_submitted", "ENDS", "market_validation",
+             {"delivery_date": "9999-12-31"}, opened),
+            ("period", "completed", "ENDS", "impact", {}, opened),
+            ("award_day", "paid", "OPEN", "impact", {}, late_evening),
+            ("before_award", "awarded", "OPEN", "market_validation",
+             {"delivery_date": "2026-01-10"}, late_evening),
+            ("garbled", "awarded", "OPEN", "travel", {"end_date": "3 March"}, late_evening),
+            ("cancelled", "cancelled", "OPEN", "travel", {"end_date": "2027-03-03"}, opened),
+            ("submitted", "submitted", "OPEN", "travel", {"end_date": "2027-03-03"}, None),
+    ), 1):
+        voucher = awarded_at is not None
+        ids[name] = add(
+            "applications", reference=f"{code}-{n:05d}", call_id=calls[code],
+            call_voucher_type_id=types[code, vt], voucher_type=vt, organisation_id=org,
+            applicant_id=applicant, title=name, summary="", details=details,
+            requested_amount=money("1000"), awarded_amount=money("1000") if voucher else None,
+            paid_amount=money("1000" if state == "paid" else "0"), state=state,
+            review_count=1, decision_reason="", created_at=at(opened),
+            submitted_at=at(opened), awarded_at=at(awarded_at) if voucher else None,
+            decided_at=at(awarded_at) if voucher else None, version=3)
+    return ids
+
+
+def test_migration_0008_sets_the_report_deadline_of_vouchers_awarded_before_it(app_at_0007):
+    with db.engine.begin() as conn:
+        ids = _populate_0007(conn)
+
+    migrate_up()
+
+    due = {name: db.session.get(Application, i).report_due_on for name, i in ids.items()}
+    days = timedelta(days=60)
+    assert due == {
+        "trip": date(2027, 3, 3) + days,
+        "typo": date(2028, 12, 31) + days,  # capped at the programme's end
+        "capped": date(2027, 9, 30) + days,  # at the call's implementation end
+        "period": date(2027, 9, 30) + days,
+        "award_day": date(2026, 4, 1) + days,
+        "before_award": date(2026, 4, 1) + days,
+        "garbled": date(2026, 4, 1) + days,
+        "cancelled": None, "submitted": None,
+    }
+    # The same rule as an award today would apply.
+    for name in ("trip", "typo", "capped", "period", "award_day", "before_award", "garbled"):
+        voucher = db.session.get(Application, ids[name])
+        assert deadlines.report_due_on(voucher, local_date(voucher.awarded_at)) == due[name]

@@ -79,7 +79,9 @@ def test_a_review_reminder_goes_once_before_and_once_after_the_deadline(world):
     assert soon.to_address == overdue.to_address == world.slow.email
     assert soon.dedupe_key == f"review_due:{world.assignment.id}:{world.due}:soon"
     assert overdue.dedupe_key == f"review_due:{world.assignment.id}:{world.due}:overdue"
-    assert soon.subject == f"Review due {world.due.isoformat()}: {world.application.reference}"
+    # The subject says the day as the body does ("12 May 2026"), not as ISO.
+    assert soon.subject == f"Review due {day(world.due)}: {world.application.reference}"
+    assert overdue.subject == f"Overdue: review due {day(world.due)}: {world.application.reference}"
     assert f"by {day(world.due)}, in 3 days" in soon.body_text
     assert "was due" in overdue.body_text and "has not received it yet" in overdue.body_html
     link = f"/evaluate/applications/{world.application.id}"
@@ -123,6 +125,9 @@ def test_the_report_reminders_go_to_the_applicant_until_the_report_is_in(world):
     assert soon.dedupe_key == f"report_due:{world.voucher.id}:{world.report_due}:soon"
     assert overdue.dedupe_key == f"report_due:{world.voucher.id}:{world.report_due}:overdue"
     assert f"/apply/applications/{world.voucher.id}" in soon.body_text
+    assert soon.subject == f"Final report due {day(world.report_due)}: {world.voucher.reference}"
+    assert overdue.subject == (f"Overdue: final report due {day(world.report_due)}: "
+                               f"{world.voucher.reference}")
     # The voucher whose report is in got none.
     assert {m.application_id for m in reminders_queued("report_due")} == {world.voucher.id}
 
@@ -188,9 +193,9 @@ def test_send_reminders_run_twice_sends_each_reminder_once(app, runner, make, de
     received = [m for m in deliver() if m["Subject"].startswith(("Review due",
                                                                   "Overdue: final report"))]
     assert sorted((m["To"], m["Subject"]) for m in received) == sorted([
-        (evaluator.email, f"Review due {call.review_deadline}: {application.reference}"),
+        (evaluator.email, f"Review due {day(call.review_deadline)}: {application.reference}"),
         (voucher.applicant.email,
-         f"Overdue: final report due {voucher.report_due_on}: {voucher.reference}"),
+         f"Overdue: final report due {day(voucher.report_due_on)}: {voucher.reference}"),
     ])
     review = next(m for m in received if m["To"] == evaluator.email)
     text = review.get_body(("plain",)).get_content()

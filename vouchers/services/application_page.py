@@ -12,11 +12,13 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from workflows.lifecycle import UNDER_REVIEW
+
 from .. import policy
 from ..extensions import db
 from ..models import Application, Assignment, AuditRecord, FinalReport, Payment, Review, User
 from ..models.base import MAX_ID
-from . import eligibility, ranking, reporting, reviews, scoring, versions
+from . import deadlines, eligibility, ranking, reporting, reviews, scoring, versions
 from .assignment import Candidate, eligible_evaluators, wanted_per_application
 from .errors import InvalidInput
 from .voucher_money import VoucherMoney, voucher_money
@@ -62,6 +64,24 @@ class ApplicationPage:
         """A declared conflict left fewer standing evaluators than wanted."""
         conflicts = len(self.assignments) - self.standing
         return conflicts > 0 and self.standing < self.wanted
+
+    @property
+    def review_deadlines(self) -> dict[int, deadlines.Deadline]:
+        """{assignment id: the call's review deadline} for each standing assignment whose
+        review of the current version is still to come (deadlines.review_pending's twin,
+        read from the rows the page already holds: no query)."""
+        application = self.application
+        if application.state != UNDER_REVIEW:
+            return {}
+        reviewed = {r.evaluator_id for r in self.reviews
+                    if r.version == application.submission_number}
+        found = {}
+        for a in self.assignments:
+            deadline = deadlines.review_deadline(
+                application.call, not a.has_conflict and a.evaluator_id not in reviewed)
+            if deadline is not None:
+                found[a.id] = deadline
+        return found
 
     @property
     def due_now(self) -> Decimal | None:

@@ -1,9 +1,9 @@
 """Deadlines: a call's review deadline and each voucher's final-report deadline.
 
 The report is due a call's ``report_due_days`` after the voucher's activity ends (the
-trip's last day, the service's delivery date, else the call's implementation end, else
-the award day); the day is fixed at the award, so changing the call's number of days
-later moves no deadline already set.
+trip's last day, the service's delivery date, at most the call's last day of activities;
+else the call's implementation end, else the award day); the day is fixed at the award,
+so changing the call's number of days later moves no deadline already set.
 
 What "overdue" means is defined here once, as SQL conditions (the applications table's
 filters and the dashboard's counts, through services/needs.py; the reminders of
@@ -46,22 +46,35 @@ DEFAULT_REPORT_DAYS = 60
 
 
 def activity_end(application: Application, awarded_on: date) -> date:
-    """The day the voucher's activity ends, as far as the application says."""
+    """The day the voucher's activity ends, as far as the application says.
+
+    A day the applicant typed counts up to the call's last day of activities (its
+    implementation end, else the programme's end): a date past it was accepted only by
+    an eligibility exception or is a typo ("2207"), and must neither overflow the
+    deadline's arithmetic (9999-12-31) nor push the report beyond every reminder.
+    """
+    call = application.call
     details = application.details or {}
     for key in ("end_date", "delivery_date"):
         value = details.get(key)
         if value:
             try:
-                return date.fromisoformat(str(value))
+                return min(date.fromisoformat(str(value)), call.last_activity_day)
             except ValueError:
                 continue
-    return application.call.implementation_ends_on or awarded_on
+    return call.implementation_ends_on or awarded_on
 
 
 def report_due_on(application: Application, awarded_on: date) -> date:
-    """The final report's deadline, set when the voucher is awarded."""
+    """The final report's deadline, set when the voucher is awarded.
+
+    Migration 0008 computes the same for vouchers awarded before it: change both.
+    """
     end = max(activity_end(application, awarded_on), awarded_on)
-    return end + timedelta(days=application.call.report_due_days)
+    try:
+        return end + timedelta(days=application.call.report_due_days)
+    except OverflowError:  # only a programme that "ends" in year 9999 gets here
+        return date.max
 
 
 class _Keep:

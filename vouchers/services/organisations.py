@@ -12,7 +12,7 @@ it is: existing companies keep working until someone edits the number.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -28,7 +28,7 @@ from ..countries import COUNTRY_ALIASES, VALID_COUNTRIES
 from ..extensions import db
 from ..models import COMPANY_SIZES, SECTORS, Application, ChangeRecord, Organisation, User
 from ..text import clean_line
-from . import aid
+from . import aid, deadlines
 from .errors import InvalidInput
 from .transaction import atomic
 
@@ -309,6 +309,8 @@ class CompanyRecord:
     corrections: list[Correction]
     # Declarations of de minimis aid made and withdrawn, newest first.
     aid_changes: list[AidChange]
+    # {application id: what is overdue, "review" and/or "report"} (services/deadlines.py).
+    overdue: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 def company_record(organisation: Organisation) -> CompanyRecord:
@@ -316,6 +318,7 @@ def company_record(organisation: Organisation) -> CompanyRecord:
     applicant accounts and the corrections made so far, newest first."""
     applications = db.session.scalars(
         select(Application).where(Application.organisation_id == organisation.id)
+        .options(joinedload(Application.call))
         .order_by(Application.created_at.desc(), Application.id.desc())
     ).all()
     applicants = db.session.scalars(
@@ -345,4 +348,5 @@ def company_record(organisation: Organisation) -> CompanyRecord:
             granting_body=values.get("granting_body", ""),
             granted_on=values.get("granted_on", ""),
             amount=Decimal(values["amount"]) if values.get("amount") else None))
-    return CompanyRecord(list(applications), list(applicants), corrections, aid_changes)
+    return CompanyRecord(list(applications), list(applicants), corrections, aid_changes,
+                         overdue=deadlines.overdue_marks(list(applications)))

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from workflows.lifecycle import UNDER_REVIEW, WAITLISTED
 
+from ..clock import local_date
 from ..extensions import db
 from ..models import (
     Application,
@@ -26,7 +27,7 @@ from ..models import (
     CallVoucherType,
 )
 from ..models.base import MAX_ID, utcnow
-from . import eligibility, scoring, undertaking
+from . import deadlines, eligibility, scoring, undertaking
 
 TIE_BREAK = ("higher score on the first criterion, then the earlier submission, then the "
              "lower reference number")
@@ -56,6 +57,8 @@ class Entry(Ranked):
     blocking: tuple[eligibility.RuleResult, ...] = ()
     # Limits a manager accepted an exception to (undertaking.OVERRIDABLE codes).
     excused: frozenset[str] = frozenset()
+    # What is overdue ("review"; services/deadlines.overdue_marks), for the page's marks.
+    overdue: tuple[str, ...] = ()
 
     @property
     def static_blocking(self) -> tuple[eligibility.RuleResult, ...]:
@@ -138,6 +141,8 @@ def ranked(cvt: CallVoucherType, now: datetime | None = None) -> list[Entry]:
     ranking, criteria = _order(cvt)
     problems = scoring.threshold_problems_of(cvt, [r.application.id for r in ranking],
                                              criteria)
+    # One query at most (none unless the call's review deadline has passed).
+    overdue = deadlines.overdue_marks([r.application for r in ranking], local_date(now))
     entries = []
     for r in ranking:
         results = eligibility.evaluate(r.application, now)
@@ -147,7 +152,7 @@ def ranked(cvt: CallVoucherType, now: datetime | None = None) -> list[Entry]:
             threshold_problems=tuple(problems.get(r.application.id, ())),
             blocking=tuple(x for x in results if x.blocks),
             excused=frozenset(x.code for x in results if x.override is not None)
-            & undertaking.OVERRIDABLE))
+            & undertaking.OVERRIDABLE, overdue=overdue.get(r.application.id, ())))
     return entries
 
 
