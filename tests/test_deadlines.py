@@ -262,6 +262,17 @@ def test_the_evaluator_sees_due_dates_and_what_is_overdue(client, late):
     assert deadlines.day(late.call.review_deadline) not in html
 
 
+def test_the_evaluators_application_page_says_when_their_review_is_due(client, late):
+    reviews.confirm_no_conflict(late.pending, late.slow)
+    db.session.commit()
+    login(client, late.slow)
+    html = page(client.get(f"/evaluate/applications/{late.pending.id}"))
+    assert "Your review is due by" in html and "Overdue" in html
+    login(client, late.quick)  # reviewed it: nothing is due
+    html = page(client.get(f"/evaluate/applications/{late.pending.id}"))
+    assert "Your review is due by" not in html
+
+
 def _evaluator_row(html: str, reference: str) -> str:
     return html.split(f">{reference}</a></td>")[1].split("</tr>")[0]
 
