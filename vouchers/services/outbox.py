@@ -31,11 +31,14 @@ def _message_id() -> str:
     return f"<{secrets.token_hex(16)}@{domain}>"
 
 
-def programme_name(application=None) -> str:
-    """What a mail calls the programme: the application's, else PROGRAMME_NAME, else the
-    newest programme's name (an invited evaluator learns who invites them)."""
+def programme_name(application=None, call=None) -> str:
+    """What a mail calls the programme: the application's or the call's, else
+    PROGRAMME_NAME, else the newest programme's name (an invited evaluator learns who
+    invites them)."""
     if application is not None:
         return application.call.programme.name
+    if call is not None:
+        return call.programme.name
     configured = current_app.config.get("PROGRAMME_NAME")
     if configured:
         return configured
@@ -47,7 +50,8 @@ def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of ``kind`` for ``context``."""
     spec = mail_kinds.get(kind)
     env = current_app.jinja_env
-    context = {"programme_name": programme_name(context.get("application")),
+    context = {"programme_name": programme_name(context.get("application"),
+                                                 context.get("call")),
                "link": external_url, **context}
     # A subject is plain text: Flask autoescapes templates without a file name, which
     # would turn "R&D" into "R&amp;D" in the header.
