@@ -149,8 +149,10 @@ def claim(link: Link, now: datetime | None = None) -> User:
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        raise LinkGone(f"This link has already been used, and works only once. "
-                       f"{ASK_AGAIN[link.purpose]}")
+        # Used or retired a moment ago, by a concurrent request: the same words as
+        # problem()'s, whichever of the two caught it.
+        raise LinkGone(f"This link no longer works: it was used already, or a newer link "
+                       f"replaced it. {ASK_AGAIN[link.purpose]}")
     db.session.expire(link.row, ["used_at"])
     return link.row.user
 
