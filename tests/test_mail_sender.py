@@ -271,7 +271,7 @@ def test_in_development_each_message_is_a_file_the_mailbox_page_shows(client, ma
     assert row(message).status == "sent"
     login(client, make.manager())
     listing = client.get("/manage/mailbox").get_data(as_text=True)
-    assert TO in listing and "password_changed" in listing and "Sent" in listing
+    assert TO in listing and "Password changed" in listing and "Sent" in listing
     response = client.get(f"/manage/mailbox/{message.id}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200

@@ -13,7 +13,8 @@ from __future__ import annotations
 from flask import flash, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField
+from wtforms import SearchField, SelectChoice, SelectField
+from wtforms.validators import Length, Optional
 
 from .. import policy
 from ..boundary import by_id, route, see_other
@@ -36,27 +37,46 @@ PREVIEW_POLICY = {"Content-Security-Policy":
 
 
 class MailboxFilterForm(FlaskForm):
+    """The Mail page's filters, read from the query string. A wrong value (typed into the
+    URL, or a kind since removed) is left out, with its message next to its field; the
+    other filters still apply."""
+
     class Meta:
         csrf = False  # a GET filter changes nothing
 
     status = SelectField("Status", default="", choices=[SelectChoice("", "Any status")]
-                         + [SelectChoice(s, s.title()) for s in OUTBOX_STATUSES])
+                         + [SelectChoice(s, s.title()) for s in OUTBOX_STATUSES],
+                         invalid_choice_message="There is no such status: messages of "
+                         "every status are shown.")
+    kind = SelectField("Kind", default="", choices=[SelectChoice("", "Any kind")]
+                       + [SelectChoice(k, label) for k, label in outbox_pages.kind_choices()],
+                       invalid_choice_message="There is no such kind of message: messages "
+                       "of every kind are shown.")
+    to = SearchField("Recipient", [Optional(), Length(max=254, message=(
+        "An e-mail address has at most 254 characters: messages to every address are "
+        "shown."))], description="An address or a part of one, such as a domain")
+
+    def filters(self) -> dict[str, str]:
+        """The filters to apply (and to keep in the page links): each valid, non-empty one."""
+        self.validate()
+        return {f.name: f.data.strip() for f in (self.status, self.kind, self.to)
+                if not f.errors and f.data and f.data.strip()}
 
 
 @route(bp, "/mailbox", permission=policy.can_view_mailbox)
 def mailbox():
     form = MailboxFilterForm(request.args)
-    page = outbox_pages.mailbox_page(status=form.status.data if form.validate() else "",
-                                     page=request.args.get("page", 1, type=int))
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("manager/mailbox.html", form=form, page=page, page_args=args,
-                           keeps_files=keeps_files())
+    filters = form.filters()
+    page = outbox_pages.mailbox_page(**filters, page=request.args.get("page", 1, type=int))
+    return render_template("manager/mailbox.html", form=form, page=page, page_args=filters,
+                           keeps_files=keeps_files(), kind_label=outbox_pages.kind_label)
 
 
 def _message_page(message: OutboxMessage, form=None, error: str | None = None):
     return render_template(
         "manager/mailbox_message.html", message=message, error=error,
         copy=outbox_pages.file_copy(message, current_user), keeps_files=keeps_files(),
+        kind_label=outbox_pages.kind_label,
         resend_problem=outbox_pages.resend_problem(message),
         retry_form=form or ButtonForm(formdata=None)), 200, PREVIEW_POLICY
 

@@ -14,9 +14,9 @@ from email import policy as email_policy
 from email.parser import BytesParser
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from .. import policy
+from .. import mail_kinds, policy
 from ..extensions import db
 from ..models import OutboxMessage, User
 from ..models.base import utcnow
@@ -25,6 +25,36 @@ from .mail_sender import BLANKED, file_path, keeps_files
 from .transaction import atomic
 
 MAILBOX_PER_PAGE = 50
+# What the Mail page calls each kind of vouchers/mail_kinds.py (a manager's words, not the
+# recipient's: services/mail_preferences.DESCRIPTIONS speaks to the recipient). Every kind
+# has one (tests/test_mailbox_page.py).
+KIND_LABELS = {
+    "verify_email": "Address confirmation",
+    "password_reset": "Password reset",
+    "invitation": "Invitation",
+    "email_change": "New address confirmation",
+    "email_changed": "Address changed",
+    "password_changed": "Password changed",
+    "email_change_requested": "Address change asked (to the old address)",
+    "already_registered": "Already registered",
+    "reset_no_account": "Reset for an unknown or disabled account",
+    "submitted": "Application received",
+    "returned": "Application returned for changes",
+    "awarded": "Voucher awarded",
+    "rejected": "Application rejected",
+    "waitlisted": "Reserve list",
+    "report_returned": "Final report returned",
+    "report_approved": "Final report approved",
+    "payment_made": "Payment made",
+    "report_due": "Final report reminder",
+    "message_to_applicant": "Message to an applicant",
+    "message_to_managers": "Message to the managers",
+    "assigned": "Evaluation assignment",
+    "review_again": "New version to review",
+    "review_due": "Review reminder",
+    "manager_digest": "Managers' daily digest",
+    "digest": "Daily digest",
+}
 
 
 def is_blanked(message: OutboxMessage) -> bool:
@@ -67,11 +97,36 @@ def retry(message: OutboxMessage, by: User, now: datetime | None = None) -> None
                             message.to_address, by.email)
 
 
-def mailbox_page(*, status: str = "", page: int = 1):
-    """One page of the outbox, newest first (by id: the order rows were queued in)."""
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+def kind_label(kind: str) -> str:
+    """What the Mail page calls a kind; a kind no longer in the registry reads as its key."""
+    return KIND_LABELS.get(kind) or kind.replace("_", " ").capitalize()
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """Every kind with its label, in the registry's order (accounts, applications,
+    messages, evaluators, digests)."""
+    return [(key, kind_label(key)) for key in mail_kinds.KINDS]
+
+
+def mailbox_page(*, status: str = "", kind: str = "", to: str = "", page: int = 1):
+    """One page of the outbox, newest first, filtered by status, kind and a fragment of
+    the recipient's address (any case; ``%`` and ``_`` match themselves).
+
+    Newest by ``created_at``, the time the message was queued (then by id, for messages
+    of the same instant). No index serves this order (the outbox's are for the sender:
+    status and due time, digests, kind and address), so the database sorts the matching
+    rows: fine for the few thousand messages a programme sends in a year. A much larger
+    outbox would want an index on created_at (a migration) or an order by id alone.
+    """
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(),
+                                           OutboxMessage.id.desc())
     if status:
         query = query.where(OutboxMessage.status == status)
+    if kind:
+        query = query.where(OutboxMessage.kind == kind)
+    if to.strip():
+        query = query.where(func.lower(OutboxMessage.to_address)
+                            .contains(to.strip().lower(), autoescape=True))
     return db.paginate(query, page=max(1, page), per_page=MAILBOX_PER_PAGE,
                        max_per_page=MAILBOX_PER_PAGE, error_out=False, count=True)
 
