@@ -25,6 +25,26 @@ def snapshot() -> dict:
                 for t in db.metadata.sorted_tables}
 
 
+def count_queries(client, url: str) -> tuple[int, str]:
+    """How many SQL statements a GET of ``url`` runs, and the page (which must answer 200)."""
+    from sqlalchemy import event
+
+    from vouchers.extensions import db
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    return len(statements), response.get_data(as_text=True)
+
+
 def logout(client) -> None:
     with client.session_transaction() as session:
         session.clear()

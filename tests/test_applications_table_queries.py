@@ -6,9 +6,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
-from tests.helpers import login
+from tests.helpers import count_queries, login
 from vouchers.extensions import db
 from vouchers.models import Application, Organisation, User
 from vouchers.models.base import utcnow
@@ -47,21 +47,6 @@ def call_with_many_applications(make):
     ])
     db.session.commit()
     return call
-
-
-def count_queries(client, url: str) -> tuple[int, str]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    assert response.status_code == 200
-    return len(statements), response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("extra", [

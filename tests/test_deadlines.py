@@ -15,10 +15,10 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade as migrate_up
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from tests.conftest import POSTGRES_DEFAULT, postgres_database, postgres_reachable
-from tests.helpers import login, snapshot
+from tests.helpers import count_queries, login, snapshot
 from tests.test_manager_calls import field_errors, form_fields, page
 from vouchers import create_app
 from vouchers.clock import local_date, today
@@ -340,21 +340,6 @@ def test_the_managers_assignments_panel_marks_each_review_overdue(client, late):
     assert "due by" not in _evaluator(html, late.slow.name)
 
 
-def _queries(client, url: str) -> tuple[int, str]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    assert response.status_code == 200
-    return len(statements), page(response)
-
-
 def test_the_company_page_marks_what_is_overdue_in_a_fixed_number_of_queries(
         client, make, manager):
     call = make.call()
@@ -384,11 +369,11 @@ def test_the_company_page_marks_what_is_overdue_in_a_fixed_number_of_queries(
     url = f"/manage/organisations/{applicant.organisation_id}"
     login(client, manager)
     client.get(url)
-    few, _ = _queries(client, url)
+    few, _ = count_queries(client, url)
 
     vouchers += [overdue_voucher() for _ in range(3)]
     pending += [review_overdue() for _ in range(2)]
-    many, html = _queries(client, url)
+    many, html = count_queries(client, url)
     assert many == few
     for voucher in vouchers:
         assert "Final report overdue" in _row(html, voucher.reference)
