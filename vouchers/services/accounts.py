@@ -58,6 +58,14 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+def enabled_managers() -> list[User]:
+    """The programme managers whose accounts are enabled, by id: who hears of what the
+    programme as a whole must act on."""
+    return list(db.session.scalars(select(User).where(User.role == "manager",
+                                                      User.enabled.is_(True))
+                                   .order_by(User.id)))
+
+
 def session_user(user_id: int, generation: int) -> User | None:
     """The user a session cookie names, if that session has not been ended."""
     user = db.session.get(User, user_id)

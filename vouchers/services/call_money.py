@@ -35,7 +35,6 @@ class CallSpec(call_specs.CallSpec):
 
 
 LEAST_ADVANCE, MOST_ADVANCE = Decimal("0.01"), Decimal("0.99")
-_KEEP = object()
 
 
 def money_problems(spec: call_specs.CallSpec) -> list[str]:
@@ -56,19 +55,14 @@ def money_problems(spec: call_specs.CallSpec) -> list[str]:
 
 
 def set_money(call: Call, spec: call_specs.CallSpec) -> None:
-    share = getattr(spec, "advance_share", _KEEP)
-    if share is not _KEEP:
-        call.advance_share = share
-    returns = getattr(spec, "zero_report_returns_quota", _KEEP)
-    if returns is not _KEEP:
-        call.zero_report_returns_quota = returns
+    call_specs.write_given(call, spec, ("advance_share", "zero_report_returns_quota"))
 
 
 def advance_problems(call: Call, spec: call_specs.CallSpec) -> list[str]:
     """The advance share stays once advances were paid or a payment file is out: the bank
     may be paying an advance at the old share, which must still be recorded as paid."""
-    share = getattr(spec, "advance_share", _KEEP)
-    if share is _KEEP or share == call.advance_share:
+    share = getattr(spec, "advance_share", call_specs.KEEP)
+    if share is call_specs.KEEP or share == call.advance_share:
         return []
     p, b = Payment, PaymentBatch
     paid = db.session.scalar(select(exists().where(

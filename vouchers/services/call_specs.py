@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from .. import voucher_types
 from ..clock import local_date
@@ -105,6 +106,24 @@ class CallSpec:
     divergence_share: Decimal = DIVERGENCE_SHARE
     extra_evaluator_on_divergence: bool = False
     lead_evaluator_id: int | None = None
+
+
+class _Keep:
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+# A CallSpec field left at KEEP (or missing from an older spec) keeps what the call has
+# (a new call: the model's default).
+KEEP: Any = _Keep()
+
+
+def write_given(call, spec: CallSpec, names: tuple[str, ...]) -> None:
+    """Copy the fields ``names`` of ``spec`` onto ``call``, but those it leaves at KEEP."""
+    for name in names:
+        value = getattr(spec, name, KEEP)
+        if value is not KEEP:
+            setattr(call, name, value)
 
 
 def checked_line(value: str, label: str, problems: list[str], missing: str) -> str:

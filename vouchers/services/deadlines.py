@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import and_, exists, not_, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -33,7 +32,7 @@ from workflows.lifecycle import AWARDED, REPORTING, UNDER_REVIEW
 from ..clock import local_date, today
 from ..extensions import db
 from ..models import Application, Assignment, Call, Programme, Review
-from . import call_money
+from . import call_money, call_specs
 
 # A voucher's report is still to come in these states: the reminders and the overdue
 # marks concern only them.
@@ -77,13 +76,7 @@ def report_due_on(application: Application, awarded_on: date) -> date:
         return date.max
 
 
-class _Keep:
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-# A CallSpec field left at KEEP keeps what the call has (a new call: the model's default).
-KEEP: Any = _Keep()
+KEEP = call_specs.KEEP
 
 
 @dataclass
@@ -123,12 +116,7 @@ def deadline_problems(spec, programme: Programme | None = None) -> list[str]:
 
 def set_deadlines(call: Call, spec) -> None:
     """Write the spec's deadlines on ``call``; vouchers already awarded keep their own."""
-    deadline = getattr(spec, "review_deadline", KEEP)
-    if deadline is not KEEP:
-        call.review_deadline = deadline
-    days = getattr(spec, "report_due_days", KEEP)
-    if days is not KEEP:
-        call.report_due_days = days
+    call_specs.write_given(call, spec, ("review_deadline", "report_due_days"))
 
 
 def day(value: date) -> str:

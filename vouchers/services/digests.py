@@ -24,7 +24,7 @@ from ..extensions import db
 from ..links import external_url
 from ..models import OutboxMessage, User
 from ..models.base import utcnow
-from . import bank_details, outbox
+from . import accounts, bank_details, outbox
 from .calls import calls_open_first
 from .errors import ConcurrentChange
 from .needs import calls_needing_action
@@ -161,8 +161,7 @@ def send_manager_digests(now: datetime | None = None) -> int:
     if not due_today(now):
         return 0
     day = local_date(now)
-    managers = list(db.session.scalars(
-        select(User).where(User.role == "manager", User.enabled.is_(True)).order_by(User.id)))
+    managers = accounts.enabled_managers()
     done = set(db.session.scalars(select(OutboxMessage.dedupe_key).where(
         OutboxMessage.dedupe_key.in_([manager_key(m.id, day) for m in managers]))))
     managers = [m for m in managers if manager_key(m.id, day) not in done]

@@ -12,37 +12,12 @@ from ..extensions import db
 from ..models import OutboxMessage, User
 from .transaction import atomic
 
-# What each kind is about, in the settings page's words (a kind not named here is shown
-# by its key).
-DESCRIPTIONS = {
-    "verify_email": "confirming your e-mail address",
-    "password_reset": "resetting your password",
-    "invitation": "invitations",
-    "email_change": "confirming a new e-mail address",
-    "email_change_requested": "someone asked to change your e-mail address",
-    "already_registered": "someone tried to register with your address",
-    "email_changed": "your e-mail address was changed",
-    "password_changed": "your password was changed",
-    "submitted": "the receipt of a submitted application",
-    "returned": "an application returned to you for changes",
-    "awarded": "a voucher awarded",
-    "rejected": "an application rejected",
-    "waitlisted": "an application put on the reserve list",
-    "report_returned": "a final report returned to you",
-    "report_approved": "a final report approved",
-    "payment_made": "a payment made",
-    "report_due": "a final report's deadline",
-    "message_to_applicant": "new messages from the programme",
-    "message_to_managers": "new messages from applicants",
-    "assigned": "new assignments",
-    "review_due": "a review's deadline",
-    "manager_digest": "the daily list of what needs action",
-}
+# The digest itself is never one of what may wait for the digest.
 _NEVER_LISTED = ("digest",)
 
 
 def describe(kind: mail_kinds.MailKind) -> str:
-    return DESCRIPTIONS.get(kind.key, kind.key.replace("_", " "))
+    return kind.about or kind.key.replace("_", " ")
 
 
 def kinds_for(user: User) -> tuple[list[str], list[str]]:

@@ -25,36 +25,9 @@ from .mail_sender import BLANKED, file_path, keeps_files
 from .transaction import atomic
 
 MAILBOX_PER_PAGE = 50
-# What the Mail page calls each kind of vouchers/mail_kinds.py (a manager's words, not the
-# recipient's: services/mail_preferences.DESCRIPTIONS speaks to the recipient). Every kind
-# has one (tests/test_mailbox_page.py).
-KIND_LABELS = {
-    "verify_email": "Address confirmation",
-    "password_reset": "Password reset",
-    "invitation": "Invitation",
-    "email_change": "New address confirmation",
-    "email_changed": "Address changed",
-    "password_changed": "Password changed",
-    "email_change_requested": "Address change asked (to the old address)",
-    "already_registered": "Already registered",
-    "reset_no_account": "Reset for an unknown or disabled account",
-    "submitted": "Application received",
-    "returned": "Application returned for changes",
-    "awarded": "Voucher awarded",
-    "rejected": "Application rejected",
-    "waitlisted": "Reserve list",
-    "report_returned": "Final report returned",
-    "report_approved": "Final report approved",
-    "payment_made": "Payment made",
-    "report_due": "Final report reminder",
-    "message_to_applicant": "Message to an applicant",
-    "message_to_managers": "Message to the managers",
-    "assigned": "Evaluation assignment",
-    "review_again": "New version to review",
-    "review_due": "Review reminder",
-    "manager_digest": "Managers' daily digest",
-    "digest": "Daily digest",
-}
+# What the Mail page calls each kind: its label in vouchers/mail_kinds.py (a manager's
+# words; the settings page uses the recipient's, ``about``).
+KIND_LABELS = {key: kind.label for key, kind in mail_kinds.KINDS.items()}
 
 
 def is_blanked(message: OutboxMessage) -> bool:

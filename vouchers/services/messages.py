@@ -26,8 +26,8 @@ from .. import policy
 from ..extensions import db
 from ..input_checks import text_problem
 from ..models import Application, ApplicationMessage, MessageAttachment, User
+from . import accounts, outbox
 from . import attachments as files
-from . import outbox
 from .errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from .transaction import atomic
 
@@ -173,11 +173,6 @@ def preview(text: str, length: int = PREVIEW) -> tuple[str, bool]:
     return cut.rstrip() + " …", True
 
 
-def _managers() -> list[User]:
-    return list(db.session.scalars(
-        select(User).where(User.role == MANAGER, User.enabled.is_(True)).order_by(User.id)))
-
-
 def _mail_the_other_side(message: ApplicationMessage) -> None:
     application = message.application
     text, cut = preview(message.body)
@@ -186,7 +181,7 @@ def _mail_the_other_side(message: ApplicationMessage) -> None:
     if message.author.role == MANAGER:
         recipients, kind = [application.applicant], "message_to_applicant"
     else:
-        recipients, kind = _managers(), "message_to_managers"
+        recipients, kind = accounts.enabled_managers(), "message_to_managers"
     for user in recipients:
         outbox.queue(kind, to=user, context=context, application=application,
                      dedupe_key=f"message:{message.id}:{user.id}")

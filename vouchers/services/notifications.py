@@ -35,15 +35,7 @@ from ..models import (
 )
 from ..models.ledger import KIND_LABELS
 from ..money import ZERO
-from . import outbox, ranking, scoring, settlement
-
-# Ids per IN list: well under any database's limit on bound parameters.
-_CHUNK = 500
-
-
-def _chunks(ids: list[int]):
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start:start + _CHUNK]
+from . import outbox, ranking, scoring, settlement, transitions
 
 
 def _tell_applicant(kind: str, application: Application, **context) -> None:
@@ -200,13 +192,13 @@ def assigned(pairs: list[tuple[int, int]]) -> None:
         return
     app_ids = sorted({app_id for app_id, _ in pairs})
     applications: dict[int, Application] = {}
-    for chunk in _chunks(app_ids):
+    for chunk in transitions.chunks(app_ids):
         applications.update((a.id, a) for a in db.session.scalars(
             select(Application).where(Application.id.in_(chunk))
             .options(joinedload(Application.call).joinedload(Call.programme))))
     evaluator_ids = sorted({uid for _, uid in pairs})
     evaluators: dict[int, User] = {}
-    for chunk in _chunks(evaluator_ids):
+    for chunk in transitions.chunks(evaluator_ids):
         evaluators.update((u.id, u) for u in db.session.scalars(
             select(User).where(User.id.in_(chunk), User.enabled.is_(True))))
     # One message per evaluator and call: a call has its own review deadline.

@@ -80,10 +80,12 @@ def queue(kind: str, *, to: User | str, context: dict[str, Any] | None = None,
     address = to.email if isinstance(to, User) else str(to)
     context = {"recipient": user, "recipient_address": address, "application": application,
                **(context or {})}
-    subject, text, html = render(kind, context)
+    # Asked before rendering: a reminder already queued costs one lookup, not three
+    # templates (a concurrent twin still meets the unique key below).
     if dedupe_key is not None and db.session.scalar(
             select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
         return None
+    subject, text, html = render(kind, context)
     message = OutboxMessage(
         kind=kind, to_address=address, user_id=user.id if user is not None else None,
         application_id=application.id if application is not None else None,
