@@ -16,9 +16,10 @@ from decimal import Decimal
 
 import pytest
 from flask import current_app
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
+from exports.sheets.common import utc_naive
 from tests.helpers import login
 from vouchers.clock import local_date, today
 from vouchers.extensions import db
@@ -270,8 +271,9 @@ def check_workbook(wb, call: Call, filters: WorkbookFilters | None = None, *,
         e.actor.name if e.actor else None, naive(e.at),
     ] for e in entries]
     ledger_rows = rows_of(ws)
-    got = [[day(r[0]), *r[1:5], money(r[5]), money(r[6]), *r[7:11],
-            r[11].replace(microsecond=0)] for r in ledger_rows[:len(entries)]]
+    got = [[day(r[0]), *r[1:5], money(r[5]), money(r[6]), *r[7:11], r[11]]
+           for r in ledger_rows[:len(entries)]]
+    # The sheet shows the audit time to the second, never a second later.
     assert got == [[*e[:11], e[11].replace(microsecond=0)] for e in expected]
     check_totals(ledger_rows[len(entries)], 2, len(entries) + 1, "FGH", "Ledger")
     by_type = ledger_rows[len(entries) + 3:]
@@ -777,3 +779,13 @@ def test_command_line_shows_a_progress_bar_on_a_terminal(runner, scenario, tmp_p
     assert result.exit_code == 0, result.output
     assert "Writing book.xlsx" in result.output
     check_workbook(load_workbook(output), scenario.call)
+
+
+def test_a_time_just_before_a_second_is_not_shown_as_the_next_one(tmp_path):
+    # A cell holds a day fraction; 12.9999995 s read back as 13 s before times were cut.
+    at = datetime(2026, 12, 2, 5, 17, 12, 999_999, tzinfo=UTC)
+    wb = Workbook()
+    wb.active["A1"] = utc_naive(at)
+    wb.save(tmp_path / "t.xlsx")
+    cell = load_workbook(tmp_path / "t.xlsx").active["A1"].value
+    assert cell == datetime(2026, 12, 2, 5, 17, 12)

@@ -90,10 +90,12 @@ class Progress:
 def utc_naive(value: datetime) -> datetime:
     # Spreadsheet cells have no time zone (openpyxl refuses aware datetimes); the sheets
     # label these columns "(UTC)", so aware values are converted and naive ones are taken
-    # to be UTC already, as the database stores them.
-    if value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)
+    # to be UTC already, as the database stores them. Cut to the second: a cell holds a
+    # day fraction, and microseconds near a whole second came back rounded up to it, one
+    # second later than the audit record says.
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.replace(microsecond=0)
 
 
 def set_print_layout(ws, *, one_page: bool = False) -> None:
