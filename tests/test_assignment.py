@@ -258,7 +258,8 @@ def test_only_a_manager_assigns_automatically(make):
     make.evaluator()
     evaluator = make.evaluator()
     before = snapshot()
-    with pytest.raises(NotAllowed, match="Only a manager assigns evaluators."):
+    with pytest.raises(NotAllowed,
+                       match="Only a lead partner's manager assigns a whole call's evaluators."):
         auto_assign(call, 1, evaluator)
     db.session.commit()
     assert snapshot() == before

@@ -41,6 +41,9 @@ ALLOWED_BY = {
     "can_apply": APPLICANTS,
     "can_evaluate": EVALUATORS,
     "can_manage": {"manager"},
+    # What concerns the whole programme (calls, budgets, users, the funder's exports):
+    # the lead partner's managers (and managers of no partner).
+    "can_run_programme": {"manager"},
     # The world's application: its owner and the managers; its attachment (a quote) to the
     # same people. Not (yet) the evaluator assigned without a conflict: they have not
     # confirmed having none, so they see nothing of its content.

@@ -6,7 +6,8 @@ itself only calls a service and says where to go next. For every request the bou
 
 1. loads the URL's objects (404 if one does not exist or does not belong to its parent),
 2. asks the declared permission about the first of them (404, or the login page for an
-   anonymous visitor, so a page's existence does not leak),
+   anonymous visitor, so a page's existence does not leak), and whether each of them is
+   within a partner manager's regions (policy.reaches: 404 otherwise),
 3. on GET draws the page (``render``) and never commits,
 4. on POST validates the form (400 and the page again with the field errors), calls the
    view (which calls one service), and commits once; when a service refuses with a
@@ -32,7 +33,7 @@ from werkzeug.wrappers import Response
 
 from .extensions import db, login_manager
 from .models.base import MAX_ID
-from .policy import Predicate
+from .policy import Predicate, reaches
 from .services.errors import DomainError, NotAllowed
 from .services.transaction import CONCURRENT_MESSAGE
 
@@ -145,6 +146,10 @@ def route(bp: Blueprint, rule: str, *, permission: Predicate,
             first = objects[next(iter(loaders))] if loaders else None
             if not permission(current_user, first):
                 refuse(f"{permission.__name__} on {first!r}", log_in=first is None)
+            # Every loaded object, not only the first, within the user's partner scope.
+            for key in loaders:
+                if not reaches(current_user, objects[key]):
+                    refuse(f"{objects[key]!r} is outside {current_user!r}'s partner")
             if before is not None and (early := before(**objects)) is not None:
                 return early
             bound = _build_form(form, objects)

@@ -21,6 +21,16 @@ from workflows.lifecycle import APPLICANT, EDITABLE_STATES, EVALUATOR, MANAGER
 
 from .extensions import db
 from .models import Application, Assignment, Attachment, Invitation, User
+from .policy_partners import (  # noqa: F401  (re-exported: ask this module)
+    application_scope,
+    can_run_programme,
+    can_submit_partner_report,
+    can_view_consortium,
+    can_view_partner_reports,
+    organisation_scope,
+    partner_scope,
+    reaches,
+)
 from .services.errors import NotAllowed
 
 Predicate = Callable[..., bool]
@@ -126,28 +136,29 @@ def may_be_assigned(evaluator: User, application: Application) -> str | None:
 
 
 def can_manage(user: Any, obj: Any = None) -> bool:
-    """The manager's pages and everything a programme manager does."""
-    return _role(user, MANAGER)
+    """The manager's pages, and ``obj`` if given within the manager's partner scope
+    (vouchers/policy_partners.py: a partner manager reaches the SMEs of its regions)."""
+    return _role(user, MANAGER) and reaches(user, obj)
 
 
 def can_invite(user: Any, role: str | None = None) -> bool:
-    return can_manage(user) and role in (None, EVALUATOR, MANAGER)
+    return can_run_programme(user) and role in (None, EVALUATOR, MANAGER)
 
 
 def can_revoke_invitation(user: Any, invitation: Invitation) -> bool:
-    return can_manage(user)
+    return can_run_programme(user)
 
 
 def can_disable_account(user: Any, target: User) -> bool:
-    return can_manage(user) and target.id != user.id
+    return can_run_programme(user) and target.id != user.id
 
 
 def can_enable_account(user: Any, target: User) -> bool:
-    return can_manage(user)
+    return can_run_programme(user)
 
 
 def can_unlock_account(user: Any, target: User) -> bool:
-    return can_manage(user)
+    return can_run_programme(user)
 
 
 # Evaluators are asked while an application awaits its review or is under it.
@@ -155,14 +166,14 @@ REVIEWABLE_STATES = frozenset({lifecycle.SUBMITTED, lifecycle.UNDER_REVIEW})
 
 
 def can_assign_evaluator(user: Any, application: Application) -> bool:
-    return can_manage(user) and application.state in REVIEWABLE_STATES
+    return can_manage(user, application) and application.state in REVIEWABLE_STATES
 
 
 def can_record_payment(user: Any, application: Application) -> bool:
     """Payments are recorded once the report is approved, until paid in full; an advance
     between the award and the approval, where the call pays advances. (How much is due
     is the service's to say: services/settlement.py.)"""
-    if not can_manage(user):
+    if not can_manage(user, application):
         return False
     if application.state in lifecycle.ADVANCE_STATES:
         return bool(application.call.advance_share)
@@ -173,7 +184,7 @@ def can_record_payment(user: Any, application: Application) -> bool:
 
 
 def can_view_application(user: Any, application: Application) -> bool:
-    if can_manage(user):
+    if can_manage(user, application):
         return True
     if _role(user, APPLICANT):
         return is_owner(user, application)
@@ -196,7 +207,7 @@ INTERNAL_TRIGGERS = frozenset({"assign", "unassign", "consensus", "accept_except
 
 def can_see_record(user: Any, record: Any) -> bool:
     """Whether a user who may view the application sees this line of its history."""
-    return can_manage(user) or record.trigger not in INTERNAL_TRIGGERS
+    return can_manage(user, record.application) or record.trigger not in INTERNAL_TRIGGERS
 
 
 def can_download(user: Any, attachment: Attachment) -> bool:
@@ -219,7 +230,7 @@ EXCEPTION_STATES = frozenset({lifecycle.SUBMITTED, lifecycle.UNDER_REVIEW, lifec
 
 
 def can_accept_exception(user: Any, application: Application) -> bool:
-    return can_manage(user) and application.state in EXCEPTION_STATES
+    return can_manage(user, application) and application.state in EXCEPTION_STATES
 
 
 # versions, conflict confirmation, unassigning
@@ -252,14 +263,14 @@ def can_confirm_no_conflict(user: Any, application: Application) -> bool:
 
 def can_compare_versions(user: Any, application: Application) -> bool:
     """What changed between two versions: managers, and the evaluators who may read it."""
-    return can_manage(user) or confirmed_assignment(user, application) is not None
+    return can_manage(user, application) or confirmed_assignment(user, application) is not None
 
 
 def can_unassign(user: Any, assignment: Assignment) -> bool:
     """A manager takes off an evaluator who stands (a declared conflict stays on record)
     while the application's reviews are open. Whether they already reviewed the current
     version the service checks, so the manager is told why rather than shown a 404."""
-    return (can_manage(user) and not assignment.has_conflict
+    return (can_manage(user, assignment) and not assignment.has_conflict
             and assignment.application.state in UNASSIGNABLE_STATES)
 
 # scoring, consensus
@@ -282,7 +293,7 @@ def can_record_consensus(user: Any, application: Application) -> bool:
     """
     if application.state not in CONSENSUS_STATES:
         return False
-    if can_manage(user):
+    if can_manage(user, application):
         return True
     if not is_lead_evaluator(user, application):
         return False
@@ -296,19 +307,20 @@ def can_record_consensus(user: Any, application: Application) -> bool:
 
 
 def can_view_ranking(user: Any, call_voucher_type: Any = None) -> bool:
-    """The ranked list of a call's voucher type and its proposed funding line."""
-    return can_manage(user)
+    """The ranked list of a call's voucher type and its proposed funding line: it ranks
+    every region's applications, so the lead partner's."""
+    return can_run_programme(user)
 
 
 def can_decide_funding(user: Any, call_voucher_type: Any = None) -> bool:
     """Propose and confirm a type's funding line (the awards, waitlist and rejections)."""
-    return can_manage(user)
+    return can_run_programme(user)
 
 
 def can_promote_from_reserve(user: Any, application: Any = None) -> bool:
     """Award a waitlisted application the reserve list offers. Whether it is offered now is
     the service's to say (with a message), not a reason to hide the page."""
-    return can_manage(user)
+    return can_run_programme(user)
 
 
 # aid declarations (de minimis aid an SME received elsewhere)
@@ -318,8 +330,8 @@ def can_declare_aid(user: Any, organisation: Any) -> bool:
     """The company's own applicant, or a manager: the award check counts what is declared."""
     if organisation is None:
         return False
-    return can_manage(user) or (_role(user, APPLICANT)
-                                and user.organisation_id == organisation.id)
+    return can_manage(user, organisation) or (_role(user, APPLICANT)
+                                              and user.organisation_id == organisation.id)
 
 
 def can_withdraw_aid(user: Any, declaration: Any) -> bool:
@@ -333,23 +345,25 @@ def can_withdraw_aid(user: Any, declaration: Any) -> bool:
 
 def can_reverse_payment(user: Any, payment: Any) -> bool:
     """A manager books a recorded payment back (the service refuses a second reversal)."""
-    return can_manage(user)
+    return can_manage(user, payment)
 
 
 def can_record_recovery(user: Any, application: Application) -> bool:
     """Money comes back from a closed or cancelled voucher that was paid something."""
-    return (can_manage(user) and application.paid_amount > 0 and application.state in (
+    return (can_manage(user, application) and application.paid_amount > 0 and application.state in (
         lifecycle.CLOSED_STATES | {lifecycle.CANCELLED}))
 
 
 def can_manage_payments(user: Any, obj: Any = None) -> bool:
-    """The payments due, SEPA batches and their execution: programme managers."""
-    return can_manage(user)
+    """The payments due, SEPA batches and their execution: a batch pays every region's
+    vouchers in EUR, so the lead partner's managers. (A partner manager records the
+    payments of its vouchers one by one, in its currency.)"""
+    return can_run_programme(user)
 
 
 def can_edit_bank_details(user: Any, organisation: Any) -> bool:
     """The company's own applicants, or a manager, give its bank details."""
-    if can_manage(user):
+    if can_manage(user, organisation):
         return True
     return (_role(user, APPLICANT) and organisation is not None
             and user.organisation_id == organisation.id)
@@ -357,12 +371,12 @@ def can_edit_bank_details(user: Any, organisation: Any) -> bool:
 
 def can_decide_bank_change(user: Any, change: Any) -> bool:
     """Bank details changed after an award wait for a manager's confirmation."""
-    return can_manage(user) and change.outcome is None
+    return can_manage(user, change) and change.outcome is None
 
 
 def can_export_register(user: Any, obj: Any = None) -> bool:
-    """The de minimis register (CSV and workbook) is for programme managers."""
-    return can_manage(user)
+    """The de minimis register (CSV and workbook) is for the lead partner's managers."""
+    return can_run_programme(user)
 
 
 # --- mail and messages (issue 10): in vouchers/policy_mail.py (add new ones there),

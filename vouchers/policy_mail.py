@@ -13,22 +13,23 @@ from workflows import lifecycle
 
 from .models import Application
 from .policy import can_manage, is_owner
+from .policy_partners import can_run_programme
 
 
 def can_view_mailbox(user: Any, obj: Any = None) -> bool:
     """The outbox page: what was sent, what waits and what failed (bodies only in
-    development, where mail goes to files)."""
-    return can_manage(user)
+    development, where mail goes to files); every region's mail, so the lead partner's."""
+    return can_run_programme(user)
 
 
 def can_retry_mail(user: Any, message: Any = None) -> bool:
-    return can_manage(user) and (message is None or message.status == "failed")
+    return can_run_programme(user) and (message is None or message.status == "failed")
 
 
 def can_read_messages(user: Any, application: Application) -> bool:
     """The thread between the applicant and the managers: the owner and the managers.
     Evaluators judge the application as submitted and never see it."""
-    return can_manage(user) or is_owner(user, application)
+    return can_manage(user, application) or is_owner(user, application)
 
 
 def can_post_message(user: Any, application: Application) -> bool:
@@ -39,11 +40,11 @@ def can_post_message(user: Any, application: Application) -> bool:
 
 def can_read_internal_notes(user: Any, application: Application) -> bool:
     """Internal notes are for the programme's managers only."""
-    return can_manage(user)
+    return can_manage(user, application)
 
 
 def can_post_internal_note(user: Any, application: Application) -> bool:
-    return can_manage(user)
+    return can_manage(user, application)
 
 
 def can_download_message_file(user: Any, attachment: Any) -> bool:

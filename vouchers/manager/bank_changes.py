@@ -53,7 +53,7 @@ def _back(form, change: BankDetailsChange):
     return see_other("manager.bank_changes")
 
 
-@route(bp, "/bank-changes", permission=policy.can_manage)
+@route(bp, "/bank-changes", permission=policy.can_run_programme)
 def bank_changes():
     return _list_page()
 

@@ -39,7 +39,7 @@ def _programme_page(form, error=None, programme: Programme | None = None):
                            problems=_problems(error))
 
 
-@route(bp, "/programmes/new", permission=policy.can_manage, form=ProgrammeForm,
+@route(bp, "/programmes/new", permission=policy.can_run_programme, form=ProgrammeForm,
        render=_programme_page)
 def new_programme(form):
     programme = call_setup.create_programme(current_user, **form.to_fields())
@@ -47,7 +47,7 @@ def new_programme(form):
     return see_other(".new_call", programme=programme.id)
 
 
-@route(bp, "/programmes/<int:programme_id>/edit", permission=policy.can_manage,
+@route(bp, "/programmes/<int:programme_id>/edit", permission=policy.can_run_programme,
        load={"programme": by_id(Programme)}, form=programme_form, render=_programme_page)
 def edit_programme(form, programme: Programme):
     call_setup.update_programme(programme, current_user, **form.to_fields())
@@ -72,7 +72,7 @@ def _programme_first():
     return None
 
 
-@route(bp, "/calls/new", permission=policy.can_manage, before=_programme_first,
+@route(bp, "/calls/new", permission=policy.can_run_programme, before=_programme_first,
        form=lambda: new_call_form(call_lists.programmes(), call_setup.lead_candidates()),
        render=_call_page,
        rework=lambda form: form.reworked())
@@ -82,7 +82,7 @@ def new_call(form):
     return see_other(".edit_call", call_id=call.id)
 
 
-@route(bp, "/calls/<int:call_id>/edit", permission=policy.can_manage,
+@route(bp, "/calls/<int:call_id>/edit", permission=policy.can_run_programme,
        load={"call": by_id(Call)},
        form=lambda call: edit_call_form(call, call_setup.lead_candidates(call)),
        render=_call_page,

@@ -42,7 +42,7 @@ def dashboard_home():
                            bank_changes=bank_details.pending_count())
 
 
-@route(bp, "/calls/<int:call_id>/dashboard", permission=policy.can_manage,
+@route(bp, "/calls/<int:call_id>/dashboard", permission=policy.can_run_programme,
        load={"call": by_id(Call)})
 def dashboard(call: Call):
     now = utcnow()
@@ -81,7 +81,7 @@ def _report(result: AutoAssignResult, n: int) -> None:
 
 
 @route(bp, "/calls/<int:call_id>/auto-assign", methods=("POST",),
-       permission=policy.can_manage, load={"call": by_id(Call)}, form=AutoAssignForm,
+       permission=policy.can_run_programme, load={"call": by_id(Call)}, form=AutoAssignForm,
        render=_refused)
 def auto_assign(form: AutoAssignForm, call: Call):
     n = form.per_application.data

@@ -27,7 +27,7 @@ def _provider_page(form, error=None, provider: ServiceProvider | None = None):
                            problems=error.splitlines() if error else [])
 
 
-@route(bp, "/providers/new", permission=policy.can_manage, form=ProviderForm,
+@route(bp, "/providers/new", permission=policy.can_run_programme, form=ProviderForm,
        render=_provider_page)
 def new_provider(form):
     provider = catalogue.add_provider(form.to_spec(), current_user)
@@ -35,7 +35,7 @@ def new_provider(form):
     return see_other(".providers")
 
 
-@route(bp, "/providers/<int:provider_id>/edit", permission=policy.can_manage,
+@route(bp, "/providers/<int:provider_id>/edit", permission=policy.can_run_programme,
        load={"provider": by_id(ServiceProvider)},
        form=lambda provider: ProviderForm(obj=provider), render=_provider_page)
 def edit_provider(form, provider: ServiceProvider):
@@ -49,7 +49,7 @@ def _back_to_list(form=None, error=None, provider=None):
     return back_to(".providers", error or "The form expired; press the button again.")
 
 
-@route(bp, "/providers/<int:provider_id>/deactivate", permission=policy.can_manage,
+@route(bp, "/providers/<int:provider_id>/deactivate", permission=policy.can_run_programme,
        load={"provider": by_id(ServiceProvider)}, form=ConfirmForm, render=_back_to_list,
        methods=("POST",))
 def deactivate_provider(form, provider: ServiceProvider):
@@ -59,7 +59,7 @@ def deactivate_provider(form, provider: ServiceProvider):
     return see_other(".providers")
 
 
-@route(bp, "/providers/<int:provider_id>/reactivate", permission=policy.can_manage,
+@route(bp, "/providers/<int:provider_id>/reactivate", permission=policy.can_run_programme,
        load={"provider": by_id(ServiceProvider)}, form=ConfirmForm, render=_back_to_list,
        methods=("POST",))
 def reactivate_provider(form, provider: ServiceProvider):

@@ -36,7 +36,7 @@ class UserFilterForm(FlaskForm):
     q = SearchField("Name or e-mail")
 
 
-@route(bp, "/users", permission=policy.can_manage)
+@route(bp, "/users", permission=policy.can_run_programme)
 def users():
     form = UserFilterForm(request.args)
     valid = form.validate()

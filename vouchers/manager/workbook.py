@@ -84,7 +84,7 @@ def _not_made(call: Call, *messages: str):
     return redirect(url_for("manager.dashboard", call_id=call.id))
 
 
-@route(bp, "/calls/<int:call_id>/workbook.xlsx", permission=policy.can_manage,
+@route(bp, "/calls/<int:call_id>/workbook.xlsx", permission=policy.can_run_programme,
        load={"call": by_id(Call)})
 def download_workbook(call: Call):
     form = workbook_form(call, request.args)

@@ -18,6 +18,16 @@ from .ledger import (
 )
 from .mail import OUTBOX_STATUSES, TOKEN_PURPOSES, AccountToken, OutboxMessage
 from .messages import ApplicationMessage, MessageAttachment
+from .partners import (
+    PARTNER_REPORT_STATUSES,
+    RATE_RULES,
+    ExchangeRate,
+    ExpenditureLine,
+    Partner,
+    PartnerRegion,
+    PartnerReport,
+    PartnerShare,
+)
 from .people import COMPANY_SIZES, SECTORS, AidDeclaration, Organisation, User
 from .programmes import (
     PROVIDER_TYPES,
@@ -35,6 +45,8 @@ from .reviews import RECOMMENDATIONS, Assignment, Consensus, ConsensusScore, Rev
 __all__ = [
     "COMPANY_SIZES", "INVITED_ROLES", "OUTBOX_STATUSES", "PROVIDER_TYPES", "RECOMMENDATIONS",
     "REPORT_STATUSES", "SECTORS", "TOKEN_PURPOSES", "VOUCHER_TYPES", "VOUCHER_TYPE_LABELS",
+    "PARTNER_REPORT_STATUSES", "RATE_RULES", "ExchangeRate", "ExpenditureLine", "Partner",
+    "PartnerRegion", "PartnerReport", "PartnerShare",
     "AccountToken", "AidDeclaration", "Application", "ApplicationMessage", "ApplicationVersion",
     "Assignment", "Attachment", "AuditRecord", "BankDetailsChange", "BatchItem", "Call",
     "CallVoucherType", "ChangeRecord", "Consensus", "ConsensusScore", "CostLine", "Criterion",

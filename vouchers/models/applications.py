@@ -70,6 +70,13 @@ class Application(db.Model):
     decided_at: Mapped[timestamp | None]
     # Set at the award (services/deadlines.py): the final report is due by this day.
     report_due_on: Mapped[date | None]
+    # The partner agency of the SME's region (services/partners.py keeps it), and the
+    # currency its costs are given in (the partner's).
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    # The applicant agreed at submission that the voucher may appear in the public list
+    # of operations (CPR Art. 49).
+    publication_consent: Mapped[bool] = mapped_column(default=False)
     # Optimistic lock: two people firing transitions on one application cannot both win.
     version: Mapped[int] = mapped_column(default=1)
 
@@ -117,6 +124,7 @@ class Application(db.Model):
         Index("ix_applications_call_search", "call_id", "reference", "title", "organisation_id"),
         Index("ix_applications_organisation", "organisation_id"),
         Index("ix_applications_applicant", "applicant_id"),
+        Index("ix_applications_partner_state", "partner_id", "state"),
     )
 
     @property

@@ -75,6 +75,10 @@ class User(UserMixin, db.Model):
     email_verified_at: Mapped[timestamp | None]
     # The non-urgent messages (vouchers/mail_kinds.py) go out once a day in one digest.
     mail_digest: Mapped[bool] = mapped_column(default=False)
+    # A manager or evaluator of a partner agency. A manager of a partner that is not the
+    # lead sees the SMEs of its regions only (vouchers/policy_partners.py); none: the whole
+    # programme, as a lead partner's manager.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
 

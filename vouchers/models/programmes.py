@@ -51,10 +51,14 @@ class Programme(db.Model):
     debtor_name: Mapped[str] = mapped_column(String(70), default="")
     debtor_iban: Mapped[str] = mapped_column(String(34), default="")
     debtor_bic: Mapped[str] = mapped_column(String(11), default="")
+    # Which month's InforEuro rate converts partners' amounts (models.partners.RATE_RULES).
+    rate_rule: Mapped[str] = mapped_column(String(12), default="submission")
 
     calls: Mapped[list[Call]] = relationship(back_populates="programme", order_by="Call.opens_at")
 
-    __table_args__ = (CheckConstraint("total_budget >= 0", name="budget_not_negative"),)
+    __table_args__ = (CheckConstraint("total_budget >= 0", name="budget_not_negative"),
+                      CheckConstraint("rate_rule IN ('submission', 'payment')",
+                                      name="rate_rule_known"))
 
 
 class Call(db.Model):
@@ -94,6 +98,8 @@ class Call(db.Model):
     # voucher's final report this many days after its activity ends.
     review_deadline: Mapped[date | None]
     report_due_days: Mapped[int] = mapped_column(default=60)
+    # Evaluators do not assess SMEs of their own partner's regions.
+    evaluators_from_other_partners: Mapped[bool] = mapped_column(default=False)
 
     programme: Mapped[Programme] = relationship(back_populates="calls")
     voucher_types: Mapped[list[CallVoucherType]] = relationship(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +13,7 @@ from workflows import lifecycle
 from ..extensions import db
 from .applications import Application
 from .base import money, timestamp, utcnow
+from .partners import exchange_rate
 from .people import User
 
 REPORT_STATUSES = ("draft", "submitted", "returned", "approved")
@@ -39,6 +41,11 @@ class FinalReport(db.Model):
     submitted_at: Mapped[timestamp | None]
     decided_at: Mapped[timestamp | None]
     decision_comment: Mapped[str] = mapped_column(Text, default="")
+    # Costs reported in the partner's currency, converted at submission (services/rates):
+    # ``actual_costs`` is then their EUR value at ``rate`` (units per EUR).
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    costs_in_currency: Mapped[money | None]
+    rate: Mapped[Decimal | None] = mapped_column(exchange_rate)
 
     application: Mapped[Application] = relationship()
 
@@ -71,6 +78,13 @@ class Payment(db.Model):
     # The batch transfer it records, if paid by a SEPA file: once, never twice.
     batch_item_id: Mapped[int | None] = mapped_column(ForeignKey("batch_items.id"),
                                                       unique=True)
+    # What was transferred in the partner's currency; ``amount`` is its EUR value at
+    # ``rate`` (units per EUR) of the month rate_year/rate_month, frozen when recorded.
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    amount_in_currency: Mapped[money | None]
+    rate: Mapped[Decimal | None] = mapped_column(exchange_rate)
+    rate_year: Mapped[int | None]
+    rate_month: Mapped[int | None]
 
     application: Mapped[Application] = relationship()
     recorded_by: Mapped[User] = relationship()

@@ -116,7 +116,8 @@ def auto_assign(call: Call, per_application: int, by: User) -> AutoAssignResult:
     clash = ("Another manager assigned evaluators at the same moment; nothing was "
              "assigned. Try again.")
     with atomic(clashes={ASSIGNED_TWICE: clash}):
-        policy.ensure(policy.can_manage(by), "Only a manager assigns evaluators.")
+        policy.ensure(policy.can_run_programme(by),
+                      "Only a lead partner's manager assigns a whole call's evaluators.")
         if not 1 <= per_application <= MAX_PER_APPLICATION:
             raise InvalidInput(f"Ask for between 1 and {MAX_PER_APPLICATION} evaluators per "
                                "application.")

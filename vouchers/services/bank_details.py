@@ -148,7 +148,7 @@ def set_bank_details(organisation: Organisation, actor: User, iban: str | None,
                   "Only the company's applicants and the programme managers give its bank "
                   "details.")
     details = clean(iban, bic, account_holder)
-    manager = policy.can_manage(actor)
+    manager = policy.can_manage(actor, organisation)
     if manager:
         reason = clean_reason(reason, "Say where the new bank details come from, such as "
                               "the company's signed letter.", MAX_REASON)

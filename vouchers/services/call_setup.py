@@ -81,7 +81,7 @@ def _code_taken(code: str, except_call: Call | None = None) -> bool:
 
 def create_call(programme: Programme | int, spec: CallSpec, by: User) -> Call:
     """A new call of ``programme`` (or the programme of that id) offering ``spec``'s types."""
-    policy.ensure(policy.can_manage(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
     if not isinstance(programme, Programme):
         programme = db.session.get(Programme, programme)
         if programme is None:
@@ -195,7 +195,7 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
     the criteria, weights or scale a submitted review was scored against (renaming a
     criterion is fine); changing the code once references were issued with it.
     """
-    policy.ensure(policy.can_manage(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
     # The rules of the form first: the checks against the database assume them.
     refuse_if(call_problems(spec) + money_problems(spec)
               + deadline_problems(spec, call.programme))

@@ -115,7 +115,8 @@ def accept_exception(application: Application, rule_code: str, reason: str, by: 
     now = now or utcnow()
     with atomic({OVERRIDE_UNIQUE: ALREADY_ACCEPTED}):
         if not policy.can_accept_exception(by, application):
-            policy.ensure(policy.can_manage(by), "Only programme managers accept exceptions.")
+            policy.ensure(policy.can_manage(by, application),
+                          "Only programme managers accept exceptions.")
             raise TransitionNotAllowed(
                 "An exception is accepted while the application awaits a decision; this one "
                 f"is {STATE_LABELS[application.state].lower()}.")

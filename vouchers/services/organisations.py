@@ -187,8 +187,8 @@ def correct_organisation(organisation: Organisation, by: User, *, legal_name: st
     written with the change, and go to the log. Returns the labels of the fields that
     changed.
     """
-    policy.ensure(policy.can_manage(by), "Only programme managers correct a company's "
-                  "details.")
+    policy.ensure(policy.can_manage(by, organisation),
+                  "Only programme managers correct a company's details.")
     fields = _clean_profile(organisation, legal_name=legal_name,
                             registry_number=registry_number, vat_number=vat_number,
                             country=country, region=region, size=size, sector=sector)

@@ -110,7 +110,7 @@ def record_payment(application: Application, actor: User, amount, *, paid_on: da
     """
     now = now or utcnow()
     with atomic(PAYMENT_CLASH):
-        policy.ensure(policy.can_manage(actor), "Only a manager may record payments.")
+        policy.ensure(policy.can_manage(actor, application), "Only a manager may record payments.")
         amount = _amount(amount)
         reference = clean_line(reference, "the payment reference (bank transfer or ledger "
                                "number)", MAX_REFERENCE)
@@ -155,7 +155,7 @@ def reverse_payment(payment: Payment, actor: User, reason: str,
     now = now or utcnow()
     application = payment.application
     with atomic(PAYMENT_CLASH):
-        policy.ensure(policy.can_manage(actor), "Only a manager may reverse payments.")
+        policy.ensure(policy.can_manage(actor, payment), "Only a manager may reverse payments.")
         reason = clean_reason(reason, "Give the reason for the reversal.", MAX_REASON)
         if payment.id in reversed_payment_ids(application):
             raise PaymentRefused("This payment is already reversed.")
@@ -185,7 +185,8 @@ def record_recovery(application: Application, actor: User, amount, *, received_o
     """Record money the SME paid back; the envelope gets it back at once."""
     now = now or utcnow()
     with atomic():
-        policy.ensure(policy.can_manage(actor), "Only a manager may record recoveries.")
+        policy.ensure(policy.can_manage(actor, application),
+                      "Only a manager may record recoveries.")
         amount = _amount(amount)
         reference = clean_line(reference, "the reference of the incoming transfer",
                                MAX_REFERENCE)

@@ -94,7 +94,7 @@ def create_programme(by: User, *, name: str, funder: str, total_budget: Decimal,
                      regions: list[list[str]] | None = None, debtor_name: str = "",
                      debtor_iban: str = "", debtor_bic: str = "",
                      granting_authority: str = "") -> Programme:
-    policy.ensure(policy.can_manage(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
     problems, regions = _problems(name, funder, total_budget, starts_on, ends_on, regions)
     account = _account({"debtor_name": debtor_name, "debtor_iban": debtor_iban,
                         "debtor_bic": debtor_bic, "granting_authority": granting_authority},
@@ -116,7 +116,7 @@ def update_programme(programme: Programme, by: User, *, name: str, funder: str,
     """Change a programme. Refused, changing nothing: a budget below the calls'
     envelopes, an end before a call closes or before a call's implementation period ends.
     The account fields and the granting authority left None stay as they are."""
-    policy.ensure(policy.can_manage(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
     problems, regions = _problems(name, funder, total_budget, starts_on, ends_on, regions)
     account = _account({"debtor_name": debtor_name, "debtor_iban": debtor_iban,
                         "debtor_bic": debtor_bic, "granting_authority": granting_authority},

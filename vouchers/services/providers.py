@@ -83,7 +83,7 @@ def provider_problems(spec: ProviderSpec, except_provider: ServiceProvider | Non
 
 def _check(spec: ProviderSpec, by: User, except_provider: ServiceProvider | None = None
            ) -> None:
-    policy.ensure(policy.can_manage(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
     problems = provider_problems(spec, except_provider)
     if problems:
         raise SetupRefused(problems)
@@ -115,6 +115,6 @@ def update_provider(provider: ServiceProvider, spec: ProviderSpec, by: User) -> 
 
 def set_provider_active(provider: ServiceProvider, active: bool, by: User) -> None:
     """Deactivated providers leave applicants' choices but stay on existing applications."""
-    policy.ensure(policy.can_manage(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
     with atomic():
         provider.active = active

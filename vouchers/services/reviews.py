@@ -51,7 +51,7 @@ def assign(application: Application, evaluator: User, by: User) -> Assignment:
     """Ask an evaluator to review; a submitted application moves under review."""
     already = f"{evaluator.name} is already assigned."
     with atomic(clashes={ASSIGNED_TWICE: already}):
-        policy.ensure(policy.can_manage(by), "Only a manager assigns evaluators.")
+        policy.ensure(policy.can_manage(by, application), "Only a manager assigns evaluators.")
         problem = policy.may_be_assigned(evaluator, application)
         if problem:
             raise InvalidInput(problem)
@@ -114,7 +114,7 @@ def unassign(assignment: Assignment, by: User, reason: str = "") -> None:
     """Take an evaluator off an application they have not reviewed (in its current
     version); the audit trail says who was taken off, by whom and why."""
     with atomic():
-        policy.ensure(policy.can_manage(by), "Only a manager unassigns evaluators.")
+        policy.ensure(policy.can_manage(by, assignment), "Only a manager unassigns evaluators.")
         application, evaluator = assignment.application, assignment.evaluator
         if assignment.has_conflict:
             raise InvalidInput(f"{evaluator.name} declared a conflict of interest; that "

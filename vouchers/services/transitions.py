@@ -32,6 +32,7 @@ from . import (
     eligibility,
     ledger,
     notifications,
+    partners,
     scoring,
     settlement,
     undertaking,
@@ -218,6 +219,7 @@ def create_draft(applicant: User, call_voucher_type: CallVoucherType, *, title: 
             organisation_id=applicant.organisation_id, applicant_id=applicant.id,
             title=title, state=lifecycle.DRAFT, created_at=now, **fields,
         )
+        partners.place(application)
         db.session.add(application)
         db.session.flush()
         db.session.add(AuditRecord(
@@ -249,6 +251,7 @@ def submit(application: Application, actor: User, now: datetime | None = None) -
     with atomic():
         fire(application, "submit", actor, now=now)
         application.submitted_at = now
+        partners.place(application)
         versions.record_submission(application, actor, now)
         # The rules are shown, not enforced, at submission: a manager may still accept an
         # exception with a reason; the award refuses what fails without one.
