@@ -340,45 +340,6 @@ def can_withdraw_aid(user: Any, declaration: Any) -> bool:
     return can_declare_aid(user, declaration.organisation)
 
 
-# --- money (issue 9) ---------------------------------------------------------------------
-
-
-def can_reverse_payment(user: Any, payment: Any) -> bool:
-    """A manager books a recorded payment back (the service refuses a second reversal)."""
-    return can_manage(user, payment)
-
-
-def can_record_recovery(user: Any, application: Application) -> bool:
-    """Money comes back from a closed or cancelled voucher that was paid something."""
-    return (can_manage(user, application) and application.paid_amount > 0 and application.state in (
-        lifecycle.CLOSED_STATES | {lifecycle.CANCELLED}))
-
-
-def can_manage_payments(user: Any, obj: Any = None) -> bool:
-    """The payments due, SEPA batches and their execution: a batch pays every region's
-    vouchers in EUR, so the lead partner's managers. (A partner manager records the
-    payments of its vouchers one by one, in its currency.)"""
-    return can_run_programme(user)
-
-
-def can_edit_bank_details(user: Any, organisation: Any) -> bool:
-    """The company's own applicants, or a manager, give its bank details."""
-    if can_manage(user, organisation):
-        return True
-    return (_role(user, APPLICANT) and organisation is not None
-            and user.organisation_id == organisation.id)
-
-
-def can_decide_bank_change(user: Any, change: Any) -> bool:
-    """Bank details changed after an award wait for a manager's confirmation."""
-    return can_manage(user, change) and change.outcome is None
-
-
-def can_export_register(user: Any, obj: Any = None) -> bool:
-    """The de minimis register (CSV and workbook) is for the lead partner's managers."""
-    return can_run_programme(user)
-
-
 # --- mail and messages (issue 10): in vouchers/policy_mail.py (add new ones there),
 # re-exported here so routes, templates and services ask this module as for the rest.
 from .policy_mail import (  # noqa: E402, F401
@@ -390,6 +351,16 @@ from .policy_mail import (  # noqa: E402, F401
     can_read_messages,
     can_retry_mail,
     can_view_mailbox,
+)
+
+# money (issue 9): in vouchers/policy_money.py, re-exported the same way.
+from .policy_money import (  # noqa: E402, F401
+    can_decide_bank_change,
+    can_edit_bank_details,
+    can_export_register,
+    can_manage_payments,
+    can_record_recovery,
+    can_reverse_payment,
 )
 
 # --- for services ---------------------------------------------------------------------
