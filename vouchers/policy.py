@@ -194,7 +194,7 @@ def can_view_application(user: Any, application: Application) -> bool:
 
 def can_fire(user: Any, application: Application, trigger: str) -> bool:
     """Whether the lifecycle lets ``user`` fire ``trigger`` now (its guards decide the rest)."""
-    if not _signed_in(user):
+    if not _signed_in(user) or not reaches(user, application):
         return False
     return lifecycle.may_fire(trigger, application.state, user.role,
                               is_owner(user, application))

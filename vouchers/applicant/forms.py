@@ -9,6 +9,7 @@ from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     FieldList,
     Form,
@@ -285,6 +286,18 @@ def _form_for(kind: types.VoucherType) -> type[ApplicationForm]:
 FORMS: dict[str, type[ApplicationForm]] = {
     code: _form_for(kind) for code, kind in types.REGISTRY.items()
 }
+
+
+# What the applicant agrees to (Regulation (EU) 2021/1060, Art. 49(3)); asked at every
+# submission, unticked, so a resubmission is a fresh choice.
+PUBLICATION_CONSENT = (
+    "You agree that the programme may publish your company's name, the voucher's purpose, "
+    "dates, amounts and region in the public list of operations required by EU Regulation "
+    "2021/1060, Article 49.")
+
+
+class SubmitForm(FlaskForm):
+    publication_consent = BooleanField(PUBLICATION_CONSENT, default=False)
 
 
 class ReasonForm(FlaskForm):

@@ -24,7 +24,7 @@ from ..services import attachments as files
 from ..services import call_rules, reporting, transitions
 from ..services.calls import open_calls
 from .blueprint import bp
-from .forms import FORMS, ApplicationForm, ReasonForm, ReportForm, UploadForm
+from .forms import FORMS, ApplicationForm, ReasonForm, ReportForm, SubmitForm, UploadForm
 
 nav_item("applicant", "My applications", "applicant.home", order=10)
 nav_item("applicant", "Company profile", "applicant.profile", order=20)
@@ -120,8 +120,12 @@ def edit(form: ApplicationForm, application: Application):
 # --- the application page and its actions ---------------------------------------------
 
 
-def _render_application(application: Application, errors: dict | None = None):
+def _render_application(application: Application, errors: dict | None = None,
+                        submit_form: SubmitForm | None = None):
+    if submit_form is None:
+        submit_form = SubmitForm(formdata=None)  # unticked: consent is asked afresh
     return render_template("applicant/application.html", application=application,
+                           submit_form=submit_form,
                            upload_form=UploadForm(
                                purpose="application", formdata=None,
                                required=application.call_voucher_type.required_attachments),
@@ -141,11 +145,17 @@ def application(application: Application):
     return _render_application(application)
 
 
+def _refused_submit(error=None, application=None, form=None):
+    """The application page with the refusal, the consent box as the applicant left it."""
+    return _render_application(application, {"submit": error}, submit_form=form)
+
+
 @route(bp, "/applications/<int:application_id>/submit", methods=("POST",),
-       permission=policy.can_view_application, load=APPLICATION,
-       render=_refused_next_to("submit"))
-def submit(application: Application):
-    transitions.submit(application, current_user)
+       permission=policy.can_view_application, load=APPLICATION, form=SubmitForm,
+       render=_refused_submit)
+def submit(form: SubmitForm, application: Application):
+    transitions.submit(application, current_user,
+                       publication_consent=form.publication_consent.data)
     flash("Application submitted. The programme will review it.", "success")
     if application.fails_rules:
         flash("It fails one of the call's rules: it can be funded only if the programme "

@@ -1,0 +1,1 @@
+from . import operations, views  # noqa: F401  (registers the routes)

@@ -246,11 +246,15 @@ def _new_reference(cvt: CallVoucherType) -> str:
     return f"{cvt.call.code}-{types.get(cvt.voucher_type).reference_code}-{number:05d}"
 
 
-def submit(application: Application, actor: User, now: datetime | None = None) -> None:
+def submit(application: Application, actor: User, now: datetime | None = None, *,
+           publication_consent: bool = False) -> None:
+    """``publication_consent``: the applicant's answer on this submission to the public
+    list of operations (services/operations_list.py); each submission asks again."""
     now = now or utcnow()
     with atomic():
         fire(application, "submit", actor, now=now)
         application.submitted_at = now
+        application.publication_consent = bool(publication_consent)
         partners.place(application)
         versions.record_submission(application, actor, now)
         # The rules are shown, not enforced, at submission: a manager may still accept an
