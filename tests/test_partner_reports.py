@@ -1,0 +1,228 @@
+"""Partner reports: periods one after the other, frozen once submitted, corrections in the
+next period, amounts in a partner's currency converted per line by the programme's rule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from tests.helpers import login
+from vouchers.clock import today
+from vouchers.extensions import db
+from vouchers.models import ExchangeRate, ExpenditureLine, Payment
+from vouchers.models.base import utcnow
+from vouchers.services import partner_reports as reports
+from vouchers.services import payments, settlement
+from vouchers.services.partner_reports import COST_CATEGORY, ReportRefused
+from vouchers.services.rates import MissingRate
+
+
+def consortium(make, rule: str = "submission"):
+    """A programme with a lead partner (NL) and a Danish partner paying in DKK."""
+    call = make.call()
+    call.programme.rate_rule = rule
+    lead = make.partner(call.programme, "Lead Agency", "NL", "EUR",
+                        regions=[("NL", "North Brabant", "NL41")], is_lead=True)
+    west = make.partner(call.programme, "West Agency", "DK", "DKK",
+                        regions=[("DK", "Capital Region", "DK01")])
+    db.session.commit()
+    return call, lead, west, make.manager(), make.manager(partner=west)
+
+
+def paid(make, call, manager, *, currency="EUR", in_currency=None, rate=None):
+    """A Danish SME's voucher paid after its report; the payment in ``currency``."""
+    owner = make.applicant(country="DK", region="Capital Region")
+    application = make.application("completed", call.voucher_type("travel"),
+                                   applicant=owner, manager=manager)
+    payment = payments.record_payment(
+        application, manager, settlement.payable(application), paid_on=today(),
+        reference=f"PAY-{application.id}", invoice_number=f"INV-{application.id}",
+        invoice_date=today())
+    if currency != "EUR":
+        # services.payments.record_payment takes no currency yet: set what it will store.
+        payment.currency, payment.amount_in_currency = currency, Decimal(in_currency)
+        payment.rate = Decimal(rate) if rate else None
+        payment.rate_year, payment.rate_month = today().year, today().month
+    db.session.commit()
+    return application, payment
+
+
+def rate(currency: str, units: str, day=None) -> None:
+    day = day or today()
+    db.session.add(ExchangeRate(year=day.year, month=day.month, currency=currency,
+                                units_per_eur=Decimal(units)))
+    db.session.commit()
+
+
+def opened(partner, actor, end=None):
+    report = reports.open_next_period(partner, actor, end or today())
+    db.session.commit()
+    return report
+
+
+def test_periods_follow_each_other_one_draft_at_a_time(make):
+    call, _, west, _, west_manager = consortium(make)
+    first = opened(west, west_manager)
+    assert (first.number, first.period_start) == (1, call.programme.starts_on)
+    with pytest.raises(ReportRefused, match="Report 1 .* is still a draft"):
+        reports.open_next_period(west, west_manager, today() + timedelta(days=30))
+    reports.submit(first, west_manager)
+    db.session.commit()
+    with pytest.raises(ReportRefused, match="cannot end before that"):
+        reports.open_next_period(west, west_manager, today())
+    second = opened(west, west_manager, today() + timedelta(days=90))
+    assert (second.number, second.period_start) == (2, today() + timedelta(days=1))
+
+
+def test_a_submitted_period_cannot_change(make):
+    call, _, west, manager, west_manager = consortium(make)
+    application, payment = paid(make, call, manager)
+    report = opened(west, west_manager)
+    listing = reports.submit(report, west_manager)
+    db.session.commit()
+    assert report.status == "submitted" and report.submitted_by_id == west_manager.id
+    [line] = listing.lines
+    assert (line.cost_category, line.internal_reference, line.invoice_number) == (
+        COST_CATEGORY, f"{application.reference} / {payment.reference}", payment.invoice_number)
+    assert line.total_value == line.declared_amount == line.declared_eur == payment.amount
+    assert (line.vat, line.currency, line.rate) == (Decimal("0.00"), "EUR", Decimal("1"))
+
+    with pytest.raises(ReportRefused, match="submitted on .* and is frozen"):
+        reports.submit(report, west_manager)
+    with pytest.raises(ReportRefused, match="is frozen: a correction goes into the next"):
+        reports.change_period_end(report, west_manager, today() + timedelta(days=5))
+    row = db.session.scalar(db.select(ExpenditureLine))
+    row.declared_eur = Decimal("1.00")
+    with pytest.raises(RuntimeError, match="frozen"):
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.scalar(db.select(ExpenditureLine)).declared_eur == payment.amount
+
+
+def test_a_reversal_after_submission_is_a_negative_line_of_the_next_period(make):
+    call, _, west, manager, west_manager = consortium(make)
+    _, payment = paid(make, call, manager)
+    first = opened(west, west_manager)
+    reports.submit(first, west_manager)
+    db.session.commit()
+    before = [(r.ledger_entry_id, r.total_value, r.declared_eur) for r in first.lines]
+
+    payments.reverse_payment(payment, manager, "The bank returned the transfer.")
+    # A payment recorded after the submission, dated inside the submitted period.
+    _, late = paid(make, call, manager)
+    db.session.commit()
+    second = opened(west, west_manager, today() + timedelta(days=30))
+    reversal, back_dated = reports.report_lines(second).lines
+    assert reversal.total_value == reversal.declared_eur == -payment.amount
+    assert reversal.correction and "reversal of the payment" in reversal.description
+    assert "already submitted" in reversal.description  # booked today, inside period 1
+    assert back_dated.declared_eur == late.amount and back_dated.correction
+    assert "already submitted" in back_dated.description
+    listing = reports.submit(second, west_manager, now=utcnow() + timedelta(days=31))
+    db.session.commit()
+    assert listing.declared_eur == late.amount - payment.amount
+    db.session.expire_all()
+    assert [(r.ledger_entry_id, r.total_value, r.declared_eur)
+            for r in first.lines] == before
+    assert reports.report_lines(first).declared_eur == payment.amount
+
+
+@pytest.mark.parametrize("rule, dkk_eur, gbp_eur, dkk_rate, gbp_rate", [
+    # The month of submission: InforEuro's rates of this month, not the payments' own.
+    ("submission", Decimal("134.04"), Decimal("601.54"), Decimal("7.4605"), Decimal("0.8312")),
+    # The payment's month: the rate each payment stored when it was recorded.
+    ("payment", Decimal("133.33"), Decimal("625.00"), Decimal("7.5"), Decimal("0.8")),
+])
+def test_payments_in_currency_convert_per_line_by_the_rate_rule(
+        make, rule, dkk_eur, gbp_eur, dkk_rate, gbp_rate):
+    call, _, west, manager, west_manager = consortium(make, rule)
+    rate("DKK", "7.4605")
+    rate("GBP", "0.8312")
+    paid(make, call, manager, currency="DKK", in_currency="1000.00", rate="7.5000")
+    paid(make, call, manager, currency="GBP", in_currency="500.00", rate="0.8000")
+    report = opened(west, west_manager)
+    draft = reports.report_lines(report)
+    assert draft.provisional is (rule == "submission")
+    listing = reports.submit(report, west_manager)
+    db.session.commit()
+    dkk, gbp = listing.lines
+    assert (dkk.currency, dkk.total_value, dkk.declared_amount) == (
+        "DKK", Decimal("1000.00"), Decimal("1000.00"))
+    assert (dkk.rate, dkk.declared_eur) == (dkk_rate, dkk_eur)
+    assert (gbp.currency, gbp.total_value, gbp.rate, gbp.declared_eur) == (
+        "GBP", Decimal("500.00"), gbp_rate, gbp_eur)
+    assert listing.declared_eur == dkk_eur + gbp_eur
+    stored = {r.currency: (r.rate, r.declared_eur) for r in report.lines}
+    assert stored == {"DKK": (dkk_rate, dkk_eur), "GBP": (gbp_rate, gbp_eur)}
+
+
+def test_a_missing_rate_blocks_submission_with_its_message(make):
+    call, _, west, manager, west_manager = consortium(make)
+    paid(make, call, manager, currency="DKK", in_currency="1000.00", rate="7.5")
+    report = opened(west, west_manager)
+    draft = reports.report_lines(report)
+    assert draft.lines[0].declared_eur is None and draft.declared_eur is None
+    month = f"{today():%B %Y}"
+    with pytest.raises(MissingRate, match=f"No InforEuro rate for DKK in {month}"):
+        reports.submit(report, west_manager)
+    db.session.rollback()
+    assert report.status == "draft" and not report.lines
+
+
+def test_a_reversed_payment_in_currency_is_negative_in_that_currency(make):
+    call, _, west, manager, west_manager = consortium(make, "payment")
+    _, payment = paid(make, call, manager, currency="DKK", in_currency="1000.00", rate="7.5")
+    payments.reverse_payment(payment, manager, "Wrong account.")
+    db.session.commit()
+    lines = reports.report_lines(opened(west, west_manager)).lines
+    assert [(line.total_value, line.declared_eur) for line in lines] == [
+        (Decimal("1000.00"), Decimal("133.33")), (Decimal("-1000.00"), Decimal("-133.33"))]
+
+
+def test_pages_show_submit_and_refuse_another_partners_report(make, client):
+    call, lead, west, manager, west_manager = consortium(make)
+    paid(make, call, manager)
+    report = opened(west, west_manager)
+    lead_report = opened(lead, manager)
+    login(client, west_manager)
+    page = client.get(f"/manage/partner-reports/{report.id}")
+    assert page.status_code == 200 and b"freezes" in page.data
+    assert COST_CATEGORY.encode() in page.data
+    assert client.get(f"/manage/partner-reports/{lead_report.id}").status_code == 404
+    assert client.get(f"/manage/partners/{lead.id}/reports").status_code == 404
+    assert client.get("/manage/partner-reports").headers["Location"].endswith(
+        f"/manage/partners/{west.id}/reports")
+    refused = client.post(f"/manage/partner-reports/{report.id}/submit", data={})
+    assert refused.status_code == 400 and b"Tick the box" in refused.data
+    done = client.post(f"/manage/partner-reports/{report.id}/submit", data={"confirm": "y"})
+    assert done.status_code == 303
+    xlsx = client.get(f"/manage/partner-reports/{report.id}/list-of-expenditure.xlsx")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    assert client.get(f"/manage/programmes/{call.programme_id}/consortium").status_code == 404
+    frozen = client.post(f"/manage/partner-reports/{report.id}/period",
+                         data={"period_end": (today() + timedelta(days=3)).isoformat()})
+    assert frozen.status_code == 422 and b"is frozen" in frozen.data
+    db.session.expire_all()
+    assert db.session.get(type(report), report.id).status == "submitted"
+    assert db.session.scalar(db.select(db.func.count()).select_from(Payment)) == 1
+
+
+def test_a_drafts_end_moves_and_the_lead_sees_the_consortium(make, client):
+    call, _, west, manager, west_manager = consortium(make)
+    report = opened(west, west_manager, today() + timedelta(days=10))
+    login(client, west_manager)
+    moved = client.post(f"/manage/partner-reports/{report.id}/period",
+                        data={"period_end": (today() + timedelta(days=20)).isoformat()})
+    assert moved.status_code == 303
+    early = client.post(f"/manage/partner-reports/{report.id}/submit", data={"confirm": "y"})
+    assert early.status_code == 422 and b"submit it on that day or later" in early.data
+    login(client, manager)
+    home = client.get("/manage/partner-reports")
+    assert home.headers["Location"].endswith(f"/manage/programmes/{call.programme_id}/consortium")
+    page = client.get(home.headers["Location"])
+    assert page.status_code == 200 and b"West Agency" in page.data
+    assert b"Partner reports" in page.data  # the navigation's entry
+    db.session.expire_all()
+    assert report.period_end == today() + timedelta(days=20)

@@ -1,0 +1,163 @@
+"""Partner reports: a partner's periods, a period's list of expenditure, the consortium.
+
+A partner's managers (and the lead partner's) open the next period, see its lines as the
+ledger has them now, download them for Jems and submit the period, which freezes it. The
+lead partner's managers see every partner's periods on the consortium summary.
+"""
+
+from __future__ import annotations
+
+import io
+
+from flask import flash, redirect, render_template, send_file, url_for
+from flask_login import current_user
+
+from exports.consortium_summary import build_consortium_summary
+from exports.partner_report import ReportMeta, build_partner_report
+
+from .. import policy
+from ..boundary import by_id, route, see_other
+from ..models import Partner, PartnerReport, Programme
+from ..models.base import utcnow
+from ..navigation import nav_item
+from ..services import partner_reports as reports
+from ..services.workbook import XLSX_MIMETYPE, generated_by
+from .blueprint import bp
+from .forms_partner_reports import (
+    FREEZE_TEXT,
+    OpenPeriodForm,
+    PeriodEndForm,
+    SubmitReportForm,
+)
+
+# One entry for every manager: a partner's managers land on their own partner's reports,
+# the lead partner's on the consortium summary (partner_reports_home decides).
+nav_item("manager", "Partner reports", "manager.partner_reports_home", order=48)
+
+PARTNER = {"partner": by_id(Partner)}
+REPORT = {"report": by_id(PartnerReport, "partner_report_id")}
+PROGRAMME = {"programme": by_id(Programme)}
+
+
+def _partner_page(partner: Partner, form=None, error: str | None = None):
+    return render_template(
+        "manager/partner_reports.html", partner=partner, reports=reports.reports_of(partner),
+        draft=reports.draft_of(partner), next_start=reports.next_period_start(partner),
+        form=form or OpenPeriodForm(formdata=None), error=error)
+
+
+def _report_page(report: PartnerReport, form=None, error: str | None = None,
+                 period_form=None, period_error: str | None = None):
+    return render_template(
+        "manager/partner_reports_report.html", report=report, partner=report.partner,
+        listing=reports.report_lines(report), freeze_text=FREEZE_TEXT,
+        form=form or SubmitReportForm(formdata=None), error=error,
+        period_form=period_form or PeriodEndForm(formdata=None,
+                                                 period_end=report.period_end),
+        period_error=period_error, rate_rule=reports.programme_of(report.partner).rate_rule)
+
+
+@route(bp, "/partner-reports", permission=policy.can_manage)
+def partner_reports_home():
+    scope = policy.partner_scope(current_user)
+    if scope is not None:
+        return redirect(url_for("manager.partner_reports", partner_id=scope))
+    programme = reports.consortium_programme(current_user)
+    if programme is None:
+        flash("No programme has partners yet.", "info")
+        return redirect(url_for("manager.dashboard_home"))
+    return redirect(url_for("manager.consortium_summary", programme_id=programme.id))
+
+
+@route(bp, "/partners/<int:partner_id>/reports", permission=policy.can_view_partner_reports,
+       load=PARTNER)
+def partner_reports(partner: Partner):
+    return _partner_page(partner)
+
+
+@route(bp, "/partners/<int:partner_id>/reports/open", methods=("POST",), load=PARTNER,
+       permission=policy.can_view_partner_reports, form=OpenPeriodForm,
+       render=lambda form, error=None, partner=None: _partner_page(partner, form, error))
+def open_partner_period(form: OpenPeriodForm, partner: Partner):
+    report = reports.open_next_period(partner, current_user, form.period_end.data)
+    flash(f"Report {report.number} is open, from {report.period_start:%d %b %Y} to "
+          f"{report.period_end:%d %b %Y}.", "success")
+    return see_other("manager.partner_report", partner_report_id=report.id)
+
+
+@route(bp, "/partner-reports/<int:partner_report_id>", load=REPORT,
+       permission=policy.can_view_partner_reports)
+def partner_report(report: PartnerReport):
+    return _report_page(report)
+
+
+@route(bp, "/partner-reports/<int:partner_report_id>/submit", methods=("POST",), load=REPORT,
+       permission=policy.can_submit_partner_report, form=SubmitReportForm,
+       render=lambda form, error=None, report=None: _report_page(report, form, error))
+def submit_partner_report(form: SubmitReportForm, report: PartnerReport):
+    reports.submit(report, current_user)
+    flash(f"Report {report.number} is submitted; its period is frozen.", "success")
+    return see_other("manager.partner_report", partner_report_id=report.id)
+
+
+# Asked of a submitted report too, so that the service says it is frozen (not a 404).
+@route(bp, "/partner-reports/<int:partner_report_id>/period", methods=("POST",), load=REPORT,
+       permission=policy.can_view_partner_reports, form=PeriodEndForm,
+       render=lambda form, error=None, report=None: _report_page(
+           report, period_form=form, period_error=error))
+def change_partner_period(form: PeriodEndForm, report: PartnerReport):
+    reports.change_period_end(report, current_user, form.period_end.data)
+    flash(f"Report {report.number} now ends on {report.period_end:%d %b %Y}.", "success")
+    return see_other("manager.partner_report", partner_report_id=report.id)
+
+
+@route(bp, "/partner-reports/<int:partner_report_id>/list-of-expenditure.xlsx", load=REPORT,
+       permission=policy.can_view_partner_reports)
+def partner_report_xlsx(report: PartnerReport):
+    data, name = report_workbook(report, generated_by(current_user))
+    return _send(data, name)
+
+
+@route(bp, "/programmes/<int:programme_id>/consortium", load=PROGRAMME,
+       permission=policy.can_view_consortium)
+def consortium_summary(programme: Programme):
+    return render_template("manager/partner_reports_consortium.html", programme=programme,
+                           rows=reports.consortium_summary(programme))
+
+
+@route(bp, "/programmes/<int:programme_id>/consortium.xlsx", load=PROGRAMME,
+       permission=policy.can_view_consortium)
+def consortium_summary_xlsx(programme: Programme):
+    target, now = io.BytesIO(), utcnow()
+    build_consortium_summary(target, programme=programme.name, generated_at=now,
+                             rows=reports.consortium_summary(programme, now),
+                             generated_by=generated_by(current_user))
+    return _send(target.getvalue(), f"consortium-summary-{now:%Y%m%d}.xlsx")
+
+
+def report_workbook(report: PartnerReport, by: str, now=None) -> tuple[bytes, str]:
+    """The report's workbook and its file name (gathered here, written by exports/)."""
+    now = now or utcnow()
+    listing = reports.report_lines(report, now)
+    partner, programme = report.partner, reports.programme_of(report.partner)
+    note = (f"Provisional: the InforEuro rates of {listing.rate_month}; the month of "
+            "submission decides." if listing.provisional else "")
+    if listing.missing:
+        note = " ".join([note, *listing.missing]).strip()
+    meta = ReportMeta(programme=programme.name, partner=partner.name, country=partner.country,
+                      currency=partner.currency, number=report.number,
+                      period_start=report.period_start, period_end=report.period_end,
+                      status=report.status, rate_rule=programme.rate_rule, rate_note=note,
+                      generated_at=now, generated_by=by)
+    target = io.BytesIO()
+    build_partner_report(target, meta=meta, lines=listing.lines)
+    return target.getvalue(), f"partner-report-{partner.id}-{report.number}.xlsx"
+
+
+def _send(data: bytes, name: str):
+    response = send_file(io.BytesIO(data), mimetype=XLSX_MIMETYPE, as_attachment=True,
+                         download_name=name)
+    # Payments to named SMEs: not for a shared cache or the browser's.
+    response.cache_control.no_cache = None
+    response.cache_control.no_store = True
+    return response

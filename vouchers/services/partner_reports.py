@@ -1,0 +1,372 @@
+"""Partner reports: per partner and period, the list of expenditure Jems asks for.
+
+A partner reports its periods one after the other: period n+1 starts the day after period
+n ends, and only one period is a draft at a time. A draft's lines are read live from the
+ledger: every movement of paid money (advances, payments, reversals, recoveries) on the
+partner's vouchers booked by the period's end and not yet declared in a submitted report.
+So a correction (a reversal or recovery booked after a period was submitted, or an entry
+back-dated into it) is declared in the next period, and a submitted period never changes:
+submitting writes its lines (ExpenditureLine, frozen by the model) with their rates.
+
+Each line converts once, to the cent (services/rates.to_eur); totals are sums of the
+rounded lines, so the workbook's SUM and the database agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import exists, select, update
+
+from .. import policy, voucher_types
+from ..clock import local_date
+from ..extensions import db
+from ..models import (
+    Application,
+    ExpenditureLine,
+    LedgerEntry,
+    Partner,
+    PartnerReport,
+    Payment,
+    Programme,
+    User,
+)
+from ..models.base import utcnow
+from ..models.ledger import ADVANCE, PAYMENT, RECOVERY, REVERSAL
+from ..models.partners import REPORT_DRAFT, REPORT_SUBMITTED
+from .errors import ConcurrentChange, DomainError
+from .rates import EUR, ONE, MissingRate, rate_of, to_eur
+from .transaction import atomic
+
+# A voucher pays an SME for services it buys from outside (a provider's study, a trip's
+# fees): among Jems' cost categories of a partner report that is "External expertise and
+# services", never staff or equipment of the partner itself.
+COST_CATEGORY = "External expertise and services"
+# The kinds of ledger entries that move paid money (commitments and releases move only the
+# envelope: nothing reached or left an SME).
+PAID_KINDS = (ADVANCE, PAYMENT, REVERSAL, RECOVERY)
+# The voucher is a grant to the SME: no VAT is charged on it, so nothing is deducted.
+NO_VAT = Decimal("0.00")
+REFERENCE_LENGTH = 60  # the line's column
+NUMBER_CLASH = {"uq_partner_reports_number": "Another manager opened this period at the same "
+                "moment; reload the page.",
+                "uq_expenditure_lines_ledger_entry_id": "A movement of this period was just "
+                "declared in another report; reload the page."}
+
+
+class ReportRefused(DomainError):
+    """A partner report cannot be opened, changed or submitted as asked."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a list of expenditure, in Jems' shape (a draft's or a frozen one)."""
+
+    position: int
+    ledger_entry_id: int
+    cost_category: str
+    internal_reference: str
+    invoice_number: str
+    invoice_date: date | None
+    paid_on: date
+    description: str
+    total_value: Decimal
+    vat: Decimal
+    declared_amount: Decimal
+    currency: str
+    rate: Decimal | None  # None: no rate for it yet (a draft only)
+    declared_eur: Decimal | None
+    correction: bool = False
+
+
+@dataclass
+class ReportLines:
+    """A report's lines and totals; for a draft, whether its rates are provisional."""
+
+    report: PartnerReport
+    lines: list[Line]
+    provisional: bool = False
+    rate_month: str = ""
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def declared_eur(self) -> Decimal | None:
+        if any(line.declared_eur is None for line in self.lines):
+            return None
+        return sum((line.declared_eur for line in self.lines), Decimal("0.00"))
+
+    def declared_in(self, currency: str) -> Decimal:
+        return sum((line.declared_amount for line in self.lines if line.currency == currency),
+                   Decimal("0.00"))
+
+
+def programme_of(partner: Partner) -> Programme:
+    return db.session.get(Programme, partner.programme_id)
+
+
+def reports_of(partner: Partner) -> list[PartnerReport]:
+    return list(db.session.scalars(select(PartnerReport).where(
+        PartnerReport.partner_id == partner.id).order_by(PartnerReport.number)))
+
+
+def draft_of(partner: Partner) -> PartnerReport | None:
+    return db.session.scalar(select(PartnerReport).where(
+        PartnerReport.partner_id == partner.id, PartnerReport.status == REPORT_DRAFT))
+
+
+def next_period_start(partner: Partner) -> date:
+    """The day after the last period's end; the programme's start for the first."""
+    last = db.session.scalar(select(PartnerReport.period_end).where(
+        PartnerReport.partner_id == partner.id).order_by(PartnerReport.number.desc()).limit(1))
+    return last + timedelta(days=1) if last else programme_of(partner).starts_on
+
+
+def _period(report: PartnerReport) -> str:
+    return f"{report.period_start:%d %b %Y} – {report.period_end:%d %b %Y}"
+
+
+def open_next_period(partner: Partner, actor: User, period_end: date) -> PartnerReport:
+    """Open the partner's next period, ending on ``period_end``."""
+    with atomic(NUMBER_CLASH):
+        policy.ensure(policy.can_view_partner_reports(actor, partner),
+                      "Only the partner's managers or the lead partner's open its periods.")
+        draft = draft_of(partner)
+        if draft is not None:
+            raise ReportRefused(f"Report {draft.number} ({_period(draft)}) is still a draft: "
+                                "submit it before opening the next period.")
+        start = next_period_start(partner)
+        _check_end(start, period_end)
+        number = 1 + (db.session.scalar(select(PartnerReport.number).where(
+            PartnerReport.partner_id == partner.id).order_by(
+            PartnerReport.number.desc()).limit(1)) or 0)
+        report = PartnerReport(partner_id=partner.id, number=number, period_start=start,
+                               period_end=period_end, status=REPORT_DRAFT)
+        db.session.add(report)
+    return report
+
+
+def _check_end(start: date, period_end: date | None) -> None:
+    if period_end is None:
+        raise ReportRefused("Give the day the period ends.")
+    if period_end < start:
+        raise ReportRefused(f"The period starts on {start:%d %b %Y} (the day after the "
+                            "previous one ends): it cannot end before that.")
+
+
+def change_period_end(report: PartnerReport, actor: User, period_end: date) -> None:
+    """Move a draft's end; a submitted period is frozen."""
+    with atomic():
+        policy.ensure(policy.can_view_partner_reports(actor, report),
+                      "Only the partner's managers or the lead partner's change its periods.")
+        _refuse_submitted(report)
+        _check_end(report.period_start, period_end)
+        report.period_end = period_end
+
+
+def _refuse_submitted(report: PartnerReport) -> None:
+    if report.status == REPORT_SUBMITTED:
+        raise ReportRefused(
+            f"Report {report.number} ({_period(report)}) was submitted on "
+            f"{local_date(report.submitted_at):%d %b %Y} and is frozen: a correction goes "
+            "into the next period.")
+
+
+# --- the lines -------------------------------------------------------------------------
+
+
+def report_lines(report: PartnerReport, now: datetime | None = None) -> ReportLines:
+    """A submitted report's frozen lines, or a draft's computed now (rates provisional
+    under the submission rule: the month it would be submitted in is this one)."""
+    if report.status == REPORT_SUBMITTED:
+        return ReportLines(report, [_frozen(row) for row in report.lines])
+    day = local_date(now or utcnow())
+    rule = programme_of(report.partner).rate_rule
+    lines, missing = _live_lines(report, day)
+    # Rates of EUR lines are 1 whatever the month: only another currency's may change.
+    provisional = rule == "submission" and any(line.currency != EUR for line in lines)
+    return ReportLines(report, lines, provisional=provisional, rate_month=f"{day:%B %Y}",
+                       missing=missing)
+
+
+def _frozen(row: ExpenditureLine) -> Line:
+    return Line(row.position, row.ledger_entry_id, row.cost_category, row.internal_reference,
+                row.invoice_number, row.invoice_date, row.paid_on, row.description,
+                row.total_value, row.vat, row.declared_amount, row.currency, row.rate,
+                row.declared_eur, correction=row.total_value < 0)
+
+
+def undeclared_entries(report: PartnerReport) -> list[LedgerEntry]:
+    """The partner's movements of paid money booked by the period's end and declared in
+    no submitted report (each movement is declared once: the unique ledger_entry_id)."""
+    return list(db.session.scalars(
+        select(LedgerEntry).join(Application, Application.id == LedgerEntry.application_id)
+        .where(Application.partner_id == report.partner_id,
+               LedgerEntry.kind.in_(PAID_KINDS),
+               LedgerEntry.booked_on <= report.period_end,
+               ~exists().where(ExpenditureLine.ledger_entry_id == LedgerEntry.id))
+        .order_by(LedgerEntry.booked_on, LedgerEntry.id)))
+
+
+def _live_lines(report: PartnerReport, day: date) -> tuple[list[Line], list[str]]:
+    rule = programme_of(report.partner).rate_rule
+    rates: dict[str, Decimal | None] = {}
+    missing: list[str] = []
+    lines = []
+    for position, entry in enumerate(undeclared_entries(report), 1):
+        payment = db.session.get(Payment, entry.payment_id) if entry.payment_id else None
+        currency, total = _amount(entry, payment)
+        try:
+            rate = _rate(rule, currency, payment, day, rates)
+        except MissingRate as exc:
+            rate = None
+            if exc.message not in missing:
+                missing.append(exc.message)
+        lines.append(_line(position, entry, payment, report, currency, total, rate))
+    return lines, missing
+
+
+def _amount(entry: LedgerEntry, payment: Payment | None) -> tuple[str, Decimal]:
+    """The movement in the currency it was paid in (negative when money came back). A
+    recovery has no payment: the ledger holds it in EUR, so it is declared in EUR."""
+    sign = -1 if entry.paid < 0 else 1
+    if (payment is not None and payment.currency != EUR
+            and payment.amount_in_currency is not None):
+        return payment.currency, sign * payment.amount_in_currency
+    return EUR, entry.paid
+
+
+def _rate(rule: str, currency: str, payment: Payment | None, day: date,
+          cache: dict[str, Decimal | None]) -> Decimal:
+    if currency == EUR:
+        return ONE
+    if rule == "payment":
+        if payment.rate is None:
+            raise MissingRate(f"The payment {payment.reference} in {currency} has no stored "
+                              "InforEuro rate; record the rate of its month first.")
+        return payment.rate
+    if currency not in cache:
+        cache[currency] = rate_of(currency, day.year, day.month).units_per_eur
+    return cache[currency]
+
+
+def _line(position: int, entry: LedgerEntry, payment: Payment | None, report: PartnerReport,
+          currency: str, total: Decimal, rate: Decimal | None) -> Line:
+    application = entry.application
+    declared = total - NO_VAT
+    reference = f"{application.reference} / {entry.reference}".strip(" /")
+    return Line(
+        position=position, ledger_entry_id=entry.id, cost_category=COST_CATEGORY,
+        internal_reference=reference[:REFERENCE_LENGTH],
+        invoice_number=payment.invoice_number if payment else "",
+        invoice_date=payment.invoice_date if payment else None, paid_on=entry.booked_on,
+        description=_description(entry, payment, report), total_value=total, vat=NO_VAT,
+        declared_amount=declared, currency=currency, rate=rate,
+        declared_eur=None if rate is None else to_eur(declared, rate),
+        correction=entry.kind in (REVERSAL, RECOVERY) or entry.booked_on < report.period_start)
+
+
+def _description(entry: LedgerEntry, payment: Payment | None, report: PartnerReport) -> str:
+    application = entry.application
+    text = f"{voucher_types.label(application.voucher_type)} voucher: {application.title}"
+    if entry.kind == REVERSAL and payment is not None:
+        text += (f". Correction: reversal of the {payment.kind} of {payment.paid_on:%d %b %Y}"
+                 f" ({payment.reference})")
+        if entry.reason:
+            text += f": {entry.reason}"
+    elif entry.kind == RECOVERY:
+        text += f". Correction: money paid back by the SME ({entry.reason or 'recovery'})"
+    elif entry.kind == ADVANCE:
+        text += ". Advance"
+    if entry.booked_on < report.period_start:
+        text += (f". Booked on {entry.booked_on:%d %b %Y}, in a period already submitted: "
+                 "declared here")
+    return text
+
+
+# --- submitting ------------------------------------------------------------------------
+
+
+def submit(report: PartnerReport, actor: User, now: datetime | None = None) -> ReportLines:
+    """Freeze the period: write its lines with their rates, never to change again."""
+    now = now or utcnow()
+    with atomic(NUMBER_CLASH):
+        policy.ensure(policy.can_view_partner_reports(actor, report),
+                      "Only the partner's managers or the lead partner's submit its reports.")
+        _refuse_submitted(report)
+        day = local_date(now)
+        if report.period_end > day:
+            raise ReportRefused(f"The period ends on {report.period_end:%d %b %Y}: submit "
+                                "it on that day or later.")
+        policy.ensure(policy.can_submit_partner_report(actor, report),
+                      "Only the partner's managers or the lead partner's submit its reports.")
+        lines, missing = _live_lines(report, day)
+        if missing:
+            raise MissingRate(" ".join(missing))
+        # Only one of two simultaneous submissions wins (SQLite ignores row locks).
+        done = db.session.execute(
+            update(PartnerReport).where(PartnerReport.id == report.id,
+                                        PartnerReport.status == REPORT_DRAFT)
+            .values(status=REPORT_SUBMITTED, submitted_at=now, submitted_by_id=actor.id)
+            .execution_options(synchronize_session=False))
+        if done.rowcount != 1:
+            raise ConcurrentChange("This report was submitted by someone else meanwhile; "
+                                   "reload the page.")
+        for line in lines:
+            db.session.add(ExpenditureLine(
+                report_id=report.id, ledger_entry_id=line.ledger_entry_id,
+                position=line.position, cost_category=line.cost_category,
+                internal_reference=line.internal_reference,
+                invoice_number=line.invoice_number,
+                invoice_date=line.invoice_date, paid_on=line.paid_on,
+                description=line.description, total_value=line.total_value, vat=line.vat,
+                declared_amount=line.declared_amount, currency=line.currency,
+                rate=line.rate, declared_eur=line.declared_eur))
+        db.session.flush()
+        db.session.refresh(report)
+    return report_lines(report)
+
+
+# --- the consortium --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    partner: str
+    country: str
+    currency: str
+    number: int
+    period_start: date
+    period_end: date
+    status: str
+    declared_in_currency: Decimal
+    declared_eur: Decimal | None  # None: a draft whose rate is not imported yet
+
+
+def partners_of(programme: Programme) -> list[Partner]:
+    return list(db.session.scalars(select(Partner).where(
+        Partner.programme_id == programme.id).order_by(Partner.is_lead.desc(), Partner.name)))
+
+
+def consortium_programme(user: User) -> Programme | None:
+    """The programme whose consortium a lead manager reports on: their partner's, else
+    (a manager of no partner) the latest programme with partners."""
+    partner = db.session.get(Partner, user.partner_id) if user.partner_id else None
+    if partner is not None:
+        return db.session.get(Programme, partner.programme_id)
+    return db.session.scalar(select(Programme).join(
+        Partner, Partner.programme_id == Programme.id).order_by(Programme.id.desc()).limit(1))
+
+
+def consortium_summary(programme: Programme, now: datetime | None = None) -> list[SummaryRow]:
+    """One row per partner and period: what it declared (a draft: what it would now)."""
+    rows = []
+    for partner in partners_of(programme):
+        for report in reports_of(partner):
+            lines = report_lines(report, now)
+            rows.append(SummaryRow(
+                partner.name, partner.country, partner.currency, report.number,
+                report.period_start, report.period_end, report.status,
+                lines.declared_in(partner.currency), lines.declared_eur))
+    return rows
