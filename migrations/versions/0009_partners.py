@@ -33,6 +33,8 @@ def upgrade():
         sa.CheckConstraint('length(currency) = 3', name='ck_partners_currency_code'),
     )
     op.create_index('ix_partners_programme_id', 'partners', ['programme_id'])
+    op.create_index('uq_partners_one_lead', 'partners', ['programme_id'], unique=True,
+                    postgresql_where=sa.text('is_lead'), sqlite_where=sa.text('is_lead'))
     op.create_table(
         'partner_regions',
         sa.Column('id', sa.Integer(), primary_key=True),
@@ -124,6 +126,7 @@ def upgrade():
         _add_partner_column('users')
         op.create_index('ix_users_partner_id', 'users', ['partner_id'])
         _add_partner_column('applications')
+        _add_partner_column('invitations')
         op.add_column('applications', sa.Column('currency', sa.String(3), nullable=False,
                                                 server_default='EUR'))
         op.add_column('applications', sa.Column('publication_consent', sa.Boolean(),
@@ -148,6 +151,7 @@ def upgrade():
 
 
 def _add_partner_column(table):
+    # users, applications and invitations: each may name the partner it belongs to.
     name = f'fk_{table}_partner_id_partners'
     if op.get_context().dialect.name == 'sqlite':
         # SQLite adds a column with its reference in one ALTER (Alembic would ask for a
@@ -166,6 +170,7 @@ def downgrade():
             op.drop_constraint('ck_programmes_rate_rule_known', 'programmes')
             op.drop_constraint('fk_applications_partner_id_partners', 'applications')
             op.drop_constraint('fk_users_partner_id_partners', 'users')
+            op.drop_constraint('fk_invitations_partner_id_partners', 'invitations')
         for table, column in (('payments', 'rate_month'), ('payments', 'rate_year'),
                               ('payments', 'amount_in_currency'),
                               ('final_reports', 'costs_in_currency'),
@@ -177,6 +182,7 @@ def downgrade():
         op.drop_index('ix_applications_partner_state', 'applications')
         for column in ('publication_consent', 'currency', 'partner_id'):
             op.drop_column('applications', column)
+        op.drop_column('invitations', 'partner_id')
         op.drop_index('ix_users_partner_id', 'users')
         op.drop_column('users', 'partner_id')
     for table in ('expenditure_lines', 'partner_reports', 'exchange_rates', 'partner_shares',

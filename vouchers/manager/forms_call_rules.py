@@ -42,6 +42,7 @@ RULES_SHOWN = "rules_shown"
 _RULE_FIELDS = frozenset({
     "eligible_regions", "max_applications_per_type", "max_vouchers_per_sme", "support_cap",
     "implementation_ends_on", "divergence_percent", "extra_evaluator_on_divergence",
+    "evaluators_from_other_partners",
     "lead_evaluator_id", "provider_other_region", "threshold", "minimum", "advance_percent",
     "zero_report_returns_quota",
 })
@@ -152,6 +153,10 @@ class CallRulesFields:
                     NumberRange(min=1, max=100, message="From 1 to 100%%.")])
     extra_evaluator_on_divergence = BooleanField(
         "Assign one more evaluator when scores diverge")
+    evaluators_from_other_partners = BooleanField(
+        "Evaluators of other partners only",
+        description="An evaluator does not assess SMEs of the regions of the partner "
+                    "they work for.")
     lead_evaluator_id = SelectField(
         "Lead evaluator", coerce=optional_id,
         description="Besides the managers, may record the consensus score.",
@@ -200,6 +205,7 @@ class CallRulesFields:
             "implementation_ends_on": self.implementation_ends_on.data,
             "divergence_share": self.divergence_percent.data / 100,
             "extra_evaluator_on_divergence": bool(self.extra_evaluator_on_divergence.data),
+            "evaluators_from_other_partners": bool(self.evaluators_from_other_partners.data),
             "lead_evaluator_id": self.lead_evaluator_id.data,
             "advance_share": (None if self.advance_percent.data is None
                               else self.advance_percent.data / 100),
@@ -215,6 +221,7 @@ def rules_data(call: Call) -> dict:
         "implementation_ends_on": call.implementation_ends_on,
         "divergence_percent": call.divergence_share * 100,
         "extra_evaluator_on_divergence": call.extra_evaluator_on_divergence,
+        "evaluators_from_other_partners": call.evaluators_from_other_partners,
         "lead_evaluator_id": call.lead_evaluator_id,
         "advance_percent": None if call.advance_share is None else call.advance_share * 100,
         "zero_report_returns_quota": call.zero_report_returns_quota,

@@ -11,13 +11,14 @@ from wtforms import SearchField, SelectChoice, SelectField
 from workflows.lifecycle import ROLES
 
 from .. import policy
-from ..auth.forms import ActionForm, DisableForm, InviteForm
+from ..auth.forms import ActionForm, DisableForm
 from ..boundary import back_to, by_id, route, see_other
 from ..links import external_url
 from ..models import Invitation, User
 from ..navigation import nav_item
-from ..services import accounts, logins
+from ..services import accounts, logins, partner_setup
 from .blueprint import bp
+from .forms_partners import invite_form, user_partner_form
 
 nav_item("manager", "Users", "manager.users", order=90)
 # The session key holding a new invitation's link until its page is drawn.
@@ -48,7 +49,8 @@ def users():
     return render_template("manager/users.html", form=form, page=page, page_args=args,
                            invitations=accounts.pending_invitations(),
                            failures=logins.failure_counts([u.email for u in page.items]),
-                           action_form=ActionForm())
+                           action_form=ActionForm(), partner_form=user_partner_form(),
+                           partner_names=dict(partner_setup.partner_choices()))
 
 
 def _render_invite(form, error=None):
@@ -58,11 +60,12 @@ def _render_invite(form, error=None):
                            lifetime_days=accounts.INVITATION_LIFETIME.days)
 
 
-@route(bp, "/users/invite", permission=policy.can_invite, form=InviteForm,
+@route(bp, "/users/invite", permission=policy.can_invite, form=invite_form,
        render=_render_invite)
 def invite_user(form):
     invitation, token = accounts.create_invitation(
-        by=current_user, email=form.email.data, name=form.name.data, role=form.role.data)
+        by=current_user, email=form.email.data, name=form.name.data, role=form.role.data,
+        partner_id=form.partner_id.data)
     # The link went out by e-mail too; the manager may still pass it on. The link is a
     # credential (it sets a manager's password), so the log names only the invitation.
     current_app.logger.info("invitation %s for %s (%s) created by %s", invitation.id,
@@ -131,4 +134,21 @@ def revoke_invitation(invitation):
                             current_user.email)
     flash(f"The invitation for {invitation.email} is withdrawn; its link no longer works.",
           "success")
+    return see_other("manager.users")
+
+
+def _partner_refused(form=None, error=None, **objects):
+    problems = [e for errors in (form.errors.values() if form else ()) for e in errors]
+    return back_to("manager.users", error or " ".join(problems)
+                   or "The form expired; press the button again.")
+
+
+@route(bp, "/users/<int:user_id>/partner", permission=policy.can_run_programme,
+       load={"user": by_id(User)}, form=user_partner_form, render=_partner_refused,
+       methods=("POST",))
+def change_user_partner(form, user):
+    partner_setup.set_user_partner(user, form.partner_id.data, current_user)
+    current_app.logger.info("partner of %s set to %s by %s", user.email, user.partner_id,
+                            current_user.email)
+    flash(f"{user.name}'s partner is saved.", "success")
     return see_other("manager.users")

@@ -43,6 +43,9 @@ class Invitation(db.Model):
     used_at: Mapped[timestamp | None]
     revoked_at: Mapped[timestamp | None]
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The partner agency the invited manager or evaluator works for; accepting copies it
+    # to the new account (a partner's manager then sees that partner's SMEs only).
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
 
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])

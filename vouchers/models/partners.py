@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -53,6 +54,9 @@ class Partner(db.Model):
     __table_args__ = (
         UniqueConstraint("programme_id", "name", name="uq_partners_programme_name"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
+        # One lead partner per programme, even when two managers save at once.
+        Index("uq_partners_one_lead", "programme_id", unique=True,
+              postgresql_where=text("is_lead"), sqlite_where=text("is_lead")),
     )
 
     def __repr__(self) -> str:

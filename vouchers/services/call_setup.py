@@ -50,6 +50,7 @@ from .call_specs import (  # noqa: F401 - the specs and limits are the set-up's 
     refuse_if,
     sizes_in_order,
     weight,
+    write_given,
 )
 from .deadlines import CallSpec, deadline_problems, set_deadlines
 from .errors import InvalidInput
@@ -141,6 +142,7 @@ def _set_rules(call: Call, spec: CallSpec) -> None:
     call.divergence_share = rate(spec.divergence_share)
     call.extra_evaluator_on_divergence = bool(spec.extra_evaluator_on_divergence)
     call.lead_evaluator_id = spec.lead_evaluator_id
+    write_given(call, spec, ("evaluators_from_other_partners",))
 
 
 def _set_type_rules(cvt: CallVoucherType, t: VoucherTypeSpec) -> None:

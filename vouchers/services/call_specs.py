@@ -85,6 +85,16 @@ class VoucherTypeSpec:
             self.required_attachments = list(registered.required_attachments)
 
 
+class _Keep:
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+# A CallSpec field left at KEEP (or missing from an older spec) keeps what the call has
+# (a new call: the model's default).
+KEEP: Any = _Keep()
+
+
 @dataclass
 class CallSpec:
     code: str
@@ -106,16 +116,9 @@ class CallSpec:
     divergence_share: Decimal = DIVERGENCE_SHARE
     extra_evaluator_on_divergence: bool = False
     lead_evaluator_id: int | None = None
-
-
-class _Keep:
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-# A CallSpec field left at KEEP (or missing from an older spec) keeps what the call has
-# (a new call: the model's default).
-KEEP: Any = _Keep()
+    # Evaluators must work for another partner than the applicant's region's (KEEP: as
+    # the call has it).
+    evaluators_from_other_partners: Any = KEEP
 
 
 def write_given(call, spec: CallSpec, names: tuple[str, ...]) -> None:

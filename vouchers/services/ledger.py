@@ -4,7 +4,9 @@
 (released_amount, paid_amount) and its call's voucher type's (committed, paid,
 awarded_count) by the entry's amounts, with conditional updates whose WHERE clause is the
 limit: two managers paying one voucher at the same moment cannot both pass it, on SQLite
-or PostgreSQL. ``totals`` and ``differences`` read the sums back for the CLI, the
+or PostgreSQL. When the voucher's partner has its own share of that type's envelope
+(PartnerShare), the share's ``committed`` moves with the type's, within the share.
+``totals`` and ``differences`` read the sums back for the CLI, the
 workbook and the tests that hold the counters to the ledger after every step.
 """
 
@@ -17,12 +19,23 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from ..extensions import db
-from ..models import Application, AuditRecord, CallVoucherType, LedgerEntry, User
+from ..models import (
+    Application,
+    AuditRecord,
+    CallVoucherType,
+    LedgerEntry,
+    Partner,
+    PartnerShare,
+    User,
+)
 from ..models.base import utcnow
 from ..models.ledger import COMMITMENT
-from ..money import ZERO
+from ..money import ZERO, format_eur
 from . import budget
-from .errors import PaymentRefused
+from .errors import BudgetExceeded, PaymentRefused
+from .transaction import atomic
+
+SHARE_CHECK = "ck_partner_shares_committed_in_share"
 
 
 def post(application: Application, kind: str, *, actor: User | None, booked_on: date,
@@ -40,6 +53,8 @@ def post(application: Application, kind: str, *, actor: User | None, booked_on: 
     if kind != COMMITMENT:
         _move_voucher(application, committed, paid, paid_limit)
     _move_type(application.call_voucher_type, committed, paid, quota, kind)
+    if committed:
+        _move_share(application, committed)
     entry = LedgerEntry(
         application_id=application.id, call_voucher_type_id=application.call_voucher_type_id,
         kind=kind, committed=committed, paid=paid, quota=quota, booked_on=booked_on,
@@ -98,6 +113,38 @@ def _move_type(cvt: CallVoucherType, committed: Decimal, paid: Decimal, quota: i
             awarded_count=t.c.awarded_count + quota)
     )
     db.session.expire(cvt, ["committed", "paid", "awarded_count"])
+
+
+def _move_share(application: Application, committed: Decimal) -> None:
+    """Move the partner's share of the type's envelope with the type's committed.
+
+    Conditional like the envelope's: an award beyond the share matches no row and is
+    refused; the CHECK is the last guard should this code be bypassed. A release the share
+    does not hold (the voucher was awarded before the share existed and counted in it, or
+    under another partner) leaves the share alone rather than drive it below zero.
+    """
+    if application.partner_id is None:
+        return
+    s = PartnerShare.__table__
+    row = ((s.c.partner_id == application.partner_id)
+           & (s.c.call_voucher_type_id == application.call_voucher_type_id))
+    new = s.c.committed + committed
+    limit = new <= s.c.envelope if committed > 0 else new >= 0
+    partner = db.session.get(Partner, application.partner_id)
+    beyond = f"the share of {partner.name} would be exceeded; nothing was saved."
+    with atomic(clashes={SHARE_CHECK: f"The database refused the award: {beyond}"}):
+        moved = db.session.execute(update(s).where(row, limit).values(committed=new))
+        if moved.rowcount == 1 or committed < 0:
+            return
+        held = db.session.execute(select(s.c.envelope, s.c.committed).where(row)).first()
+        if held is None:  # the partner has no share of this type: the envelope is the limit
+            return
+        envelope, used = held
+        cvt = application.call_voucher_type
+        raise BudgetExceeded(
+            f"Awarding {format_eur(committed)} would exceed the {cvt.label.lower()} share of "
+            f"{partner.name}: {format_eur(envelope - used)} of its {format_eur(envelope)} "
+            "remains.")
 
 
 def entries_of(application: Application) -> list[LedgerEntry]:

@@ -3,8 +3,8 @@
 An application takes its partner (and the currency its costs are given in) when it is
 started and again when submitted; a company that moves region, or a partner whose regions
 change, moves the applications with it (``refresh_organisation``, ``refresh_programme``).
-A partner report already submitted keeps its lines: what is booked from then on goes to
-the new partner's next period.
+A voucher stays with the partner that awarded it: its money is held in that partner's
+share and paid in that currency, so only applications not yet awarded move.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ def partner_of(programme_id: int, country: str, region: str) -> Partner | None:
 
 
 def place(application: Application) -> Partner | None:
-    """Give ``application`` the partner of its company's region, and that currency."""
+    """Give ``application`` the partner of its company's region, and that currency
+    (a voucher keeps its own: see the module's docstring)."""
+    if application.awarded_at is not None:
+        return db.session.get(Partner, application.partner_id) if application.partner_id else None
     organisation = db.session.get(Organisation, application.organisation_id)
     call = db.session.get(Call, application.call_id)
     partner = partner_of(call.programme_id, organisation.country, organisation.region)
@@ -49,7 +52,8 @@ def refresh_programme(programme_id: int) -> None:
     """After a partner's regions changed: every application of the programme is placed
     again, one UPDATE per partner region and one for the rest."""
     calls = select(Call.id).where(Call.programme_id == programme_id)
-    db.session.execute(update(Application).where(Application.call_id.in_(calls))
+    movable = Application.awarded_at.is_(None)
+    db.session.execute(update(Application).where(Application.call_id.in_(calls), movable)
                        .values(partner_id=None, currency=EUR)
                        .execution_options(synchronize_session=False))
     for region in db.session.scalars(
@@ -61,7 +65,7 @@ def refresh_programme(programme_id: int) -> None:
         if not matching:
             continue
         db.session.execute(
-            update(Application).where(Application.call_id.in_(calls),
+            update(Application).where(Application.call_id.in_(calls), movable,
                                       Application.organisation_id.in_(matching))
             .values(partner_id=region.partner_id, currency=region.partner.currency)
             .execution_options(synchronize_session=False))

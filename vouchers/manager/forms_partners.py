@@ -1,0 +1,123 @@
+"""The consortium's forms: a partner (its regions as lines of text, a share per voucher
+type of the programme's calls), the partner an invited or existing user works for.
+
+The forms parse; services/partner_setup.py decides the rules (one lead, a region of one
+partner and of the programme, shares within the envelopes), so a refusal reads the same
+from a test or the web.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from ..auth.forms import InviteForm
+from ..fields import MoneyField, optional_id
+from ..models import CallVoucherType, Partner
+from ..money import format_eur
+from ..services.partner_setup import (
+    LINE_EXAMPLE,
+    PartnerSpec,
+    format_region_lines,
+    parse_region_lines,
+    partner_choices,
+)
+
+NO_PARTNER = "No partner: the whole programme"
+SHARE_PREFIX = "share_"
+
+
+def _not_negative(form, field) -> None:
+    if field.data is not None and field.data < 0:
+        raise ValidationError("Cannot be negative.")
+
+
+class PartnerForm(FlaskForm):
+    name = StringField("Name", validators=[InputRequired("Give the partner's name."),
+                                           Length(max=200)])
+    country = StringField("Country", description="Two capital letters, as ES or UK.",
+                          validators=[InputRequired("Give the partner's country."),
+                                      Length(min=2, max=2, message="Two letters, as ES.")])
+    currency = StringField(
+        "Currency", default="EUR",
+        description="The three-letter ISO code its books are kept in: EUR, or a currency "
+                    "InforEuro publishes a rate for (PLN, SEK, CHF…).",
+        validators=[InputRequired("Give the partner's currency."),
+                    Length(min=3, max=3, message="Three letters, as EUR.")])
+    is_lead = BooleanField("Lead partner (its managers run the whole programme)")
+    regions = TextAreaField(
+        "Regions", description=f"One a line: country | region's name | NUTS code, as "
+                               f"“{LINE_EXAMPLE}”. Each must be a region of the programme.")
+
+    # The share fields (share_<call voucher type id>) are added per programme by
+    # partner_form(); this is their order and their types.
+    share_types: list[CallVoucherType] = []
+
+    def validate_regions(self, field) -> None:
+        _, problems = parse_region_lines(field.data)
+        if problems:
+            raise ValidationError(" ".join(problems))
+
+    def share_fields(self) -> list[tuple[CallVoucherType, MoneyField]]:
+        return [(t, self[f"{SHARE_PREFIX}{t.id}"]) for t in self.share_types]
+
+    def to_spec(self) -> PartnerSpec:
+        regions, _ = parse_region_lines(self.regions.data)
+        return PartnerSpec(
+            name=self.name.data or "", country=(self.country.data or "").strip(),
+            currency=(self.currency.data or "").strip(), is_lead=bool(self.is_lead.data),
+            regions=regions, shares={t.id: f.data for t, f in self.share_fields()})
+
+
+def partner_form(types: list[CallVoucherType], partner: Partner | None = None) -> PartnerForm:
+    """The partner form with one share field per voucher type of the programme's calls."""
+
+    class Form(PartnerForm):
+        pass
+
+    for t in types:
+        setattr(Form, f"{SHARE_PREFIX}{t.id}", MoneyField(
+            f"{t.call.code} {t.label} (€)",
+            description=f"Of its envelope of {format_eur(t.envelope)}. Empty: no share of "
+                        "its own, the envelope is the limit.",
+            validators=[Optional(), _not_negative]))
+    Form.share_types = types
+    if partner is None:
+        return Form()
+    shares = {s.call_voucher_type_id: s.envelope for s in partner.shares}
+    return Form(data={"name": partner.name, "country": partner.country,
+                      "currency": partner.currency, "is_lead": partner.is_lead,
+                      "regions": format_region_lines(partner),
+                      **{f"{SHARE_PREFIX}{t.id}": shares.get(t.id) for t in types}})
+
+
+def _partner_select(label: str) -> SelectField:
+    return SelectField(label, coerce=optional_id,
+                       invalid_value_message="Choose a partner from the list.",
+                       invalid_choice_message="Choose a partner from the list.")
+
+
+def _set_choices(field: SelectField) -> None:
+    field.choices = [SelectChoice("", NO_PARTNER)] + [
+        SelectChoice(pid, label) for pid, label in partner_choices()]
+
+
+class PartnerInviteForm(InviteForm):
+    partner_id = _partner_select("Works for the partner")
+
+
+def invite_form() -> PartnerInviteForm:
+    form = PartnerInviteForm()
+    _set_choices(form.partner_id)
+    return form
+
+
+class UserPartnerForm(FlaskForm):
+    partner_id = _partner_select("Partner")
+
+
+def user_partner_form(**objects) -> UserPartnerForm:
+    form = UserPartnerForm()
+    _set_choices(form.partner_id)
+    return form

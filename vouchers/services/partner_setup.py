@@ -1,0 +1,377 @@
+"""Setting up the consortium: the lead partner's managers add and edit the partner
+agencies of a programme, their regions (with NUTS codes) and their shares of the calls'
+envelopes, and say which partner a manager or an evaluator works for.
+
+A region belongs to one partner per programme (the unique key on partner_regions) and must
+be one of the programme's regions first: the partner regions are what the calls' default
+eligible regions are made of. When a partner's regions (or currency) change, every
+application of the programme is placed again (services/partners.refresh_programme). A
+share's ``committed`` is kept by services/ledger.py from then on; a share given to a
+partner that already has awards starts with what those vouchers hold.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from workflows.lifecycle import EVALUATOR, MANAGER
+
+from .. import policy
+from ..countries import COUNTRY_ALIASES, VALID_COUNTRIES
+from ..currencies import currency_problem
+from ..extensions import db
+from ..models import (
+    Application,
+    Call,
+    CallVoucherType,
+    ChangeRecord,
+    Partner,
+    PartnerRegion,
+    PartnerShare,
+    Programme,
+    User,
+)
+from ..money import MAX_MONEY, ZERO, format_eur
+from ..policy_partners import region_key_of
+from . import partners as placement
+from .accounts import record_change
+from .call_specs import REGION_EXAMPLE, SetupRefused, checked_line, region_key
+from .errors import InvalidInput
+from .transaction import atomic
+
+NOT_ALLOWED = "Only the lead partner's managers set up the consortium."
+REGION_UNIQUE = "uq_partner_regions_region"
+NAME_UNIQUE = "uq_partners_programme_name"
+ONE_LEAD = "uq_partners_one_lead"
+# NUTS writes Greece as EL and the United Kingdom as UK (the programme's UK, ISO's GB).
+NUTS_COUNTRY = {"GR": "EL", "GB": "UK"}
+NUTS_PATTERN = re.compile(r"[A-Z]{2}[A-Z0-9]{1,3}")
+LINE_EXAMPLE = "ES | Catalonia | ES51"
+
+
+@dataclass
+class RegionSpec:
+    country: str
+    region: str
+    nuts_code: str
+
+
+@dataclass
+class PartnerSpec:
+    name: str
+    country: str
+    currency: str = "EUR"
+    is_lead: bool = False
+    regions: list[RegionSpec] = field(default_factory=list)
+    # call voucher type id -> the partner's share of its envelope; None: no share.
+    shares: dict[int, Decimal | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PartnerRow:
+    """One line of the Partners page."""
+
+    partner: Partner
+    managers: int
+    applications: int
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def programmes_with_partners() -> list[tuple[Programme, list[PartnerRow]]]:
+    """Every programme with its partners, lead first, and their counts."""
+    managers = dict(db.session.execute(
+        select(User.partner_id, func.count()).where(User.role == MANAGER,
+                                                    User.partner_id.is_not(None))
+        .group_by(User.partner_id)).all())
+    applications = dict(db.session.execute(
+        select(Application.partner_id, func.count())
+        .where(Application.partner_id.is_not(None)).group_by(Application.partner_id)).all())
+    out = []
+    for programme in db.session.scalars(select(Programme).order_by(Programme.id)):
+        partners = db.session.scalars(
+            select(Partner).where(Partner.programme_id == programme.id)
+            .order_by(Partner.is_lead.desc(), Partner.name, Partner.id))
+        out.append((programme, [PartnerRow(p, managers.get(p.id, 0),
+                                           applications.get(p.id, 0)) for p in partners]))
+    return out
+
+
+def programme_of(partner: Partner) -> Programme:
+    return db.session.get(Programme, partner.programme_id)
+
+
+def share_types(programme_id: int) -> list[CallVoucherType]:
+    """The voucher types of the programme's calls, whose envelopes partners may share."""
+    return list(db.session.scalars(
+        select(CallVoucherType).join(Call, Call.id == CallVoucherType.call_id)
+        .where(Call.programme_id == programme_id)
+        .order_by(Call.opens_at, Call.id, CallVoucherType.position, CallVoucherType.id)))
+
+
+def partner_choices() -> list[tuple[int, str]]:
+    """(id, "Programme: Partner") of every partner, for the users' forms."""
+    rows = db.session.execute(
+        select(Partner.id, Programme.name, Partner.name)
+        .join(Programme, Programme.id == Partner.programme_id)
+        .order_by(Programme.name, Partner.name, Partner.id))
+    return [(pid, f"{programme}: {name}") for pid, programme, name in rows]
+
+
+def format_region_lines(partner: Partner | None) -> str:
+    return "\n".join(f"{r.country} | {r.region} | {r.nuts_code}"
+                     for r in (partner.regions if partner else ()))
+
+
+# --- the regions' text area ----------------------------------------------------------
+
+
+def parse_region_lines(text: str) -> tuple[list[RegionSpec], list[str]]:
+    """The regions of a text area, one "CC | Region name | NUTS code" a line; each line's
+    problem noted (the country, the NUTS code that must start with it, a line twice)."""
+    regions: list[RegionSpec] = []
+    problems: list[str] = []
+    for number, line in enumerate((text or "").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"Regions, line {number}"
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) != 3:
+            problems.append(f"{where}: write the country, the region's name and its NUTS "
+                            f"code separated by |, as in “{LINE_EXAMPLE}”.")
+            continue
+        country, name, nuts = parts[0], " ".join(parts[1].split()), parts[2].upper()
+        if not re.fullmatch(r"[A-Z]{2}", country):
+            problems.append(f"{where}: give the country as two capital letters, as in "
+                            f"“{LINE_EXAMPLE}”.")
+            continue
+        country = COUNTRY_ALIASES.get(country, country)
+        if country not in VALID_COUNTRIES:
+            hint = " (Greece is GR; its NUTS codes start with EL)" if country == "EL" else ""
+            problems.append(f"{where}: {country} is not a country code{hint}.")
+            continue
+        name = checked_line(name, f"the region's name ({where.lower()})", problems,
+                            f"{where}: give the region's name after {country}.")
+        if not name:
+            continue
+        prefix = NUTS_COUNTRY.get(country, country)
+        if not NUTS_PATTERN.fullmatch(nuts) or not nuts.startswith(prefix):
+            problems.append(f"{where}: the NUTS code of a region of {country} has 3 to 5 "
+                            f"letters and digits and starts with {prefix} (as {prefix}1 or "
+                            f"{prefix}12); “{nuts or 'nothing'}” does not.")
+            continue
+        if any(region_key(r.country, r.region) == region_key(country, name) for r in regions):
+            problems.append(f"{where}: {country} {name} is listed twice.")
+            continue
+        regions.append(RegionSpec(country, name, nuts))
+    return regions, problems
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def save_partner(programme: Programme, spec: PartnerSpec, by: User,
+                 partner: Partner | None = None) -> Partner:
+    """Add a partner to ``programme`` (or save ``partner``): its name, country, currency,
+    lead flag, regions and shares; SetupRefused lists every problem found."""
+    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
+    if partner is not None and partner.programme_id != programme.id:
+        raise InvalidInput("This partner belongs to another programme.")
+    taken = f"The programme already has a partner named {spec.name.strip()}."
+    clash = ("One of these regions was just given to another partner; reload the page "
+             "to see who covers it.")
+    lead = "Another manager just made another partner the lead; reload the page."
+    with atomic(clashes={NAME_UNIQUE: taken, REGION_UNIQUE: clash, ONE_LEAD: lead}):
+        problems: list[str] = []
+        fields = _fields(programme, spec, partner, problems)
+        problems += _region_problems(programme, spec.regions, partner)
+        types = {t.id: t for t in share_types(programme.id)}
+        problems += _share_problems(types, spec.shares, partner)
+        if problems:
+            raise SetupRefused(problems)
+        created = partner is None
+        if created:
+            partner = Partner(programme_id=programme.id, **fields)
+            db.session.add(partner)
+            db.session.flush()
+        before = _described(partner)
+        for name, value in fields.items():
+            setattr(partner, name, value)
+        moved = _set_regions(partner, spec.regions)
+        _set_shares(partner, types, spec.shares)
+        db.session.flush()
+        after = _described(partner)
+        if moved or before["currency"] != after["currency"]:
+            placement.refresh_programme(programme.id)
+        changes = {k: [before[k] if not created else "", after[k]] for k in after
+                   if created or before[k] != after[k]}
+        db.session.add(ChangeRecord(subject_type="partner", subject_id=partner.id,
+                                    action="created" if created else "edited",
+                                    actor_id=by.id, changes=changes))
+    return partner
+
+
+def _fields(programme: Programme, spec: PartnerSpec, partner: Partner | None,
+            problems: list[str]) -> dict:
+    name = checked_line(spec.name, "the partner's name", problems, "Give the partner's name.")
+    country = (spec.country or "").strip()
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        problems.append("Give the partner's country as two capital letters, as in ES.")
+    else:
+        country = COUNTRY_ALIASES.get(country, country)
+        if country not in VALID_COUNTRIES:
+            problems.append(f"{country} is not a country code.")
+    currency = (spec.currency or "").strip()
+    problem = currency_problem(currency)
+    if problem:
+        problems.append(problem)
+    if name and db.session.scalar(select(Partner.id).where(
+            Partner.programme_id == programme.id, Partner.name == name,
+            Partner.id != (partner.id if partner else 0))):
+        problems.append(f"The programme already has a partner named {name}.")
+    if spec.is_lead:
+        lead = db.session.scalar(select(Partner).where(
+            Partner.programme_id == programme.id, Partner.is_lead.is_(True),
+            Partner.id != (partner.id if partner else 0)))
+        if lead is not None:
+            problems.append(f"{lead.name} is already the lead partner of {programme.name}, "
+                            "and a programme has one lead partner: untick it there first.")
+    return {"name": name, "country": country, "currency": currency,
+            "is_lead": bool(spec.is_lead)}
+
+
+def _region_problems(programme: Programme, regions: list[RegionSpec],
+                     partner: Partner | None) -> list[str]:
+    problems = []
+    ours = {region_key(c, r) for c, r in programme.regions or ()}
+    for r in regions:
+        label = f"{r.country} {r.region}"
+        if region_key(r.country, r.region) not in ours:
+            problems.append(f"{label} is not one of the programme's regions: add it to the "
+                            f"programme first (Edit the programme; as “{REGION_EXAMPLE}”).")
+            continue
+        other = db.session.scalar(
+            select(Partner).join(PartnerRegion, PartnerRegion.partner_id == Partner.id)
+            .where(PartnerRegion.programme_id == programme.id,
+                   PartnerRegion.country == r.country,
+                   PartnerRegion.region_key == region_key_of(r.region),
+                   Partner.id != (partner.id if partner else 0)))
+        if other is not None:
+            problems.append(f"{label} is already a region of {other.name}; a region belongs "
+                            "to one partner: take it out there first.")
+    return problems
+
+
+def _set_regions(partner: Partner, regions: list[RegionSpec]) -> bool:
+    """Make the partner's regions ``regions``; whether which regions it covers changed."""
+    wanted = {(r.country, region_key_of(r.region)): r for r in regions}
+    before = {(row.country, row.region_key) for row in partner.regions}
+    kept = {}
+    for row in list(partner.regions):
+        if (row.country, row.region_key) in wanted:
+            kept[(row.country, row.region_key)] = row
+        else:
+            partner.regions.remove(row)
+    # The removed rows go first: a region moved from one line to another keeps its key.
+    db.session.flush()
+    for key, r in wanted.items():
+        row = kept.get(key)
+        if row is None:
+            partner.regions.append(PartnerRegion(
+                programme_id=partner.programme_id, country=r.country, region=r.region,
+                region_key=key[1], nuts_code=r.nuts_code))
+        else:
+            row.region, row.nuts_code = r.region, r.nuts_code
+    return before != set(wanted)
+
+
+def _held(partner_id: int, cvt_id: int) -> Decimal:
+    """What the partner's awarded vouchers of a type hold of its envelope now."""
+    held = db.session.scalar(
+        select(func.sum(Application.awarded_amount - Application.released_amount))
+        .where(Application.partner_id == partner_id, Application.call_voucher_type_id == cvt_id,
+               Application.awarded_amount.is_not(None)))
+    return ZERO if held is None else Decimal(held).quantize(Decimal("0.01"))
+
+
+def _share_problems(types: dict[int, CallVoucherType], shares: dict[int, Decimal | None],
+                    partner: Partner | None) -> list[str]:
+    problems = []
+    own = {s.call_voucher_type_id: s for s in (partner.shares if partner else ())}
+    for cvt_id, amount in shares.items():
+        cvt = types.get(cvt_id)
+        if cvt is None:
+            problems.append("A share names a voucher type that is not of this programme.")
+            continue
+        label = f"{cvt.call.code} {cvt.label}"
+        held = own[cvt_id].committed if cvt_id in own else (
+            _held(partner.id, cvt_id) if partner else ZERO)
+        if amount is None:
+            if held > 0:
+                problems.append(f"{label}: the partner's vouchers hold {format_eur(held)} of "
+                                "its share, so the share stays (give at least that).")
+            continue
+        if amount < 0 or amount > MAX_MONEY:
+            problems.append(f"{label}: give the share as an amount of euros from 0.")
+            continue
+        if amount < held:
+            problems.append(f"{label}: the partner's vouchers already hold {format_eur(held)}"
+                            f"; the share cannot be less.")
+        others = db.session.scalar(select(func.sum(PartnerShare.envelope)).where(
+            PartnerShare.call_voucher_type_id == cvt_id,
+            PartnerShare.partner_id != (partner.id if partner else 0))) or ZERO
+        if others + amount > cvt.envelope:
+            problems.append(
+                f"{label}: the partners' shares would total {format_eur(others + amount)}, "
+                f"more than the envelope of {format_eur(cvt.envelope)} "
+                f"({format_eur(max(cvt.envelope - others, ZERO))} is left for this partner).")
+    return problems
+
+
+def _set_shares(partner: Partner, types: dict[int, CallVoucherType],
+                shares: dict[int, Decimal | None]) -> None:
+    own = {s.call_voucher_type_id: s for s in partner.shares}
+    for cvt_id, amount in shares.items():
+        share = own.get(cvt_id)
+        if amount is None:
+            if share is not None:
+                partner.shares.remove(share)
+        elif share is None:
+            partner.shares.append(PartnerShare(call_voucher_type_id=cvt_id, envelope=amount,
+                                               committed=_held(partner.id, cvt_id)))
+        else:
+            share.envelope = amount
+
+
+def _described(partner: Partner) -> dict[str, str]:
+    return {"name": partner.name or "", "country": partner.country or "",
+            "currency": partner.currency or "", "lead": "yes" if partner.is_lead else "no",
+            "regions": "; ".join(f"{r.country} {r.region} ({r.nuts_code})"
+                                 for r in partner.regions),
+            "shares": "; ".join(f"{s.call_voucher_type_id}: {s.envelope}"
+                                for s in sorted(partner.shares,
+                                                key=lambda s: s.call_voucher_type_id))}
+
+
+def set_user_partner(user: User, partner_id: int | None, by: User) -> None:
+    """Say which partner a manager or an evaluator works for (None: the whole programme,
+    for a manager); kept as a ChangeRecord."""
+    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
+    if user.role not in (MANAGER, EVALUATOR):
+        raise InvalidInput("Only managers and evaluators work for a partner.")
+    partner = db.session.get(Partner, partner_id) if partner_id is not None else None
+    if partner_id is not None and partner is None:
+        raise InvalidInput("Choose one of the programme's partners, or none.")
+    if user.partner_id == partner_id:
+        raise InvalidInput(f"{user.name} already works for "
+                           f"{partner.name if partner else 'no partner'}.")
+    old = db.session.get(Partner, user.partner_id) if user.partner_id else None
+    with atomic():
+        user.partner_id = partner_id
+        record_change(user, "partner", by, {"partner": [old.name if old else "none",
+                                                        partner.name if partner else "none"]})
