@@ -22,12 +22,15 @@ from vouchers.models import (
     CostLine,
     Criterion,
     Organisation,
+    Partner,
+    PartnerRegion,
     Programme,
     ServiceProvider,
     User,
 )
 from vouchers.models.base import utcnow
 from vouchers.money import to_money
+from vouchers.policy_partners import region_key_of
 from vouchers.services import payments, reporting, reviews, settlement, transitions
 
 PASSWORD = "correct-horse-battery"
@@ -124,11 +127,12 @@ class Factories:
         return org
 
     def user(self, role: str, *, organisation: Organisation | None = None,
-             email: str | None = None) -> User:
+             email: str | None = None, partner: Partner | None = None) -> User:
         n = self._n()
         user = User(email=email or f"{role}{n}@test.example", name=f"{role.title()} {n}",
                     role=role, password_hash=password_hash(),
                     organisation_id=organisation.id if organisation else None,
+                    partner_id=partner.id if partner else None,
                     email_verified_at=utcnow())
         db.session.add(user)
         db.session.commit()
@@ -137,11 +141,29 @@ class Factories:
     def applicant(self, organisation: Organisation | None = None, **org_kwargs) -> User:
         return self.user("applicant", organisation=organisation or self.organisation(**org_kwargs))
 
-    def manager(self) -> User:
-        return self.user("manager")
+    def manager(self, *, partner: Partner | None = None) -> User:
+        return self.user("manager", partner=partner)
 
-    def evaluator(self, organisation: Organisation | None = None) -> User:
-        return self.user("evaluator", organisation=organisation)
+    def evaluator(self, organisation: Organisation | None = None, *,
+                  partner: Partner | None = None) -> User:
+        return self.user("evaluator", organisation=organisation, partner=partner)
+
+    def partner(self, programme: Programme, name: str | None = None, country: str = "NL",
+                currency: str = "EUR", *, regions: list[tuple[str, str, str]] | None = None,
+                is_lead: bool = False) -> Partner:
+        """A partner agency of ``programme`` covering ``regions`` [(country, region,
+        NUTS code)]. Applications already in those regions are not moved: call
+        services.partners.place (or refresh_programme) and commit for that."""
+        n = self._n()
+        partner = Partner(programme_id=programme.id, name=name or f"Partner {n}",
+                          country=country, currency=currency, is_lead=is_lead)
+        for r_country, region, nuts in regions or ():
+            partner.regions.append(PartnerRegion(
+                programme_id=programme.id, country=r_country, region=region,
+                region_key=region_key_of(region), nuts_code=nuts))
+        db.session.add(partner)
+        db.session.commit()
+        return partner
 
     def provider(self, *, country: str = "DE", region: str = "Bavaria") -> ServiceProvider:
         n = self._n()

@@ -457,6 +457,8 @@ from tests import (  # noqa: E402, F401
     matrix_cases_mail,
     matrix_cases_messages,
     matrix_cases_money,
+    matrix_cases_partner_reports,
+    matrix_cases_partners_admin,
     matrix_cases_payments,
     matrix_cases_ranking,
     matrix_cases_register,

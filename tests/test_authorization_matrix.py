@@ -17,6 +17,7 @@ from werkzeug.datastructures import FileStorage
 
 from tests.helpers import PDF, login, logout, snapshot
 from tests.matrix_cases import CASES
+from tests.matrix_cases_partners import WORLD_SME_ARGS
 from vouchers.boundary import BLUEPRINT_PERMISSIONS
 from vouchers.clock import today
 from vouchers.extensions import db
@@ -25,11 +26,15 @@ from vouchers.models import BankDetailsChange
 from vouchers.services import accounts, aid, attachments, reviews
 
 PERSONAS = ("anonymous", "applicant", "other_applicant", "evaluator", "conflicted_evaluator",
-            "manager")
+            "manager", "partner_manager", "other_partner_manager")
 EVERYONE = set(PERSONAS)
 SIGNED_IN = EVERYONE - {"anonymous"}
 APPLICANTS = {"applicant", "other_applicant"}
 EVALUATORS = {"evaluator", "conflicted_evaluator"}
+# Managers of the world's partners (tests/matrix_cases_partners.py): the world SME's region's
+# and another region's. Objects outside their reach answer 404 (WORLD_SME_ARGS).
+PARTNER_MANAGERS = {"partner_manager", "other_partner_manager"}
+MANAGERS = {"manager"} | PARTNER_MANAGERS
 
 # Each permission predicate a route may declare (vouchers/policy.py), and who in the
 # world below it lets through. Written out by hand, not computed by the predicates, so a
@@ -40,15 +45,15 @@ ALLOWED_BY = {
     "can_use_account": SIGNED_IN,
     "can_apply": APPLICANTS,
     "can_evaluate": EVALUATORS,
-    "can_manage": {"manager"},
+    "can_manage": MANAGERS,
     # What concerns the whole programme (calls, budgets, users, the funder's exports):
     # the lead partner's managers (and managers of no partner).
     "can_run_programme": {"manager"},
     # The world's application: its owner and the managers; its attachment (a quote) to the
     # same people. Not (yet) the evaluator assigned without a conflict: they have not
     # confirmed having none, so they see nothing of its content.
-    "can_view_application": {"applicant", "manager"},
-    "can_download": {"applicant", "manager"},
+    "can_view_application": {"applicant"} | MANAGERS,
+    "can_download": {"applicant"} | MANAGERS,
     "can_review": {"evaluator"},
     # Account administration: managers only (the target, another applicant, is not one of
     # them, so a manager may disable it).
@@ -62,23 +67,23 @@ ALLOWED_BY = {
     # its versions, like the managers. The manager may unassign them: no review yet.
     "can_open_assignment": {"evaluator"},
     "can_confirm_no_conflict": {"evaluator"},
-    "can_compare_versions": {"manager"},
-    "can_unassign": {"manager"},
+    "can_compare_versions": MANAGERS,
+    "can_unassign": MANAGERS,
     # The world's application is submitted: a manager may accept an exception to a rule.
-    "can_accept_exception": {"manager"},
+    "can_accept_exception": MANAGERS,
     # The world's evaluator is also its call's lead evaluator (assigned, not yet reviewed:
     # the page shows them that they review first).
-    "can_record_consensus": {"manager", "evaluator"},
+    "can_record_consensus": {"evaluator"} | MANAGERS,
     # Money (issue 9): payments, reversals, recoveries and SEPA batches are the managers'.
     "can_manage_payments": {"manager"},
-    "can_edit_bank_details": {"applicant", "manager"},
-    "can_decide_bank_change": {"manager"},
+    "can_edit_bank_details": {"applicant"} | MANAGERS,
+    "can_decide_bank_change": MANAGERS,
     "can_export_register": {"manager"},
-    "can_reverse_payment": {"manager"},
-    "can_record_recovery": {"manager"},
+    "can_reverse_payment": MANAGERS,
+    "can_record_recovery": MANAGERS,
     # The world's company (the owner's) and its declared aid: its applicant and managers.
-    "can_declare_aid": {"applicant", "manager"},
-    "can_withdraw_aid": {"applicant", "manager"},
+    "can_declare_aid": {"applicant"} | MANAGERS,
+    "can_withdraw_aid": {"applicant"} | MANAGERS,
     # The ranking of a call's voucher type, its funding line and its reserve list.
     "can_view_ranking": {"manager"},
     "can_decide_funding": {"manager"},
@@ -90,10 +95,16 @@ ALLOWED_BY = {
     # Messages on the world's (submitted) application: its applicant and the managers
     # write and read the thread and its files (another company and the evaluators get 404);
     # internal notes and their files are the managers' alone.
-    "can_post_message": {"applicant", "manager"},
-    "can_download_message_file": {"applicant", "manager"},
-    "can_post_internal_note": {"manager"},
-    "can_download_note_file": {"manager"},
+    "can_post_message": {"applicant"} | MANAGERS,
+    "can_download_message_file": {"applicant"} | MANAGERS,
+    "can_post_internal_note": MANAGERS,
+    "can_download_note_file": MANAGERS,
+    # Partner reports (issue 11): the world's partner's (a draft) to its own managers and
+    # the lead partner's (the other partner's manager: WORLD_SME_ARGS); the consortium
+    # summary to the lead partner's.
+    "can_view_partner_reports": MANAGERS,
+    "can_submit_partner_report": MANAGERS,
+    "can_view_consortium": {"manager"},
 }
 
 
@@ -114,6 +125,10 @@ def allowed_personas(app, endpoint: str) -> set[str]:
         assert predicate.__name__ in ALLOWED_BY, (
             f"{endpoint}: say in ALLOWED_BY whom {predicate.__name__} lets through")
         allowed &= ALLOWED_BY[predicate.__name__]
+    # A URL naming the world SME's objects: the other partner's manager does not reach them.
+    rule = next(app.url_map.iter_rules(endpoint))
+    if set(rule.arguments) & WORLD_SME_ARGS:
+        allowed -= {"other_partner_manager"}
     return allowed
 
 
@@ -168,10 +183,12 @@ def world(app, make):
         matrix_cases_deadlines,
         matrix_cases_mail,
         matrix_cases_messages,
+        matrix_cases_partner_reports,
+        matrix_cases_partners,
     )
 
-    for part in (matrix_cases_mail, matrix_cases_accounts_mail, matrix_cases_messages,
-                 matrix_cases_deadlines):
+    for part in (matrix_cases_partners, matrix_cases_partner_reports, matrix_cases_mail,
+                 matrix_cases_accounts_mail, matrix_cases_messages, matrix_cases_deadlines):
         args.update(part.world_args(make, users, args))
     return users, args
 
@@ -294,6 +311,11 @@ POST_CASES = (
     # the mailbox (issue 10): tests/matrix_cases_mail.py
     "manager.retry_mail",
     "applicant.post_message", "manager.post_message", "manager.post_internal_note",
+    # the consortium's set-up (issue 11): tests/matrix_cases_partners_admin.py
+    "manager.new_partner", "manager.edit_partner", "manager.change_user_partner",
+    # partner reports (issue 11): tests/matrix_cases_partner_reports.py
+    "manager.open_partner_period", "manager.submit_partner_report",
+    "manager.change_partner_period",
 )
 
 

@@ -283,7 +283,8 @@ def test_a_needs_page_costs_the_same_queries_whatever_its_size(client, world):
 def test_counts_come_from_one_grouped_query(world, monkeypatch):
     calls: list = []
     real = needs._counts
-    monkeypatch.setattr(needs, "_counts", lambda ids: calls.append(ids) or real(ids))
+    monkeypatch.setattr(needs, "_counts",
+                        lambda ids, viewer=None: calls.append(ids) or real(ids, viewer))
 
     actions = call_actions(world.call, utcnow())
 

@@ -20,7 +20,7 @@ from workflows import lifecycle
 from workflows.lifecycle import APPLICANT, EDITABLE_STATES, EVALUATOR, MANAGER
 
 from .extensions import db
-from .models import Application, Assignment, Attachment, Invitation, User
+from .models import Application, Assignment, Attachment, Invitation, Partner, User
 from .policy_partners import (  # noqa: F401  (re-exported: ask this module)
     application_scope,
     can_run_programme,
@@ -129,6 +129,11 @@ def may_be_assigned(evaluator: User, application: Application) -> str | None:
         evaluator.organisation_id == application.organisation_id
     ):
         return f"{evaluator.name} works for the applicant's organisation."
+    if (evaluator.partner_id is not None and evaluator.partner_id == application.partner_id
+            and application.call.evaluators_from_other_partners):
+        partner = db.session.get(Partner, evaluator.partner_id)
+        return (f"{evaluator.name} works for the partner of the applicant's region "
+                f"({partner.name}); this call asks for evaluators of other partners.")
     return None
 
 

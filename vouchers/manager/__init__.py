@@ -10,6 +10,8 @@ from . import (  # noqa: F401
     messages,
     money,
     organisations,
+    partner_reports,
+    partners,
     payments,
     providers,
     ranking,

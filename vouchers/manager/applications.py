@@ -49,7 +49,7 @@ def _filter_form(calls) -> ApplicationFilterForm:
     form = ApplicationFilterForm(request.args)
     form.call.choices = [SelectChoice(c.id, f"{c.code} · {c.title}") for c in calls]
     form.country.choices = [SelectChoice("", "All countries")] + [
-        SelectChoice(c, c) for c in listing.countries()
+        SelectChoice(c, c) for c in listing.countries(current_user)
     ]
     if not request.args.get("call") and calls:
         form.call.data = calls[0].id
@@ -89,7 +89,7 @@ def applications():
         return render_template("manager/applications.html", form=form, call=None,
                                page=None), status
     query = _table_query(form)
-    page = listing.applications_page(query)
+    page = listing.applications_page(query, current_user)
     return render_template("manager/applications.html", form=form, page=page, query=query,
                            call=next(c for c in calls if c.id == query.call_id),
                            page_url=_page_url(query, page),
@@ -127,7 +127,8 @@ def _comment(form) -> str:
 
 def _pay(a: Application, u: User, f: PaymentForm):
     return payments.record_payment(
-        a, u, f.amount.data, paid_on=f.paid_on.data, reference=f.reference.data or "",
+        a, u, **payments.entered_amount(a, f.amount.data), paid_on=f.paid_on.data,
+        reference=f.reference.data or "",
         invoice_number=f.invoice_number.data or "", invoice_date=f.invoice_date.data,
         kind=f.kind.data)
 
@@ -176,16 +177,28 @@ def _fresh_form(action: Action, page: ApplicationPage):
         form.amount.data = page.application.requested_amount
     elif action.name == "record_payment":
         form.kind.data = payment_kind(page.application)
-        form.amount.data = page.due_now
+        # In another currency the amount transferred is typed; the hint gives the due.
+        form.amount.data = page.due_now if page.application.currency == "EUR" else None
         form.paid_on.data = today()
+        _in_currency(form, page.application, page.due_now)
     return form
+
+
+def _in_currency(form: PaymentForm, application: Application, due) -> None:
+    """The amount field names the voucher's currency, with what is due as a hint."""
+    if application.currency != "EUR":
+        form.amount.label.text = f"Amount transferred ({application.currency})"
+        form.amount.description = payments.due_hint(application, due)
 
 
 def _posted_form(application: Application, action: Action):
     """The action's form as posted; a payment posted without its kind gets the kind the
     voucher's state calls for (an advance before the report is approved)."""
     if action.name == "record_payment":
-        return action.form(prefix=action.name, kind=payment_kind(application))
+        form = action.form(prefix=action.name, kind=payment_kind(application))
+        due = settlement.due(application)
+        _in_currency(form, application, due[1] if due else None)
+        return form
     return action.form(prefix=action.name)
 
 

@@ -36,10 +36,14 @@ def auto_assign_form(return_to: str) -> AutoAssignForm:
 @route(bp, "/", permission=policy.can_manage)
 def dashboard_home():
     now = utcnow()
-    summaries = call_summaries(now)
+    summaries = call_summaries(now, current_user)
+    # The list of bank changes is the whole programme's (a partner manager confirms one
+    # from its company's page).
+    pending = bank_details.pending_count() if policy.can_run_programme(current_user) else 0
     return render_template("manager/dashboard.html", board=None, summaries=summaries,
-                           actions=calls_needing_action([s.call for s in summaries], now),
-                           bank_changes=bank_details.pending_count())
+                           actions=calls_needing_action([s.call for s in summaries], now,
+                                                        current_user),
+                           bank_changes=pending)
 
 
 @route(bp, "/calls/<int:call_id>/dashboard", permission=policy.can_run_programme,

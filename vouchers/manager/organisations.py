@@ -37,7 +37,8 @@ CORRECTED = (*companies.FIELD_LABELS, "reason")
 def organisations():
     form = OrganisationSearchForm(request.args)
     text = form.q.data if form.validate() else ""
-    found = companies.find_companies(text, request.args.get("page", 1, type=int))
+    found = companies.find_companies(text, request.args.get("page", 1, type=int),
+                                     current_user)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("manager/organisations.html", form=form, page=found.page,
                            page_args=args, counts=found.counts, searched=found.searched)

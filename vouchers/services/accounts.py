@@ -24,7 +24,7 @@ from workflows.lifecycle import ROLES
 
 from .. import policy
 from ..extensions import db
-from ..models import INVITED_ROLES, ChangeRecord, Invitation, User
+from ..models import INVITED_ROLES, Application, ChangeRecord, Invitation, Partner, User
 from ..models.base import utcnow
 from ..text import clean_line
 from . import outbox
@@ -58,12 +58,14 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
-def enabled_managers() -> list[User]:
-    """The programme managers whose accounts are enabled, by id: who hears of what the
-    programme as a whole must act on."""
-    return list(db.session.scalars(select(User).where(User.role == "manager",
-                                                      User.enabled.is_(True))
-                                   .order_by(User.id)))
+def enabled_managers(application: Application | None = None) -> list[User]:
+    """The managers whose accounts are enabled, by id: who hears of what the programme as
+    a whole must act on; given ``application``, those who reach it (policy.reaches: its
+    partner's managers and the lead partner's, never another partner's)."""
+    managers = db.session.scalars(select(User).where(User.role == "manager",
+                                                     User.enabled.is_(True))
+                                  .order_by(User.id))
+    return [m for m in managers if application is None or policy.reaches(m, application)]
 
 
 def session_user(user_id: int, generation: int) -> User | None:
@@ -263,8 +265,10 @@ def token_hash(token: str) -> str:
 
 
 def create_invitation(*, by: User, email: str, name: str, role: str,
-                      now: datetime | None = None) -> tuple[Invitation, str]:
+                      now: datetime | None = None,
+                      partner_id: int | None = None) -> tuple[Invitation, str]:
     """Invite an evaluator or a manager; returns the invitation and its secret token.
+    ``partner_id``: the partner agency they work for (None: the whole programme).
 
     The token is returned once and only its hash is kept. Earlier pending invitations
     for the same address are revoked, so only the newest link works.
@@ -275,13 +279,15 @@ def create_invitation(*, by: User, email: str, name: str, role: str,
         raise InvalidInput("Invite an evaluator or a manager; applicants register themselves.")
     policy.ensure(policy.can_invite(by, role), "Only a programme manager may invite.")
     name = _check_identity(email, name)
+    if partner_id is not None and db.session.get(Partner, partner_id) is None:
+        raise InvalidInput("Choose one of the programme's partners, or none.")
     token = secrets.token_urlsafe(32)
     with atomic():
         for earlier in pending_invitations(now, email=email):
             earlier.revoked_at = now
         invitation = Invitation(token_hash=token_hash(token), email=email, name=name,
                                 role=role, invited_by_id=by.id, created_at=now,
-                                expires_at=now + INVITATION_LIFETIME)
+                                expires_at=now + INVITATION_LIFETIME, partner_id=partner_id)
         db.session.add(invitation)
         # The manager may still copy the link from the page that follows.
         outbox.queue("invitation", to=email, now=now,
@@ -332,6 +338,7 @@ def accept_invitation(invitation: Invitation, password: str,
     with atomic():
         user = create_user(email=invitation.email, name=invitation.name, role=invitation.role,
                            password=None, password_hash=password_hash)
+        user.partner_id = invitation.partner_id
         # Conditional, so two clicks on one link at the same moment create one account.
         claimed = db.session.execute(
             update(Invitation)

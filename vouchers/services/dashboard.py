@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload
@@ -20,8 +21,9 @@ from workflows.lifecycle import CANCELLED, STATES, VOUCHER_STATES
 
 from ..extensions import db
 from ..figures import received_clause
-from ..models import Application, Call
+from ..models import Application, Call, Partner
 from ..money import ZERO
+from ..policy_partners import application_scope, partner_scope
 from . import money_due, settlement
 from .call_figures import TypeFigures, call_type_figures, type_figures
 from .calls import calls_open_first
@@ -52,8 +54,9 @@ class MoneyDue:
         return bool(self.payments or self.recoveries)
 
 
-def money_due_of(call_ids: list[int]) -> dict[int, MoneyDue]:
-    """{call id: MoneyDue} for every call with something due: one grouped query."""
+def money_due_of(call_ids: list[int], viewer: Any = None) -> dict[int, MoneyDue]:
+    """{call id: MoneyDue} for every call with something due among the vouchers ``viewer``
+    reaches (None: all): one grouped query."""
     if not call_ids:
         return {}
     a = Application
@@ -62,7 +65,7 @@ def money_due_of(call_ids: list[int]) -> dict[int, MoneyDue]:
             money_due.advance_due(), money_due.final_due(), money_due.recovery_due(),
             and_(money_due.payment_due(), money_due.in_open_batch()))))
         # Money is owed either way only on vouchers (and cancelled ones): the state index.
-        .where(a.call_id.in_(call_ids), a.state.in_(MONEY_STATES))
+        .where(a.call_id.in_(call_ids), a.state.in_(MONEY_STATES), application_scope(viewer))
         .group_by(a.call_id)
     )
     found = {}
@@ -138,14 +141,37 @@ class CallSummary:
     call: Call
     status: str  # "open", "upcoming" or "closed": Call.status
     applications: int  # received
-    envelope: Decimal
-    committed: Decimal
+    # The programme's budget figures; None for a partner manager, whose figures are its
+    # partner's applications only.
+    envelope: Decimal | None
+    committed: Decimal | None
     money: MoneyDue = field(default_factory=MoneyDue)
 
 
-def call_summaries(now: datetime) -> list[CallSummary]:
-    """Every call, the open ones first, then the most recently opened."""
+def _partner_summaries(calls: list[Call], now: datetime, scope: int,
+                       viewer: Any) -> list[CallSummary]:
+    """A partner manager's calls (its programme's), counting its partner's SMEs only."""
+    programme_id = db.session.get(Partner, scope).programme_id
+    calls = [c for c in calls if c.programme_id == programme_id]
+    a = Application
+    received = dict(db.session.execute(
+        select(a.call_id, func.count())
+        .where(a.call_id.in_([c.id for c in calls]), a.partner_id == scope,
+               received_clause(a.state, a.submitted_at))
+        .group_by(a.call_id)).all())
+    due = money_due_of([c.id for c in calls], viewer)
+    return [CallSummary(call=c, status=c.status(now), applications=received.get(c.id, 0),
+                        envelope=None, committed=None, money=due.get(c.id, MoneyDue()))
+            for c in calls]
+
+
+def call_summaries(now: datetime, viewer: Any = None) -> list[CallSummary]:
+    """Every call ``viewer`` follows, the open ones first, then the most recently opened
+    (None, as for a command: every call, whole)."""
     calls = calls_open_first(now)
+    scope = partner_scope(viewer)
+    if scope is not None:
+        return _partner_summaries(calls, now, scope, viewer)
     figures = type_figures(db.session, [call.id for call in calls])
     due = money_due_of([call.id for call in calls])
     summaries = []

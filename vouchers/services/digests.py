@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -24,6 +25,7 @@ from ..extensions import db
 from ..links import external_url
 from ..models import OutboxMessage, User
 from ..models.base import utcnow
+from ..policy_partners import can_run_programme, partner_scope
 from . import accounts, bank_details, outbox
 from .calls import calls_open_first
 from .errors import ConcurrentChange
@@ -134,17 +136,19 @@ def _digest_of(user: User, messages: list[OutboxMessage], day: date, now: dateti
     return True
 
 
-def manager_actions(now: datetime) -> tuple[list[CallLines], int]:
+def manager_actions(now: datetime, viewer: Any = None) -> tuple[list[CallLines], int]:
     """What needs action (the manager's home: services/needs.py), as lines with links,
-    and how many companies' new bank details wait for confirmation."""
+    and how many companies' new bank details wait for confirmation, as ``viewer`` (a
+    manager, or None: the whole programme) sees them on the home page."""
     calls = []
-    for actions in calls_needing_action(calls_open_first(now), now):
+    for actions in calls_needing_action(calls_open_first(now), now, viewer):
         items = [ActionLine(i.heading, i.count, _url(i.endpoint, i.args))
                  for i in actions.to_do]
         if items:
             calls.append(CallLines(actions.call.code, actions.call.title, actions.status,
                                    items))
-    return calls, bank_details.pending_count()
+    whole = viewer is None or can_run_programme(viewer)
+    return calls, bank_details.pending_count() if whole else 0
 
 
 def _url(endpoint: str, args: dict) -> str:
@@ -167,11 +171,16 @@ def send_manager_digests(now: datetime | None = None) -> int:
     managers = [m for m in managers if manager_key(m.id, day) not in done]
     if not managers:
         return 0
-    calls, bank_changes = manager_actions(now)
-    if not calls and not bank_changes:
-        return 0
+    # A partner manager's summary counts its partner's SMEs only: read once per partner.
+    summaries: dict[int | None, tuple[list[CallLines], int]] = {}
     sent = 0
     for manager in managers:
+        scope = partner_scope(manager)
+        if scope not in summaries:
+            summaries[scope] = manager_actions(now, manager)
+        calls, bank_changes = summaries[scope]
+        if not calls and not bank_changes:
+            continue
         with atomic():
             if outbox.queue("manager_digest", to=manager,
                             context={"calls": calls, "bank_changes": bank_changes, "day": day},

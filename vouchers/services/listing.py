@@ -11,12 +11,14 @@ why this does not use ``db.paginate``, which would page over the joined rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Application, Organisation
+from ..policy_partners import application_scope, organisation_scope
 from . import deadlines
 from .needs import condition as need_condition
 
@@ -106,9 +108,10 @@ def _row_condition(condition, sqlite: bool):
     return condition
 
 
-def _filters(q: TableQuery) -> list:
+def _filters(q: TableQuery, viewer: Any) -> list:
     sqlite = _on_sqlite()
-    conditions = [Application.call_id == q.call_id]
+    # A partner manager's table holds the SMEs of its partner's regions only.
+    conditions = [Application.call_id == q.call_id, application_scope(viewer)]
     if q.voucher_type:
         conditions.append(Application.voucher_type == q.voucher_type)
     if q.state:
@@ -171,14 +174,15 @@ def _count(conditions: list) -> int:
     return db.session.scalar(select(func.count()).select_from(Application).where(*conditions))
 
 
-def applications_page(q: TableQuery) -> TablePage:
-    """One page of the table; a page past the end shows the last page.
+def applications_page(q: TableQuery, viewer: Any = None) -> TablePage:
+    """One page of the table as ``viewer`` reaches it (policy.application_scope; None, as
+    for a command or a test: the whole programme); a page past the end shows the last page.
 
     The form offers only PER_PAGE_CHOICES; a caller that asks for more (or less) gets the
     nearest size this can serve, so no input makes an unbounded LIMIT or OFFSET.
     """
     q = replace(q, per_page=min(max(1, q.per_page), PER_PAGE_CHOICES[-1]))
-    filters = _filters(q)
+    filters = _filters(q, viewer)
     score = Application.weighted_score
     scored_total = 0
     if q.sort == "score" and (q.text.strip() or q.needs):
@@ -210,8 +214,9 @@ def applications_page(q: TableQuery) -> TablePage:
                      overdue=deadlines.overdue_marks(items))
 
 
-def countries() -> list[str]:
-    """The countries applicants come from, for the country filter."""
+def countries(viewer: Any = None) -> list[str]:
+    """The countries of the applicants ``viewer`` reaches, for the country filter."""
     return list(db.session.scalars(
-        select(Organisation.country).distinct().order_by(Organisation.country)
+        select(Organisation.country).where(organisation_scope(viewer)).distinct()
+        .order_by(Organisation.country)
     ))

@@ -181,7 +181,7 @@ def _mail_the_other_side(message: ApplicationMessage) -> None:
     if message.author.role == MANAGER:
         recipients, kind = [application.applicant], "message_to_applicant"
     else:
-        recipients, kind = accounts.enabled_managers(), "message_to_managers"
+        recipients, kind = accounts.enabled_managers(application), "message_to_managers"
     for user in recipients:
         outbox.queue(kind, to=user, context=context, application=application,
                      dedupe_key=f"message:{message.id}:{user.id}")

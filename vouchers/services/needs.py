@@ -37,6 +37,7 @@ from workflows.lifecycle import (
 from .. import voucher_types
 from ..extensions import db
 from ..models import Application, ApplicationMessage, Assignment, Call, Consensus, User
+from ..policy_partners import application_scope, partner_scope
 from . import deadlines, money_due, reserve
 from .assignment import wanted_per_application
 
@@ -175,9 +176,9 @@ class CallActions:
         return [i for i in self.items if i.count]
 
 
-def _counts(call_ids: list[int]) -> dict[tuple[int, str], dict[str, int]]:
-    """{(call id, voucher type): {need key, "proposals", "waitlisted", "in_progress": count}}:
-    one query."""
+def _counts(call_ids: list[int], viewer: Any = None) -> dict[tuple[int, str], dict[str, int]]:
+    """{(call id, voucher type): {need key, "proposals", "waitlisted", "in_progress": count}}
+    over the applications ``viewer`` reaches (None: all): one query."""
     if not call_ids:
         return {}
     columns = {key: need.where() for key, need in NEEDS.items()}
@@ -187,7 +188,7 @@ def _counts(call_ids: list[int]) -> dict[tuple[int, str], dict[str, int]]:
     rows = db.session.execute(
         select(_A.call_id, _A.voucher_type, func.count(),
                *(func.sum(case((c, 1), else_=0)) for c in columns.values()))
-        .where(_A.call_id.in_(call_ids), _A.state.in_(ACTIVE_STATES))
+        .where(_A.call_id.in_(call_ids), _A.state.in_(ACTIVE_STATES), application_scope(viewer))
         .group_by(_A.call_id, _A.voucher_type)
     )
     return {(call_id, vt): {"in_progress": n,
@@ -223,15 +224,18 @@ def _type_order(voucher_type: str) -> tuple[int, str]:
 
 def call_actions(call: Call, now: datetime, *,
                  counts: dict[tuple[int, str], dict[str, int]] | None = None,
-                 offers: list | None = None) -> CallActions:
+                 offers: list | None = None, viewer: Any = None) -> CallActions:
     """What needs action in ``call``: a count per need, each linking to its list.
 
     ``counts`` is :func:`_counts` of several calls at once (the home); without it, this
     call's are read. ``offers`` is ``reserve.offers(call, now)`` where the caller has it
     already (the call's dashboard draws them too); without it, they are asked for.
+    ``viewer``: a partner manager counts its partner's applications, and is not given the
+    funding line and the reserve list, which are the whole programme's (can_run_programme).
     """
     if counts is None:
-        counts = _counts([call.id])
+        counts = _counts([call.id], viewer)
+    whole = partner_scope(viewer) is None
     per_type = {vt: c for (call_id, vt), c in counts.items() if call_id == call.id}
 
     def total(key: str) -> int:
@@ -240,10 +244,10 @@ def call_actions(call: Call, now: datetime, *,
     first = [_table(call, key, total(key)) for key in _BEFORE_PER_TYPE]
     proposals = _per_type("proposals", PROPOSALS_HEADING,
                           {vt: c["proposals"] for vt, c in per_type.items()}, "manager.ranking",
-                          lambda vt: {"call_id": call.id, "voucher_type": vt})
+                          lambda vt: {"call_id": call.id, "voucher_type": vt}) if whole else []
     # The offers are drawn on the call's dashboard (templates/manager/_reserve_offers.html).
     # Only a waitlist can be offered money: a call without one is not walked at all.
-    if offers is None and not total("waitlisted"):
+    if offers is None and not (whole and total("waitlisted")):
         offers = []
     offered = _per_type("reserve", RESERVE_HEADING, _offered(call, now, offers),
                         "manager.dashboard",
@@ -252,18 +256,19 @@ def call_actions(call: Call, now: datetime, *,
     late = [i for i in (_table(call, key, total(key)) for key in OVERDUE) if i.count]
     idle = [i.heading for i in first if not i.count]
     idle += [heading for heading, lines in ((PROPOSALS_HEADING, proposals),
-                                            (RESERVE_HEADING, offered)) if not lines]
+                                            (RESERVE_HEADING, offered)) if whole and not lines]
     idle += [i.heading for i in last if not i.count]
     return CallActions(call=call, status=call.status(now),
                        items=[*late, *first, *proposals, *offered, *last], idle=idle,
                        in_progress=total("in_progress"))
 
 
-def calls_needing_action(calls: Iterable[Call], now: datetime) -> list[CallActions]:
+def calls_needing_action(calls: Iterable[Call], now: datetime,
+                         viewer: Any = None) -> list[CallActions]:
     """The home's list: every open call, and every other call with work still in progress
-    (live vouchers, or applications not yet decided)."""
+    (live vouchers, or applications not yet decided), as ``viewer`` reaches them."""
     calls = list(calls)
-    counts = _counts([c.id for c in calls])
+    counts = _counts([c.id for c in calls], viewer)
     busy = {call_id for (call_id, _), c in counts.items() if c["in_progress"]}
-    return [call_actions(call, now, counts=counts) for call in calls
+    return [call_actions(call, now, counts=counts, viewer=viewer) for call in calls
             if call.is_open(now) or call.id in busy]

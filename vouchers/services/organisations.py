@@ -28,7 +28,7 @@ from ..countries import COUNTRY_ALIASES, VALID_COUNTRIES
 from ..extensions import db
 from ..models import COMPANY_SIZES, SECTORS, Application, ChangeRecord, Organisation, User
 from ..text import clean_line
-from . import aid, deadlines
+from . import aid, deadlines, partners
 from .errors import InvalidInput
 from .transaction import atomic
 
@@ -169,12 +169,15 @@ def save_profile(user: User, *, legal_name: str, registry_number: str, country: 
         _check_frozen(organisation, fields)
         if registry_number_taken(number, except_id=organisation.id if organisation else None):
             raise InvalidInput(taken_message)
+        moved = organisation is not None and _moves(organisation, fields)
         if organisation is None:
             organisation = Organisation(registry_number=number)
             db.session.add(organisation)
         _apply(organisation, fields)
         db.session.flush()
         user.organisation = organisation
+        if moved:  # its drafts go to the partner of the new region
+            partners.refresh_organisation(organisation)
     return organisation
 
 
@@ -208,6 +211,10 @@ def correct_organisation(organisation: Organisation, by: User, *, legal_name: st
         raise InvalidInput(taken)
     with atomic(clashes={REGISTRY_NUMBER_UNIQUE: taken}):
         _apply(organisation, fields)
+        if "country" in changes or "region" in changes:
+            # Its applications follow the partner of the new region.
+            db.session.flush()
+            partners.refresh_organisation(organisation)
         db.session.add(ChangeRecord(
             subject_type=ORGANISATION, subject_id=organisation.id, action=CORRECT,
             actor_id=by.id, reason=reason,
@@ -219,6 +226,11 @@ def correct_organisation(organisation: Organisation, by: User, *, legal_name: st
                          for name, (old, new) in changes.items()), reason,
     )
     return [FIELD_LABELS[name] for name in changes]
+
+
+def _moves(organisation: Organisation, fields: dict[str, Any]) -> bool:
+    """Whether saving ``fields`` changes the company's country or region."""
+    return any(getattr(organisation, name) != fields[name] for name in ("country", "region"))
 
 
 def _as_text(value: Any) -> str:
@@ -256,11 +268,12 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def find_companies(text: str, page: int = 1) -> CompanyList:
-    """SMEs by part of their legal name (any case) or registry number (as typed)."""
+def find_companies(text: str, page: int = 1, viewer: Any = None) -> CompanyList:
+    """SMEs by part of their legal name (any case) or registry number (as typed), of
+    those ``viewer`` reaches (a partner manager: its regions'; None: all)."""
     text = (text or "").strip()
-    query = select(Organisation).where(_is_sme()).order_by(Organisation.legal_name,
-                                                          Organisation.id)
+    query = select(Organisation).where(_is_sme(), policy.organisation_scope(viewer)).order_by(
+        Organisation.legal_name, Organisation.id)
     if text:
         conditions = [func.lower(Organisation.legal_name).like(
             f"%{_escape_like(text.lower())}%", escape="\\")]
@@ -277,7 +290,8 @@ def find_companies(text: str, page: int = 1) -> CompanyList:
     ids = [o.id for o in found.items]
     counts = dict(db.session.execute(
         select(Application.organisation_id, func.count())
-        .where(Application.organisation_id.in_(ids)).group_by(Application.organisation_id)
+        .where(Application.organisation_id.in_(ids), policy.application_scope(viewer))
+        .group_by(Application.organisation_id)
     ).all()) if ids else {}
     return CompanyList(page=found, counts=counts, searched=bool(text))
 
