@@ -7,16 +7,17 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from tests.helpers import login
-from vouchers.clock import today
+from vouchers.clock import local_date, today
 from vouchers.extensions import db
 from vouchers.models import ExchangeRate, ExpenditureLine, Payment
 from vouchers.models.base import utcnow
 from vouchers.services import partner_reports as reports
 from vouchers.services import payments, settlement
 from vouchers.services.partner_reports import COST_CATEGORY, ReportRefused
-from vouchers.services.rates import MissingRate
+from vouchers.services.rates import MissingRate, to_eur
 
 
 def consortium(make, rule: str = "submission"):
@@ -32,28 +33,40 @@ def consortium(make, rule: str = "submission"):
 
 
 def paid(make, call, manager, *, currency="EUR", in_currency=None, rate=None):
-    """A Danish SME's voucher paid after its report; the payment in ``currency``."""
+    """A Danish SME's voucher (in DKK: its final report converts at this month's rate)
+    paid after its report; the payment in ``currency``, at ``rate`` where one is given."""
     owner = make.applicant(country="DK", region="Capital Region")
+    set_rate("DKK", rate or "7.4605")
     application = make.application("completed", call.voucher_type("travel"),
                                    applicant=owner, manager=manager)
-    payment = payments.record_payment(
-        application, manager, settlement.payable(application), paid_on=today(),
-        reference=f"PAY-{application.id}", invoice_number=f"INV-{application.id}",
-        invoice_date=today())
-    if currency != "EUR":
-        # services.payments.record_payment takes no currency yet: set what it will store.
-        payment.currency, payment.amount_in_currency = currency, Decimal(in_currency)
-        payment.rate = Decimal(rate) if rate else None
-        payment.rate_year, payment.rate_month = today().year, today().month
+    assert application.currency == "DKK"
+    common = {"paid_on": today(), "reference": f"PAY-{application.id}",
+              "invoice_number": f"INV-{application.id}", "invoice_date": today()}
+    if currency == "EUR":
+        payment = payments.record_payment(application, manager,
+                                          settlement.payable(application), **common)
+    else:
+        payment = payments.record_payment(application, manager,
+                                          amount_in_currency=in_currency, **common)
     db.session.commit()
     return application, payment
 
 
-def rate(currency: str, units: str, day=None) -> None:
+def set_rate(currency: str, units: str, day=None) -> None:
+    """This month's (or ``day``'s) rate of ``currency``, replacing one already there."""
     day = day or today()
-    db.session.add(ExchangeRate(year=day.year, month=day.month, currency=currency,
-                                units_per_eur=Decimal(units)))
+    row = db.session.scalar(select(ExchangeRate).where(
+        ExchangeRate.year == day.year, ExchangeRate.month == day.month,
+        ExchangeRate.currency == currency))
+    if row is None:
+        db.session.add(ExchangeRate(year=day.year, month=day.month, currency=currency,
+                                    units_per_eur=Decimal(units)))
+    else:
+        row.units_per_eur = Decimal(units)
     db.session.commit()
+
+
+rate = set_rate
 
 
 def opened(partner, actor, end=None):
@@ -129,44 +142,43 @@ def test_a_reversal_after_submission_is_a_negative_line_of_the_next_period(make)
     assert reports.report_lines(first).declared_eur == payment.amount
 
 
-@pytest.mark.parametrize("rule, dkk_eur, gbp_eur, dkk_rate, gbp_rate", [
-    # The month of submission: InforEuro's rates of this month, not the payments' own.
-    ("submission", Decimal("134.04"), Decimal("601.54"), Decimal("7.4605"), Decimal("0.8312")),
+@pytest.mark.parametrize("rule, rate_used, eur", [
+    # The month of submission: InforEuro's rate of that month, not the payments' own.
+    ("submission", Decimal("7.4605"), Decimal("134.04")),
     # The payment's month: the rate each payment stored when it was recorded.
-    ("payment", Decimal("133.33"), Decimal("625.00"), Decimal("7.5"), Decimal("0.8")),
+    ("payment", Decimal("7.5"), Decimal("133.33")),
 ])
-def test_payments_in_currency_convert_per_line_by_the_rate_rule(
-        make, rule, dkk_eur, gbp_eur, dkk_rate, gbp_rate):
+def test_payments_in_currency_convert_per_line_by_the_rate_rule(make, rule, rate_used, eur):
     call, _, west, manager, west_manager = consortium(make, rule)
-    rate("DKK", "7.4605")
-    rate("GBP", "0.8312")
     paid(make, call, manager, currency="DKK", in_currency="1000.00", rate="7.5000")
-    paid(make, call, manager, currency="GBP", in_currency="500.00", rate="0.8000")
+    paid(make, call, manager, currency="DKK", in_currency="333.33", rate="7.5000")
     report = opened(west, west_manager)
-    draft = reports.report_lines(report)
-    assert draft.provisional is (rule == "submission")
-    listing = reports.submit(report, west_manager)
+    assert reports.report_lines(report).provisional is (rule == "submission")
+    later = utcnow() + timedelta(days=31)
+    set_rate("DKK", "7.4605", local_date(later))
+    listing = reports.submit(report, west_manager, now=later)
     db.session.commit()
-    dkk, gbp = listing.lines
-    assert (dkk.currency, dkk.total_value, dkk.declared_amount) == (
+    first, second = listing.lines
+    assert (first.currency, first.total_value, first.declared_amount) == (
         "DKK", Decimal("1000.00"), Decimal("1000.00"))
-    assert (dkk.rate, dkk.declared_eur) == (dkk_rate, dkk_eur)
-    assert (gbp.currency, gbp.total_value, gbp.rate, gbp.declared_eur) == (
-        "GBP", Decimal("500.00"), gbp_rate, gbp_eur)
-    assert listing.declared_eur == dkk_eur + gbp_eur
-    stored = {r.currency: (r.rate, r.declared_eur) for r in report.lines}
-    assert stored == {"DKK": (dkk_rate, dkk_eur), "GBP": (gbp_rate, gbp_eur)}
+    assert (first.rate, first.declared_eur) == (rate_used, eur)
+    # Rounded once per line; the total is the sum of the rounded lines.
+    assert second.declared_eur == to_eur(Decimal("333.33"), rate_used)
+    assert listing.declared_eur == first.declared_eur + second.declared_eur
+    assert [(r.rate, r.declared_eur) for r in report.lines] == [
+        (line.rate, line.declared_eur) for line in listing.lines]
 
 
 def test_a_missing_rate_blocks_submission_with_its_message(make):
     call, _, west, manager, west_manager = consortium(make)
     paid(make, call, manager, currency="DKK", in_currency="1000.00", rate="7.5")
     report = opened(west, west_manager)
-    draft = reports.report_lines(report)
+    later = utcnow() + timedelta(days=31)
+    draft = reports.report_lines(report, now=later)
     assert draft.lines[0].declared_eur is None and draft.declared_eur is None
-    month = f"{today():%B %Y}"
+    month = f"{local_date(later):%B %Y}"
     with pytest.raises(MissingRate, match=f"No InforEuro rate for DKK in {month}"):
-        reports.submit(report, west_manager)
+        reports.submit(report, west_manager, now=later)
     db.session.rollback()
     assert report.status == "draft" and not report.lines
 

@@ -11,7 +11,15 @@ from flask import Flask
 
 from workflows.lifecycle import ROLES, mermaid
 
-from . import cli_ledger, cli_mail, cli_payments, cli_reminders, policy, voucher_types
+from . import (
+    cli_ledger,
+    cli_mail,
+    cli_payments,
+    cli_rates,
+    cli_reminders,
+    policy,
+    voucher_types,
+)
 from .extensions import db
 
 
@@ -26,6 +34,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli_payments.sepa_export_command)
     app.cli.add_command(cli_mail.send_mail_command)
     app.cli.add_command(cli_reminders.send_reminders_command)
+    app.cli.add_command(cli_rates.import_rates_command)
 
 
 @click.command("demo")

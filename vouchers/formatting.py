@@ -9,6 +9,7 @@ from workflows.lifecycle import STATE_LABELS
 from . import voucher_types
 from .clock import programme_zone
 from .money import format_eur
+from .services.rates import format_money, format_rate
 
 
 def local_time(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
@@ -19,6 +20,9 @@ def local_time(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(format_eur, "eur")
+    # An amount in a partner's currency: {{ amount|money(application.currency) }}.
+    app.add_template_filter(format_money, "money")
+    app.add_template_filter(format_rate, "rate")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(lambda s: STATE_LABELS.get(s, s), "state_label")
     # Labels of voucher types come from their registry, like everywhere else.

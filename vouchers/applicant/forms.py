@@ -28,6 +28,7 @@ from ..countries import EUROPEAN_COUNTRIES
 from ..fields import MoneyField, optional_id
 from ..identifiers import MAX_ACCOUNT_HOLDER
 from ..models import COMPANY_SIZES, SECTORS, Application, Organisation
+from ..services import reporting
 from ..services.applications import MAX_COST_LINES, MAX_DETAIL, MAX_TEXT
 from ..services.attachments import ACCEPT, PURPOSES
 from ..services.organisations import SECTOR_LABELS, SIZE_LABELS
@@ -362,3 +363,14 @@ class ReportForm(FlaskForm):
                               description="The total you paid, as on the invoices.")
     save = SubmitField("Save report")
     submit_report = SubmitField("Submit final report")
+
+
+def report_form(application, report, form: ReportForm | None = None) -> ReportForm:
+    """The report form (``form`` as posted, or a fresh one from the report), its costs
+    named in the voucher's currency, as the applicant typed them."""
+    if form is None:
+        form = ReportForm(formdata=None, data={
+            "summary": report.summary if report else "",
+            "actual_costs": reporting.entered_costs(report)})
+    form.actual_costs.label.text = f"Actual eligible costs ({application.currency})"
+    return form

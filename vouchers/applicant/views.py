@@ -24,7 +24,15 @@ from ..services import attachments as files
 from ..services import call_rules, reporting, transitions
 from ..services.calls import open_calls
 from .blueprint import bp
-from .forms import FORMS, ApplicationForm, ReasonForm, ReportForm, SubmitForm, UploadForm
+from .forms import (
+    FORMS,
+    ApplicationForm,
+    ReasonForm,
+    ReportForm,
+    SubmitForm,
+    UploadForm,
+    report_form,
+)
 
 nav_item("applicant", "My applications", "applicant.home", order=10)
 nav_item("applicant", "Company profile", "applicant.profile", order=20)
@@ -283,8 +291,7 @@ def upload_too_large(exc):
 def _render_report(form: ReportForm | None = None, error: str | None = None,
                    upload_error: str | None = None, application: Application | None = None):
     page = apps.report_page(application)
-    if form is None:
-        form = ReportForm(obj=page["report"], formdata=None)
+    form = report_form(application, page["report"], form)
     return render_template("applicant/report.html", application=application, form=form,
                            error=error, upload_error=upload_error,
                            upload_form=UploadForm(purpose="report", formdata=None), **page)

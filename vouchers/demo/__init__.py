@@ -18,6 +18,10 @@ recovery recorded and one still due, and a closure on zero costs; batches.py a S
 executed and one awaiting execution. Every company has valid VAT and registry numbers and
 a bank account (banking.py), the programme an account to pay from.
 
+The consortium (issue 11): consortium.py sets up the partner agencies with their regions,
+NUTS codes and currencies after the story, gives each a manager, imports the InforEuro
+rates and tells two vouchers paid in GBP and DKK, and the UK partner's reports.
+
 catalogue.py holds the programme's partners, providers and events; story.py the timelines
 and the steps; texts.py what the people write; deciding.py the scenes of the decisions.
 """
@@ -44,7 +48,7 @@ from ..models import (
     User,
 )
 from ..models.base import utcnow
-from . import banking, batches, deciding, money
+from . import banking, batches, consortium, deciding, money
 from .aid import date_declarations, declarations
 from .catalogue import (
     CRITERIA,
@@ -161,6 +165,11 @@ def load_demo(seed: int = 2026) -> DemoSummary:
     count += deciding.tell(story, call, applicants, providers, managers[0], evaluators, now)
     count += money.MoneyScenes(story, call, managers[0], seed).tell(applicants)
     batches.tell(call, managers[0], dated, now, rng)
-    date_people(rng, managers + evaluators + applicants, now, opens)
+    # The consortium after the story (consortium.py): partners, their managers, vouchers
+    # in GBP and DKK, the UK partner's reports.
+    partner_managers = consortium.tell(story, call, managers, evaluators, applicants,
+                                        hashes["manager"], now)
+    count += len(consortium.SCENES)
+    date_people(rng, managers + evaluators + applicants + partner_managers, now, opens)
     date_declarations(applicants)
     return DemoSummary(True, count)

@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     payments,
     providers,
     ranking,
+    rates,
     register,
     users,
     versions,

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from flask import request
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms import DateField, SelectChoice, SelectField, StringField
+from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
 from exports import sepa_file
 
 from ..fields import MoneyField
-from ..models import Programme
+from ..models import RATE_RULES, Programme
 from ..services.call_specs import REGION_EXAMPLE
 from .forms_call_rules import RegionsField, not_negative
 
 FIELDS = ("name", "funder", "total_budget", "starts_on", "ends_on", "regions", "debtor_name",
-          "debtor_iban", "debtor_bic", "granting_authority")
+          "debtor_iban", "debtor_bic", "granting_authority", "rate_rule")
+RATE_RULE_CHOICES = [
+    SelectChoice("submission", "The month the partner report is submitted"),
+    SelectChoice("payment", "The month of each payment"),
+]
 
 
 class ProgrammeForm(FlaskForm):
@@ -33,6 +37,15 @@ class ProgrammeForm(FlaskForm):
         "Partner regions",
         description="One region a line: its two-letter country code, then its name, e.g. "
                     f"“{REGION_EXAMPLE}”. A call's eligible regions, unless it names its own.")
+    rate_rule = SelectField(
+        "Exchange rate for partners' amounts", choices=RATE_RULE_CHOICES, default="submission",
+        validators=[AnyOf(RATE_RULES, message="Choose one of the two months.")],
+        description="A partner in another currency than EUR declares its payments in EUR at "
+                    "the Commission's InforEuro rate of one month: either the month it submits "
+                    "its partner report (as Interreg programmes do: all of a report's lines at "
+                    "one rate), or the month each payment was made (the rate the payment "
+                    "keeps). A final report's costs always convert at the month it is "
+                    "submitted.")
     granting_authority = StringField(
         "Granting authority", validators=[Length(max=200)],
         description="Who grants the aid, as the de minimis register records it. Leave empty "

@@ -71,7 +71,8 @@ class Application(db.Model):
     # Set at the award (services/deadlines.py): the final report is due by this day.
     report_due_on: Mapped[date | None]
     # The partner agency of the SME's region (services/partners.py keeps it), and the
-    # currency its costs are given in (the partner's).
+    # currency the voucher's actual costs are reported and its payments made in (the
+    # partner's). The planned cost lines stay in EUR, like the request they justify.
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     # The applicant agreed at submission that the voucher may appear in the public list

@@ -9,6 +9,7 @@ voucher (services/settlement.py) so nothing stays committed that is no longer ne
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -22,10 +23,21 @@ from ..extensions import db
 from ..models import Application, BatchItem, LedgerEntry, Payment, User
 from ..models.base import utcnow
 from ..models.ledger import ADVANCE, PAYMENT, RECOVERY, REVERSAL
-from ..money import format_eur, parse_amount
+from ..money import ZERO, format_eur, parse_amount
 from ..text import clean_line, clean_reason
 from . import eligibility, ledger, notifications, settlement
 from .errors import InvalidInput, PaymentRefused
+from .rates import (
+    EUR,
+    Rate,
+    coin_in_eur,
+    format_money,
+    format_rate,
+    from_eur,
+    latest_rate,
+    rate_on,
+    to_eur,
+)
 from .transaction import atomic
 from .transitions import fire
 
@@ -99,19 +111,22 @@ def _limit(application: Application, kind: str) -> tuple[Decimal, Decimal]:
     return settlement.final_due(application), settlement.payable(application)
 
 
-def record_payment(application: Application, actor: User, amount, *, paid_on: date,
+def record_payment(application: Application, actor: User, amount=None, *, paid_on: date,
                    reference: str, invoice_number: str = "", invoice_date: date | None = None,
                    kind: str = PAYMENT, batch_item: BatchItem | None = None,
-                   now: datetime | None = None) -> Payment:
+                   amount_in_currency=None, now: datetime | None = None) -> Payment:
     """Record money sent to the SME: an advance, or a payment after the report.
 
-    The payment that reaches the payable amount closes the voucher (paid). A voucher
-    waiting in a payment batch is paid by recording that batch, never by hand as well.
+    ``amount`` is in EUR; a voucher in another currency may instead be paid with
+    ``amount_in_currency`` (what was transferred), booked in EUR at the InforEuro rate of
+    the month of ``paid_on``, which the payment keeps. The payment that reaches the
+    payable amount closes the voucher (paid). A voucher waiting in a payment batch is paid
+    by recording that batch, never by hand as well.
     """
     now = now or utcnow()
     with atomic(PAYMENT_CLASH):
         policy.ensure(policy.can_manage(actor, application), "Only a manager may record payments.")
-        amount = _amount(amount)
+        transfer = _transfer(application, amount, amount_in_currency)
         reference = clean_line(reference, "the payment reference (bank transfer or ledger "
                                "number)", MAX_REFERENCE)
         invoice_number = clean_line(invoice_number, "the invoice number", MAX_REFERENCE,
@@ -126,17 +141,19 @@ def record_payment(application: Application, actor: User, amount, *, paid_on: da
         if batch_item is None:
             settlement.ensure_not_in_open_batch(application, "recording a payment by hand")
             _ensure_new_reference(application, reference)
+        transfer = transfer.at(paid_on, still)
+        amount = transfer.eur
         if amount > still:
             what = "advance still due" if kind == ADVANCE else "still payable"
             raise PaymentRefused(
-                f"{format_eur(amount)} is more than the {format_eur(still)} {what} "
+                f"{transfer.label} is more than the {format_eur(still)} {what} "
                 + ("(the call's advance share of the award)." if kind == ADVANCE else
                    "(actual costs × funding rate, at most the award, less what was paid)."))
         payment = Payment(
             application_id=application.id, kind=kind, amount=amount, paid_on=paid_on,
             reference=reference, invoice_number=invoice_number,
             invoice_date=invoice_date, recorded_by_id=actor.id, recorded_at=now,
-            batch_item_id=batch_item.id if batch_item else None,
+            batch_item_id=batch_item.id if batch_item else None, **transfer.columns,
         )
         db.session.add(payment)
         db.session.flush()
@@ -144,9 +161,90 @@ def record_payment(application: Application, actor: User, amount, *, paid_on: da
                     paid_limit=limit, reference=reference, payment_id=payment.id, now=now)
         if kind == PAYMENT and application.paid_amount >= settlement.payable(application):
             fire(application, "pay", actor, amount=application.paid_amount, now=now,
-                 comment=f"Paid in full ({reference.strip()}).")
+                 comment=f"Paid in full ({reference.strip()}).{transfer.note}")
         notifications.payment_made(payment)
     return payment
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """What was transferred: EUR, or an amount of the voucher's currency and its rate."""
+
+    currency: str
+    entered: Decimal
+    rate: Rate | None = None
+    eur: Decimal = ZERO
+    # Set when the transfer comes within one coin of the currency of what was due.
+    short: Decimal = ZERO
+
+    def at(self, paid_on: date, still: Decimal) -> Transfer:
+        """Converted at the InforEuro rate of ``paid_on``'s month (MissingRate refuses).
+        A transfer in the currency that leaves less than its smallest coin (0.01) of
+        ``still`` unpaid settles it: nothing smaller can be transferred, so the ledger
+        books all that was due and the voucher closes as any payment in full does."""
+        if self.currency == EUR:
+            return replace(self, eur=self.entered)
+        rate = rate_on(self.currency, paid_on)
+        eur = to_eur(self.entered, rate.units_per_eur)
+        short = still - eur
+        if ZERO < short < coin_in_eur(rate.units_per_eur):
+            return replace(self, rate=rate, eur=still, short=short)
+        return replace(self, rate=rate, eur=eur)
+
+    @property
+    def label(self) -> str:
+        if self.rate is None:
+            return format_eur(self.eur)
+        rate = format_rate(self.rate.units_per_eur)
+        return (f"{format_money(self.entered, self.currency)} ({format_eur(self.eur)} at the "
+                f"InforEuro rate of {self.rate.month_label}, {rate} {self.currency} per EUR)")
+
+    @property
+    def note(self) -> str:
+        if not self.short:
+            return ""
+        return (f" {format_money(self.entered, self.currency)} came {format_eur(self.short)} "
+                f"short of the due, less than 0.01 {self.currency}: settled in full.")
+
+    @property
+    def columns(self) -> dict:
+        if self.rate is None:
+            return {"currency": EUR}
+        return {"currency": self.currency, "amount_in_currency": self.entered,
+                "rate": self.rate.units_per_eur, "rate_year": self.rate.year,
+                "rate_month": self.rate.month}
+
+
+def _transfer(application: Application, amount, amount_in_currency) -> Transfer:
+    """The amount entered: in EUR, or (``amount_in_currency``) in the voucher's currency."""
+    if amount_in_currency is None:
+        return Transfer(EUR, _amount(amount))
+    if amount is not None:
+        raise InvalidInput("Give the amount either in EUR or in the voucher's currency.")
+    return Transfer(application.currency or EUR, _amount(amount_in_currency))
+
+
+def entered_amount(application: Application, value) -> dict:
+    """The form's amount as record_payment's argument: it is typed in the voucher's
+    currency (vouchers/manager's payment form)."""
+    if (application.currency or EUR) == EUR:
+        return {"amount": value}
+    return {"amount_in_currency": value}
+
+
+def due_hint(application: Application, due: Decimal | None) -> str:
+    """What is due, in EUR and in the voucher's currency at the latest imported rate."""
+    currency = application.currency or EUR
+    if currency == EUR or not due:
+        return ""
+    rate = latest_rate(currency)
+    if rate is None:
+        return (f"No InforEuro rate of {currency} is imported yet: the payment needs the "
+                "rate of the month it is paid in.")
+    in_currency = format_money(from_eur(due, rate.units_per_eur), currency)
+    return (f"{format_eur(due)} is about {in_currency} at the {rate.month_label} rate "
+            f"({format_rate(rate.units_per_eur)} {currency} per EUR); "
+            "the rate of the month of payment converts it.")
 
 
 def reverse_payment(payment: Payment, actor: User, reason: str,

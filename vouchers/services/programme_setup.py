@@ -19,7 +19,7 @@ from exports import sepa_file
 from .. import identifiers, policy
 from ..clock import local_date
 from ..extensions import db
-from ..models import Call, CallVoucherType, Programme, User
+from ..models import RATE_RULES, Call, CallVoucherType, Programme, User
 from ..money import MAX_MONEY
 from ..text import clean_line
 from . import eligibility
@@ -89,13 +89,20 @@ def _problems(name: str, funder: str, total_budget: Decimal | None, starts_on: d
     return problems, clean_regions(regions or [], problems)
 
 
+def _check_rate_rule(rate_rule: str, problems: list[str]) -> None:
+    if rate_rule not in RATE_RULES:
+        problems.append("Choose which month's InforEuro rate converts the partners' amounts: "
+                        "the month of the partner report's submission or of the payment.")
+
+
 def create_programme(by: User, *, name: str, funder: str, total_budget: Decimal,
                      starts_on: date, ends_on: date,
                      regions: list[list[str]] | None = None, debtor_name: str = "",
                      debtor_iban: str = "", debtor_bic: str = "",
-                     granting_authority: str = "") -> Programme:
+                     granting_authority: str = "", rate_rule: str = "submission") -> Programme:
     policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
     problems, regions = _problems(name, funder, total_budget, starts_on, ends_on, regions)
+    _check_rate_rule(rate_rule, problems)
     account = _account({"debtor_name": debtor_name, "debtor_iban": debtor_iban,
                         "debtor_bic": debtor_bic, "granting_authority": granting_authority},
                        None, problems)
@@ -103,7 +110,7 @@ def create_programme(by: User, *, name: str, funder: str, total_budget: Decimal,
     with atomic():
         programme = Programme(name=name.strip(), funder=funder.strip(), currency="EUR",
                               total_budget=total_budget, starts_on=starts_on, ends_on=ends_on,
-                              regions=regions, **account)
+                              regions=regions, rate_rule=rate_rule, **account)
         db.session.add(programme)
     return programme
 
@@ -112,12 +119,16 @@ def update_programme(programme: Programme, by: User, *, name: str, funder: str,
                      total_budget: Decimal, starts_on: date, ends_on: date,
                      regions: list[list[str]] | None = None, debtor_name: str | None = None,
                      debtor_iban: str | None = None, debtor_bic: str | None = None,
-                     granting_authority: str | None = None) -> Programme:
+                     granting_authority: str | None = None,
+                     rate_rule: str | None = None) -> Programme:
     """Change a programme. Refused, changing nothing: a budget below the calls'
     envelopes, an end before a call closes or before a call's implementation period ends.
-    The account fields and the granting authority left None stay as they are."""
+    The account fields, the granting authority and the rate rule left None stay as they
+    are."""
     policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
     problems, regions = _problems(name, funder, total_budget, starts_on, ends_on, regions)
+    if rate_rule is not None:
+        _check_rate_rule(rate_rule, problems)
     account = _account({"debtor_name": debtor_name, "debtor_iban": debtor_iban,
                         "debtor_bic": debtor_bic, "granting_authority": granting_authority},
                        programme, problems)
@@ -147,6 +158,10 @@ def update_programme(programme: Programme, by: User, *, name: str, funder: str,
         programme.regions = regions
         for field, value in account.items():
             setattr(programme, field, value)
+        if rate_rule is not None:
+            # Only what is converted from now on: submitted partner reports and recorded
+            # payments keep the rates they were converted at.
+            programme.rate_rule = rate_rule
         db.session.flush()
         check_programme_budget(programme)
         for call in calls:

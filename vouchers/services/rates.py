@@ -60,3 +60,41 @@ def rate_on(currency: str, day: date) -> Rate:
 def to_eur(amount: Decimal, units_per_eur: Decimal) -> Decimal:
     """``amount`` of a currency in EUR at the rate, rounded once to the cent."""
     return (Decimal(amount) / Decimal(units_per_eur)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def coin_in_eur(units_per_eur: Decimal) -> Decimal:
+    """The EUR value of the currency's smallest step (0.01), unrounded: a transfer in the
+    currency can come no closer than this to an amount due in EUR."""
+    return CENT / Decimal(units_per_eur)
+
+
+def from_eur(amount: Decimal, units_per_eur: Decimal) -> Decimal:
+    """``amount`` EUR in the currency at the rate, rounded to the cent (for hints only:
+    what is recorded converts the other way, with to_eur)."""
+    return (Decimal(amount) * Decimal(units_per_eur)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def latest_rate(currency: str) -> Rate | None:
+    """The newest imported rate of ``currency`` (EUR: None, it needs none)."""
+    if currency == EUR:
+        return None
+    row = db.session.scalars(select(ExchangeRate).where(ExchangeRate.currency == currency)
+                             .order_by(ExchangeRate.year.desc(), ExchangeRate.month.desc())
+                             .limit(1)).first()
+    return None if row is None else Rate(currency, row.year, row.month, row.units_per_eur)
+
+
+def format_money(amount: Decimal | None, currency: str = EUR) -> str:
+    """An amount with its currency: "€1,250.00" in euros, "1,070.38 GBP" otherwise."""
+    if amount is None:
+        return "—"
+    if currency == EUR:
+        return f"€{amount:,.2f}"
+    return f"{amount:,.2f} {currency}"
+
+
+def format_rate(units_per_eur: Decimal | None) -> str:
+    """A rate as the Commission publishes it, without the column's trailing zeros."""
+    if units_per_eur is None:
+        return "—"
+    return format(Decimal(units_per_eur).normalize(), "f")

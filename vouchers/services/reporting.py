@@ -8,7 +8,7 @@ Approving the report releases at once what the voucher will not spend
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from .. import policy
 from ..clock import local_date
@@ -18,6 +18,7 @@ from ..models.base import utcnow
 from ..money import format_eur, parse_amount
 from . import eligibility, notifications, settlement
 from .errors import InvalidInput, TransitionNotAllowed
+from .rates import EUR, rate_on, to_eur
 from .settlement import final_report_of
 from .transaction import atomic
 from .transitions import fire
@@ -35,7 +36,11 @@ def start_reporting(application: Application, actor: User) -> FinalReport:
 
 def save_final_report(application: Application, actor: User, *, summary: str,
                       actual_costs) -> FinalReport:
-    """Save the report's text and costs while the voucher is in reporting."""
+    """Save the report's text and costs while the voucher is in reporting.
+
+    The costs are in the voucher's currency (the partner's); in another currency than
+    EUR their EUR value is known only at submission, at that month's rate.
+    """
     try:
         blank = actual_costs is None or str(actual_costs).strip() == ""
         costs = None if blank else parse_amount(actual_costs)
@@ -49,15 +54,47 @@ def save_final_report(application: Application, actor: User, *, summary: str,
                                        "the voucher is in reporting.")
         report = final_report_of(application) or FinalReport(application_id=application.id)
         report.summary = summary.strip()
-        report.actual_costs = costs
+        report.currency = application.currency or EUR
+        report.costs_in_currency = costs
+        # EUR costs are their own value; others wait for the rate of the submission.
+        report.actual_costs = costs if report.currency == EUR else None
+        report.rate = None
         db.session.add(report)
     return report
 
 
-def submit_final_report(application: Application, actor: User) -> None:
+def entered_costs(report: FinalReport | None):
+    """The costs as the applicant typed them (in the report's currency), for the form."""
+    if report is None:
+        return None
+    return report.costs_in_currency if report.costs_in_currency is not None else (
+        report.actual_costs)
+
+
+def submit_final_report(application: Application, actor: User,
+                        now: datetime | None = None) -> None:
+    """Submit the report; costs in another currency convert to EUR at the InforEuro rate
+    of this month (a missing rate refuses, naming the month), and the report keeps it."""
+    now = now or utcnow()
     with atomic():
-        fire(application, "submit_report", actor)
-        final_report_of(application).submitted_at = utcnow()
+        report = final_report_of(application)
+        if report is not None:
+            _convert(report, local_date(now))
+        fire(application, "submit_report", actor, now=now)
+        report.submitted_at = now
+
+
+def _convert(report: FinalReport, day: date) -> None:
+    if report.currency == EUR:
+        if report.costs_in_currency is not None:
+            report.actual_costs = report.costs_in_currency
+        return
+    if report.costs_in_currency is None:
+        report.actual_costs = report.rate = None
+        return
+    rate = rate_on(report.currency, day)
+    report.rate = rate.units_per_eur
+    report.actual_costs = to_eur(report.costs_in_currency, rate.units_per_eur)
 
 
 def _decide_report(application: Application, trigger: str, actor: User, comment: str,
