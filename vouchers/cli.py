@@ -49,7 +49,10 @@ def demo_command():
         return
     click.echo(f"Demo programme loaded with {summary.applications} applications.")
     click.echo("Demo logins (e-mail / password):")
-    click.echo(f"  manager@demo.example / {DEMO_PASSWORDS['manager']}")
+    click.echo(f"  manager@demo.example (the lead partner) / {DEMO_PASSWORDS['manager']}")
+    click.echo("  a manager per partner, such as manager.gm@demo.example (GBP) and "
+               f"manager.biopeople@demo.example (DKK): see the README / "
+               f"{DEMO_PASSWORDS['manager']}")
     click.echo(f"  evaluator1@demo.example .. evaluator6 / {DEMO_PASSWORDS['evaluator']}")
     click.echo(f"  applicant1@demo.example .. applicant40 / {DEMO_PASSWORDS['applicant']}")
 
