@@ -247,7 +247,8 @@ def test_a_final_report_in_dkk_converts_at_the_month_of_submission(make, manager
     login(client, manager)
     page = client.get(f"/manage/applications/{application.id}").get_data(as_text=True)
     assert "7,466.10 DKK" in page and "€1,000.00" in page and "7.4661 DKK per EUR" in page
-    assert "20,000.00 DKK" in page  # the cost lines, in the partner's currency
+    # The planned cost lines stay in EUR, like the request they justify.
+    assert "€20,000.00" in page and "20,000.00 DKK" not in page
 
 
 def test_a_missing_rate_blocks_the_submission_of_the_report(make, manager):

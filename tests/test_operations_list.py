@@ -84,7 +84,7 @@ def test_a_voucher_is_published_with_only_the_listed_fields(app, client, make):
     }
     header, data = csv_rows(client)
     assert header[:4] == ["Programme", "Partner", "Voucher reference", "Beneficiary"]
-    assert data[header.index("Amount awarded (EUR)")] == "1234.50"
+    assert data[header.index("Voucher amount: awarded less what was released (EUR)")] == "1234.50"
     assert data[header.index("NUTS code")] == "NL41"
 
 
@@ -152,7 +152,7 @@ def test_json_amounts_are_exact_decimal_strings(app, client, make):
     assert (row["total_cost_eur"], row["amount_eur"]) == ("2469.01", "0.10")
     assert row["cofinancing_rate_percent"] == "50.00"
     header, data = csv_rows(client)
-    assert data[header.index("Total cost (EUR)")] == "2469.01"
+    assert data[header.index("Planned total cost (EUR)")] == "2469.01"
 
 
 def test_a_partner_in_another_currency_publishes_eur_as_entered(app, client, make):

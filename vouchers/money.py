@@ -37,7 +37,8 @@ def to_money(value) -> Decimal:
 def format_eur(amount: Decimal | None) -> str:
     if amount is None:
         return "—"
-    return f"€{amount:,.2f}"
+    # "−€5.00", as people write it, not "€-5.00" (a minus sign, not a hyphen).
+    return f"−€{-amount:,.2f}" if amount < 0 else f"€{amount:,.2f}"
 
 
 # ASCII digits only: Decimal() would also take "１２３", "١٢٣", "1e3" and "1_000".

@@ -30,7 +30,7 @@ def upgrade():
         sa.Column('is_lead', sa.Boolean(), nullable=False),
         sa.Column('created_at', UTCDateTime(), nullable=False),
         sa.UniqueConstraint('programme_id', 'name', name='uq_partners_programme_name'),
-        sa.CheckConstraint('length(currency) = 3', name='ck_partners_currency_code'),
+        sa.CheckConstraint('length(currency) = 3', name=op.f('ck_partners_currency_code')),
     )
     op.create_index('ix_partners_programme_id', 'partners', ['programme_id'])
     op.create_index('uq_partners_one_lead', 'partners', ['programme_id'], unique=True,
@@ -57,9 +57,9 @@ def upgrade():
         sa.Column('envelope', Money(), nullable=False),
         sa.Column('committed', Money(), nullable=False),
         sa.UniqueConstraint('partner_id', 'call_voucher_type_id', name='uq_partner_shares_type'),
-        sa.CheckConstraint('envelope >= 0', name='ck_partner_shares_share_not_negative'),
+        sa.CheckConstraint('envelope >= 0', name=op.f('ck_partner_shares_share_not_negative')),
         sa.CheckConstraint('committed >= 0 AND committed <= envelope',
-                           name='ck_partner_shares_committed_in_share'),
+                           name=op.f('ck_partner_shares_committed_in_share')),
     )
     op.create_table(
         'exchange_rates',
@@ -72,8 +72,8 @@ def upgrade():
         sa.Column('units_per_eur', _RATE, nullable=False),
         sa.Column('imported_at', UTCDateTime(), nullable=False),
         sa.UniqueConstraint('year', 'month', 'currency', name='uq_exchange_rates_month'),
-        sa.CheckConstraint('units_per_eur > 0', name='ck_exchange_rates_rate_positive'),
-        sa.CheckConstraint('month >= 1 AND month <= 12', name='ck_exchange_rates_month_known'),
+        sa.CheckConstraint('units_per_eur > 0', name=op.f('ck_exchange_rates_rate_positive')),
+        sa.CheckConstraint('month >= 1 AND month <= 12', name=op.f('ck_exchange_rates_month_known')),
     )
     op.create_table(
         'partner_reports',
@@ -87,11 +87,11 @@ def upgrade():
         sa.Column('submitted_at', UTCDateTime(), nullable=True),
         sa.Column('submitted_by_id', sa.Integer(), sa.ForeignKey('users.id'), nullable=True),
         sa.UniqueConstraint('partner_id', 'number', name='uq_partner_reports_number'),
-        sa.CheckConstraint('period_end >= period_start', name='ck_partner_reports_period_ordered'),
+        sa.CheckConstraint('period_end >= period_start', name=op.f('ck_partner_reports_period_ordered')),
         sa.CheckConstraint("status IN ('draft', 'submitted')",
-                           name='ck_partner_reports_status_known'),
+                           name=op.f('ck_partner_reports_status_known')),
         sa.CheckConstraint("status = 'draft' OR submitted_at IS NOT NULL",
-                           name='ck_partner_reports_submitted_has_time'),
+                           name=op.f('ck_partner_reports_submitted_has_time')),
     )
     op.create_index('ix_partner_reports_partner_id', 'partner_reports', ['partner_id'])
     op.create_table(
@@ -113,7 +113,7 @@ def upgrade():
         sa.Column('currency', sa.String(3), nullable=False),
         sa.Column('rate', _RATE, nullable=False),
         sa.Column('declared_eur', Money(), nullable=False),
-        sa.CheckConstraint('rate > 0', name='ck_expenditure_lines_rate_positive'),
+        sa.CheckConstraint('rate > 0', name=op.f('ck_expenditure_lines_rate_positive')),
     )
     op.create_index('ix_expenditure_lines_report_id', 'expenditure_lines', ['report_id'])
     op.create_index('ix_expenditure_lines_report_position', 'expenditure_lines',
@@ -146,7 +146,7 @@ def upgrade():
         op.add_column('payments', sa.Column('rate_year', sa.Integer(), nullable=True))
         op.add_column('payments', sa.Column('rate_month', sa.Integer(), nullable=True))
         if op.get_context().dialect.name != 'sqlite':
-            op.create_check_constraint('ck_programmes_rate_rule_known', 'programmes',
+            op.create_check_constraint(op.f('ck_programmes_rate_rule_known'), 'programmes',
                                        "rate_rule IN ('submission', 'payment')")
 
 
@@ -167,7 +167,7 @@ def downgrade():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", _EXPRESSION_INDEX)
         if op.get_context().dialect.name != 'sqlite':
-            op.drop_constraint('ck_programmes_rate_rule_known', 'programmes')
+            op.drop_constraint(op.f('ck_programmes_rate_rule_known'), 'programmes')
             op.drop_constraint('fk_applications_partner_id_partners', 'applications')
             op.drop_constraint('fk_users_partner_id_partners', 'users')
             op.drop_constraint('fk_invitations_partner_id_partners', 'invitations')

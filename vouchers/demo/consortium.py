@@ -70,17 +70,22 @@ def set_up_partners(programme, lead: User) -> dict[str, Partner]:
 
 def place_vouchers(programme) -> None:
     """The vouchers the story awarded: services/partners.py moves only applications not
-    yet awarded (a voucher's money stays in the share and currency it was awarded under),
-    so each is given here the partner of its company's region and its currency, as if
-    the consortium had run the call from the start. What was reported and paid so far
-    stays as it was recorded, in EUR; what follows is in the partner's currency."""
-    for application in db.session.scalars(select(Application).join(Call).where(
-            Call.programme_id == programme.id, Application.partner_id.is_(None))):
+    yet awarded, so each is given here the partner of its company's region, as if the
+    consortium had run the call from the start. They stay in EUR, the currency they were
+    awarded, reported and paid in (a SEPA batch of the story holds some of them); only
+    vouchers started under the consortium are in the partner's currency. Most of their
+    applicants agreed to the public list of operations; every fourth did not, so the list
+    shows its rule."""
+    for n, application in enumerate(db.session.scalars(
+            select(Application).join(Call).where(
+                Call.programme_id == programme.id, Application.partner_id.is_(None))
+            .order_by(Application.id))):
         organisation = application.organisation
         partner = partners.partner_of(programme.id, organisation.country,
                                       organisation.region)
         if partner is not None:
-            application.partner_id, application.currency = partner.id, partner.currency
+            application.partner_id = partner.id
+        application.publication_consent = n % 4 != 3
     db.session.flush()
 
 

@@ -8,8 +8,11 @@ from flask import render_template
 
 from .. import policy
 from ..boundary import route
+from ..navigation import nav_item
 from ..services import rate_import
 from .blueprint import bp
+
+nav_item("manager", "Rates", "manager.rates", order=86)
 
 
 @route(bp, "/rates", permission=policy.can_run_programme)
