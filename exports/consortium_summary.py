@@ -1,8 +1,10 @@
 """The consortium summary for the lead partner: one row per partner and reporting period.
 
-Plain data in (vouchers/services/partner_reports.SummaryRow or alike), a workbook out. The
+Plain data in (vouchers/services/partner_summary.SummaryRow or alike), a workbook out. The
 EUR column adds up over the consortium; the amounts in the partners' own currencies do
-not (DKK and GBP are not summed), so they have no total.
+not (DKK and GBP are not summed), so they have no total. A partner not in EUR may also
+have lines in EUR (a recovery, a payment made in EUR): they are shown in a column of their
+own, so that the two unconverted columns together are all of the partner's lines.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .partner_report import PLAIN_AMOUNT
 from .sheets.common import AMOUNT, DATE, INT, Column, Progress, Sheet, utc_naive
 
 TITLE = "Consortium summary"
-EUR_HEADER = "Declared in EUR"
+EUR_HEADER = "Declared in EUR (all lines)"
 
 COLUMNS = (
     Column("Partner", 32),
@@ -29,7 +31,8 @@ COLUMNS = (
     Column("Period start", 12, DATE),
     Column("Period end", 12, DATE),
     Column("Status", 11),
-    Column("Declared in currency", 16, AMOUNT),
+    Column("Lines in the partner's currency", 16, AMOUNT),
+    Column("Lines in EUR (partner not in EUR)", 16, AMOUNT),
     Column(EUR_HEADER, 16, AMOUNT),
 )
 
@@ -45,6 +48,7 @@ def build_consortium_summary(target: str | os.PathLike[str] | IO[bytes], *, prog
     sheet.write_header()
     for row in rows:
         sheet.write((row.partner, row.country, row.currency, row.number, row.period_start,
-                     row.period_end, row.status, row.declared_in_currency, row.declared_eur))
+                     row.period_end, row.status, row.declared_in_currency,
+                     row.declared_in_eur_lines, row.declared_eur))
     sheet.write_totals("Total", only=(EUR_HEADER,))
     wb.save(target)

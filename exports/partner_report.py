@@ -42,11 +42,16 @@ EUR_HEADER = "Declared amount in EUR"
 # A partner's lines are in its currency, and a recovery (held in EUR) may sit among them:
 # the currency columns get a plain number format, the Currency column says which.
 PLAIN_AMOUNT = "#,##0.00"
+# The internal reference ("application / payment reference") is cut to the length the
+# database keeps (expenditure_lines.internal_reference, String(60)), so the workbook shows
+# what was frozen. Jems' own limit for the field is not confirmed here (the budget
+# workbook assumes 30): 60 is kept until it is, rather than cutting references apart.
+INTERNAL_REFERENCE_LENGTH = 60
 
 COLUMNS = (
     Column("ID", 6, INT),
     Column("Cost category", 30),
-    Column("Internal reference no.", 22, max_length=JEMS_REFERENCE_LENGTH),
+    Column("Internal reference no.", 22, max_length=INTERNAL_REFERENCE_LENGTH),
     Column("Invoice no.", 18, max_length=JEMS_REFERENCE_LENGTH),
     Column("Invoice date", 12, DATE),
     Column("Date of payment", 12, DATE),

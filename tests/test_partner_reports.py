@@ -3,19 +3,20 @@ next period, amounts in a partner's currency converted per line by the programme
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import login
+from tests.helpers import count_queries, login
 from vouchers.clock import local_date, today
 from vouchers.extensions import db
-from vouchers.models import ExchangeRate, ExpenditureLine, Payment
+from vouchers.models import ExchangeRate, ExpenditureLine, PartnerReport, Payment
 from vouchers.models.base import utcnow
 from vouchers.services import partner_reports as reports
 from vouchers.services import payments, settlement
+from vouchers.services.errors import ConcurrentChange
 from vouchers.services.partner_reports import COST_CATEGORY, ReportRefused
 from vouchers.services.rates import MissingRate, to_eur
 
@@ -238,3 +239,114 @@ def test_a_drafts_end_moves_and_the_lead_sees_the_consortium(make, client):
     assert b"Partner reports" in page.data  # the navigation's entry
     db.session.expire_all()
     assert report.period_end == today() + timedelta(days=20)
+
+
+def test_a_draft_and_the_summary_read_in_queries_that_do_not_grow_with_lines(make, client):
+    call, _, west, manager, west_manager = consortium(make)
+    paid(make, call, manager, currency="DKK", in_currency="100.00")
+    first = opened(west, west_manager)
+    reports.submit(first, west_manager)
+    db.session.commit()
+    paid(make, call, manager, currency="DKK", in_currency="100.00")
+    # A payment in EUR and its reversal: the draft reads what reversed payments declared.
+    _, payment = paid(make, call, manager)
+    payments.reverse_payment(payment, manager, "Returned.")
+    db.session.commit()
+    draft = opened(west, west_manager, today() + timedelta(days=30))
+    login(client, manager)
+    urls = (f"/manage/partner-reports/{draft.id}",
+            f"/manage/programmes/{call.programme_id}/consortium")
+    few = [count_queries(client, url)[0] for url in urls]
+    # Three more lines in the draft.
+    for _ in range(3):
+        paid(make, call, manager, currency="DKK", in_currency="50.00")
+    db.session.commit()
+    assert [count_queries(client, url)[0] for url in urls] == few
+    assert len(reports.report_lines(draft).lines) == 6
+
+
+def test_under_the_payment_rule_a_line_declares_what_the_ledger_booked(make):
+    call, _, west, manager, west_manager = consortium(make, "payment")
+    # A currency worth more than the euro (a fictitious rate): its coin (0.01) is 0.033 EUR,
+    # so a transfer one coin short of the due comes 0.03 EUR short, and settles it in full.
+    set_rate("DKK", "0.3000")
+    application = make.application("completed", call.voucher_type("travel"), manager=manager,
+                                   applicant=make.applicant(country="DK",
+                                                            region="Capital Region"))
+    due = settlement.payable(application)
+    sent = due * Decimal("0.3") - Decimal("0.01")
+    assert Decimal("0") < due - to_eur(sent, Decimal("0.3")) < Decimal("0.01") / Decimal("0.3")
+    payment = payments.record_payment(application, manager, amount_in_currency=sent,
+                                      paid_on=today(), reference="PAY-SHORT")
+    db.session.commit()
+    assert payment.amount == due
+    [line] = reports.report_lines(opened(west, west_manager)).lines
+    assert (line.currency, line.total_value, line.rate) == ("DKK", sent, Decimal("0.3000"))
+    assert line.declared_eur == payment.amount == due
+
+
+def test_the_correction_flag_reads_the_same_once_submitted(make):
+    call, _, west, manager, west_manager = consortium(make)
+    _, payment = paid(make, call, manager)
+    first = opened(west, west_manager)
+    reports.submit(first, west_manager)
+    db.session.commit()
+    payments.reverse_payment(payment, manager, "Returned.")
+    paid(make, call, manager)  # back-dated into period 1: positive, yet a correction
+    paid_later = opened(west, west_manager, today() + timedelta(days=30))
+    draft = [line.correction for line in reports.report_lines(paid_later).lines]
+    assert draft == [True, True]
+    reports.submit(paid_later, west_manager, now=utcnow() + timedelta(days=31))
+    db.session.commit()
+    db.session.expire_all()
+    assert [line.correction for line in reports.report_lines(paid_later).lines] == draft
+    assert [line.correction for line in reports.report_lines(first).lines] == [False]
+
+
+def test_a_period_cannot_end_after_the_programme(make, client):
+    call, _, west, _, west_manager = consortium(make)
+    ends_on = call.programme.ends_on
+    with pytest.raises(ReportRefused, match="The programme ends on .* cannot end after"):
+        reports.open_next_period(west, west_manager, date(9999, 12, 31))
+    db.session.rollback()
+    report = opened(west, west_manager, ends_on)
+    login(client, west_manager)
+    far = client.post(f"/manage/partner-reports/{report.id}/period",
+                      data={"period_end": "9999-12-31"})
+    assert far.status_code == 422 and b"cannot end after" in far.data
+    assert client.get(f"/manage/partners/{west.id}/reports").status_code == 200
+
+
+def test_moving_the_end_of_a_report_submitted_meanwhile_is_refused(make):
+    call, _, west, _, west_manager = consortium(make)
+    report = opened(west, west_manager, today() + timedelta(days=10))
+    # Another manager's submission, committed while this one had the draft loaded.
+    db.session.execute(db.update(PartnerReport).where(PartnerReport.id == report.id)
+                       .values(status="submitted", submitted_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    with pytest.raises(ConcurrentChange, match="submitted by someone else"):
+        reports.change_period_end(report, west_manager, today() + timedelta(days=20))
+    db.session.rollback()
+    db.session.expire_all()
+    assert report.period_end == today() + timedelta(days=10)
+
+
+def test_a_reversal_takes_back_what_its_payment_declared_at_that_lines_rate(make):
+    # Under the submission rule, period 2 is submitted a month later at another rate; the
+    # returned payment must leave nothing declared, not the difference of two rates.
+    call, _, west, manager, west_manager = consortium(make, "submission")
+    _, payment = paid(make, call, manager, currency="DKK", in_currency="1000.00", rate="7.5")
+    first = opened(west, west_manager)
+    declared = reports.submit(first, west_manager).lines[0]
+    db.session.commit()
+    assert (declared.rate, declared.declared_eur) == (Decimal("7.5"), Decimal("133.33"))
+    payments.reverse_payment(payment, manager, "Returned by the bank.")
+    db.session.commit()
+    later = utcnow() + timedelta(days=31)
+    set_rate("DKK", "7.4605", local_date(later))
+    second = opened(west, west_manager, end=local_date(later))
+    (reversal,) = reports.submit(second, west_manager, now=later).lines
+    db.session.commit()
+    assert (reversal.total_value, reversal.rate, reversal.declared_eur) == (
+        Decimal("-1000.00"), Decimal("7.5"), Decimal("-133.33"))
+    assert reversal.correction

@@ -5,6 +5,7 @@ lines, in EUR, to the cent; user text stays text."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 from openpyxl import load_workbook
@@ -14,12 +15,13 @@ from exports.partner_report import ABOUT, COLUMNS, TITLE
 from tests.helpers import login
 from tests.test_partner_reports import consortium, opened, paid, rate
 from tests.test_workbook_libreoffice import cents, recalculate, soffice  # noqa: F401
+from vouchers.clock import local_date
 from vouchers.extensions import db
 from vouchers.manager.partner_reports import report_workbook
-from vouchers.models import ExpenditureLine
+from vouchers.models import Call, ExpenditureLine
 from vouchers.models.base import utcnow
 from vouchers.services import partner_reports as reports
-from vouchers.services import payments
+from vouchers.services import payments, settlement
 
 EUR_COLUMN = [c.header for c in COLUMNS].index("Declared amount in EUR") + 1
 
@@ -92,11 +94,44 @@ def test_a_drafts_workbook_says_its_rates_are_provisional(make):
 def test_the_consortium_summary_adds_up_in_eur(make, client):
     report = submitted_report(make)
     manager = make.manager()
+    # A payment in EUR to a Danish SME, in the next period: a DKK partner's EUR line.
+    call = db.session.scalar(select(Call).where(
+        Call.programme_id == report.partner.programme_id))
+    _, euro = paid(make, call, manager)
+    draft = opened(report.partner, manager, local_date(utcnow()) + timedelta(days=30))
     login(client, manager)
     response = client.get(f"/manage/programmes/{report.partner.programme_id}/consortium.xlsx")
     assert response.status_code == 200
     ws = load_workbook(io.BytesIO(response.data))["Consortium summary"]
     rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][7:] == ("Lines in the partner's currency",
+                           "Lines in EUR (partner not in EUR)", "Declared in EUR (all lines)")
     assert rows[1][0] == "West Agency" and rows[1][6] == "submitted"
-    assert Decimal(str(rows[1][8])) == reports.report_lines(report).declared_eur
-    assert rows[-1][8] == "=SUM(I2:I2)"
+    frozen = reports.report_lines(report)
+    assert Decimal(str(rows[1][7])) == frozen.declared_in("DKK")
+    assert Decimal(str(rows[1][8])) == frozen.declared_in("EUR")  # paid, then reversed
+    assert Decimal(str(rows[1][9])) == frozen.declared_eur
+    assert rows[2][6] == "draft" and Decimal(str(rows[2][8])) == euro.amount
+    assert Decimal(str(rows[2][9])) == reports.report_lines(draft).declared_eur == euro.amount
+    assert rows[-1][9] == "=SUM(J2:J3)"
+    page = client.get(f"/manage/programmes/{report.partner.programme_id}/consortium")
+    assert b"Lines in EUR (partner not in EUR)" in page.data
+
+
+def test_the_internal_reference_is_what_the_database_keeps(make):
+    call, _, west, manager, west_manager = consortium(make)
+    rate("DKK", "7.4605")
+    application = make.application("completed", call.voucher_type("travel"), manager=manager,
+                                   applicant=make.applicant(country="DK",
+                                                            region="Capital Region"))
+    payments.record_payment(application, manager, settlement.payable(application),
+                            paid_on=local_date(utcnow()),
+                            reference="BANK-TRANSFER-2026-000123456789")
+    db.session.commit()
+    report = opened(west, west_manager)
+    reports.submit(report, west_manager)
+    db.session.commit()
+    [row] = report.lines
+    assert len(row.internal_reference) > 30 and row.internal_reference.endswith("456789")
+    data, _ = report_workbook(report, "Test")
+    assert load_workbook(io.BytesIO(data))[TITLE].cell(2, 3).value == row.internal_reference

@@ -21,6 +21,7 @@ from ..models import Partner, PartnerReport, Programme
 from ..models.base import utcnow
 from ..navigation import nav_item
 from ..services import partner_reports as reports
+from ..services import partner_summary as summary
 from ..services.workbook import XLSX_MIMETYPE, generated_by
 from .blueprint import bp
 from .forms_partner_reports import (
@@ -62,7 +63,7 @@ def partner_reports_home():
     scope = policy.partner_scope(current_user)
     if scope is not None:
         return redirect(url_for("manager.partner_reports", partner_id=scope))
-    programme = reports.consortium_programme(current_user)
+    programme = summary.consortium_programme(current_user)
     if programme is None:
         flash("No programme has partners yet.", "info")
         return redirect(url_for("manager.dashboard_home"))
@@ -122,7 +123,7 @@ def partner_report_xlsx(report: PartnerReport):
        permission=policy.can_view_consortium)
 def consortium_summary(programme: Programme):
     return render_template("manager/partner_reports_consortium.html", programme=programme,
-                           rows=reports.consortium_summary(programme))
+                           rows=summary.consortium_summary(programme))
 
 
 @route(bp, "/programmes/<int:programme_id>/consortium.xlsx", load=PROGRAMME,
@@ -130,7 +131,7 @@ def consortium_summary(programme: Programme):
 def consortium_summary_xlsx(programme: Programme):
     target, now = io.BytesIO(), utcnow()
     build_consortium_summary(target, programme=programme.name, generated_at=now,
-                             rows=reports.consortium_summary(programme, now),
+                             rows=summary.consortium_summary(programme, now),
                              generated_by=generated_by(current_user))
     return _send(target.getvalue(), f"consortium-summary-{now:%Y%m%d}.xlsx")
 

@@ -14,11 +14,14 @@ rounded lines, so the workbook's SUM and the database agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import exists, select, update
+from sqlalchemy.orm import contains_eager
+
+from exports.partner_report import INTERNAL_REFERENCE_LENGTH
 
 from .. import policy, voucher_types
 from ..clock import local_date
@@ -49,7 +52,6 @@ COST_CATEGORY = "External expertise and services"
 PAID_KINDS = (ADVANCE, PAYMENT, REVERSAL, RECOVERY)
 # The voucher is a grant to the SME: no VAT is charged on it, so nothing is deducted.
 NO_VAT = Decimal("0.00")
-REFERENCE_LENGTH = 60  # the line's column
 NUMBER_CLASH = {"uq_partner_reports_number": "Another manager opened this period at the same "
                 "moment; reload the page.",
                 "uq_expenditure_lines_ledger_entry_id": "A movement of this period was just "
@@ -79,6 +81,11 @@ class Line:
     rate: Decimal | None  # None: no rate for it yet (a draft only)
     declared_eur: Decimal | None
     correction: bool = False
+
+
+# What a submission writes of a line (ExpenditureLine's columns); the correction flag is
+# derived from the ledger entry, the same way before and after submission.
+STORED = tuple(f.name for f in fields(Line) if f.name != "correction")
 
 
 @dataclass
@@ -137,7 +144,7 @@ def open_next_period(partner: Partner, actor: User, period_end: date) -> Partner
             raise ReportRefused(f"Report {draft.number} ({_period(draft)}) is still a draft: "
                                 "submit it before opening the next period.")
         start = next_period_start(partner)
-        _check_end(start, period_end)
+        _check_end(start, period_end, programme_of(partner))
         number = 1 + (db.session.scalar(select(PartnerReport.number).where(
             PartnerReport.partner_id == partner.id).order_by(
             PartnerReport.number.desc()).limit(1)) or 0)
@@ -147,12 +154,17 @@ def open_next_period(partner: Partner, actor: User, period_end: date) -> Partner
     return report
 
 
-def _check_end(start: date, period_end: date | None) -> None:
+def _check_end(start: date, period_end: date | None, programme: Programme) -> None:
     if period_end is None:
         raise ReportRefused("Give the day the period ends.")
     if period_end < start:
         raise ReportRefused(f"The period starts on {start:%d %b %Y} (the day after the "
                             "previous one ends): it cannot end before that.")
+    # Nothing is paid after the programme ends; a far-off end (9999-12-31) would also leave
+    # no next period to start (next_period_start would overflow).
+    if period_end > programme.ends_on:
+        raise ReportRefused(f"The programme ends on {programme.ends_on:%d %b %Y}: a period "
+                            "cannot end after that.")
 
 
 def change_period_end(report: PartnerReport, actor: User, period_end: date) -> None:
@@ -161,8 +173,21 @@ def change_period_end(report: PartnerReport, actor: User, period_end: date) -> N
         policy.ensure(policy.can_view_partner_reports(actor, report),
                       "Only the partner's managers or the lead partner's change its periods.")
         _refuse_submitted(report)
-        _check_end(report.period_start, period_end)
-        report.period_end = period_end
+        _check_end(report.period_start, period_end, programme_of(report.partner))
+        _update_draft(report, period_end=period_end)
+        db.session.refresh(report)
+
+
+def _update_draft(report: PartnerReport, **values) -> None:
+    """Change the report only while it is still a draft: of two managers submitting, or
+    one submitting while another moves the end, one wins (SQLite ignores row locks)."""
+    done = db.session.execute(
+        update(PartnerReport).where(PartnerReport.id == report.id,
+                                    PartnerReport.status == REPORT_DRAFT)
+        .values(**values).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise ConcurrentChange("This report was submitted by someone else meanwhile; "
+                               "reload the page.")
 
 
 def _refuse_submitted(report: PartnerReport) -> None:
@@ -176,32 +201,49 @@ def _refuse_submitted(report: PartnerReport) -> None:
 # --- the lines -------------------------------------------------------------------------
 
 
-def report_lines(report: PartnerReport, now: datetime | None = None) -> ReportLines:
+def report_lines(report: PartnerReport, now: datetime | None = None, *,
+                 rule: str | None = None,
+                 cache: dict[str, Decimal | MissingRate] | None = None) -> ReportLines:
     """A submitted report's frozen lines, or a draft's computed now (rates provisional
-    under the submission rule: the month it would be submitted in is this one)."""
+    under the submission rule: the month it would be submitted in is this one). ``rule``
+    and ``cache`` (rates by currency) let the consortium summary read them once."""
     if report.status == REPORT_SUBMITTED:
-        return ReportLines(report, [_frozen(row) for row in report.lines])
+        return frozen_lines([report])[report.id]
     day = local_date(now or utcnow())
-    rule = programme_of(report.partner).rate_rule
-    lines, missing = _live_lines(report, day)
+    rule = rule or programme_of(report.partner).rate_rule
+    lines, missing = _live_lines(report, day, rule, {} if cache is None else cache)
     # Rates of EUR lines are 1 whatever the month: only another currency's may change.
     provisional = rule == "submission" and any(line.currency != EUR for line in lines)
     return ReportLines(report, lines, provisional=provisional, rate_month=f"{day:%B %Y}",
                        missing=missing)
 
 
-def _frozen(row: ExpenditureLine) -> Line:
-    return Line(row.position, row.ledger_entry_id, row.cost_category, row.internal_reference,
-                row.invoice_number, row.invoice_date, row.paid_on, row.description,
-                row.total_value, row.vat, row.declared_amount, row.currency, row.rate,
-                row.declared_eur, correction=row.total_value < 0)
+def _is_correction(kind: str, booked_on: date, report: PartnerReport) -> bool:
+    """Money that came back, or a movement back-dated into a period already submitted:
+    the same test for a draft's line and a frozen one, so the flag never changes."""
+    return kind in (REVERSAL, RECOVERY) or booked_on < report.period_start
+
+
+def frozen_lines(submitted: list[PartnerReport]) -> dict[int, ReportLines]:
+    """Submitted reports' lines by report id, with their ledger entries read in one query
+    (for the correction flag: the lines keep amounts, the ledger keeps kinds)."""
+    rows = [row for report in submitted for row in report.lines]
+    kinds = {entry_id: (kind, booked_on) for entry_id, kind, booked_on in db.session.execute(
+        select(LedgerEntry.id, LedgerEntry.kind, LedgerEntry.booked_on).where(
+            LedgerEntry.id.in_([row.ledger_entry_id for row in rows])))} if rows else {}
+    return {report.id: ReportLines(report, [Line(
+        **{name: getattr(row, name) for name in STORED},
+        correction=_is_correction(*kinds[row.ledger_entry_id], report))
+        for row in report.lines]) for report in submitted}
 
 
 def undeclared_entries(report: PartnerReport) -> list[LedgerEntry]:
     """The partner's movements of paid money booked by the period's end and declared in
-    no submitted report (each movement is declared once: the unique ledger_entry_id)."""
+    no submitted report (each movement is declared once: the unique ledger_entry_id),
+    with their applications loaded by the same query."""
     return list(db.session.scalars(
         select(LedgerEntry).join(Application, Application.id == LedgerEntry.application_id)
+        .options(contains_eager(LedgerEntry.application))
         .where(Application.partner_id == report.partner_id,
                LedgerEntry.kind.in_(PAID_KINDS),
                LedgerEntry.booked_on <= report.period_end,
@@ -209,22 +251,50 @@ def undeclared_entries(report: PartnerReport) -> list[LedgerEntry]:
         .order_by(LedgerEntry.booked_on, LedgerEntry.id)))
 
 
-def _live_lines(report: PartnerReport, day: date) -> tuple[list[Line], list[str]]:
-    rule = programme_of(report.partner).rate_rule
-    rates: dict[str, Decimal | None] = {}
+def _live_lines(report: PartnerReport, day: date, rule: str,
+                rates: dict[str, Decimal | MissingRate]) -> tuple[list[Line], list[str]]:
+    entries = undeclared_entries(report)
+    ids = {entry.payment_id for entry in entries if entry.payment_id}
+    found = {payment.id: payment for payment in db.session.scalars(
+        select(Payment).where(Payment.id.in_(ids)))} if ids else {}
+    declared = _declared_payments(
+        {entry.payment_id for entry in entries if entry.kind == REVERSAL})
     missing: list[str] = []
     lines = []
-    for position, entry in enumerate(undeclared_entries(report), 1):
-        payment = db.session.get(Payment, entry.payment_id) if entry.payment_id else None
+    for position, entry in enumerate(entries, 1):
+        payment = found.get(entry.payment_id)
         currency, total = _amount(entry, payment)
+        if entry.kind == REVERSAL and entry.payment_id in declared:
+            # A reversal takes back what its payment's line declared, at that line's rate:
+            # converted again at a later month's rate, a few euros of money that came back
+            # would stay declared.
+            rate, eur = declared[entry.payment_id]
+            lines.append(_line(position, entry, payment, report, currency, total, rate, -eur))
+            continue
         try:
             rate = _rate(rule, currency, payment, day, rates)
         except MissingRate as exc:
             rate = None
             if exc.message not in missing:
                 missing.append(exc.message)
-        lines.append(_line(position, entry, payment, report, currency, total, rate))
+        eur = None if rate is None else to_eur(total - NO_VAT, rate)
+        if rule == "payment" and payment is not None and rate is not None:
+            # What the ledger booked, not a recomputation: a transfer that came within one
+            # coin of the due was booked at the full due (services/payments.Transfer), so
+            # only this keeps the report and the ledger in agreement.
+            eur = (-1 if entry.paid < 0 else 1) * payment.amount
+        lines.append(_line(position, entry, payment, report, currency, total, rate, eur))
     return lines, missing
+
+
+def _declared_payments(payment_ids: set[int]) -> dict[int, tuple[Decimal, Decimal]]:
+    """(rate, declared EUR) of the submitted lines that declared these payments."""
+    if not payment_ids:
+        return {}
+    return {payment_id: (rate, eur) for payment_id, rate, eur in db.session.execute(
+        select(LedgerEntry.payment_id, ExpenditureLine.rate, ExpenditureLine.declared_eur)
+        .join(ExpenditureLine, ExpenditureLine.ledger_entry_id == LedgerEntry.id)
+        .where(LedgerEntry.payment_id.in_(payment_ids), LedgerEntry.kind != REVERSAL))}
 
 
 def _amount(entry: LedgerEntry, payment: Payment | None) -> tuple[str, Decimal]:
@@ -238,7 +308,7 @@ def _amount(entry: LedgerEntry, payment: Payment | None) -> tuple[str, Decimal]:
 
 
 def _rate(rule: str, currency: str, payment: Payment | None, day: date,
-          cache: dict[str, Decimal | None]) -> Decimal:
+          cache: dict[str, Decimal | MissingRate]) -> Decimal:
     if currency == EUR:
         return ONE
     if rule == "payment":
@@ -247,28 +317,31 @@ def _rate(rule: str, currency: str, payment: Payment | None, day: date,
                               "InforEuro rate; record the rate of its month first.")
         return payment.rate
     if currency not in cache:
-        cache[currency] = rate_of(currency, day.year, day.month).units_per_eur
+        try:
+            cache[currency] = rate_of(currency, day.year, day.month).units_per_eur
+        except MissingRate as exc:
+            cache[currency] = exc  # asked once, however many lines are in that currency
+    if isinstance(cache[currency], MissingRate):
+        raise cache[currency]
     return cache[currency]
 
 
 def _line(position: int, entry: LedgerEntry, payment: Payment | None, report: PartnerReport,
-          currency: str, total: Decimal, rate: Decimal | None) -> Line:
+          currency: str, total: Decimal, rate: Decimal | None, eur: Decimal | None) -> Line:
     application = entry.application
-    declared = total - NO_VAT
     reference = f"{application.reference} / {entry.reference}".strip(" /")
     return Line(
         position=position, ledger_entry_id=entry.id, cost_category=COST_CATEGORY,
-        internal_reference=reference[:REFERENCE_LENGTH],
+        internal_reference=reference[:INTERNAL_REFERENCE_LENGTH],
         invoice_number=payment.invoice_number if payment else "",
         invoice_date=payment.invoice_date if payment else None, paid_on=entry.booked_on,
-        description=_description(entry, payment, report), total_value=total, vat=NO_VAT,
-        declared_amount=declared, currency=currency, rate=rate,
-        declared_eur=None if rate is None else to_eur(declared, rate),
-        correction=entry.kind in (REVERSAL, RECOVERY) or entry.booked_on < report.period_start)
+        description=_description(entry, application, payment, report), total_value=total,
+        vat=NO_VAT, declared_amount=total - NO_VAT, currency=currency, rate=rate,
+        declared_eur=eur, correction=_is_correction(entry.kind, entry.booked_on, report))
 
 
-def _description(entry: LedgerEntry, payment: Payment | None, report: PartnerReport) -> str:
-    application = entry.application
+def _description(entry: LedgerEntry, application: Application, payment: Payment | None,
+                 report: PartnerReport) -> str:
     text = f"{voucher_types.label(application.voucher_type)} voucher: {application.title}"
     if entry.kind == REVERSAL and payment is not None:
         text += (f". Correction: reversal of the {payment.kind} of {payment.paid_on:%d %b %Y}"
@@ -301,72 +374,14 @@ def submit(report: PartnerReport, actor: User, now: datetime | None = None) -> R
                                 "it on that day or later.")
         policy.ensure(policy.can_submit_partner_report(actor, report),
                       "Only the partner's managers or the lead partner's submit its reports.")
-        lines, missing = _live_lines(report, day)
+        lines, missing = _live_lines(report, day, programme_of(report.partner).rate_rule, {})
         if missing:
             raise MissingRate(" ".join(missing))
-        # Only one of two simultaneous submissions wins (SQLite ignores row locks).
-        done = db.session.execute(
-            update(PartnerReport).where(PartnerReport.id == report.id,
-                                        PartnerReport.status == REPORT_DRAFT)
-            .values(status=REPORT_SUBMITTED, submitted_at=now, submitted_by_id=actor.id)
-            .execution_options(synchronize_session=False))
-        if done.rowcount != 1:
-            raise ConcurrentChange("This report was submitted by someone else meanwhile; "
-                                   "reload the page.")
+        _update_draft(report, status=REPORT_SUBMITTED, submitted_at=now,
+                      submitted_by_id=actor.id)
         for line in lines:
             db.session.add(ExpenditureLine(
-                report_id=report.id, ledger_entry_id=line.ledger_entry_id,
-                position=line.position, cost_category=line.cost_category,
-                internal_reference=line.internal_reference,
-                invoice_number=line.invoice_number,
-                invoice_date=line.invoice_date, paid_on=line.paid_on,
-                description=line.description, total_value=line.total_value, vat=line.vat,
-                declared_amount=line.declared_amount, currency=line.currency,
-                rate=line.rate, declared_eur=line.declared_eur))
+                report_id=report.id, **{name: getattr(line, name) for name in STORED}))
         db.session.flush()
         db.session.refresh(report)
     return report_lines(report)
-
-
-# --- the consortium --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SummaryRow:
-    partner: str
-    country: str
-    currency: str
-    number: int
-    period_start: date
-    period_end: date
-    status: str
-    declared_in_currency: Decimal
-    declared_eur: Decimal | None  # None: a draft whose rate is not imported yet
-
-
-def partners_of(programme: Programme) -> list[Partner]:
-    return list(db.session.scalars(select(Partner).where(
-        Partner.programme_id == programme.id).order_by(Partner.is_lead.desc(), Partner.name)))
-
-
-def consortium_programme(user: User) -> Programme | None:
-    """The programme whose consortium a lead manager reports on: their partner's, else
-    (a manager of no partner) the latest programme with partners."""
-    partner = db.session.get(Partner, user.partner_id) if user.partner_id else None
-    if partner is not None:
-        return db.session.get(Programme, partner.programme_id)
-    return db.session.scalar(select(Programme).join(
-        Partner, Partner.programme_id == Programme.id).order_by(Programme.id.desc()).limit(1))
-
-
-def consortium_summary(programme: Programme, now: datetime | None = None) -> list[SummaryRow]:
-    """One row per partner and period: what it declared (a draft: what it would now)."""
-    rows = []
-    for partner in partners_of(programme):
-        for report in reports_of(partner):
-            lines = report_lines(report, now)
-            rows.append(SummaryRow(
-                partner.name, partner.country, partner.currency, report.number,
-                report.period_start, report.period_end, report.status,
-                lines.declared_in(partner.currency), lines.declared_eur))
-    return rows
