@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.helpers import login, logout
 from vouchers import policy
@@ -219,6 +219,28 @@ def test_a_share_given_after_awards_starts_with_what_they_hold(programme, make):
     partner_setup.save_partner(programme, spec, manager, partner)
     db.session.commit()
     assert db.session.scalar(select(PartnerShare.committed)) == Decimal("40000.00")
+
+
+def test_a_partner_with_awards_and_no_share_is_edited_as_it_is(programme, make):
+    # Every share field empty ("no share of its own") must not stop the edit of a partner
+    # whose vouchers hold money; and a share once set may be given up again.
+    cvt = programme.calls[0].voucher_type("market_validation")
+    manager = make.manager()
+    partner = make.partner(programme, "Brabant agency",
+                           regions=[("NL", "North Brabant", "NL41")])
+    make.application("awarded", cvt, manager=manager, amount="40000")
+    regions = [partner_setup.RegionSpec("NL", "North Brabant", "NL41")]
+    spec = partner_setup.PartnerSpec("Brabant Development Agency", "NL", regions=regions,
+                                     shares={cvt.id: None})
+    partner_setup.save_partner(programme, spec, manager, partner)
+    db.session.commit()
+    assert partner.name == "Brabant Development Agency" and not partner.shares
+    spec.shares = {cvt.id: Decimal("50000")}
+    partner_setup.save_partner(programme, spec, manager, partner)
+    spec.shares = {cvt.id: None}
+    partner_setup.save_partner(programme, spec, manager, partner)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(PartnerShare)) == 0
 
 
 # --- evaluators of other partners ------------------------------------------------------

@@ -39,7 +39,8 @@ def _call_page(call: Call, form: PrepareBatchForm | None = None, error: str | No
                            batches=batches.batches_of(call), today=today(),
                            problems=([error] if error else [])
                            + _errors(form, "application_ids"),
-                           debtor_missing=not call.programme.debtor_iban)
+                           debtor_missing=not call.programme.debtor_iban,
+                           partner_paid=batches.partner_paid_currencies(call))
 
 
 def _batch_page(batch: PaymentBatch, error: str | None = None, form=None, **_):

@@ -7,7 +7,8 @@ call has its money settings (an advance share; whether a report of no costs give
 quota place back); a
 change to the rules an application's eligibility depends on re-checks the call's
 applications (services/eligibility.refresh_call). Editing a call that already has awards may not
-take its envelope below the money committed nor its quota below the vouchers awarded;
+take its envelope below the money committed or the partners' shares of it, nor its
+quota below the vouchers awarded;
 the check and the write are one conditional UPDATE, so an award landing at the same
 moment cannot slip between them (the CHECK constraints on call_voucher_types are the
 last line). Like every service, these functions check who asks (policy), flush and never
@@ -29,11 +30,13 @@ from ..models import (
     Call,
     CallVoucherType,
     Criterion,
+    Partner,
+    PartnerShare,
     Programme,
     Review,
     User,
 )
-from ..money import CENT
+from ..money import CENT, ZERO, format_eur
 from . import scoring
 from .call_money import advance_problems, money_problems, set_money
 from .call_specs import (  # noqa: F401 - the specs and limits are the set-up's API too
@@ -223,6 +226,10 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
                     problems.append(f"{cvt.label} vouchers already have applications; they "
                                     "cannot be taken out of the call.")
                 continue
+            # The row locked first (as partner_setup does before summing the shares), so
+            # no share can be saved between the sum read below and the write. (The
+            # committed money is held by the conditional UPDATE in _set_envelope_and_quota.)
+            _lock(cvt)
             problems.extend(_budget_problems(cvt, t))
             problems.extend(_criteria_problems(cvt, t))
         for t in spec.types:
@@ -268,6 +275,7 @@ def _budget_problems(cvt: CallVoucherType, t: VoucherTypeSpec) -> list[str]:
     if t.envelope is not None and t.envelope < cvt.committed:
         problems.append(f"{cvt.label}: €{cvt.committed:,.2f} is already committed to awarded "
                         f"vouchers; the envelope cannot be lower than that.")
+    problems.extend(_share_problems(cvt, t))
     if t.quota is not None and t.quota < cvt.awarded_count:
         problems.append(f"{cvt.label}: {cvt.awarded_count} vouchers are already awarded; the "
                         f"quota cannot be lower than {cvt.awarded_count}.")
@@ -278,6 +286,34 @@ def _budget_problems(cvt: CallVoucherType, t: VoucherTypeSpec) -> list[str]:
         problems.append(f"{cvt.label}: vouchers were already awarded at "
                         f"{cvt.funding_rate * 100:.0f}%; the funding rate cannot change.")
     return problems
+
+
+def _lock(cvt: CallVoucherType) -> None:
+    """A row lock on PostgreSQL; on SQLite atomic() already holds the write lock and FOR
+    UPDATE is left out (as in funding_line.lock_for_decision)."""
+    t = CallVoucherType.__table__
+    db.session.execute(select(t.c.id).where(t.c.id == cvt.id).with_for_update())
+
+
+def _shares_of(cvt_id: int):
+    s = PartnerShare.__table__
+    return func.coalesce(select(func.sum(s.c.envelope))
+                         .where(s.c.call_voucher_type_id == cvt_id).scalar_subquery(), 0)
+
+
+def _share_problems(cvt: CallVoucherType, t: VoucherTypeSpec) -> list[str]:
+    """The partners' shares are parts of the envelope (partner_setup keeps their total
+    within it), so the envelope cannot go below their total."""
+    rows = db.session.execute(
+        select(Partner.name, PartnerShare.envelope)
+        .join(Partner, Partner.id == PartnerShare.partner_id)
+        .where(PartnerShare.call_voucher_type_id == cvt.id).order_by(Partner.name)).all()
+    total = sum((envelope for _, envelope in rows), ZERO)
+    if t.envelope is None or t.envelope >= total:
+        return []
+    each = ", ".join(f"{name} {format_eur(envelope)}" for name, envelope in rows)
+    return [f"{cvt.label}: the partners' shares of the envelope total {format_eur(total)} "
+            f"({each}); the envelope cannot be lower than that. Lower the shares first."]
 
 
 def _voucher_count(cvt: CallVoucherType) -> int:
@@ -319,6 +355,7 @@ def _set_envelope_and_quota(cvt: CallVoucherType, t: VoucherTypeSpec) -> None:
         .where(table.c.id == cvt.id)
         .where(table.c.committed <= t.envelope)
         .where(table.c.awarded_count <= t.quota)
+        .where(_shares_of(cvt.id) <= t.envelope)
         .values(envelope=t.envelope, quota=t.quota)
     )
     db.session.expire(cvt, ["envelope", "quota", "committed", "awarded_count"])

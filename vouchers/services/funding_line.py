@@ -2,11 +2,12 @@
 
 ``propose`` walks the ranking once, best first, and gives each application what is left
 at its turn: an award (the amount requested, at most the type's maximum) while the
-envelope, the quota and the undertaking's limits (vouchers, support cap, de minimis)
-allow; the waitlist when one of them does not (the line says which); rejection when the
-application is below the call's thresholds; nothing when an eligibility rule fails
-without a manager's exception (the manager decides). The walk is greedy, so the line is
-rank-monotone by construction: an application is passed over only when it does not fit.
+envelope, the quota, the share of the SME's partner (PartnerShare) and the undertaking's
+limits (vouchers, support cap, de minimis) allow; the waitlist when one of them does not
+(the line says which); rejection when the application is below the call's thresholds;
+nothing when an eligibility rule fails without a manager's exception (the manager
+decides). The walk is greedy, so the line is rank-monotone by construction: an
+application is passed over only when it does not fit.
 
 Nothing is written until ``confirm``: it recomputes the proposal under the write lock and
 applies it only if its fingerprint (a hash of everything the proposal read) is the one
@@ -29,7 +30,7 @@ from workflows.lifecycle import UNDER_REVIEW
 from .. import policy
 from ..clock import local_date
 from ..extensions import db
-from ..models import Application, CallVoucherType, User
+from ..models import Application, CallVoucherType, Partner, PartnerShare, User
 from ..models.base import utcnow
 from ..money import ZERO, format_eur
 from . import ranking, transitions, undertaking
@@ -124,15 +125,29 @@ class Proposal:
         return [line for line in self.lines if line.applies]
 
 
+def _shares_left(cvt_id: int) -> dict[int, tuple[str, Decimal]]:
+    """Per partner with its own share of the type's envelope: its name and what the share
+    has left (services/ledger.py refuses an award beyond it, so the walk must not offer one)."""
+    rows = db.session.execute(
+        select(PartnerShare.partner_id, Partner.name, PartnerShare.envelope,
+               PartnerShare.committed)
+        .join(Partner, Partner.id == PartnerShare.partner_id)
+        .where(PartnerShare.call_voucher_type_id == cvt_id))
+    return {pid: (name, envelope - committed) for pid, name, envelope, committed in rows}
+
+
 class _Resources:
-    """What is left as the line is walked: the type's envelope and quota, and for each
-    undertaking its standing (read once) plus what this walk has given it so far."""
+    """What is left as the line is walked: the type's envelope and quota, each partner's
+    share of the envelope, and for each undertaking its standing (read once) plus what
+    this walk has given it so far."""
 
     def __init__(self, cvt: CallVoucherType, now: datetime):
         self.call = cvt.call
         self.now = now
         self.envelope = cvt.envelope - cvt.committed
         self.quota = cvt.quota - cvt.awarded_count
+        self.shares = _shares_left(cvt.id)
+        self.shares_at_start = dict(self.shares)
         self.standings: dict[int, Standing] = {}
         self.given: dict[int, tuple[int, Decimal]] = {}
 
@@ -152,6 +167,12 @@ class _Resources:
         if amount > self.envelope:
             problems.append(f"The envelope has {format_eur(max(self.envelope, ZERO))} left; "
                             f"this award needs {format_eur(amount)}.")
+        share = self.shares.get(entry.application.partner_id)
+        if share is not None and amount > share[1]:
+            name, left = share
+            problems.append(f"The partner's share is used up: {name} has "
+                            f"{format_eur(max(left, ZERO))} of its share left; this award "
+                            f"needs {format_eur(amount)}.")
         organisation_id = entry.application.organisation_id
         for code, message in undertaking.limit_problems(
                 self.call, self.standing(organisation_id), amount):
@@ -162,6 +183,10 @@ class _Resources:
     def take(self, entry: Entry, amount: Decimal) -> None:
         self.envelope -= amount
         self.quota -= 1
+        partner_id = entry.application.partner_id
+        if partner_id in self.shares:
+            name, left = self.shares[partner_id]
+            self.shares[partner_id] = (name, left - amount)
         organisation_id = entry.application.organisation_id
         n, given = self.given.get(organisation_id, (0, ZERO))
         self.given[organisation_id] = (n + 1, given + amount)
@@ -192,7 +217,8 @@ def walk(cvt: CallVoucherType, entries: list[Entry], now: datetime) -> Proposal:
     envelope_left, quota_left = resources.envelope, resources.quota
     lines = tuple(_line(entry, resources) for entry in entries)
     return Proposal(cvt=cvt, lines=lines, envelope_left=envelope_left, quota_left=quota_left,
-                    fingerprint=_fingerprint(cvt, lines, resources.standings),
+                    fingerprint=_fingerprint(cvt, lines, resources.standings,
+                                             resources.shares_at_start),
                     basis=_basis(cvt, entries))
 
 
@@ -203,9 +229,11 @@ def propose(cvt: CallVoucherType, now: datetime | None = None) -> Proposal:
 
 
 def _fingerprint(cvt: CallVoucherType, lines: tuple[Line, ...],
-                 standings: dict[int, Standing]) -> str:
+                 standings: dict[int, Standing],
+                 shares: dict[int, tuple[str, Decimal]]) -> str:
     """A hash of everything the proposal read and decided: any change to it (an award, a
-    withdrawal, a new review or consensus, an exception, the budget) changes the hash."""
+    withdrawal, a new review or consensus, an exception, the budget, a partner's share)
+    changes the hash."""
     material = {
         "type": [cvt.id, cvt.envelope, cvt.committed, cvt.quota, cvt.awarded_count,
                  cvt.max_amount, cvt.threshold, cvt.call.support_cap,
@@ -216,6 +244,7 @@ def _fingerprint(cvt: CallVoucherType, lines: tuple[Line, ...],
                    line.reason] for line in lines],
         "standings": sorted([org, s.vouchers, s.support, s.de_minimis]
                             for org, s in standings.items()),
+        "shares": sorted([pid, left] for pid, (_, left) in shares.items()),
     }
     text = json.dumps(material, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

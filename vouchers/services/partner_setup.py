@@ -191,6 +191,7 @@ def save_partner(programme: Programme, spec: PartnerSpec, by: User,
         fields = _fields(programme, spec, partner, problems)
         problems += _region_problems(programme, spec.regions, partner)
         types = {t.id: t for t in share_types(programme.id)}
+        _lock_types([i for i in spec.shares if i in types])
         problems += _share_problems(types, spec.shares, partner)
         if problems:
             raise SetupRefused(problems)
@@ -290,6 +291,19 @@ def _set_regions(partner: Partner, regions: list[RegionSpec]) -> bool:
     return before != set(wanted)
 
 
+def _lock_types(cvt_ids: list[int]) -> None:
+    """Lock the types' rows before their shares are summed: "the shares total at most the
+    envelope" is read-then-write, and another partner's share or the envelope itself
+    (services/call_setup.py locks the row too) must not change in between. On PostgreSQL
+    a row lock, read again with the envelope as committed; on SQLite atomic() already
+    holds the write lock and FOR UPDATE is left out (as funding_line.lock_for_decision)."""
+    if cvt_ids:
+        db.session.scalars(
+            select(CallVoucherType).where(CallVoucherType.id.in_(cvt_ids))
+            .order_by(CallVoucherType.id).with_for_update()
+            .execution_options(populate_existing=True)).all()
+
+
 def _held(partner_id: int, cvt_id: int) -> Decimal:
     """What the partner's awarded vouchers of a type hold of its envelope now."""
     held = db.session.scalar(
@@ -309,16 +323,15 @@ def _share_problems(types: dict[int, CallVoucherType], shares: dict[int, Decimal
             problems.append("A share names a voucher type that is not of this programme.")
             continue
         label = f"{cvt.call.code} {cvt.label}"
-        held = own[cvt_id].committed if cvt_id in own else (
-            _held(partner.id, cvt_id) if partner else ZERO)
         if amount is None:
-            if held > 0:
-                problems.append(f"{label}: the partner's vouchers hold {format_eur(held)} of "
-                                "its share, so the share stays (give at least that).")
+            # No share of its own (or no longer): its vouchers' money stays in the type's
+            # envelope, which the ledger keeps whatever the shares say.
             continue
         if amount < 0 or amount > MAX_MONEY:
             problems.append(f"{label}: give the share as an amount of euros from 0.")
             continue
+        held = own[cvt_id].committed if cvt_id in own else (
+            _held(partner.id, cvt_id) if partner else ZERO)
         if amount < held:
             problems.append(f"{label}: the partner's vouchers already hold {format_eur(held)}"
                             f"; the share cannot be less.")

@@ -31,16 +31,10 @@ from ..clock import local_date, today
 from ..extensions import db
 from ..models import Application, BankDetailsChange, BatchItem, Call, PaymentBatch, User
 from ..models.base import utcnow
-from ..models.ledger import (
-    ADVANCE,
-    BATCH_CANCELLED,
-    BATCH_EXECUTED,
-    BATCH_PREPARED,
-    PAYMENT,
-)
+from ..models.ledger import ADVANCE, BATCH_CANCELLED, BATCH_EXECUTED, BATCH_PREPARED, PAYMENT
 from ..money import ZERO, format_eur
 from ..text import clean_line
-from . import payments, settlement
+from . import payments, rates, settlement
 from .errors import ConcurrentChange, InvalidInput, PaymentRefused
 from .transaction import CONCURRENT_MESSAGE, atomic
 
@@ -92,19 +86,27 @@ class BatchSummary:
         return STATUS_LABELS[self.batch.status]
 
 
-def _candidates(call: Call, *, fresh: bool = False) -> list[Application]:
-    """The vouchers of ``call`` that may have money due: completed ones, and where the call
-    pays advances the ones between the award and the report's approval."""
+def _candidates(call: Call, *, fresh: bool = False, eur: bool = True) -> list[Application]:
+    """The vouchers of ``call`` that may have money due (completed; where the call pays
+    advances, awarded and not yet approved), in euros as SEPA pays; ``eur=False``: in
+    another currency, which their partner pays them itself, one by one."""
     states = {lifecycle.COMPLETED} | (set(settlement.ADVANCE_STATES)
                                       if call.advance_share else set())
+    in_euros = Application.currency == rates.EUR
     query = (select(Application)
-             .where(Application.call_id == call.id, Application.state.in_(states))
+             .where(Application.call_id == call.id, Application.state.in_(states),
+                    in_euros if eur else ~in_euros)
              .options(joinedload(Application.organisation),
                       joinedload(Application.call_voucher_type))
              .order_by(Application.reference))
     if fresh:  # deciding a write: what is committed now, not what the session holds
         query = query.execution_options(populate_existing=True)
     return list(db.session.scalars(query))
+
+
+def partner_paid_currencies(call: Call) -> list[str]:
+    """The other currencies of the call's vouchers, paid outside the SEPA batches."""
+    return sorted({a.currency for a in _candidates(call, eur=False)})
 
 
 def pending_ids(call: Call) -> set[int]:
@@ -227,21 +229,22 @@ def remittance(application: Application, kind: str) -> str:
 
 
 def _refusals(call: Call, ids: list[int], dues: dict[int, Due], pending: set[int]) -> list[str]:
-    references = dict(db.session.execute(
-        select(Application.id, Application.reference)
-        .where(Application.id.in_(ids), Application.call_id == call.id)).all())
+    found = {row.id: row for row in db.session.execute(
+        select(Application.id, Application.reference, Application.currency)
+        .where(Application.id.in_(ids), Application.call_id == call.id))}
     problems = []
     for application_id in ids:
-        due, reference = dues.get(application_id), references.get(application_id)
-        if reference is None:
-            problems.append(f"Application {application_id} is not a voucher of call "
-                            f"{call.code}.")
+        due, row = dues.get(application_id), found.get(application_id)
+        if row is None:
+            problems.append(f"Application {application_id} is not a voucher of call {call.code}.")
+        elif row.currency != rates.EUR:
+            problems.append(f"{row.reference}: paid in {row.currency} by its partner, not SEPA.")
         elif application_id in pending:
-            problems.append(f"{reference} is already in a batch awaiting execution.")
+            problems.append(f"{row.reference} is already in a batch awaiting execution.")
         elif due is None:
-            problems.append(f"{reference} has nothing due now.")
+            problems.append(f"{row.reference} has nothing due now.")
         elif due.problem:
-            problems.append(f"{reference}: {due.problem}")
+            problems.append(f"{row.reference}: {due.problem}")
     return problems
 
 

@@ -2,10 +2,11 @@
 
 Per voucher type, the whole ranking is walked exactly as the funding line walks it
 (services/funding_line.walk), and the waitlisted applications the walk would award are
-offered: each fits what is left (envelope, quota, the undertaking's limits, thresholds,
-eligibility), and no higher-ranked application still awaiting its decision would take
-the money first. The manager promotes them one at a time, the first offered first; the
-offer's fingerprint makes a promotion refuse when the reserve list changed meanwhile.
+offered: each fits what is left (envelope, quota, the partner's share, the undertaking's
+limits, thresholds, eligibility), and no higher-ranked application still awaiting its
+decision would take the money first. The manager promotes them one at a time, the first
+offered first; the offer's fingerprint makes a promotion refuse when the reserve list
+changed meanwhile.
 """
 
 from __future__ import annotations
