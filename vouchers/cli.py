@@ -49,7 +49,7 @@ def demo_command():
         return
     click.echo(f"Demo programme loaded with {summary.applications} applications.")
     click.echo("Demo logins (e-mail / password):")
-    click.echo(f"  manager@demo.example (the lead partner) / {DEMO_PASSWORDS['manager']}")
+    click.echo(f"  manager@demo.example / {DEMO_PASSWORDS['manager']}  (the lead partner)")
     click.echo("  a manager per partner, such as manager.gm@demo.example (GBP) and "
                f"manager.biopeople@demo.example (DKK): see the README / "
                f"{DEMO_PASSWORDS['manager']}")
