@@ -21,48 +21,22 @@ from openpyxl.styles import Alignment
 
 from .cells import clean_text, string_cell, text_value
 from .sheets.common import (
-    AMOUNT,
     BOLD,
-    DATE,
-    INT,
-    JEMS_DESCRIPTION_LENGTH,
-    JEMS_REFERENCE_LENGTH,
-    RATE,
-    Column,
     Progress,
     Sheet,
     amount_format,
     set_print_layout,
     utc_naive,
 )
+from .sheets.expenditure import COLUMNS
 
 TITLE = "List of expenditure"
 ABOUT = "About"
-EUR_HEADER = "Declared amount in EUR"
+# The columns of the budget workbook's List of expenditure sheet: one shape of Jems' list.
+EUR_HEADER = COLUMNS[-1].header
 # A partner's lines are in its currency, and a recovery (held in EUR) may sit among them:
 # the currency columns get a plain number format, the Currency column says which.
 PLAIN_AMOUNT = "#,##0.00"
-# The internal reference ("application / payment reference") is cut to the length the
-# database keeps (expenditure_lines.internal_reference, String(60)), so the workbook shows
-# what was frozen. Jems' own limit for the field is not confirmed here (the budget
-# workbook assumes 30): 60 is kept until it is, rather than cutting references apart.
-INTERNAL_REFERENCE_LENGTH = 60
-
-COLUMNS = (
-    Column("ID", 6, INT),
-    Column("Cost category", 30),
-    Column("Internal reference no.", 22, max_length=INTERNAL_REFERENCE_LENGTH),
-    Column("Invoice no.", 18, max_length=JEMS_REFERENCE_LENGTH),
-    Column("Invoice date", 12, DATE),
-    Column("Date of payment", 12, DATE),
-    Column("Description", 50, max_length=JEMS_DESCRIPTION_LENGTH),
-    Column("Total value incl. VAT", 15, AMOUNT),
-    Column("VAT", 12, AMOUNT),
-    Column("Declared amount", 15, AMOUNT),
-    Column("Currency", 9),
-    Column("Conversion rate", 11, RATE),
-    Column(EUR_HEADER, 15, AMOUNT),
-)
 CURRENCY_COLUMNS = ("Total value incl. VAT", "VAT", "Declared amount")
 
 

@@ -99,7 +99,9 @@ def test_a_submitted_period_cannot_change(make):
     assert report.status == "submitted" and report.submitted_by_id == west_manager.id
     [line] = listing.lines
     assert (line.cost_category, line.internal_reference, line.invoice_number) == (
-        COST_CATEGORY, f"{application.reference} / {payment.reference}", payment.invoice_number)
+        COST_CATEGORY, f"{application.reference} / ledger {line.ledger_entry_id}",
+        payment.invoice_number)
+    assert payment.reference in line.description
     assert line.total_value == line.declared_amount == line.declared_eur == payment.amount
     assert (line.vat, line.currency, line.rate) == (Decimal("0.00"), "EUR", Decimal("1"))
 

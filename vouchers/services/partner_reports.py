@@ -21,7 +21,7 @@ from decimal import Decimal
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import contains_eager
 
-from exports.partner_report import INTERNAL_REFERENCE_LENGTH
+from exports.sheets.common import JEMS_REFERENCE_LENGTH as INTERNAL_REFERENCE_LENGTH
 
 from .. import policy, voucher_types
 from ..clock import local_date
@@ -329,7 +329,9 @@ def _rate(rule: str, currency: str, payment: Payment | None, day: date,
 def _line(position: int, entry: LedgerEntry, payment: Payment | None, report: PartnerReport,
           currency: str, total: Decimal, rate: Decimal | None, eur: Decimal | None) -> Line:
     application = entry.application
-    reference = f"{application.reference} / {entry.reference}".strip(" /")
+    # The ledger entry's number tells lines apart within Jems' 30 characters: a payment
+    # and its reversal share a bank reference (the description gives it).
+    reference = f"{application.reference} / ledger {entry.id}"
     return Line(
         position=position, ledger_entry_id=entry.id, cost_category=COST_CATEGORY,
         internal_reference=reference[:INTERNAL_REFERENCE_LENGTH],
@@ -342,20 +344,22 @@ def _line(position: int, entry: LedgerEntry, payment: Payment | None, report: Pa
 
 def _description(entry: LedgerEntry, application: Application, payment: Payment | None,
                  report: PartnerReport) -> str:
-    text = f"{voucher_types.label(application.voucher_type)} voucher: {application.title}"
+    """What the movement is first, then the voucher: Jems cuts a long description, and
+    the title is the part that may go."""
     if entry.kind == REVERSAL and payment is not None:
-        text += (f". Correction: reversal of the {payment.kind} of {payment.paid_on:%d %b %Y}"
-                 f" ({payment.reference})")
+        text = (f"Correction: reversal of the {payment.kind} of {payment.paid_on:%d %b %Y}"
+                f" ({payment.reference})")
         if entry.reason:
             text += f": {entry.reason}"
     elif entry.kind == RECOVERY:
-        text += f". Correction: money paid back by the SME ({entry.reason or 'recovery'})"
-    elif entry.kind == ADVANCE:
-        text += ". Advance"
+        text = f"Correction: money paid back by the SME ({entry.reason or 'recovery'})"
+    else:
+        text = f"{'Advance' if entry.kind == ADVANCE else 'Payment'} {entry.reference}"
     if entry.booked_on < report.period_start:
         text += (f". Booked on {entry.booked_on:%d %b %Y}, in a period already submitted: "
                  "declared here")
-    return text
+    label = voucher_types.label(application.voucher_type)
+    return f"{text}. {label} voucher: {application.title}"
 
 
 # --- submitting ------------------------------------------------------------------------
