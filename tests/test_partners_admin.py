@@ -72,15 +72,16 @@ def test_adding_a_partner_places_the_applications_of_its_regions(client, program
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"regions": "nl | North Brabant | NL41"}, "two capital letters"),
+    ({"regions": "N1 | North Brabant | NL41"}, "two capital letters"),
     ({"regions": "NL North Brabant NL41"}, "separated by |"),
     ({"regions": "NL | North Brabant | DE21"}, "starts with NL"),
     ({"regions": "NL | North Brabant | NL412345"}, "3 to 5"),
     ({"regions": "NL | Utrecht | NL31"}, "add it to the programme first"),
     ({"regions": "NL | North Brabant | NL41\nNL | north  brabant | NL41"}, "listed twice"),
     ({"currency": "NOR"}, "InforEuro"),
-    ({"currency": "eur"}, "capitals"),
-    ({"country": "nl"}, "two capital letters"),
+    ({"currency": "E1R"}, "capitals"),
+    ({"currency": "EURO"}, "Three letters"),
+    ({"country": "N1"}, "two capital letters"),
 ])
 def test_bad_partner_input_is_refused_with_a_message(client, programme, lead, changes,
                                                        message):
@@ -88,6 +89,15 @@ def test_bad_partner_input_is_refused_with_a_message(client, programme, lead, ch
     assert response.status_code in (400, 422)
     assert message in page(response)
     assert db.session.scalar(select(Partner.id)) is None
+
+
+def test_codes_typed_in_lower_case_are_taken_in_capitals(client, programme, lead):
+    response = add(client, programme, country="nl", currency="eur",
+                   regions="nl | North Brabant | nl41")
+    assert response.status_code == 303
+    partner = db.session.scalar(select(Partner))
+    assert (partner.country, partner.currency) == ("NL", "EUR")
+    assert [(r.country, r.nuts_code) for r in partner.regions] == [("NL", "NL41")]
 
 
 def test_nuts_codes_use_el_for_greece_and_uk_for_great_britain(programme, make):

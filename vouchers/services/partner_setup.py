@@ -145,7 +145,8 @@ def parse_region_lines(text: str) -> tuple[list[RegionSpec], list[str]]:
             problems.append(f"{where}: write the country, the region's name and its NUTS "
                             f"code separated by |, as in “{LINE_EXAMPLE}”.")
             continue
-        country, name, nuts = parts[0], " ".join(parts[1].split()), parts[2].upper()
+        # Codes are written in capitals; "es" or "eur" typed in a hurry mean the same.
+        country, name, nuts = parts[0].upper(), " ".join(parts[1].split()), parts[2].upper()
         if not re.fullmatch(r"[A-Z]{2}", country):
             problems.append(f"{where}: give the country as two capital letters, as in "
                             f"“{LINE_EXAMPLE}”.")
@@ -220,14 +221,14 @@ def save_partner(programme: Programme, spec: PartnerSpec, by: User,
 def _fields(programme: Programme, spec: PartnerSpec, partner: Partner | None,
             problems: list[str]) -> dict:
     name = checked_line(spec.name, "the partner's name", problems, "Give the partner's name.")
-    country = (spec.country or "").strip()
+    country = (spec.country or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", country):
         problems.append("Give the partner's country as two capital letters, as in ES.")
     else:
         country = COUNTRY_ALIASES.get(country, country)
         if country not in VALID_COUNTRIES:
             problems.append(f"{country} is not a country code.")
-    currency = (spec.currency or "").strip()
+    currency = (spec.currency or "").strip().upper()
     problem = currency_problem(currency)
     if problem:
         problems.append(problem)
