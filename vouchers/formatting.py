@@ -8,8 +8,8 @@ from workflows.lifecycle import STATE_LABELS
 
 from . import voucher_types
 from .clock import programme_zone
-from .money import format_eur
-from .services.rates import format_money, format_rate
+from .money import format_eur, format_money
+from .services.rates import format_rate
 
 
 def local_time(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:

@@ -41,6 +41,13 @@ def format_eur(amount: Decimal | None) -> str:
     return f"−€{-amount:,.2f}" if amount < 0 else f"€{amount:,.2f}"
 
 
+def format_money(amount: Decimal | None, currency: str = "EUR") -> str:
+    """An amount with its currency: "€1,250.00" in euros, "1,070.38 GBP" otherwise."""
+    if amount is None or currency == "EUR":
+        return format_eur(amount)
+    return f"−{-amount:,.2f} {currency}" if amount < 0 else f"{amount:,.2f} {currency}"
+
+
 # ASCII digits only: Decimal() would also take "１２３", "١٢٣", "1e3" and "1_000".
 _AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?", re.ASCII)
 _GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]{1,2})?", re.ASCII)

@@ -24,6 +24,7 @@ from workflows.lifecycle import MANAGER
 
 from .extensions import db
 from .models import Application, Organisation, Partner, PartnerRegion, PartnerReport
+from .services.call_specs import region_key
 
 
 def _manager(user: Any) -> bool:
@@ -45,8 +46,8 @@ def can_run_programme(user: Any, obj: Any = None) -> bool:
 
 
 def region_key_of(region: str | None) -> str:
-    """A region's name as partner regions store it (services/call_specs.region_key)."""
-    return " ".join((region or "").split()).casefold()
+    """A region's name as partner regions store it: services/call_specs.region_key's."""
+    return region_key("", region or "")[1]
 
 
 def reaches(user: Any, obj: Any) -> bool:

@@ -23,7 +23,7 @@ from ..extensions import db
 from ..models import Application, BatchItem, LedgerEntry, Payment, User
 from ..models.base import utcnow
 from ..models.ledger import ADVANCE, PAYMENT, RECOVERY, REVERSAL
-from ..money import ZERO, format_eur, parse_amount
+from ..money import ZERO, format_eur, format_money, parse_amount
 from ..text import clean_line, clean_reason
 from . import eligibility, ledger, notifications, settlement
 from .errors import InvalidInput, PaymentRefused
@@ -31,7 +31,6 @@ from .rates import (
     EUR,
     Rate,
     coin_in_eur,
-    format_money,
     format_rate,
     from_eur,
     latest_rate,

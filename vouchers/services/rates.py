@@ -84,15 +84,6 @@ def latest_rate(currency: str) -> Rate | None:
     return None if row is None else Rate(currency, row.year, row.month, row.units_per_eur)
 
 
-def format_money(amount: Decimal | None, currency: str = EUR) -> str:
-    """An amount with its currency: "€1,250.00" in euros, "1,070.38 GBP" otherwise."""
-    if amount is None:
-        return "—"
-    if currency == EUR:
-        return f"€{amount:,.2f}"
-    return f"{amount:,.2f} {currency}"
-
-
 def format_rate(units_per_eur: Decimal | None) -> str:
     """A rate as the Commission publishes it, without the column's trailing zeros."""
     if units_per_eur is None:
