@@ -356,10 +356,11 @@ def _description(entry: LedgerEntry, application: Application, payment: Payment 
     else:
         text = f"{'Advance' if entry.kind == ADVANCE else 'Payment'} {entry.reference}"
     if entry.booked_on < report.period_start:
-        text += (f". Booked on {entry.booked_on:%d %b %Y}, in a period already submitted: "
-                 "declared here")
+        text = (f"{text.rstrip('.')}. Booked on {entry.booked_on:%d %b %Y}, in a period "
+                "already submitted: declared here")
     label = voucher_types.label(application.voucher_type)
-    return f"{text}. {label} voucher: {application.title}"
+    # A reason typed with its own full stop must not end in "..".
+    return f"{text.rstrip('.')}. {label} voucher: {application.title}"
 
 
 # --- submitting ------------------------------------------------------------------------
