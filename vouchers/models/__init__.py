@@ -9,6 +9,7 @@ from .applications import (
     CostLine,
     EligibilityOverride,
 )
+from .jobs import JOB_STATES, Job
 from .ledger import (
     BankDetailsChange,
     BatchItem,
@@ -43,7 +44,8 @@ from .reporting import REPORT_STATUSES, FinalReport, Payment
 from .reviews import RECOMMENDATIONS, Assignment, Consensus, ConsensusScore, Review, ReviewScore
 
 __all__ = [
-    "COMPANY_SIZES", "INVITED_ROLES", "OUTBOX_STATUSES", "PROVIDER_TYPES", "RECOMMENDATIONS",
+    "COMPANY_SIZES", "INVITED_ROLES", "JOB_STATES", "Job", "OUTBOX_STATUSES", "PROVIDER_TYPES",
+    "RECOMMENDATIONS",
     "REPORT_STATUSES", "SECTORS", "TOKEN_PURPOSES", "VOUCHER_TYPES", "VOUCHER_TYPE_LABELS",
     "PARTNER_REPORT_STATUSES", "RATE_RULES", "ExchangeRate", "ExpenditureLine", "Partner",
     "PartnerRegion", "PartnerReport", "PartnerShare",
