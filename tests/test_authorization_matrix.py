@@ -105,6 +105,11 @@ ALLOWED_BY = {
     "can_view_partner_reports": MANAGERS,
     "can_submit_partner_report": MANAGERS,
     "can_view_consortium": {"manager"},
+    # Jobs (issue 12): "My files" is every manager's; the world's job (a finished workbook)
+    # is its requester's alone, the world's manager.
+    "can_list_jobs": MANAGERS,
+    "can_see_job": {"manager"},
+    "can_retry_job": {"manager"},
 }
 
 
@@ -181,6 +186,7 @@ def world(app, make):
     from tests import (
         matrix_cases_accounts_mail,
         matrix_cases_deadlines,
+        matrix_cases_jobs,
         matrix_cases_mail,
         matrix_cases_messages,
         matrix_cases_partner_reports,
@@ -188,7 +194,8 @@ def world(app, make):
     )
 
     for part in (matrix_cases_partners, matrix_cases_partner_reports, matrix_cases_mail,
-                 matrix_cases_accounts_mail, matrix_cases_messages, matrix_cases_deadlines):
+                 matrix_cases_accounts_mail, matrix_cases_messages, matrix_cases_deadlines,
+                 matrix_cases_jobs):
         args.update(part.world_args(make, users, args))
     return users, args
 
@@ -316,6 +323,9 @@ POST_CASES = (
     # partner reports (issue 11): tests/matrix_cases_partner_reports.py
     "manager.open_partner_period", "manager.submit_partner_report",
     "manager.change_partner_period",
+    # jobs (issue 12): tests/matrix_cases_jobs.py; the long downloads queue a job now
+    "manager.retry_job", "manager.download_workbook", "manager.download_sepa",
+    "manager.partner_report_xlsx", "manager.consortium_summary_xlsx",
 )
 
 

@@ -21,7 +21,11 @@ COMMITTERS = {APP / "boundary.py", APP / "cli.py", APP / "cli_payments.py",
               # The mail sender commits each claim before it talks to the mail server (so
               # no write lock is held during network I/O and two senders never both win
               # a row), and each outcome after: no caller could commit in between.
-              APP / "services" / "mail_sender.py"}
+              APP / "services" / "mail_sender.py",
+              # A job runs outside any request and its page must see its progress while it
+              # works: the runner commits its claim, each step and the outcome, and the
+              # sweep each expired file's row before the file goes (vouchers/jobs/).
+              APP / "jobs" / "runner.py", APP / "jobs" / "sweep.py"}
 VIEW_PACKAGES = ("applicant", "evaluator", "manager", "auth", "files", "public")
 # In view packages, these modules hold forms and set-up, not views.
 NOT_VIEWS = {"forms.py", "forms_calls.py", "blueprint.py", "__init__.py"}

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import count_queries, login
+from tests.jobs_support import post_and_download
 from vouchers.clock import local_date, today
 from vouchers.extensions import db
 from vouchers.models import ExchangeRate, ExpenditureLine, PartnerReport, Payment
@@ -213,8 +214,10 @@ def test_pages_show_submit_and_refuse_another_partners_report(make, client):
     assert refused.status_code == 400 and b"Tick the box" in refused.data
     done = client.post(f"/manage/partner-reports/{report.id}/submit", data={"confirm": "y"})
     assert done.status_code == 303
-    xlsx = client.get(f"/manage/partner-reports/{report.id}/list-of-expenditure.xlsx")
+    xlsx = post_and_download(client,
+                             f"/manage/partner-reports/{report.id}/list-of-expenditure.xlsx")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    xlsx.close()
     assert client.get(f"/manage/programmes/{call.programme_id}/consortium").status_code == 404
     frozen = client.post(f"/manage/partner-reports/{report.id}/period",
                          data={"period_end": (today() + timedelta(days=3)).isoformat()})

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from exports.partner_report import ABOUT, COLUMNS, TITLE
 from tests.helpers import login
+from tests.jobs_support import post_and_download
 from tests.test_partner_reports import consortium, opened, paid, rate
 from tests.test_workbook_libreoffice import cents, recalculate, soffice  # noqa: F401
 from vouchers.clock import local_date
@@ -102,9 +103,11 @@ def test_the_consortium_summary_adds_up_in_eur(make, client):
     _, euro = paid(make, call, manager)
     draft = opened(report.partner, manager, local_date(utcnow()) + timedelta(days=30))
     login(client, manager)
-    response = client.get(f"/manage/programmes/{report.partner.programme_id}/consortium.xlsx")
+    response = post_and_download(
+        client, f"/manage/programmes/{report.partner.programme_id}/consortium.xlsx")
     assert response.status_code == 200
     ws = load_workbook(io.BytesIO(response.data))["Consortium summary"]
+    response.close()
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][7:] == ("Lines in the partner's currency",
                            "Lines in EUR (partner not in EUR)", "Declared in EUR (all lines)")

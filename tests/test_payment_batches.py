@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.helpers import login, snapshot
+from tests.jobs_support import post_and_download
 from tests.ledger_checks import assert_books_balance
 from vouchers.clock import today
 from vouchers.extensions import db
-from vouchers.models import BankDetailsChange, BatchItem, Payment, PaymentBatch
+from vouchers.models import BankDetailsChange, BatchItem, Job, Payment, PaymentBatch
 from vouchers.services import payment_batches as pb
 from vouchers.services import payments
 from vouchers.services.errors import InvalidInput, NotAllowed, PaymentRefused
@@ -319,13 +320,14 @@ def test_the_pages_take_a_manager_from_the_menu_to_an_executed_batch(client, mak
     batch = db.session.scalar(select(PaymentBatch))
     assert response.headers["Location"].endswith(f"/manage/payments/batches/{batch.id}")
     page = _page(client.get(response.headers["Location"]))
-    assert "Download SEPA file (pain.001 XML)" in page and "Mark executed" in page
-    for _ in range(2):
-        download = client.get(f"/manage/payments/batches/{batch.id}/sepa.xml")
-        assert download.status_code == 200
-        assert download.mimetype == "application/xml"
-        assert download.headers["Content-Disposition"] == (
-            f'attachment; filename="{batch.message_id}.xml"')
+    assert "Make the SEPA file (pain.001 XML)" in page and "Mark executed" in page
+    for _ in range(2):  # the file is made by a job, whose page offers it (tests/jobs_support)
+        with post_and_download(client, f"/manage/payments/batches/{batch.id}/sepa.xml") as download:
+            assert download.status_code == 200
+            assert download.mimetype == "application/xml"
+            assert download.headers["Content-Disposition"] == (
+                f"attachment; filename={batch.message_id}.xml")
+            assert download.data == pb.sepa_xml(batch)
     assert payments_count() == 0
     response = client.post(f"/manage/payments/batches/{batch.id}/execute", data={
         "bank_reference": "STMT-7781", "executed_on": today().isoformat()})
@@ -362,17 +364,19 @@ def test_cancelling_on_the_page(client, make, call, manager, travel):
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/manage/calls/{call.id}/payments")
     page = _page(client.get(f"/manage/payments/batches/{batch.id}"))
-    assert "Cancelled" in page and "Download SEPA file" not in page
-    refused = client.get(f"/manage/payments/batches/{batch.id}/sepa.xml")
-    assert refused.status_code == 302
+    assert "Cancelled" in page and "Make the SEPA file" not in page
+    refused = client.post(f"/manage/payments/batches/{batch.id}/sepa.xml")
+    assert refused.status_code == 422
+    assert "This batch was cancelled: its file must not go to the bank." in _page(refused)
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 0
 
 
 def test_the_pages_are_for_managers_only(client, make, call, manager, travel):
     batch, vouchers = _prepared(make, call, manager, travel, 1)
     login(client, vouchers[0].applicant)
-    for url in ("/manage/payments", f"/manage/calls/{call.id}/payments",
-                f"/manage/payments/batches/{batch.id}/sepa.xml"):
+    for url in ("/manage/payments", f"/manage/calls/{call.id}/payments"):
         assert client.get(url).status_code == 404
+    assert client.post(f"/manage/payments/batches/{batch.id}/sepa.xml").status_code == 404
 
 
 # --- the command line --------------------------------------------------------------------

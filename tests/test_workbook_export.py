@@ -13,14 +13,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs
 
 import pytest
 from flask import current_app
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from exports.sheets.common import utc_naive
 from tests.helpers import login
+from tests.jobs_support import post_and_download
 from vouchers.clock import local_date, today
 from vouchers.extensions import db
 from vouchers.models import (
@@ -30,6 +32,7 @@ from vouchers.models import (
     Call,
     DeMinimisGrant,
     FinalReport,
+    Job,
     LedgerEntry,
     Payment,
 )
@@ -561,7 +564,7 @@ def test_text_from_users_stays_text_in_every_sheet(client, make):
     db.session.commit()
     login(client, manager)
 
-    with client.get(f"/manage/calls/{call.id}/workbook.xlsx") as response:
+    with post_and_download(client, f"/manage/calls/{call.id}/workbook.xlsx") as response:
         assert response.status_code == 200
         wb = load_workbook(io.BytesIO(response.data))
 
@@ -606,7 +609,8 @@ EXPORTER_FORMULA = re.compile(
 
 def test_manager_downloads_the_workbook(client, scenario):
     login(client, scenario.manager)
-    with client.get(f"/manage/calls/{scenario.call.id}/workbook.xlsx") as response:
+    # The form queues a job; its page offers the file once made (tests/jobs_support.py).
+    with post_and_download(client, f"/manage/calls/{scenario.call.id}/workbook.xlsx") as response:
         assert response.status_code == 200
         assert response.mimetype == XLSX_MIMETYPE
         today = utcnow().strftime("%Y%m%d")
@@ -619,12 +623,13 @@ def test_manager_downloads_the_workbook(client, scenario):
                    generated=generated_by(scenario.manager))
 
 
-def test_route_filters_come_from_the_query_string(client, scenario):
+def test_route_filters_come_from_the_posted_form(client, scenario):
     login(client, scenario.manager)
     today = local_date(utcnow())
-    url = (f"/manage/calls/{scenario.call.id}/workbook.xlsx?type=travel&type=market_validation"
-           f"&from={today:%Y-%m-%d}&to={today:%Y-%m-%d}")
-    with client.get(url) as response:
+    url = f"/manage/calls/{scenario.call.id}/workbook.xlsx"
+    form = {"type": ["travel", "market_validation"], "from": f"{today:%Y-%m-%d}",
+            "to": f"{today:%Y-%m-%d}"}
+    with post_and_download(client, url, form) as response:
         assert response.status_code == 200
         wb = load_workbook(io.BytesIO(response.data))
     filters = WorkbookFilters(voucher_types=("travel", "market_validation"),
@@ -660,11 +665,12 @@ def test_file_name_says_what_the_workbook_is_filtered_by(make, filters, tail):
 def test_bad_filters_go_back_to_the_dashboard_with_the_reason(client, make, query, message):
     call = make.call({"travel": (12, "5000", "1.00", "60000")})
     login(client, make.manager())
-    response = client.get(f"/manage/calls/{call.id}/workbook.xlsx?{query}")
+    response = client.post(f"/manage/calls/{call.id}/workbook.xlsx", data=parse_qs(query))
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/manage/calls/{call.id}/dashboard")
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Workbook not made" in html and message in html
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 0  # nothing queued
 
 
 @pytest.mark.parametrize("role", ["applicant", "evaluator", "anonymous"])
@@ -674,7 +680,7 @@ def test_only_managers_download(client, make, role):
         login(client, make.applicant())
     elif role == "evaluator":
         login(client, make.evaluator())
-    response = client.get(f"/manage/calls/{call.id}/workbook.xlsx")
+    response = client.post(f"/manage/calls/{call.id}/workbook.xlsx")
     if role == "anonymous":
         assert response.status_code == 302 and "/account/login" in response.headers["Location"]
     else:
@@ -684,16 +690,15 @@ def test_only_managers_download(client, make, role):
 
 def test_unknown_call_is_not_found(client, make):
     login(client, make.manager())
-    assert client.get("/manage/calls/999999/workbook.xlsx").status_code == 404
+    assert client.post("/manage/calls/999999/workbook.xlsx").status_code == 404
 
 
 def test_dashboard_offers_the_download_form(client, make):
     call = make.call()
     login(client, make.manager())
     html = client.get(f"/manage/calls/{call.id}/dashboard").get_data(as_text=True)
-    assert f'action="/manage/calls/{call.id}/workbook.xlsx"' in html
-    assert 'method="get"' in html
-    assert "Download workbook" in html
+    assert f'<form method="post" action="/manage/calls/{call.id}/workbook.xlsx"' in html
+    assert "Make the workbook" in html
     for t in call.voucher_types:
         assert f'name="type" type="checkbox" value="{t.voucher_type}"' in html
     assert '<label for="from">Awarded from</label>' in html

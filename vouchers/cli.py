@@ -12,6 +12,7 @@ from flask import Flask
 from workflows.lifecycle import ROLES, mermaid
 
 from . import (
+    cli_jobs,
     cli_ledger,
     cli_mail,
     cli_payments,
@@ -35,6 +36,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli_mail.send_mail_command)
     app.cli.add_command(cli_reminders.send_reminders_command)
     app.cli.add_command(cli_rates.import_rates_command)
+    app.cli.add_command(cli_jobs.worker_command)
+    app.cli.add_command(cli_jobs.jobs_expire_command)
 
 
 @click.command("demo")

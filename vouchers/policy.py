@@ -345,8 +345,10 @@ def can_withdraw_aid(user: Any, declaration: Any) -> bool:
     return can_declare_aid(user, declaration.organisation)
 
 
-# --- mail and messages (issue 10): in vouchers/policy_mail.py (add new ones there),
-# re-exported here so routes, templates and services ask this module as for the rest.
+# --- jobs (issue 12) and mail and messages (issue 10): in vouchers/policy_jobs.py and
+# vouchers/policy_mail.py (add new ones there), re-exported here so routes, templates and
+# services ask this module as for the rest.
+from .policy_jobs import can_list_jobs, can_retry_job, can_see_job  # noqa: E402, F401
 from .policy_mail import (  # noqa: E402, F401
     can_download_message_file,
     can_download_note_file,

@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     consensus,
     dashboard,
     eligibility,
+    jobs,
     mailbox,
     messages,
     money,

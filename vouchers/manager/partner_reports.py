@@ -7,23 +7,18 @@ lead partner's managers see every partner's periods on the consortium summary.
 
 from __future__ import annotations
 
-import io
-
-from flask import flash, redirect, render_template, send_file, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from exports.consortium_summary import build_consortium_summary
-from exports.partner_report import ReportMeta, build_partner_report
-
-from .. import policy
+from .. import jobs, policy
 from ..boundary import by_id, route, see_other
+from ..jobs.file_kinds import report_workbook  # noqa: F401  (where tests have it)
 from ..models import Partner, PartnerReport, Programme
-from ..models.base import utcnow
 from ..navigation import nav_item
 from ..services import partner_reports as reports
 from ..services import partner_summary as summary
-from ..services.workbook import XLSX_MIMETYPE, generated_by
 from .blueprint import bp
+from .forms import ButtonForm
 from .forms_partner_reports import (
     FREEZE_TEXT,
     OpenPeriodForm,
@@ -55,7 +50,8 @@ def _report_page(report: PartnerReport, form=None, error: str | None = None,
         form=form or SubmitReportForm(formdata=None), error=error,
         period_form=period_form or PeriodEndForm(formdata=None,
                                                  period_end=report.period_end),
-        period_error=period_error, rate_rule=reports.programme_of(report.partner).rate_rule)
+        period_error=period_error, rate_rule=reports.programme_of(report.partner).rate_rule,
+        download_form=ButtonForm(formdata=None))
 
 
 @route(bp, "/partner-reports", permission=policy.can_manage)
@@ -112,53 +108,34 @@ def change_partner_period(form: PeriodEndForm, report: PartnerReport):
     return see_other("manager.partner_report", partner_report_id=report.id)
 
 
+# The workbooks are made by jobs (vouchers/jobs/file_kinds.py): the button queues one and
+# its page offers the file when it is ready.
 @route(bp, "/partner-reports/<int:partner_report_id>/list-of-expenditure.xlsx", load=REPORT,
-       permission=policy.can_view_partner_reports)
-def partner_report_xlsx(report: PartnerReport):
-    data, name = report_workbook(report, generated_by(current_user))
-    return _send(data, name)
+       methods=("POST",), permission=policy.can_view_partner_reports, form=ButtonForm,
+       render=lambda form, error=None, report=None: _report_page(report, error=error))
+def partner_report_xlsx(form: ButtonForm, report: PartnerReport):
+    job = jobs.submit("partner_report", {"partner_report_id": report.id}, user=current_user,
+                      title=f"List of expenditure of {report.partner.name}, report "
+                            f"{report.number}")
+    return see_other("manager.job", job_id=job.id)
 
 
 @route(bp, "/programmes/<int:programme_id>/consortium", load=PROGRAMME,
        permission=policy.can_view_consortium)
 def consortium_summary(programme: Programme):
+    return _consortium_page(programme)
+
+
+def _consortium_page(programme: Programme, error: str | None = None):
     return render_template("manager/partner_reports_consortium.html", programme=programme,
-                           rows=summary.consortium_summary(programme))
+                           rows=summary.consortium_summary(programme), error=error,
+                           download_form=ButtonForm(formdata=None))
 
 
 @route(bp, "/programmes/<int:programme_id>/consortium.xlsx", load=PROGRAMME,
-       permission=policy.can_view_consortium)
-def consortium_summary_xlsx(programme: Programme):
-    target, now = io.BytesIO(), utcnow()
-    build_consortium_summary(target, programme=programme.name, generated_at=now,
-                             rows=summary.consortium_summary(programme, now),
-                             generated_by=generated_by(current_user))
-    return _send(target.getvalue(), f"consortium-summary-{now:%Y%m%d}.xlsx")
-
-
-def report_workbook(report: PartnerReport, by: str, now=None) -> tuple[bytes, str]:
-    """The report's workbook and its file name (gathered here, written by exports/)."""
-    now = now or utcnow()
-    listing = reports.report_lines(report, now)
-    partner, programme = report.partner, reports.programme_of(report.partner)
-    note = (f"Provisional: the InforEuro rates of {listing.rate_month}; the month of "
-            "submission decides." if listing.provisional else "")
-    if listing.missing:
-        note = " ".join([note, *listing.missing]).strip()
-    meta = ReportMeta(programme=programme.name, partner=partner.name, country=partner.country,
-                      currency=partner.currency, number=report.number,
-                      period_start=report.period_start, period_end=report.period_end,
-                      status=report.status, rate_rule=programme.rate_rule, rate_note=note,
-                      generated_at=now, generated_by=by)
-    target = io.BytesIO()
-    build_partner_report(target, meta=meta, lines=listing.lines)
-    return target.getvalue(), f"partner-report-{partner.id}-{report.number}.xlsx"
-
-
-def _send(data: bytes, name: str):
-    response = send_file(io.BytesIO(data), mimetype=XLSX_MIMETYPE, as_attachment=True,
-                         download_name=name)
-    # Payments to named SMEs: not for a shared cache or the browser's.
-    response.cache_control.no_cache = None
-    response.cache_control.no_store = True
-    return response
+       methods=("POST",), permission=policy.can_view_consortium, form=ButtonForm,
+       render=lambda form, error=None, programme=None: _consortium_page(programme, error))
+def consortium_summary_xlsx(form: ButtonForm, programme: Programme):
+    job = jobs.submit("consortium_summary", {"programme_id": programme.id}, user=current_user,
+                      title=f"Consortium summary of {programme.name}")
+    return see_other("manager.job", job_id=job.id)

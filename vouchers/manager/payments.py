@@ -3,18 +3,19 @@ file, execution and cancellation (services/payment_batches.py does the work)."""
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import flash, render_template
 from flask_login import current_user
 
-from .. import policy
+from .. import jobs, policy
 from ..boundary import by_id, route, see_other
 from ..clock import today
+from ..jobs import file_kinds
 from ..models import Call, PaymentBatch
 from ..money import format_eur
 from ..navigation import nav_item
 from ..services import payment_batches as batches
-from ..services.errors import DomainError
 from .blueprint import bp
+from .forms import ButtonForm
 from .forms_payments import CancelBatchForm, ExecuteBatchForm, PrepareBatchForm
 
 nav_item("manager", "Payments", "manager.payments_home", order=35)
@@ -49,6 +50,7 @@ def _batch_page(batch: PaymentBatch, error: str | None = None, form=None, **_):
                            execute_form=form if isinstance(form, ExecuteBatchForm)
                            else ExecuteBatchForm(formdata=None),
                            cancel_form=CancelBatchForm(formdata=None),
+                           sepa_form=ButtonForm(formdata=None),
                            problems=([error] if error else []) + _errors(form))
 
 
@@ -82,17 +84,15 @@ def payment_batch(batch: PaymentBatch):
     return _batch_page(batch)
 
 
-@route(bp, "/payments/batches/<int:batch_id>/sepa.xml", permission=policy.can_manage_payments,
-       load=BATCH)
-def download_sepa(batch: PaymentBatch):
-    try:
-        xml = batches.sepa_xml(batch)
-    except DomainError as exc:  # a GET changes nothing: back to the batch, with the reason
-        flash(f"SEPA file not made: {exc.message}", "error")
-        return redirect(url_for("manager.payment_batch", batch_id=batch.id))
-    return Response(xml, mimetype="application/xml", headers={
-        "Content-Disposition": f'attachment; filename="{batches.sepa_filename(batch)}"',
-        "Cache-Control": "no-store"})
+# The file is made by a job (vouchers/jobs/file_kinds.py), which records nothing on the
+# batch; a cancelled batch is refused here, with the service's reason, and queues nothing.
+@route(bp, "/payments/batches/<int:batch_id>/sepa.xml", methods=("POST",),
+       permission=policy.can_manage_payments, load=BATCH, form=ButtonForm, render=_batch_page)
+def download_sepa(form: ButtonForm, batch: PaymentBatch):
+    file_kinds.check_sepa(batch)
+    job = jobs.submit("sepa_file", {"batch_id": batch.id}, user=current_user,
+                      title=f"SEPA file of batch {batch.message_id}")
+    return see_other("manager.job", job_id=job.id)
 
 
 @route(bp, "/payments/batches/<int:batch_id>/execute", methods=("POST",),

@@ -1,42 +1,32 @@
-"""The funder's workbook as a download from a call's dashboard (managers only).
+"""The funder's workbook, asked for from a call's dashboard (managers only).
 
-The route declares its permission like every other; the service gathers and writes the
-workbook, the view only parses the filters and sends the file.
+A large call's workbook takes long to write, so the form queues a job (vouchers/jobs/) and
+the manager follows it on the job's page, which offers the file when it is ready. The
+filters are checked here first: a filter the call cannot have goes back to the dashboard
+with the reason, and no job is made of it.
 """
 
 from __future__ import annotations
 
-import tempfile
-
-from flask import flash, redirect, request, send_file, url_for
+from flask import flash, redirect, url_for
 from flask_login import current_user
-from wtforms import DateField, Form, SelectMultipleField
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectMultipleField
 from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import policy
-from ..boundary import by_id, route
+from .. import jobs, policy
+from ..boundary import by_id, route, see_other
+from ..jobs import file_kinds
 from ..models import Call
-from ..models.base import utcnow
-from ..services.errors import DomainError
-from ..services.workbook import (
-    XLSX_MIMETYPE,
-    WorkbookFilters,
-    budget_export,
-    generated_by,
-    workbook_filename,
-)
+from ..services.workbook import WorkbookFilters
 from .blueprint import bp
-
-# A small call's workbook is built in memory; a large one spills to a temporary file
-# instead of holding megabytes per request in a worker.
-SPOOL_IN_MEMORY = 4 * 1024 * 1024
 
 _DATE_MESSAGE = "Give the date as YYYY-MM-DD."
 
 
-class WorkbookFilterForm(Form):
-    """The workbook's filters, read from the query string (a GET download needs no CSRF)."""
+class WorkbookFilterForm(FlaskForm):
+    """The workbook's filters, posted by the dashboard's form (with its CSRF token)."""
 
     type = SelectMultipleField(
         "Voucher types",
@@ -45,7 +35,7 @@ class WorkbookFilterForm(Form):
         invalid_choice_message="Choose among the voucher types of this call.",
         description="None ticked: every voucher type.",
     )
-    # "from" and "to" are what the URL says; they are not valid attribute names.
+    # "from" and "to" are what the form posts; they are not valid attribute names.
     date_from = DateField("Awarded from", [Optional()], name="from",
                           invalid_value_message=_DATE_MESSAGE)
     date_to = DateField("Awarded to", [Optional()], name="to",
@@ -65,8 +55,8 @@ class WorkbookFilterForm(Form):
         )
 
 
-def workbook_form(call: Call, formdata=None) -> WorkbookFilterForm:
-    form = WorkbookFilterForm(formdata)
+def workbook_form(call: Call) -> WorkbookFilterForm:
+    form = WorkbookFilterForm()
     form.type.choices = [(t.voucher_type, t.label) for t in call.voucher_types]
     return form
 
@@ -77,40 +67,21 @@ def _workbook_form_factory():
     return {"workbook_form": workbook_form}
 
 
-def _not_made(call: Call, *messages: str):
-    # A GET changes nothing: back to the dashboard, where the form is, with the reasons.
-    for message in messages:
+def _not_made(call: Call, form=None, error: str | None = None):
+    # Back to the dashboard, where the form is, with the reasons; nothing was queued.
+    messages = [m for errors in (form.errors if form else {}).values() for m in errors]
+    for message in [*messages, *([error] if error else [])]:
         flash(f"Workbook not made: {message}", "error")
     return redirect(url_for("manager.dashboard", call_id=call.id))
 
 
-@route(bp, "/calls/<int:call_id>/workbook.xlsx", permission=policy.can_run_programme,
-       load={"call": by_id(Call)})
-def download_workbook(call: Call):
-    form = workbook_form(call, request.args)
-    if not form.validate():
-        return _not_made(call, *(m for errors in form.errors.values() for m in errors))
-    return _send(call, form.filters)
-
-
-def _send(call: Call, filters: WorkbookFilters):
-    now = utcnow()
-    # Not a with-block: send_file closes the spool once the response has been sent.
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
-    try:
-        with budget_export(call, filters) as export:
-            export.write(spool, generated_by=generated_by(current_user), now=now)
-        size = spool.tell()
-        spool.seek(0)
-    except DomainError as exc:
-        spool.close()
-        return _not_made(call, exc.message)
-    except BaseException:
-        spool.close()
-        raise
-    response = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
-                         download_name=workbook_filename(call, now, filters))
-    response.content_length = size
-    response.cache_control.no_cache = None
-    response.cache_control.no_store = True
-    return response
+@route(bp, "/calls/<int:call_id>/workbook.xlsx", methods=("POST",),
+       permission=policy.can_run_programme, load={"call": by_id(Call)},
+       form=lambda call: workbook_form(call), render=_not_made)
+def download_workbook(form: WorkbookFilterForm, call: Call):
+    filters = form.filters
+    file_kinds.check_workbook(call, filters)
+    title = f"Budget workbook of {call.code}{' (filtered)' if filters.is_filtered else ''}"
+    job = jobs.submit("workbook", file_kinds.workbook_params(call, filters), title=title,
+                      user=current_user)
+    return see_other("manager.job", job_id=job.id)

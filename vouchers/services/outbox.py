@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from .. import mail_kinds
 from ..extensions import db
+from ..jobs.runner import send_mail_after_commit
 from ..links import external_url
 from ..models import OutboxMessage, Programme, User
 from ..models.base import utcnow
@@ -101,4 +102,7 @@ def queue(kind: str, *, to: User | str, context: dict[str, Any] | None = None,
         if exc.constraint == DEDUPE_CONSTRAINT:
             return None
         raise
+    # With Redis, a worker sends it as soon as the cause commits (vouchers/jobs/runner.py);
+    # without, `send-mail --loop` does, as before.
+    send_mail_after_commit()
     return message
