@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflows.lifecycle import ROLES
 
+from .. import search
 from ..extensions import db
 from .base import money, str200, timestamp, utcnow
 
@@ -40,6 +41,9 @@ class Organisation(db.Model):
     # Bumped by every award, so two awards to one undertaking serialise on this row.
     award_lock: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    # search.search_key(legal_name), indexed for the applications table's text search.
+    search_name: Mapped[str] = mapped_column(
+        Text, default=search.key_default("legal_name"), server_default="")
 
     members: Mapped[list[User]] = relationship(back_populates="organisation")
     aid_declarations: Mapped[list[AidDeclaration]] = relationship(
@@ -49,10 +53,15 @@ class Organisation(db.Model):
 
     __table_args__ = (
         CheckConstraint(f"size IN {COMPANY_SIZES!r}", name="size_known"),
+        # The table's country filter reads the ids of a country's companies from here.
+        Index("ix_organisations_country", "country", "id"),
     )
 
     def __repr__(self) -> str:
         return f"<Organisation {self.legal_name}>"
+
+
+search.keep_in_step(Organisation, "search_name", "legal_name")
 
 
 class User(UserMixin, db.Model):
