@@ -1,7 +1,7 @@
 """Benchmark of the manager's applications table with 100,000 applications in one call.
 
     .venv/bin/python bench/bench_applications_table.py [--rows N] [--runs R]
-        [--postgres URL | --no-postgres] [--analyze]
+        [--postgres URL | --no-postgres] [--no-sqlite] [--analyze]
 
 Builds a fresh database (SQLite always; PostgreSQL too when its server answers), migrated
 with Alembic like a real one, holding one call with N applications from 900 SMEs and
@@ -21,10 +21,12 @@ on a raw driver connection to the same database, in the same round-robin, with t
 fetched. Their ratio is what the app adds (ORM, template, response) to the database's own
 work.
 
-The last line gives the median of the slowest scenario on the slowest database measured
-(target: under 100 ms), the 95th percentile over all runs, and that scenario's ratio to its
-bare SQL. A missed target prints MISSED; the exit status is 0 unless something crashed,
-so `make bench` runs every benchmark whatever the figures.
+The target (issue 12) is that ratio: every scenario's median server time at most twice
+the median of its bare SQL, at 100,000 and at 1,000,000 applications (--rows 1000000), on
+both databases. Each scenario's line says MISSED when it is over; the last line names the
+worst scenario of all (the highest ratio, and on which database), with MISSED if it is
+over. The exit status is 0 unless something crashed, so `make bench` runs every
+benchmark whatever the figures.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, event, func, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench._bulk_load import bulk_insert, create_indexes, drop_indexes  # noqa: E402
 from bench._common import make_app  # noqa: E402
 from vouchers.extensions import db  # noqa: E402
 from vouchers.models import (  # noqa: E402
@@ -57,9 +60,12 @@ from vouchers.models import (  # noqa: E402
     User,
 )
 
-TARGET_MS = 100
+TARGET_RATIO = 2.0
+CHUNK = 10_000
 POSTGRES_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-BENCH_DATABASE = "vouchers_bench_table"
+# One database per run: two runs at once (make bench beside a --rows 1000000 run) must
+# not drop each other's.
+BENCH_DATABASE = f"vouchers_bench_table_{os.getpid()}"
 USERS = 1000
 EVALUATORS = 99
 TYPES = (("travel", "TR"), ("market_validation", "MV"), ("product_validation", "PV"),
@@ -143,7 +149,9 @@ def populate(rows: int, seed: int = 7) -> int:
     for position, (vt, _) in enumerate(TYPES):
         cvt = CallVoucherType(voucher_type=vt, position=position, quota=rows,
                               max_amount=Decimal("100000"), funding_rate=Decimal("0.75"),
-                              envelope=Decimal("100000") * max(1, rows // 4),
+                              # Within the column's 12 digits at 1,000,000 rows too.
+                              envelope=min(Decimal("100000") * max(1, rows // 4),
+                                           Decimal("9000000000")),
                               score_scale=5)
         cvt.criteria = [Criterion(name=n, weight=Decimal(w), position=i) for i, (n, w) in
                         enumerate((("Innovation", 3), ("Market", 2), ("Team", 1)))]
@@ -170,14 +178,16 @@ def populate(rows: int, seed: int = 7) -> int:
     users += [{"email": f"sme{i}@bench.example", "name": f"Applicant {i}", "role": "applicant",
                "organisation_id": org_id} for i, org_id in enumerate(org_ids)]
     db.session.execute(insert(User), [
+        # Confirmed addresses, as invited accounts have: no banner asking to confirm.
         {**u, "password_hash": "!", "enabled": True, "session_generation": 0,
-         "created_at": opens} for u in users
+         "created_at": opens, "email_verified_at": opens} for u in users
     ])
     applicant_of = dict(db.session.execute(
         select(User.organisation_id, User.id).where(User.role == "applicant")
     ).all())
 
     states = [s for s, share in STATE_MIX for _ in range(share)]
+    indexes = drop_indexes("applications")
     window = int((closes - opens).total_seconds())
     chunk: list[dict] = []
     for i in range(rows):
@@ -207,11 +217,14 @@ def populate(rows: int, seed: int = 7) -> int:
             "decided_at": submitted_at + timedelta(days=30) if awarded else None,
             "version": 1,
         })
-        if len(chunk) == 10_000:
-            db.session.execute(insert(Application), chunk)
+        if len(chunk) == CHUNK:
+            bulk_insert(Application, chunk)
             chunk = []
+            if (i + 1) % (10 * CHUNK) == 0:
+                print(f"   {i + 1} applications inserted", flush=True)
     if chunk:
-        db.session.execute(insert(Application), chunk)
+        bulk_insert(Application, chunk)
+    create_indexes(indexes)
 
     a = Application
     for vt, cvt_id in cvt_ids.items():
@@ -271,9 +284,16 @@ def run_bare(raw, statements: list[tuple[str, object]]) -> float:
     return elapsed
 
 
+# A logged-in page that sends no query of its own: what every page costs before its own
+# work (the request, the session, the user's loading, the layout), printed for reference.
+FLOOR_URL = "/account/password"
+
+
 def measure(app, call_id: int, rows: int, runs: int
-            ) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, int]]:
-    """Server times and bare-SQL times per scenario, and each scenario's statement count."""
+            ) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, int],
+                       list[float]]:
+    """Server times and bare-SQL times per scenario, each scenario's statement count, and
+    the times of FLOOR_URL."""
     with app.app_context():
         manager = db.session.scalar(select(User).where(User.role == "manager"))
         user_id = manager.get_id()
@@ -290,6 +310,7 @@ def measure(app, call_id: int, rows: int, runs: int
     statements = {name: capture_sql(app, client, url) for name, url in plan}
     timings: dict[str, list[float]] = {name: [] for name, _ in plan}
     bare: dict[str, list[float]] = {name: [] for name, _ in plan}
+    floor: list[float] = []
     with app.app_context():
         raw = db.engine.raw_connection()
     try:
@@ -307,9 +328,14 @@ def measure(app, call_id: int, rows: int, runs: int
                 if run >= 2:  # the first two warm the caches and compile the templates
                     timings[name].append(elapsed)
                     bare[name].append(sql_ms)
+            started = time.perf_counter()
+            if client.get(FLOOR_URL).status_code != 200:
+                raise SystemExit(f"unexpected answer for {FLOOR_URL}")
+            if run >= 2:
+                floor.append((time.perf_counter() - started) * 1000)
     finally:
         raw.close()
-    return timings, bare, {name: len(found) for name, found in statements.items()}
+    return timings, bare, {name: len(found) for name, found in statements.items()}, floor
 
 
 def p95(values: list[float]) -> float:
@@ -318,74 +344,80 @@ def p95(values: list[float]) -> float:
 
 
 def report(label: str, rows: int, timings: dict[str, list[float]],
-           bare: dict[str, list[float]], counts: dict[str, int]
-           ) -> tuple[float, str, float, float]:
-    """Print each scenario; return the slowest scenario's median, its name, the p95 over
-    every run of every scenario, and the slowest scenario's ratio to its bare SQL."""
-    print(f"-- {label}: {rows} applications (load average {os.getloadavg()[0]:.1f})")
+           bare: dict[str, list[float]], counts: dict[str, int], floor: list[float]
+           ) -> list[tuple[float, str, str]]:
+    """Print each scenario's server and bare-SQL medians and their ratio; return
+    (ratio, scenario, database) per scenario."""
+    print(f"-- {label}: {rows} applications (load average {os.getloadavg()[0]:.1f}); "
+          f"target: server median <= {TARGET_RATIO:.1f}x bare SQL median")
+    print(f"   (for reference, a logged-in page with no query of its own, {FLOOR_URL}: "
+          f"median {statistics.median(floor):.1f} ms)")
+    results = []
     for name, times in timings.items():
         server, sql = statistics.median(times), statistics.median(bare[name])
-        print(f"   {name:12} median {server:6.1f} ms  p95 {p95(times):6.1f} ms"
-              f"  min {min(times):6.1f} ms | bare SQL ({counts[name]} statements) median "
-              f"{sql:6.1f} ms | ratio {server / sql:5.1f}x")
-    slowest = max(timings, key=lambda name: statistics.median(timings[name]))
-    every = [t for times in timings.values() for t in times]
-    ratio = statistics.median(timings[slowest]) / statistics.median(bare[slowest])
-    return statistics.median(timings[slowest]), slowest, p95(every), ratio
+        ratio = server / sql
+        results.append((ratio, name, label))
+        print(f"   {name:12} server median {server:7.1f} ms (p95 {p95(times):7.1f})"
+              f" | bare SQL ({counts[name]} statements) median {sql:7.1f} ms"
+              f" | ratio {ratio:5.2f}x{'' if ratio <= TARGET_RATIO else '  MISSED'}")
+    return results
 
 
 def run_database(label: str, url: str, rows: int, runs: int, analyze: bool
-                 ) -> tuple[float, str, float, float]:
+                 ) -> list[tuple[float, str, str]]:
     with tempfile.TemporaryDirectory() as instance:
         app = make_app(url, instance)
         with app.app_context():
             started = time.perf_counter()
             call_id = populate(rows)
             print(f"-- {label}: {rows} applications inserted in "
-                  f"{time.perf_counter() - started:.1f} s")
+                  f"{time.perf_counter() - started:.1f} s", flush=True)
             if db.engine.dialect.name == "postgresql":
                 with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
                     c.execute(text("VACUUM ANALYZE"))
             elif analyze:
                 with db.engine.begin() as c:
                     c.exec_driver_sql("ANALYZE")
-        timings, bare, counts = measure(app, call_id, rows, runs)
+        timings, bare, counts, floor = measure(app, call_id, rows, runs)
         with app.app_context():
             db.engine.dispose()
-    return report(label, rows, timings, bare, counts)
+    return report(label, rows, timings, bare, counts, floor)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=20, help="timed runs per scenario")
+    parser.add_argument("--runs", type=int, default=30, help="timed runs per scenario")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL",
                                                              POSTGRES_DEFAULT),
                         help="a server URL (its database is used to create the bench's own)")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--analyze", action="store_true", help="ANALYZE the SQLite database")
     args = parser.parse_args()
 
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        sqlite_url = "sqlite:///" + os.path.join(tmp, "bench.db")
-        results.append(run_database("sqlite", sqlite_url, args.rows, args.runs, args.analyze))
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            sqlite_url = "sqlite:///" + os.path.join(tmp, "bench.db")
+            results += run_database("sqlite", sqlite_url, args.rows, args.runs, args.analyze)
     if not args.no_postgres:
         base = args.postgres.replace("postgresql://", "postgresql+psycopg://", 1)
         pg_url = fresh_postgres(base)
         if pg_url:
             try:
-                results.append(run_database("postgresql", pg_url, args.rows, args.runs,
-                                            args.analyze))
+                results += run_database("postgresql", pg_url, args.rows, args.runs,
+                                        args.analyze)
             finally:
                 drop_postgres(base)
-
-    slowest, name, every_p95, ratio = max(results)
-    ok = slowest < TARGET_MS
+    if not results:
+        print(f"applications table: {args.rows} rows, no database measured  MISSED")
+        return 0
+    ratio, name, label = max(results)
     # A missed target is a figure to read, not a crash: exit 0 so the other benchmarks run.
-    print(f"applications table: {args.rows} rows  slowest scenario ({name}) median "
-          f"{slowest:.0f} ms, {ratio:.1f}x its bare SQL  p95 of all runs {every_p95:.0f} ms  "
-          f"(target: every median < {TARGET_MS} ms){'' if ok else '  MISSED'}")
+    print(f"applications table: {args.rows} rows, worst scenario {name} on {label} ratio "
+          f"{ratio:.2f}x (target <= {TARGET_RATIO:.1f}x)"
+          f"{'' if ratio <= TARGET_RATIO else '  MISSED'}")
     return 0
 
 

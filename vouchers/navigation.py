@@ -5,7 +5,10 @@ blueprint's), asked as the boundary asks it of a page that loads nothing. So a p
 manager's menu has no link to what is the whole programme's (policy.can_run_programme).
 """
 
-from flask import Flask, current_app, has_request_context, url_for
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_login import current_user
 
 from .boundary import BLUEPRINT_PERMISSIONS
@@ -21,13 +24,35 @@ def nav_item(role: str, label: str, endpoint: str, order: int = 50) -> None:
         entries.sort()
 
 
-def may_open(endpoint: str) -> bool:
-    """Whether the current user passes the permissions of ``endpoint`` (a page without
-    URL arguments)."""
+def may_open(endpoint: str, user: Any = None,
+             asked: dict[Callable, bool] | None = None) -> bool:
+    """Whether ``user`` (by default the current user) passes the permissions of
+    ``endpoint`` (a page without URL arguments). ``asked`` keeps the answers of the
+    predicates already asked about the same user: a menu asks the same few many times."""
     view = current_app.view_functions.get(endpoint)
-    guards = [BLUEPRINT_PERMISSIONS.get(endpoint.rpartition(".")[0]),
-              getattr(view, "permission", None)]
-    return view is not None and all(g(current_user, None) for g in guards if g is not None)
+    if view is None:
+        return False
+    if user is None:
+        user = current_user._get_current_object()
+    asked = {} if asked is None else asked
+    for guard in (BLUEPRINT_PERMISSIONS.get(endpoint.rpartition(".")[0]),
+                  getattr(view, "permission", None)):
+        if guard is not None:
+            if guard not in asked:
+                asked[guard] = guard(user, None)
+            if not asked[guard]:
+                return False
+    return True
+
+
+def _link(endpoint: str) -> str:
+    """url_for(endpoint) for a page without URL arguments, built once per application
+    root: every page asks for the same dozen menu links."""
+    links = current_app.extensions.setdefault("navigation_links", {})
+    key = (request.script_root, endpoint)
+    if key not in links:
+        links[key] = url_for(endpoint)
+    return links[key]
 
 
 def init_app(app: Flask) -> None:
@@ -35,6 +60,10 @@ def init_app(app: Flask) -> None:
     def _navigation():
         if not has_request_context():  # an e-mail rendered by a command has no menu
             return {"nav_items": []}
-        role = current_user.role if current_user.is_authenticated else "anonymous"
-        return {"nav_items": [(label, url_for(endpoint)) for _, label, endpoint
-                              in _ITEMS.get(role, []) if may_open(endpoint)]}
+        # The user itself, not its proxy: every attribute read through current_user
+        # looks the user up again.
+        user = current_user._get_current_object()
+        role = user.role if user.is_authenticated else "anonymous"
+        asked: dict[Callable, bool] = {}
+        return {"nav_items": [(label, _link(endpoint)) for _, label, endpoint
+                              in _ITEMS.get(role, []) if may_open(endpoint, user, asked)]}
