@@ -45,14 +45,18 @@ def wait_until_up(url: str, seconds: float = 30) -> None:
 
 @contextmanager
 def gunicorn(app: str, *, workers: int, env: dict | None = None, probe: str = "/",
-             threads: int = 1):
+             threads: int = 1, stderr=None, config: str | None = None):
     """gunicorn serving ``app`` ("module:callable" or "module:factory()") on a free
-    loopback port; yields the base URL and stops the server (and its workers) after."""
+    loopback port; yields the base URL and stops the server (and its workers) after.
+    ``stderr`` (say subprocess.DEVNULL) takes the server's log lines, one per request;
+    ``config`` is a gunicorn settings file (`make serve`'s: vouchers/gunicorn_conf.py)."""
     port = free_port()
     command = [GUNICORN, "--workers", str(workers), "--threads", str(threads),
                "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app]
+    if config:
+        command[1:1] = ["--config", config]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
-                               start_new_session=True)
+                               start_new_session=True, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base + probe)
