@@ -53,6 +53,14 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    # The search indexes (FTS5 tables on SQLite, trigram indexes on PostgreSQL) live in
+    # migration 0011 only: autogenerate must not propose dropping them.
+    from vouchers.search import outside_the_models
+
+    return not (reflected and compare_to is None and outside_the_models(name, type_))
+
+
 def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
@@ -100,6 +108,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
