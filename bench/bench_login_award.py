@@ -21,8 +21,16 @@ the answer's last byte), in four rounds measured in the same run:
 
 Printed: each round's median award time and its ratio to round 1, and the database's part
 of round 3, its ratio to round 2 (target: at most 1.5x: failed logins slow an award no
-more than the same CPU load does, beyond half again). A missed target prints MISSED; the
-exit status is 0 unless something crashed.
+more than the same CPU load does, beyond half again).
+
+Then the award against its own writes (issue 12): the INSERT, UPDATE and DELETE statements
+each award of round 1 sent are captured with their parameters and replayed, in one
+transaction per award (BEGIN IMMEDIATE ... COMMIT, as the award's), with Python's sqlite3
+on a copy of the database taken before round 1, with the app's pragmas. The award's time
+(the HTTP request: session, permission, form, the service's reads and checks, the audit
+record, the mail queued, the redirect) over the bare transaction's is the last line
+(target: at most 3x). A missed target prints MISSED; the exit status is 0 unless
+something crashed.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -45,6 +54,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flask import request  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 from werkzeug.security import check_password_hash, generate_password_hash  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
@@ -65,6 +75,8 @@ from vouchers.models.base import utcnow  # noqa: E402
 from vouchers.services import reviews, transitions  # noqa: E402
 
 TARGET_RATIO = 1.5
+WRITES_TARGET = 3.0
+WRITES = ("INSERT", "UPDATE", "DELETE")
 MANAGER_EMAIL = "manager@bench.example"
 MANAGER_PASSWORD = "bench-manager-password"
 OUT_OF_REACH = 10**9
@@ -87,7 +99,8 @@ def populate(applications: int) -> list[int]:
     cvt.criteria = [Criterion(name="Expected outcome", weight=Decimal(1), position=0)]
     call.voucher_types.append(cvt)
     manager = User(email=MANAGER_EMAIL, name="Bench Manager", role="manager",
-                   password_hash=generate_password_hash(MANAGER_PASSWORD))
+                   password_hash=generate_password_hash(MANAGER_PASSWORD),
+                   email_verified_at=now)
     evaluator = User(email="evaluator@bench.example", name="Bench Evaluator",
                      role="evaluator", password_hash="!")
     db.session.add_all([programme, manager, evaluator])
@@ -98,7 +111,8 @@ def populate(applications: int) -> list[int]:
         org = Organisation(legal_name=f"Bench SME {i} B.V.", registry_number=f"NL{i:09d}",
                            country="NL", region="North Brabant")
         applicant = User(email=f"sme{i}@bench.example", name=f"Applicant {i}",
-                         role="applicant", password_hash="!", organisation=org)
+                         role="applicant", password_hash="!", organisation=org,
+                         email_verified_at=now)
         db.session.add(applicant)
         db.session.flush()
         application = transitions.create_draft(
@@ -110,6 +124,7 @@ def populate(applications: int) -> list[int]:
                                             position=0)]
         transitions.submit(application, applicant)
         reviews.assign(application, evaluator, manager)
+        reviews.confirm_no_conflict(application, evaluator)
         reviews.submit_review(application, evaluator, scores={cvt.criteria[0].id: 4},
                               recommendation="award", comment="Sound plan.")
         ids.append(application.id)
@@ -222,6 +237,78 @@ def award_times(port: int, cookie: str, ids: list[int]) -> tuple[list[float], Co
     return times, statuses
 
 
+class WriteCapture:
+    """The writing statements the app sends to the database, with their parameters."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[tuple[str, object, bool]] = []
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip()[:6].upper() in WRITES:
+            self.statements.append((statement, parameters, executemany))
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    def take(self) -> list[tuple[str, object, bool]]:
+        taken, self.statements = self.statements, []
+        return taken
+
+
+def copy_database(source: str, target: str) -> None:
+    with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
+        live.backup(copy)
+    live.close()
+    copy.close()
+
+
+def replay(path: str, statements: list[tuple[str, object, bool]]) -> float:
+    """Milliseconds of one transaction making ``statements`` on ``path``, committed."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("foreign_keys = ON", "busy_timeout = 30000", "journal_mode = WAL"):
+        conn.execute(f"PRAGMA {pragma}")
+    cursor = conn.cursor()
+    started = time.perf_counter()
+    cursor.execute("BEGIN IMMEDIATE")
+    for statement, parameters, many in statements:
+        if many:
+            cursor.executemany(statement, parameters)
+        else:
+            cursor.execute(statement, parameters)
+        cursor.fetchall()  # a RETURNING statement completes once its rows are read
+    cursor.execute("COMMIT")
+    elapsed = (time.perf_counter() - started) * 1000
+    conn.close()
+    return elapsed
+
+
+def award_against_writes(app, port: int, cookie: str, ids: list[int], database: str,
+                         copy: str) -> tuple[list[float], list[float], int]:
+    """Each award timed over HTTP with its writes captured; then the same writes replayed
+    on ``copy`` (taken before the first). The award times, the replay times, and the
+    number of writing statements of one award."""
+    copy_database(database, copy)
+    times, captured = [], []
+    with app.app_context(), WriteCapture(db.engine) as capture:
+        for application_id in ids:
+            capture.take()
+            started = time.perf_counter()
+            status, _, _ = post(port, f"/manage/applications/{application_id}/actions/award",
+                                {"award-amount": "5000.00", "award-comment": "Selected."},
+                                cookie)
+            times.append((time.perf_counter() - started) * 1000)
+            if status not in (302, 303):
+                raise SystemExit(f"an award answered {status}")
+            captured.append(capture.take())
+    bare = [replay(copy, statements) for statements in captured]
+    return times, bare, len(captured[0])
+
+
 def check_awarded(app, ids: list[int]) -> None:
     with app.app_context():
         states = Counter(db.session.scalars(
@@ -248,7 +335,8 @@ def main() -> int:
     warm = 2
 
     with tempfile.TemporaryDirectory() as instance:
-        app = make_app("sqlite:///" + os.path.join(instance, "bench.db"), instance,
+        database = os.path.join(instance, "bench.db")
+        app = make_app("sqlite:///" + database, instance,
                        LOGIN_FREE_FAILURES_PER_PAIR=OUT_OF_REACH,
                        LOGIN_MAX_FAILURES_PER_ACCOUNT=OUT_OF_REACH,
                        LOGIN_MAX_FAILURES_PER_ADDRESS=OUT_OF_REACH)
@@ -259,7 +347,7 @@ def main() -> int:
                 begin_write(db.session)
 
         with app.app_context():
-            ids = populate(warm + 3 * awards + old_awards)
+            ids = populate(warm + 4 * awards + old_awards)
         server = serve(app)
         port = server.server_port
         cookie = log_in_manager(port)
@@ -273,6 +361,10 @@ def main() -> int:
             return award_times(port, cookie, taken)
 
         round_of(warm)  # compile templates, fill caches
+        measured = [next(rest) for _ in range(awards)]
+        checked.extend(measured)
+        award_ms, bare_ms, writes = award_against_writes(
+            app, port, cookie, measured, database, os.path.join(instance, "copy.db"))
         alone, s1 = round_of(awards)
         with Hashing(args.logins):
             cpu, s2 = round_of(awards)
@@ -312,6 +404,11 @@ def main() -> int:
           f"CPU load accounts for {hashing / base:.1f}x: logins / same CPU load "
           f"{ratio:.2f}x (target: <= {TARGET_RATIO}x); old boundary {before / base:.1f}x "
           f"alone, {before / hashing:.1f}x the CPU load{'' if ok else '  MISSED'}")
+    award, bare = statistics.median(award_ms), statistics.median(bare_ms)
+    print(f"award: an award request {award:.1f} ms (median of {len(award_ms)}) against a "
+          f"bare transaction making its {writes} writes {bare:.1f} ms: ratio "
+          f"{award / bare:.1f}x (target <= {WRITES_TARGET}x)"
+          + ("" if award / bare <= WRITES_TARGET else "  MISSED"))
     return 0
 
 

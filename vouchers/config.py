@@ -26,6 +26,34 @@ def _flag(name: str, default: str = "0") -> bool:
     return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
 
 
+class UnsafeProductionSettings(SystemExit):
+    """The app refuses to run in production with development settings.
+
+    A SystemExit, so that the flask command, gunicorn's master (vouchers/gunicorn_conf.py)
+    and Python itself print the one-line message and exit 1 instead of a traceback.
+    """
+
+
+def refuse_unsafe_production(config) -> None:
+    """In production (APP_ENV=production, which `make serve` sets), refuse the generated
+    development secret and SQLite unless an explicit ALLOW_ flag says so."""
+    if config.get("APP_ENV") != "production":
+        return
+    problems = []
+    if config.get("SECRET_KEY_SOURCE") != "environment" and not config.get(
+            "ALLOW_GENERATED_SECRET_KEY"):
+        problems.append("SECRET_KEY is not set, so sessions would be signed with the "
+                        "development key of instance/secret_key (set SECRET_KEY, or "
+                        "ALLOW_GENERATED_SECRET_KEY=1 to keep that key)")
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not config.get(
+            "ALLOW_SQLITE_IN_PRODUCTION"):
+        problems.append("DATABASE_URL is SQLite (set DATABASE_URL=postgresql://..., or "
+                        "ALLOW_SQLITE_IN_PRODUCTION=1 for a single-machine SQLite)")
+    if problems:
+        raise UnsafeProductionSettings("Refusing to start with APP_ENV=production: "
+                                       + "; ".join(problems) + ".")
+
+
 # Where mail links point when BASE_URL is not set: right for `make run` only. The sender
 # refuses to deliver over SMTP with it (cli_mail.py) unless BASE_URL is set explicitly.
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
@@ -88,6 +116,25 @@ def mail_settings(instance_path: str) -> dict:
     }
 
 
+def job_settings(instance_path: str) -> dict:
+    """Long work off the request path (vouchers/jobs/): on RQ when REDIS_URL is set, else
+    on a few threads of the web process; the files jobs make, and how long they are kept."""
+    return {
+        "REDIS_URL": os.environ.get("REDIS_URL", "").strip(),
+        "RQ_QUEUE": os.environ.get("RQ_QUEUE", "vouchers").strip() or "vouchers",
+        "JOBS_FOLDER": os.environ.get("JOBS_FOLDER", str(Path(instance_path) / "jobs")),
+        "JOB_FILE_SECONDS": int(os.environ.get("JOB_FILE_SECONDS", str(24 * 3600))),
+        # A job running (or queued) longer than this is taken as lost (its worker died).
+        "JOB_TIMEOUT_SECONDS": int(os.environ.get("JOB_TIMEOUT_SECONDS", "1800")),
+        "JOB_THREADS": int(os.environ.get("JOB_THREADS", "2")),
+        # How often the worker removes expired files and sends the mail that is due.
+        "JOB_SWEEP_SECONDS": int(os.environ.get("JOB_SWEEP_SECONDS", "60")),
+        # How long anonymous visitors' public pages are kept (vouchers/page_cache.py, on
+        # Redis too when REDIS_URL is set); 0 turns the cache off.
+        "PAGE_CACHE_SECONDS": int(os.environ.get("PAGE_CACHE_SECONDS", "5")),
+    }
+
+
 def from_environment(instance_path: str) -> dict:
     default_db = "sqlite:///" + str(Path(instance_path) / "vouchers.db")
     database_url = os.environ.get("DATABASE_URL", default_db)
@@ -95,15 +142,23 @@ def from_environment(instance_path: str) -> dict:
         database_url = "postgresql://" + database_url[len("postgres://"):]
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
-    return mail_settings(instance_path) | {
+    production = os.environ.get("APP_ENV", "").strip().lower() == "production"
+    return mail_settings(instance_path) | job_settings(instance_path) | {
+        "APP_ENV": "production" if production else "development",
         "SECRET_KEY": _secret_key(instance_path),
+        "SECRET_KEY_SOURCE": "environment" if os.environ.get("SECRET_KEY") else "instance file",
+        "ALLOW_GENERATED_SECRET_KEY": _flag("ALLOW_GENERATED_SECRET_KEY"),
+        "ALLOW_SQLITE_IN_PRODUCTION": _flag("ALLOW_SQLITE_IN_PRODUCTION"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(Path(instance_path) / "uploads")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
         "PROGRAMME_TIMEZONE": os.environ.get("PROGRAMME_TIMEZONE", "Europe/Brussels"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # Production is served over HTTPS: cookies never travel in clear there, unless
+        # SESSION_COOKIE_SECURE=0 says the deployment has no HTTPS (a loopback load test).
+        "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", "1" if production else "0"),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", "1" if production else "0"),
     }

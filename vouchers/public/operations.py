@@ -13,6 +13,7 @@ from .. import policy
 from ..boundary import route
 from ..clock import today
 from ..models import Programme
+from ..page_cache import visitor_page
 from ..services.operations_list import operations, programme_named, programmes
 from .views import bp
 
@@ -37,6 +38,7 @@ def _args(programme: Programme | None) -> dict:
 
 
 @route(bp, "/operations", permission=policy.can_visit)
+@visitor_page
 def operations_page():
     programme = _programme()
     return render_template("public/operations.html", programme=programme,
@@ -45,6 +47,7 @@ def operations_page():
 
 
 @route(bp, "/operations.csv", permission=policy.can_visit)
+@visitor_page
 def operations_csv_file():
     programme = _programme()
     return _file(operations_csv(operations(programme.id if programme else None)),
@@ -52,6 +55,7 @@ def operations_csv_file():
 
 
 @route(bp, "/operations.json", permission=policy.can_visit)
+@visitor_page
 def operations_json_file():
     programme = _programme()
     return _file(operations_json(operations(programme.id if programme else None)),

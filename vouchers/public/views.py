@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, render_template, send_from_directory
 from .. import policy
 from ..boundary import route
 from ..models.base import utcnow
+from ..page_cache import visitor_page
 from ..services import call_rules
 from ..services.calls import open_calls
 
@@ -12,6 +13,7 @@ bp = Blueprint("public", __name__)
 
 
 @route(bp, "/", permission=policy.can_visit)
+@visitor_page
 def index():
     calls = open_calls(utcnow())
     return render_template("public/index.html", calls=calls,

@@ -62,9 +62,14 @@ class RuleResult:
         return not self.passed and self.override is None
 
 
-def evaluate(application: Application, now: datetime | None = None) -> list[RuleResult]:
-    """Every rule's result for ``application``, in the order the pages show them."""
-    return results(_facts(application, now or utcnow()))
+def evaluate(application: Application, now: datetime | None = None,
+             standing: undertaking.Standing | None = None) -> list[RuleResult]:
+    """Every rule's result for ``application``, in the order the pages show them.
+
+    ``standing``: the undertaking's standing at ``now`` (excluding this application),
+    when the caller has just read it.
+    """
+    return results(_facts(application, now or utcnow(), standing))
 
 
 def results(facts: Facts) -> list[RuleResult]:
@@ -77,8 +82,9 @@ def results(facts: Facts) -> list[RuleResult]:
     return out
 
 
-def blocking(application: Application, now: datetime | None = None) -> list[RuleResult]:
-    return [r for r in evaluate(application, now) if r.blocks]
+def blocking(application: Application, now: datetime | None = None,
+             standing: undertaking.Standing | None = None) -> list[RuleResult]:
+    return [r for r in evaluate(application, now, standing) if r.blocks]
 
 
 def refresh_flag(application: Application, now: datetime | None = None) -> None:
@@ -88,13 +94,15 @@ def refresh_flag(application: Application, now: datetime | None = None) -> None:
         application.fails_rules = fails
 
 
-def ensure_awardable(application: Application, now: datetime | None = None) -> None:
+def ensure_awardable(application: Application, now: datetime | None = None,
+                     standing: undertaking.Standing | None = None) -> None:
     """Refuse the award while a rule fails without an exception.
 
     The rules that read the undertaking's other awards are left to undertaking.check_award,
-    which decides them under the undertaking's lock.
+    which decides them under the undertaking's lock (and hands over the ``standing`` it
+    read there, so it is not queried twice in the award's transaction).
     """
-    failing = [r for r in blocking(application, now) if not r.depends_on_awards]
+    failing = [r for r in blocking(application, now, standing) if not r.depends_on_awards]
     if failing:
         raise IneligibleApplication(
             "The application cannot be awarded while it fails "
@@ -230,15 +238,17 @@ def _write_flags(applications: list[Application], changed: dict[bool, list[int]]
 # --- the facts ------------------------------------------------------------------------
 
 
-def _facts(application: Application, now: datetime) -> Facts:
+def _facts(application: Application, now: datetime,
+           standing: undertaking.Standing | None = None) -> Facts:
     a = Application
     counted = [(submitted_at, app_id) for submitted_at, app_id in db.session.execute(
         select(a.submitted_at, a.id).where(
             a.call_id == application.call_id, a.voucher_type == application.voucher_type,
             a.organisation_id == application.organisation_id, a.state.not_in(NOT_COUNTED)))]
     kinds = [x.kind for x in application.attachments if x.purpose == APPLICATION_FILES]
-    standing = undertaking.standing_of(application.organisation_id, application.call, now,
-                                       excluding=application.id)
+    if standing is None:
+        standing = undertaking.standing_of(application.organisation_id, application.call,
+                                           now, excluding=application.id)
     return _build(application, now, kinds=kinds, same_type=_place(counted, application),
                   overrides=_overrides_of([application.id]).get(application.id, {}),
                   standing=standing)

@@ -179,6 +179,9 @@ def threshold_problems(application: Application) -> list[str]:
     With no review of the current version there is nothing to judge yet (the lifecycle's
     review guard refuses the decision for that reason).
     """
+    cvt = application.call_voucher_type
+    if cvt.threshold is None and all(c.minimum is None for c in cvt.criteria):
+        return []  # no threshold to reach: the reviews need not be read (an award's path)
     reviews = current_reviews(application)
     if not reviews:
         return []

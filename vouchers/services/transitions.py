@@ -308,8 +308,8 @@ def award(application: Application, actor: User, amount, comment: str = "",
                 f"{format_eur(cvt.max_amount)}."
             )
         # The undertaking's lock first: the limits below read its other awards.
-        undertaking.check_award(application, amount, now)
-        eligibility.ensure_awardable(application, now)
+        standing = undertaking.check_award(application, amount, now)
+        eligibility.ensure_awardable(application, now, standing)
         scoring.ensure_above_threshold(application)
         ledger.book_award(application, actor, local_date(now), now=now)
         aid_register.record_grant(application, now)

@@ -132,10 +132,11 @@ def _overridden(application: Application) -> set[str]:
     ))
 
 
-def check_award(application: Application, amount: Decimal, at: datetime) -> None:
+def check_award(application: Application, amount: Decimal, at: datetime) -> Standing:
     """Refuse awarding ``amount`` if it takes the undertaking past one of its limits.
 
-    Runs inside the award's transaction: the lock is held until it commits.
+    Runs inside the award's transaction: the lock is held until it commits. Returns the
+    standing it decided on, which the award's other checks read rather than query again.
     """
     lock(application.organisation_id)
     db.session.expire(application.organisation, ["award_lock"])
@@ -146,6 +147,7 @@ def check_award(application: Application, amount: Decimal, at: datetime) -> None
     for code, message in problems:
         if code not in excused:
             raise ERRORS[code](message)
+    return standing
 
 
 __all__ = ["DE_MINIMIS", "SUPPORT_CAP", "VOUCHERS_PER_SME", "Standing", "check_award",
