@@ -45,6 +45,12 @@ KEPT_HEADERS = ("Content-Type", "Content-Disposition")
 # Keep it, but ask again each time; a cookie may change the page.
 VALIDATOR_HEADERS = (("Cache-Control", "no-cache"), ("Vary", "Cookie"))
 _WROTE = "page_cache.wrote"
+# Pages are kept under the number of writes seen so far: a write moves the number on
+# (one INCR on Redis) instead of clearing the store, which on Redis lists every key of
+# the database and would be paid by every commit that writes (a job's progress, a
+# login's failure). Outliving the pages, it may expire: by then they are long gone.
+GENERATION = "generation"
+GENERATION_SECONDS = 3600
 
 
 def init_app(app: Flask) -> None:
@@ -68,7 +74,7 @@ def visitor_page(view):
         seconds = current_app.config.get("PAGE_CACHE_SECONDS", 0)
         if seconds <= 0 or not _anonymous_without_session():
             return view(**url_args)
-        key = f"{request.host}{request.full_path}"
+        key = f"{_read(GENERATION) or 0}:{request.host}{request.full_path}"
         kept = _read(key)
         if kept is None:
             response = current_app.make_response(view(**url_args))
@@ -127,9 +133,10 @@ def _write(key: str, kept, seconds: int) -> None:
 
 
 def forget_pages() -> None:
-    """Drop every kept page (after a change, so that the next visitor sees it)."""
+    """Leave every kept page behind (after a change, so that the next visitor sees it)."""
     try:
-        cache.clear()
+        if cache.cache.inc(GENERATION) == 1:  # a new or expired count: give it its lifetime
+            cache.set(GENERATION, 1, timeout=GENERATION_SECONDS)
     except Exception:  # noqa: BLE001 - the pages then expire on their own
         current_app.logger.exception("page cache could not be cleared")
 
