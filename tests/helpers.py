@@ -115,3 +115,10 @@ def at_once(app, jobs) -> list[str]:
     for t in threads:
         t.join(timeout=120)
     return outcomes
+
+
+def page_rules(app) -> list:
+    """The URL map's rules of the pages: the API's (/api/v1) have a matrix of their own
+    (tests/test_api_matrix.py), with tokens instead of sessions and problem documents
+    instead of pages."""
+    return [r for r in app.url_map.iter_rules() if not r.rule.startswith("/api/v1/")]

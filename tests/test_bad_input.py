@@ -17,7 +17,7 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from tests.factories import PASSWORD
-from tests.helpers import login, snapshot
+from tests.helpers import login, page_rules, snapshot
 from tests.test_csrf import csrf_token
 from tests.test_csrf import login as login_with_token
 from vouchers.boundary import BLUEPRINT_PERMISSIONS
@@ -169,7 +169,7 @@ def as_user(client, world, role):
 
 
 def int_routes(app):
-    for rule in app.url_map.iter_rules():
+    for rule in page_rules(app):
         ints = [n for n in rule.arguments if isinstance(rule._converters[n], IntegerConverter)]
         if ints:
             yield rule, ints
@@ -216,7 +216,7 @@ def test_broken_text_in_a_url_s_text_arguments_is_404(app, client, world, caplog
     application = world["under_review"].id
     before = snapshot()
     checked = 0
-    for rule in app.url_map.iter_rules():
+    for rule in page_rules(app):
         ints = [n for n in rule.arguments if isinstance(rule._converters[n], IntegerConverter)]
         texts = [n for n in rule.arguments if n not in ints]
         for bad in ("%00", "%FF", "%E2%80%AE", "x%1B"):

@@ -25,7 +25,10 @@ COMMITTERS = {APP / "boundary.py", APP / "cli.py", APP / "cli_payments.py",
               # A job runs outside any request and its page must see its progress while it
               # works: the runner commits its claim, each step and the outcome, and the
               # sweep each expired file's row before the file goes (vouchers/jobs/).
-              APP / "jobs" / "runner.py", APP / "jobs" / "sweep.py"}
+              APP / "jobs" / "runner.py", APP / "jobs" / "sweep.py",
+              # The API's own boundary: one commit per change, like boundary.py, and
+              # a token's last use (at most every ten minutes) as it identifies the caller.
+              APP / "api" / "boundary.py"}
 VIEW_PACKAGES = ("applicant", "evaluator", "manager", "auth", "files", "public")
 # In view packages, these modules hold forms and set-up, not views.
 NOT_VIEWS = {"forms.py", "forms_calls.py", "blueprint.py", "__init__.py"}

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
 from tests.factories import PASSWORD
-from tests.helpers import snapshot
+from tests.helpers import page_rules, snapshot
 from vouchers.extensions import db
 from vouchers.models import (
     Application,
@@ -87,7 +87,7 @@ def urls_of_unsafe_routes(app, world) -> list[tuple[str, str, str]]:
     """(endpoint, method, url) for every route that accepts an unsafe method."""
     strings = {"token": world["token"], "action": "award", "voucher_type": "travel"}
     found = []
-    for rule in app.url_map.iter_rules():
+    for rule in page_rules(app):
         methods = sorted((rule.methods or set()) & UNSAFE)
         if not methods:
             continue

@@ -62,6 +62,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(evaluator.bp, url_prefix="/evaluate")
     app.register_blueprint(manager.bp, url_prefix="/manage")
     app.register_blueprint(files_bp, url_prefix="/files")
+    from . import api  # /api/v1, /api/openapi.json and /api/docs
+
+    api.init_app(app)
     if app.config["APP_ENV"] == "production":
         # A server process keeps the app it just built (models, routes, templates) for its
         # whole life: the collector stops walking those objects, which a full collection

@@ -140,7 +140,7 @@ def route(bp: Blueprint, rule: str, *, permission: Predicate,
     def decorator(view: Callable[..., ResponseReturnValue]):
         @wraps(view)
         def handle(**url_args):
-            objects = _load(loaders, url_args)
+            objects = load_objects(loaders, url_args)
             # The first *loaded* object: plain URL arguments (a version number) come
             # before the loaded ones in ``objects``.
             first = objects[next(iter(loaders))] if loaders else None
@@ -166,7 +166,8 @@ def route(bp: Blueprint, rule: str, *, permission: Predicate,
     return decorator
 
 
-def _load(loaders: dict[str, Loader], url_args: dict[str, Any]) -> dict[str, Any]:
+def load_objects(loaders: dict[str, Loader], url_args: dict[str, Any]) -> dict[str, Any]:
+    """The URL's objects by keyword, the plain URL arguments first (404 if one is missing)."""
     objects = {k: v for k, v in url_args.items()
                if k not in {loader.arg for loader in loaders.values()}}
     for key, loader in loaders.items():
@@ -223,4 +224,4 @@ def _change(view, render, rework, bound, objects) -> ResponseReturnValue:
 
 
 __all__ = ["BLUEPRINT_PERMISSIONS", "MAX_ID", "back_to", "by", "by_id", "guard_blueprint",
-           "refuse", "route", "see_other"]
+           "load_objects", "refuse", "route", "see_other"]

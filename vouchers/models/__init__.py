@@ -42,6 +42,7 @@ from .programmes import (
 )
 from .reporting import REPORT_STATUSES, FinalReport, Payment
 from .reviews import RECOMMENDATIONS, Assignment, Consensus, ConsensusScore, Review, ReviewScore
+from .second_factor import TOKEN_SCOPES, ApiToken, RecoveryCode
 
 __all__ = [
     "COMPANY_SIZES", "INVITED_ROLES", "JOB_STATES", "Job", "OUTBOX_STATUSES", "PROVIDER_TYPES",
@@ -49,6 +50,7 @@ __all__ = [
     "REPORT_STATUSES", "SECTORS", "TOKEN_PURPOSES", "VOUCHER_TYPES", "VOUCHER_TYPE_LABELS",
     "PARTNER_REPORT_STATUSES", "RATE_RULES", "ExchangeRate", "ExpenditureLine", "Partner",
     "PartnerRegion", "PartnerReport", "PartnerShare",
+    "TOKEN_SCOPES", "ApiToken", "RecoveryCode",
     "AccountToken", "AidDeclaration", "Application", "ApplicationMessage", "ApplicationVersion",
     "Assignment", "Attachment", "AuditRecord", "BankDetailsChange", "BatchItem", "Call",
     "CallVoucherType", "ChangeRecord", "Consensus", "ConsensusScore", "CostLine", "Criterion",

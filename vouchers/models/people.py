@@ -88,6 +88,12 @@ class User(UserMixin, db.Model):
     # lead sees the SMEs of its regions only (vouchers/policy_partners.py); none: the whole
     # programme, as a lead partner's manager.
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
+    # The TOTP secret, encrypted with a key derived from SECRET_KEY (services/totp.py):
+    # unlike a password it must be read back to check a code. None: no second factor.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[timestamp | None]
+    # The last 30-second step a code was accepted for: a code is never accepted twice.
+    totp_last_step: Mapped[int] = mapped_column(default=0)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
 

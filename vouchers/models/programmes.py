@@ -53,6 +53,8 @@ class Programme(db.Model):
     debtor_bic: Mapped[str] = mapped_column(String(11), default="")
     # Which month's InforEuro rate converts partners' amounts (models.partners.RATE_RULES).
     rate_rule: Mapped[str] = mapped_column(String(12), default="submission")
+    # Managers always sign in with a second factor; evaluators too when this is set.
+    evaluators_need_second_factor: Mapped[bool] = mapped_column(default=False)
 
     calls: Mapped[list[Call]] = relationship(back_populates="programme", order_by="Call.opens_at")
 

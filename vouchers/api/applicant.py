@@ -1,0 +1,3 @@
+"""The applicant's API (being built)."""
+
+BLUEPRINTS: list = []

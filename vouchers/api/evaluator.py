@@ -1,0 +1,3 @@
+"""The evaluator's API (being built)."""
+
+BLUEPRINTS: list = []

@@ -1,0 +1,3 @@
+"""The manager's API (being built)."""
+
+BLUEPRINTS: list = []
