@@ -34,7 +34,9 @@ class Api(SmorestApi):
 
     def _register_responses(self):
         for status in HTTPStatus:
-            if status < 400:
+            if status < 400:  # 304 of an ETag: no body
+                self.spec.components.response(status.name, {"description": status.phrase},
+                                              lazy=True)
                 continue
             response = {"description": status.phrase, "schema": self.ERROR_SCHEMA}
             prepare_response(response, self.spec, CONTENT_TYPE)

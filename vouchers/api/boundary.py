@@ -36,6 +36,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..boundary import Loader, load_objects
 from ..extensions import db
+from .. import policy
 from ..policy import Predicate, reaches
 from ..services import api_tokens
 from ..services.errors import DomainError, NotAllowed
@@ -156,8 +157,11 @@ def api_route(bp, rule: str, *, permission: Predicate,
         handle.changes = changes
         for status in COMMON_ERRORS + (CHANGE_ERRORS if changes else ()):
             handle = bp.alt_response(status, response=f"PROBLEM_{status}")(handle)
+        security = [{"token": []}, {"session": []}]
+        if permission is policy.can_visit:
+            security.insert(0, {})  # anyone: no credential needed
         return bp.route(rule, methods=list(methods), endpoint=endpoint)(
-            bp.doc(security=[{"token": []}, {"session": []}])(handle))
+            bp.doc(security=security)(handle))
 
     return decorator
 

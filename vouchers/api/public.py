@@ -55,6 +55,7 @@ def open_call(call) -> dict:
 
 
 @api_route(bp, "", permission=policy.can_visit)
+@bp.etag
 @bp.response(200, OpenCallSchema(many=True))
 def calls():
     """The calls open now, each with its voucher types, quotas, maxima and what is left."""
