@@ -34,9 +34,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
+from .. import policy
 from ..boundary import Loader, load_objects
 from ..extensions import db
-from .. import policy
 from ..policy import Predicate, reaches
 from ..services import api_tokens
 from ..services.errors import DomainError, NotAllowed
