@@ -24,6 +24,7 @@ import uuid
 
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy import inspect
 
 ACCESS_LOGGER = "vouchers.access"
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -151,8 +152,12 @@ def init_app(app: Flask) -> None:
         response.headers[REQUEST_ID_HEADER] = g.request_id
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         # The user only if the request loaded it already: static files cost no query.
+        # Its key from the identity map: after a commit, user.id (or is_authenticated)
+        # would reload the expired row, one more query for every change.
         user = g.get("_login_user")
-        user_id = user.id if user is not None and user.is_authenticated else None
+        identity = (inspect(user).identity
+                    if user is not None and not user.is_anonymous else None)
+        user_id = identity[0] if identity else None
         path = _loggable_path()
         access.info("%s %s %s %.1f ms user=%s", request.method, path, response.status_code,
                     duration_ms, user_id if user_id is not None else "-",

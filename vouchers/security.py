@@ -65,8 +65,10 @@ def init_app(app: Flask) -> None:
         # Pages of a logged-in user hold private data: no shared or back-button caches.
         # Looked up only if the request already loaded the user, so static files cost
         # no database query.
+        # is_anonymous, not is_authenticated: that one reads the account's enabled flag,
+        # which a commit expired, costing a query after every change.
         user = g.get("_login_user")
-        if (user is not None and user.is_authenticated and request.endpoint != "static"
+        if (user is not None and not user.is_anonymous and request.endpoint != "static"
                 and "Cache-Control" not in response.headers):
             response.headers["Cache-Control"] = "no-store"
         return response
