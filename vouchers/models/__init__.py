@@ -30,6 +30,7 @@ from .partners import (
     PartnerShare,
 )
 from .people import COMPANY_SIZES, SECTORS, AidDeclaration, Organisation, User
+from .privacy import CONSENT_KINDS, ConsentRecord
 from .programmes import (
     PROVIDER_TYPES,
     VOUCHER_TYPE_LABELS,
@@ -43,6 +44,7 @@ from .programmes import (
 from .reporting import REPORT_STATUSES, FinalReport, Payment
 from .reviews import RECOMMENDATIONS, Assignment, Consensus, ConsensusScore, Review, ReviewScore
 from .second_factor import TOKEN_SCOPES, ApiToken, RecoveryCode
+from .surveys import FollowUpSurvey
 
 __all__ = [
     "COMPANY_SIZES", "INVITED_ROLES", "JOB_STATES", "Job", "OUTBOX_STATUSES", "PROVIDER_TYPES",
@@ -50,7 +52,8 @@ __all__ = [
     "REPORT_STATUSES", "SECTORS", "TOKEN_PURPOSES", "VOUCHER_TYPES", "VOUCHER_TYPE_LABELS",
     "PARTNER_REPORT_STATUSES", "RATE_RULES", "ExchangeRate", "ExpenditureLine", "Partner",
     "PartnerRegion", "PartnerReport", "PartnerShare",
-    "TOKEN_SCOPES", "ApiToken", "RecoveryCode",
+    "TOKEN_SCOPES", "ApiToken", "RecoveryCode", "CONSENT_KINDS", "ConsentRecord",
+    "FollowUpSurvey",
     "AccountToken", "AidDeclaration", "Application", "ApplicationMessage", "ApplicationVersion",
     "Assignment", "Attachment", "AuditRecord", "BankDetailsChange", "BatchItem", "Call",
     "CallVoucherType", "ChangeRecord", "Consensus", "ConsensusScore", "CostLine", "Criterion",

@@ -41,6 +41,8 @@ class Organisation(db.Model):
     # Bumped by every award, so two awards to one undertaking serialise on this row.
     award_lock: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    # Set when its personal data was erased (services/privacy.py): the figures stay.
+    anonymised_at: Mapped[timestamp | None]
     # search.search_key(legal_name), indexed for the applications table's text search.
     search_name: Mapped[str] = mapped_column(
         Text, default=search.key_default("legal_name"), server_default="")
@@ -94,6 +96,8 @@ class User(UserMixin, db.Model):
     totp_enabled_at: Mapped[timestamp | None]
     # The last 30-second step a code was accepted for: a code is never accepted twice.
     totp_last_step: Mapped[int] = mapped_column(default=0)
+    # Set when the account's personal data was erased (services/privacy.py).
+    anonymised_at: Mapped[timestamp | None]
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
 

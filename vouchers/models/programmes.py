@@ -81,6 +81,9 @@ class Call(db.Model):
     allowed_sizes: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(SME_SIZES))
     # Per SME, call and voucher type; None: no limit.
     max_applications_per_type: Mapped[int | None] = mapped_column(default=1)
+    # Months after a voucher's last payment at which its SME gets a follow-up survey
+    # (services/surveys.py), e.g. [6, 24]; empty: none.
+    follow_up_months: Mapped[list[int]] = mapped_column(JSON, default=list)
     # Vouchers per SME over the programme; None: no limit.
     max_vouchers_per_sme: Mapped[int | None]
     # Total support per SME over the programme; None: no cap.
