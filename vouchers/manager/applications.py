@@ -207,15 +207,17 @@ def _in_currency(form: PaymentForm, application: Application, due) -> None:
         form.amount.description = payments.due_hint(application, due)
 
 
-def _posted_form(application: Application, action: Action):
-    """The action's form as posted; a payment posted without its kind gets the kind the
-    voucher's state calls for (an advance before the report is approved)."""
+def posted_form(application: Application, action: Action, **form_kwargs):
+    """The action's form as posted (the API hands its JSON body in ``form_kwargs``); a
+    payment posted without its kind gets the kind the voucher's state calls for (an
+    advance before the report is approved)."""
+    form_kwargs.setdefault("prefix", action.name)
     if action.name == "record_payment":
-        form = action.form(prefix=action.name, kind=payment_kind(application))
+        form = action.form(kind=payment_kind(application), **form_kwargs)
         due = settlement.due(application)
         _in_currency(form, application, due[1] if due else None)
         return form
-    return action.form(prefix=action.name)
+    return action.form(**form_kwargs)
 
 
 def _download_url(attachment_id: int) -> str | None:
@@ -272,7 +274,7 @@ def _draw_action(*, form, error, application, action):
 @route(bp, "/applications/<int:application_id>/actions/<action>", methods=("POST",),
        permission=policy.can_manage,
        load={"application": by_id(Application), "action": by("action", ACTIONS.get)},
-       form=_posted_form, render=_draw_action)
+       form=posted_form, render=_draw_action)
 def application_action(form, application: Application, action: Action):
     action.run(application, current_user, form)
     flash(action.done, "success")

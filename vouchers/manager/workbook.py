@@ -18,7 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from .. import jobs, policy
 from ..boundary import by_id, route, see_other
 from ..jobs import file_kinds
-from ..models import Call
+from ..models import Call, Job
 from ..services.workbook import WorkbookFilters
 from .blueprint import bp
 
@@ -55,8 +55,9 @@ class WorkbookFilterForm(FlaskForm):
         )
 
 
-def workbook_form(call: Call) -> WorkbookFilterForm:
-    form = WorkbookFilterForm()
+def workbook_form(call: Call, **form_kwargs) -> WorkbookFilterForm:
+    """``form_kwargs``: the API hands its JSON body as ``formdata``."""
+    form = WorkbookFilterForm(**form_kwargs)
     form.type.choices = [(t.voucher_type, t.label) for t in call.voucher_types]
     return form
 
@@ -79,9 +80,13 @@ def _not_made(call: Call, form=None, error: str | None = None):
        permission=policy.can_run_programme, load={"call": by_id(Call)},
        form=lambda call: workbook_form(call), render=_not_made)
 def download_workbook(form: WorkbookFilterForm, call: Call):
-    filters = form.filters
+    job = queue_workbook(call, form.filters, current_user)
+    return see_other("manager.job", job_id=job.id)
+
+
+def queue_workbook(call: Call, filters: WorkbookFilters, user) -> Job:
+    """The workbook's job (the page's and the API's), once the filters fit the call."""
     file_kinds.check_workbook(call, filters)
     title = f"Budget workbook of {call.code}{' (filtered)' if filters.is_filtered else ''}"
-    job = jobs.submit("workbook", file_kinds.workbook_params(call, filters), title=title,
-                      user=current_user)
-    return see_other("manager.job", job_id=job.id)
+    return jobs.submit("workbook", file_kinds.workbook_params(call, filters), title=title,
+                       user=user)

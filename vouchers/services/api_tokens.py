@@ -98,6 +98,9 @@ def needs_touch(token: ApiToken, now: datetime | None = None) -> bool:
 
 
 def touch(token: ApiToken, now: datetime | None = None) -> None:
-    """Record that the token was used (the account page shows when)."""
-    db.session.execute(update(ApiToken).where(ApiToken.id == token.id)
-                       .values(last_used_at=now or utcnow()))
+    """Record that the token was used (the account page shows when). Inside atomic():
+    on SQLite the request has read already, and a plain UPDATE would then be refused
+    ("database is locked") when another request wrote meanwhile."""
+    with atomic():
+        db.session.execute(update(ApiToken).where(ApiToken.id == token.id)
+                           .values(last_used_at=now or utcnow()))
