@@ -112,6 +112,10 @@ def init_app(app: Flask) -> None:
                 advice = ("Remove the character (it may have come with text pasted from "
                           "another program) and send the form again; nothing was saved.")
             message = f"{field} {problem}. {advice}"
+            from .api.problems import for_api
+            from .api.problems import problem as problem_document
+            if for_api():  # the API answers a problem document, as documented: never a page
+                return problem_document(422, message, errors={name or "body": [problem]})
             return render_template("errors/400.html", csrf=False, message=message,
                                    form_sent=request.method not in ("GET", "HEAD")), 400
         return None

@@ -6,7 +6,7 @@ clients, and every euro must arrive to the cent.
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class ProblemSchema(Schema):
@@ -39,8 +39,9 @@ class PageLinksSchema(Schema):
 
 
 class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=lambda n: 1 <= n <= 10**6)
-    per_page = fields.Integer(load_default=25, validate=lambda n: 1 <= n <= 100)
+    # A Range, not a lambda: marshmallow 4 ignores what a validator returns.
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 10**6))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(1, 100))
 
 
 def page_links(endpoint: str, page: int, pages: int, **values) -> dict:

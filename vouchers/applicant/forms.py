@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -167,9 +166,16 @@ class ApplicationForm(FlaskForm):
             return False
         return valid
 
+    def process(self, formdata=None, *args, **kwargs):
+        # What was posted (the page's request, or the API's JSON as form data:
+        # api/boundary.json_form), for validate_cost_lines.
+        formdata = self.meta.wrap_formdata(self, formdata)
+        self.posted_keys = list(formdata or ())
+        super().process(formdata, *args, **kwargs)
+
     def validate_cost_lines(self, field):
         # FieldList keeps the first max_entries lines and drops the rest without a word.
-        posted = {key.split("-")[1] for key in request.form
+        posted = {key.split("-")[1] for key in self.posted_keys
                   if key.startswith(f"{field.name}-") and key.split("-")[1].isdigit()}
         if len(posted) > MAX_COST_LINES:
             raise ValidationError(f"At most {MAX_COST_LINES} cost lines; group smaller costs.")

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.orm import joinedload
 
 from workflows import lifecycle
 
@@ -59,6 +60,23 @@ def reversed_payment_ids(application: Application) -> set[int]:
         select(LedgerEntry.payment_id).where(LedgerEntry.application_id == application.id,
                                              LedgerEntry.kind == REVERSAL)
     ))
+
+
+def payments_to(organisation_id: int, *, page: int, per_page: int
+                ) -> tuple[list[tuple[Payment, bool]], int]:
+    """One page of the payments made to an organisation, newest first, each with whether it
+    was reversed since, and how many there are (the applicant's API: vouchers/api/)."""
+    scope = (select(Payment).join(Application, Payment.application_id == Application.id)
+             .where(Application.organisation_id == organisation_id))
+    total = db.session.scalar(select(func.count()).select_from(scope.subquery()))
+    rows = list(db.session.scalars(
+        scope.options(joinedload(Payment.application))
+        .order_by(Payment.paid_on.desc(), Payment.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)))
+    reversed_ids = set(db.session.scalars(
+        select(LedgerEntry.payment_id).where(LedgerEntry.kind == REVERSAL,
+                                             LedgerEntry.payment_id.in_([p.id for p in rows]))))
+    return [(p, p.id in reversed_ids) for p in rows], total
 
 
 def _ensure_new_reference(application: Application, reference: str) -> None:
