@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 
+from . import follow_up_sheet
 from .cells import clean_text
 from .rows import (
     ApplicationRow,
@@ -75,6 +76,7 @@ SHEET_NAMES = (
     payments_sheet.TITLE,
     de_minimis_sheet.TITLE,
     expenditure_sheet.TITLE,
+    follow_up_sheet.TITLE,
     about_sheet.TITLE,
 )
 
@@ -93,6 +95,7 @@ def build_budget_workbook(
     reconcile: bool = True,
     labels: dict[str, str] | None = None,
     progress: Callable[[int], Any] | None = None,
+    follow_up: Iterable[follow_up_sheet.FollowUpRow] = (),
 ) -> None:
     """Write the funder's workbook to ``target`` (a path or a binary file object).
 
@@ -137,6 +140,8 @@ def build_budget_workbook(
     de_minimis_sheet.write_de_minimis(wb, de_minimis, **shared)
     expenditure_sheet.write_expenditure(wb, payments, meta=meta, recoveries=recoveries,
                                         **shared)
+    # The follow-up surveys' answers per voucher type and round (exports/follow_up_sheet.py).
+    follow_up_sheet.write_follow_up(wb, follow_up, **shared)
     about_sheet.write_about(wb, meta)
     wb.save(target)
     counter.finish()

@@ -1,4 +1,5 @@
-"""`flask --app vouchers send-reminders`: the reminders of deadlines and the daily digests.
+"""`flask --app vouchers send-reminders`: the reminders of deadlines, the daily digests and
+the follow-up surveys that came due (services/surveys.py).
 
 Queues every reminder that is due (services/reminders.py) and then the day's digests
 (services/digests.py), commits once, and prints one line ("queued 4 reminders (2 reviews,
@@ -23,16 +24,21 @@ def _count(n: int, noun: str) -> str:
 def send_reminders_command():
     """Queue the deadline reminders and daily digests that are due (safe from cron)."""
     from .models.base import utcnow
-    from .services import digests, reminders
+    from .services import digests, reminders, surveys
     from .services.errors import DomainError
 
     now = utcnow()
     try:
         result = reminders.send_reminders(now)
+        # Follow-up surveys that came due, and their one reminder (services/surveys.py),
+        # before the digests, which then carry them to those who read mail once a day.
+        run = surveys.send_surveys(now)
         sent = digests.send_user_digests(now) + digests.send_manager_digests(now)
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"queued {_count(result.total, 'reminder')} ({_count(result.reviews, 'review')}, "
-               f"{_count(result.reports, 'report')}), {_count(sent, 'digest')}")
+               f"{_count(result.reports, 'report')}), {_count(sent, 'digest')}"
+               + (f", {_count(run.created, 'survey')} and {_count(run.reminded, 'survey reminder')}"
+                  f" ({_count(run.mails, 'mail')})" if run.created or run.reminded else ""))

@@ -84,6 +84,11 @@ KINDS: dict[str, MailKind] = {k.key: k for k in (
              "{{ due_text }}: {{ application.reference }}",
              urgent=True,
              label="Final report reminder", about="a final report's deadline"),
+    # follow-up surveys after payment (services/surveys.py)
+    MailKind("survey_due", "A short survey on your voucher {{ application.reference }}",
+             label="Follow-up survey", about="follow-up surveys on a paid voucher"),
+    MailKind("survey_reminder", "Reminder: the survey on {{ application.reference }}",
+             label="Follow-up survey reminder", about="reminders of follow-up surveys"),
     # messages on an application, to the other side
     MailKind("message_to_applicant", "New message about {{ application.reference }}",
              label="Message to an applicant", about="new messages from the programme"),

@@ -48,7 +48,7 @@ from ..models import (
     User,
 )
 from ..models.base import utcnow
-from . import banking, batches, consortium, deciding, money
+from . import banking, batches, consortium, deciding, follow_up, money
 from .aid import date_declarations, declarations
 from .catalogue import (
     CRITERIA,
@@ -170,6 +170,8 @@ def load_demo(seed: int = 2026) -> DemoSummary:
     partner_managers = consortium.tell(story, call, managers, evaluators, applicants,
                                         hashes["manager"], now)
     count += len(consortium.SCENES)
+    # Follow-up surveys of the paid vouchers, two of them answered (follow_up.py).
+    follow_up.tell(call, now)
     date_people(rng, managers + evaluators + applicants + partner_managers, now, opens)
     date_declarations(applicants)
     return DemoSummary(True, count)

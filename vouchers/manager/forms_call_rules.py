@@ -18,6 +18,7 @@ from wtforms import (
     HiddenField,
     SelectChoice,
     SelectField,
+    StringField,
     TextAreaField,
 )
 from wtforms.validators import (
@@ -34,6 +35,7 @@ from ..fields import CountField, MoneyField, NumberField, optional_id
 from ..models import COMPANY_SIZES, Call, Programme, User
 from ..models.programmes import DIVERGENCE_SHARE, SME_SIZES, SUPPORT_CAP
 from ..money import format_eur
+from ..services.call_follow_up import months_problems, parse_months
 from ..services.call_specs import MAX_LIMIT, REGION_EXAMPLE, format_regions, parse_regions
 
 SIZE_LABELS = {"micro": "Micro", "small": "Small", "medium": "Medium-sized", "large": "Large"}
@@ -44,7 +46,7 @@ _RULE_FIELDS = frozenset({
     "implementation_ends_on", "divergence_percent", "extra_evaluator_on_divergence",
     "evaluators_from_other_partners",
     "lead_evaluator_id", "provider_other_region", "threshold", "minimum", "advance_percent",
-    "zero_report_returns_quota",
+    "zero_report_returns_quota", "follow_up_months",
 })
 _RULE_GROUPS = frozenset({"sizes", "attachments"})
 NO_LEAD = "No lead evaluator: managers record the consensus"
@@ -81,6 +83,29 @@ class RegionsField(TextAreaField):
         if self.raw_data:
             return self.raw_data[0]
         return format_regions(self.data)
+
+
+class MonthsField(StringField):
+    """Follow-up months typed as "6, 24"; its data a sorted list (services/surveys.py)."""
+
+    def process_formdata(self, valuelist):
+        self._problems = []
+        if valuelist:
+            self.data, self._problems = parse_months(valuelist[0])
+
+    def process_data(self, value):
+        self.data = sorted(value or [])
+
+    def pre_validate(self, form) -> None:
+        problems = getattr(self, "_problems", None) or months_problems(self.data)
+        if problems:
+            self.errors.extend(problems)
+            raise StopValidation()
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return ", ".join(str(m) for m in self.data or ())
 
 
 class _Ticks(Form):
@@ -172,6 +197,10 @@ class CallRulesFields:
         "A voucher closed on a report with no eligible costs gives its quota place back",
         description="Its money always returns to the envelope; ticked, its place in the "
                     "quota too, so another application can be awarded.")
+    follow_up_months = MonthsField(
+        "Follow-up surveys (months after the last payment)",
+        description="For example 6, 24: each paid voucher's company is asked what the "
+                    "voucher led to that many months after its last payment. Empty: none.")
 
     def set_lead_choices(self, evaluators: list[User]) -> None:
         self.lead_evaluator_id.choices = [SelectChoice("", NO_LEAD)] + [
@@ -210,6 +239,7 @@ class CallRulesFields:
             "advance_share": (None if self.advance_percent.data is None
                               else self.advance_percent.data / 100),
             "zero_report_returns_quota": bool(self.zero_report_returns_quota.data),
+            "follow_up_months": list(self.follow_up_months.data or []),
         }
 
 
@@ -225,6 +255,7 @@ def rules_data(call: Call) -> dict:
         "lead_evaluator_id": call.lead_evaluator_id,
         "advance_percent": None if call.advance_share is None else call.advance_share * 100,
         "zero_report_returns_quota": call.zero_report_returns_quota,
+        "follow_up_months": call.follow_up_months,
     }
 
 

@@ -38,6 +38,7 @@ from ..models import (
 )
 from ..money import CENT, ZERO, format_eur
 from . import scoring
+from .call_follow_up import CallSpec, follow_up_problems, set_follow_up
 from .call_money import advance_problems, money_problems, set_money
 from .call_specs import (  # noqa: F401 - the specs and limits are the set-up's API too
     CODE_MAX,
@@ -55,7 +56,7 @@ from .call_specs import (  # noqa: F401 - the specs and limits are the set-up's 
     weight,
     write_given,
 )
-from .deadlines import CallSpec, deadline_problems, set_deadlines
+from .deadlines import deadline_problems, set_deadlines
 from .errors import InvalidInput
 from .programme_setup import (  # noqa: F401 - programmes are set up here too
     NOT_ALLOWED,
@@ -90,7 +91,8 @@ def create_call(programme: Programme | int, spec: CallSpec, by: User) -> Call:
         programme = db.session.get(Programme, programme)
         if programme is None:
             raise InvalidInput("That programme does not exist (any more); choose another.")
-    problems = call_problems(spec) + money_problems(spec) + deadline_problems(spec, programme)
+    problems = (call_problems(spec) + money_problems(spec)
+                + deadline_problems(spec, programme) + follow_up_problems(spec))
     code = normalise_code(spec.code)
     if code and _code_taken(code):
         problems.append(f"Another call already uses the code {code}.")
@@ -104,6 +106,7 @@ def create_call(programme: Programme | int, spec: CallSpec, by: User) -> Call:
         _set_rules(call, spec)
         set_money(call, spec)
         set_deadlines(call, spec)
+        set_follow_up(call, spec)
         programme.calls.append(call)
         for t in spec.types:
             call.voucher_types.append(_new_voucher_type(t))
@@ -203,7 +206,7 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
     policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
     # The rules of the form first: the checks against the database assume them.
     refuse_if(call_problems(spec) + money_problems(spec)
-              + deadline_problems(spec, call.programme))
+              + deadline_problems(spec, call.programme) + follow_up_problems(spec))
     code = normalise_code(spec.code)
     # Checked under the write lock: an award or a review landing a moment ago counts.
     with atomic(clashes=_code_clash(code)):
@@ -245,6 +248,7 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
         _set_rules(call, spec)
         set_money(call, spec)
         set_deadlines(call, spec)
+        set_follow_up(call, spec)
         for cvt in list(call.voucher_types):
             t = wanted.get(cvt.voucher_type)
             if t is None:

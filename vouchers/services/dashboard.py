@@ -24,7 +24,7 @@ from ..figures import received_clause
 from ..models import Application, Call, Partner
 from ..money import ZERO
 from ..policy_partners import application_scope, partner_scope
-from . import money_due, settlement
+from . import money_due, settlement, surveys
 from .call_figures import TypeFigures, call_type_figures, type_figures
 from .calls import calls_open_first
 
@@ -97,6 +97,8 @@ class CallDashboard:
     # counts[state][voucher_type] over the applications received; drafts are counted apart.
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     money: MoneyDue = field(default_factory=MoneyDue)
+    # The follow-up surveys' answers per voucher type and round (services/surveys.py).
+    follow_up: list[surveys.FollowUpFigures] = field(default_factory=list)
 
     @property
     def drafts(self) -> int:
@@ -133,7 +135,7 @@ def call_dashboard(call: Call) -> CallDashboard:
     if money.recoveries:
         money = replace(money, recovery_list=tuple(recoveries_due(call)))
     return CallDashboard(call=call, types=call_type_figures(db.session, call.id), counts=counts,
-                         money=money)
+                         money=money, follow_up=surveys.roll_up(db.session, call.id))
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from sqlalchemy import Connection, func, select
 from werkzeug.utils import secure_filename
 
 from exports import TypeSummary, WorkbookMeta, build_budget_workbook
+from exports.follow_up_sheet import FollowUpRow
 
 from .. import voucher_types
 from ..clock import programme_zone
@@ -51,6 +52,7 @@ from ..extensions import db
 from ..models import Application, Call, DeMinimisGrant, LedgerEntry, Payment, User
 from ..models.base import utcnow
 from ..models.ledger import RECOVERY, REVERSAL
+from . import surveys
 from .call_figures import TypeFigures, call_type_figures
 from .errors import InvalidInput
 from .workbook_rows import (
@@ -119,7 +121,7 @@ class WorkbookFilters:
             lines.append((
                 "Award dates",
                 f"inclusive, {zone} time; they restrict Vouchers, Ledger, Payments, De minimis "
-                "and List of expenditure, not Summary or Applications",
+                "and List of expenditure, not Summary or Applications (nor Follow-up)",
             ))
         return lines
 
@@ -196,11 +198,23 @@ class BudgetExport:
         self.scope = Scope(conn, call.id, filters.voucher_types, filters.awarded_from,
                            filters.awarded_to, self.zone)
         self._figures: list[TypeFigures] | None = None
+        self._follow_up: list[FollowUpRow] | None = None
 
     def figures(self) -> list[TypeFigures]:
         if self._figures is None:
             self._figures = call_type_figures(self.conn, self.call.id, self.filters.voucher_types)
         return self._figures
+
+    def follow_up(self) -> list[FollowUpRow]:
+        """The Follow-up sheet's rows: the dashboard's roll-up (services/surveys.py)."""
+        if self._follow_up is None:
+            self._follow_up = [FollowUpRow(
+                label=f.label, months=f.months, sent=f.sent, answered=f.answered,
+                jobs_created=f.jobs_created, turnover_change=f.turnover_change,
+                follow_on_investment=f.follow_on_investment, market_entries=f.market_entries,
+                certifications=f.certifications)
+                for f in surveys.roll_up(self.conn, self.call.id, self.filters.voucher_types)]
+        return self._follow_up
 
     def filename(self, at: datetime) -> str:
         return workbook_filename(self.call, at, self.filters)
@@ -225,7 +239,8 @@ class BudgetExport:
         # Payments lists every payment; the list of expenditure those not reversed, and the
         # recoveries.
         return (len(figures) + applications + vouchers + count(LedgerEntry)
-                + count(DeMinimisGrant) + 2 * payments - reversed_payments + recoveries)
+                + count(DeMinimisGrant) + 2 * payments - reversed_payments + recoveries
+                + len(self.follow_up()))
 
     def meta(self, *, generated_by: str, now: datetime) -> WorkbookMeta:
         return WorkbookMeta(
@@ -268,5 +283,6 @@ class BudgetExport:
             reconcile=not self.filters.has_dates,
             labels=voucher_types.LABELS,
             progress=count,
+            follow_up=self.follow_up(),
         )
         return written

@@ -1,0 +1,98 @@
+"""The applicant's follow-up surveys: what a paid voucher led to (services/surveys.py).
+
+The mail of a survey links here; the applicant's home lists the surveys still to answer
+(templates/applicant/_surveys.html, through ``open_surveys``). The form asks the questions
+of the voucher's type only; the service checks the answers again and takes them once.
+"""
+
+from __future__ import annotations
+
+from flask import flash, render_template
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectChoice, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+
+from .. import policy
+from ..boundary import by_id, route, see_other
+from ..fields import CountField, MoneyField
+from ..models.surveys import FollowUpSurvey
+from ..money import parse_amount
+from ..services import surveys
+from .blueprint import bp
+
+YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
+
+
+class SignedMoneyField(MoneyField):
+    """An amount that may be negative (a turnover that fell): "-5000" or "−5000"."""
+
+    def parse(self, text: str):
+        if text[:1] in ("-", "\u2212"):
+            return -parse_amount(text[1:].strip())
+        return super().parse(text)
+
+
+def _not_negative(form, field) -> None:
+    if field.data is not None and field.data < 0:
+        raise ValidationError("Cannot be negative.")
+
+
+def _field(question: surveys.Question):
+    required = InputRequired("Answer this question.")
+    if question.kind == surveys.COUNT:
+        return CountField(question.label, description=question.description, validators=[
+            required, NumberRange(max=surveys.MOST_JOBS,
+                                  message=f"At most {surveys.MOST_JOBS:,}.")])
+    if question.kind == surveys.MONEY:
+        if question.key == surveys.TURNOVER:
+            return SignedMoneyField(question.label, description=question.description,
+                                    validators=[required])
+        return MoneyField(question.label, description=question.description,
+                          validators=[required, _not_negative])
+    return RadioField(question.label, choices=YES_NO, description=question.description,
+                      validators=[InputRequired("Answer yes or no.")])
+
+
+class _SurveyForm(FlaskForm):
+    comment = TextAreaField(
+        "Anything else the programme should know (optional)",
+        validators=[Length(max=surveys.MAX_COMMENT,
+                           message=f"At most {surveys.MAX_COMMENT:,} characters.")])
+    questions: tuple[surveys.Question, ...] = ()
+
+    def asked(self):
+        """(question, its field) in the order the type asks them."""
+        return [(q, self[q.key]) for q in self.questions]
+
+    def answers(self) -> dict:
+        return {q.key: (f.data == "yes" if q.kind == surveys.YES_NO else f.data)
+                for q, f in self.asked()}
+
+
+def survey_form(survey: FollowUpSurvey) -> _SurveyForm:
+    """The form of the questions the voucher's type is asked."""
+    questions = surveys.questions_of(survey.application.voucher_type)
+    form_class = type("SurveyForm", (_SurveyForm,), {
+        "questions": questions, **{q.key: _field(q) for q in questions}})
+    return form_class()
+
+
+def _page(form: _SurveyForm, survey: FollowUpSurvey, error: str | None = None):
+    answered = [(q, surveys.describe_answer(q, getattr(survey, q.key)))
+                for q in surveys.questions_of(survey.application.voucher_type)]
+    return render_template("applicant/survey.html", form=form, survey=survey, error=error,
+                           application=survey.application, answered=answered)
+
+
+@bp.context_processor
+def _open_surveys():
+    return {"open_surveys": lambda: surveys.open_surveys_of(current_user)}
+
+
+@route(bp, "/surveys/<int:survey_id>", permission=policy.can_answer_survey,
+       load={"survey": by_id(FollowUpSurvey)}, form=survey_form, render=_page)
+def survey(form: _SurveyForm, survey: FollowUpSurvey):
+    surveys.answer(survey, current_user, form.answers(), form.comment.data or "")
+    flash("Thank you: your answers are recorded.", "success")
+    return see_other("applicant.home")
