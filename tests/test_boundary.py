@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "vouchers"
 # The request boundary commits for web requests; the CLI commits for its commands.
 COMMITTERS = {APP / "boundary.py", APP / "cli.py", APP / "cli_payments.py",
-              APP / "cli_reminders.py", APP / "cli_rates.py",
+              APP / "cli_reminders.py", APP / "cli_rates.py", APP / "cli_privacy.py",
               # The mail sender commits each claim before it talks to the mail server (so
               # no write lock is held during network I/O and two senders never both win
               # a row), and each outcome after: no caller could commit in between.

@@ -24,7 +24,8 @@ APPLY = {"title": "Payer meetings", "summary": "Two meetings.", "requested_amoun
 
 def register(client):
     return client.post("/account/register", data={"name": "Ada Founder", "email": EMAIL,
-                                                  "password": GOOD_NEW, "confirm": GOOD_NEW})
+                                                  "password": GOOD_NEW, "confirm": GOOD_NEW,
+                                                  "privacy_notice": "y"})
 
 
 def verify_link(deliver) -> str:

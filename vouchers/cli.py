@@ -16,6 +16,7 @@ from . import (
     cli_ledger,
     cli_mail,
     cli_payments,
+    cli_privacy,
     cli_rates,
     cli_reminders,
     policy,
@@ -38,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli_rates.import_rates_command)
     app.cli.add_command(cli_jobs.worker_command)
     app.cli.add_command(cli_jobs.jobs_expire_command)
+    app.cli.add_command(cli_privacy.purge_expired_command)
 
 
 @click.command("demo")

@@ -106,6 +106,9 @@ def mail_settings(instance_path: str) -> dict:
         # more when it has passed.
         "REVIEW_REMINDER_DAYS": int(os.environ.get("REVIEW_REMINDER_DAYS", "3")),
         "REPORT_REMINDER_DAYS": int(os.environ.get("REPORT_REMINDER_DAYS", "14")),
+        # A follow-up survey still unanswered this many days after it went out is
+        # reminded of, once (services/surveys.py).
+        "SURVEY_REMINDER_DAYS": int(os.environ.get("SURVEY_REMINDER_DAYS", "14")),
         # How long the links mailed for a password reset, an address's verification and
         # a changed address work (services/account_tokens.py).
         "PASSWORD_RESET_SECONDS": int(os.environ.get("PASSWORD_RESET_SECONDS", "3600")),
@@ -153,6 +156,13 @@ def from_environment(instance_path: str) -> dict:
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(Path(instance_path) / "uploads")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
         "PROGRAMME_TIMEZONE": os.environ.get("PROGRAMME_TIMEZONE", "Europe/Brussels"),
+        # The API's budget per token, user or address (Flask-Limiter's syntax).
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "").strip() or "600/minute",
+        # How long personal data is kept (services/retention.py; purge-expired erases it).
+        **{name: int(os.environ.get(name, default)) for name, default in (
+            ("RETENTION_YEARS", "5"), ("DE_MINIMIS_RETENTION_YEARS", "10"),
+            ("ACCOUNT_DISABLE_AFTER_DAYS", str(3 * 365)),
+            ("ACCOUNT_ANONYMISE_AFTER_DAYS", str(5 * 365)))},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Production is served over HTTPS: cookies never travel in clear there, unless

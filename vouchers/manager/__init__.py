@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     partner_reports,
     partners,
     payments,
+    privacy,
     providers,
     ranking,
     rates,

@@ -23,6 +23,7 @@ from ..navigation import nav_item
 from ..services import aid
 from ..services import bank_details as banking
 from ..services import organisations as companies
+from ..services.retention import retention_of
 from .blueprint import bp
 from .forms import CorrectionForm, OrganisationSearchForm
 from .forms_bank import ConfirmBankChangeForm, ManagerBankDetailsForm, RefuseBankChangeForm
@@ -67,6 +68,7 @@ def company_page(form=None, organisation: Organisation | None = None, error=None
     return render_template("manager/organisation_form.html", form=form, error=error,
                            organisation=organisation,
                            record=companies.company_record(organisation),
+                           retention=retention_of(organisation),
                            **company_bank_section(organisation, **(bank or {})),
                            **aid_section(organisation, endpoints=AID_ENDPOINTS,
                                          organisation_id=organisation.id, **aid_parts))

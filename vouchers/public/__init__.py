@@ -1,1 +1,1 @@
-from . import operations, views  # noqa: F401  (registers the routes)
+from . import operations, privacy, views  # noqa: F401  (registers the routes)

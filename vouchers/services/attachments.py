@@ -231,6 +231,11 @@ def remove_on_rollback(path: Path) -> None:
     db.session.info.setdefault(_REMOVE_ON_ROLLBACK, []).append(path)
 
 
+def remove_on_commit(path: Path) -> None:
+    """Delete a stored file once the request's transaction commits (its row was erased)."""
+    db.session.info.setdefault(_REMOVE_ON_COMMIT, []).append(path)
+
+
 def discard(path: Path) -> None:
     """Remove a stored file now (one whose row was never added); no error if it is gone."""
     _unlink(path)

@@ -30,7 +30,7 @@ from .. import policy
 from ..extensions import db
 from ..models import FailedLogin, KnownAddress, User
 from ..models.base import utcnow
-from . import account_tokens, accounts
+from . import account_tokens, accounts, privacy
 from .errors import ConstraintClash, DomainError, InvalidInput
 from .transaction import atomic
 
@@ -181,6 +181,16 @@ def count_failure(email: str, address: str, now: datetime | None = None) -> None
     _record_failure(email, address, now or utcnow())
 
 
+def clear_failures(email: str, address: str | None = None) -> None:
+    """Forget the failures counted against ``email`` (from ``address`` only, if given): a
+    success clears its pair's, as log_in does (services/totp.py, for its probes)."""
+    where = [FailedLogin.email == _normal(email)]
+    if address is not None:
+        where.append(FailedLogin.address == address)
+    with atomic():
+        db.session.execute(delete(FailedLogin).where(*where))
+
+
 def log_in(email: str, password: str, address: str, now: datetime | None = None) -> User:
     """The user, after the throttle lets the attempt through and the password is right.
 
@@ -240,7 +250,8 @@ def change_password(user: User, current: str, new: str, address: str,
     current_app.logger.info("password changed: %s from %s", user.email, address)
 
 
-def register(*, email: str, name: str, password: str, address: str) -> str:
+def register(*, email: str, name: str, password: str, address: str,
+             read_privacy_notice: bool = False) -> str:
     """Register an applicant; returns the address the confirmation link went to.
 
     The answer never tells whether the address has an account: for one that has, the
@@ -249,12 +260,16 @@ def register(*, email: str, name: str, password: str, address: str) -> str:
     mailed link confirms the address and logs the new applicant in. Every registration
     counts against the requester's address like a failed login, so it cannot be used to
     mail many addresses."""
+    if not read_privacy_notice:
+        raise InvalidInput("Read the privacy notice and tick the box.")
     now = utcnow()
     check_requests(address, now)
     email = email.strip()
     owner = accounts.find_by_email(email)
     if owner is None:
         user = accounts.register_applicant(email=email, name=name, password=password)
+        with atomic():
+            privacy.record_consent(user, privacy.PRIVACY_NOTICE)
         # The address is confirmed by the mailed link, which also logs the user in.
         account_tokens.send_verification(user, address, now)
         current_app.logger.info("registered: %s (applicant, id %s) from %s", user.email,

@@ -33,6 +33,7 @@ from . import (
     ledger,
     notifications,
     partners,
+    privacy,
     scoring,
     settlement,
     undertaking,
@@ -255,6 +256,7 @@ def submit(application: Application, actor: User, now: datetime | None = None, *
         fire(application, "submit", actor, now=now)
         application.submitted_at = now
         application.publication_consent = bool(publication_consent)
+        privacy.record_submission_consents(application, actor, bool(publication_consent))
         partners.place(application)
         versions.record_submission(application, actor, now)
         # The rules are shown, not enforced, at submission: a manager may still accept an
