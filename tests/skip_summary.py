@@ -31,7 +31,7 @@ def missing_tools_line(skipped_reports) -> str | None:
     parts = "; ".join(f"{count} because {reason}" for reason, count in reasons.most_common())
     return (f"!!! {sum(reasons.values())} TESTS SKIPPED FOR A MISSING TOOL: {parts}. "
             "Install or start them so they run (make test installs Chromium and LibreOffice "
-            "when run as root with apt-get).")
+            "when run as root with apt-get, and axe-core with npm).")
 
 
 def pytest_terminal_summary(terminalreporter, config) -> None:
