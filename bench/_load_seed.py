@@ -55,7 +55,8 @@ REGIONS = {"NL": "North Brabant", "BE": "Wallonia", "FR": "Brittany", "IE": "Sou
 class Seeded:
     rush_cvt_id: int
     decide_call_id: int
-    managers: list[dict]  # email, password, country, ids (of its applications to award)
+    # email, password, country, ids (of its applications to award), totp_secret
+    managers: list[dict]
     applicants: list[dict]  # email, password, stage, application_id (the draft's)
 
     def as_dict(self) -> dict:
@@ -101,8 +102,15 @@ def populate(managers: int, per_manager: int, applicants: int) -> Seeded:
         country = MANAGER_COUNTRIES[m % len(MANAGER_COUNTRIES)]
         ids = [_reviewed(decide, country, m * per_manager + i, evaluator, lead, now)
                for i in range(per_manager)]
+        # Managers sign in with a second factor: each gets one through the service, and
+        # the load test's manager computes its codes from the secret (bench/_load_users.py).
+        from vouchers.services import totp
+
+        secret = totp.begin_enrolment(manager)
+        totp.confirm_enrolment(manager, totp.code_of(secret, now - timedelta(seconds=30)),
+                               "seed")
         listed.append({"email": manager.email, "password": MANAGER_PASSWORD,
-                       "country": country, "ids": ids})
+                       "country": country, "ids": ids, "totp_secret": secret})
     # The decided call closed yesterday: its applications were all in before.
     db.session.execute(update(Call).where(Call.id == decide.call_id)
                        .values(closes_at=now - timedelta(days=1)))

@@ -82,6 +82,9 @@ WRITES = ("INSERT", "UPDATE", "DELETE")
 CONTROL = {"BEGIN", "COMMIT", "ROLLBACK"}
 MANAGER_EMAIL = "manager@bench.example"
 MANAGER_PASSWORD = "bench-manager-password"
+# Managers sign in with a second factor: the seed enrols this secret through the service,
+# log_in_manager types its code.
+MANAGER_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 OUT_OF_REACH = 10**9
 # Round 3 only: the boundary as it was, taking the write lock before any POST's view.
 OLD_BOUNDARY = {"on": False}
@@ -108,6 +111,11 @@ def populate(applications: int) -> list[int]:
                      role="evaluator", password_hash="!")
     db.session.add_all([programme, manager, evaluator])
     db.session.flush()
+    from vouchers.services import totp
+
+    totp.begin_enrolment(manager, MANAGER_TOTP_SECRET)
+    totp.confirm_enrolment(manager, totp.code_of(MANAGER_TOTP_SECRET,
+                                                 now - timedelta(seconds=30)), "seed")
     ids = []
     for i in range(applications):
         # One company per application, so no per-company cap refuses an award.
@@ -164,6 +172,12 @@ def log_in_manager(port: int) -> str:
                              {"email": MANAGER_EMAIL, "password": MANAGER_PASSWORD})
     if status not in (302, 303) or not cookie:
         raise SystemExit(f"the manager could not log in (status {status})")
+    import pyotp
+
+    status, cookie, _ = post(port, "/account/login/code",
+                             {"code": pyotp.TOTP(MANAGER_TOTP_SECRET).now()}, cookie)
+    if status not in (302, 303) or not cookie:
+        raise SystemExit(f"the manager's code was refused (status {status})")
     return cookie
 
 

@@ -94,7 +94,8 @@ def seed(url: str, instance: str, managers: int, per_manager: int, applicants: i
     from bench._common import make_app
     from vouchers.extensions import db
 
-    app = make_app(url, instance)
+    # The server's key: the managers' second-factor secrets are encrypted with it.
+    app = make_app(url, instance, SECRET_KEY="load-rush-secret-key")
     with app.app_context():
         seeded = _load_seed.populate(managers, per_manager, applicants).as_dict()
         db.engine.dispose()

@@ -11,8 +11,12 @@ from tests.factories import PASSWORD
 
 
 def login(client, user, **kwargs):
-    return client.post("/account/login", data={"email": user.email, "password": PASSWORD},
-                       **kwargs)
+    response = client.post("/account/login", data={"email": user.email,
+                                                    "password": PASSWORD}, **kwargs)
+    from tests.helpers import second_factor_passed
+
+    second_factor_passed(client, user)  # a manager has none: not what is tested here
+    return response
 
 
 def assert_protective_headers(response):

@@ -20,7 +20,7 @@ from workflows import lifecycle
 from workflows.lifecycle import APPLICANT, EDITABLE_STATES, EVALUATOR, MANAGER
 
 from .extensions import db
-from .models import Application, Assignment, Attachment, Invitation, Partner, User
+from .models import Application, Assignment, Attachment, Invitation, Partner, Programme, User
 from .policy_partners import (  # noqa: F401  (re-exported: ask this module)
     application_scope,
     can_run_programme,
@@ -56,6 +56,11 @@ def can_visit(user: Any, obj: Any = None) -> bool:
 def can_use_account(user: Any, obj: Any = None) -> bool:
     """A signed-in user's own account pages (changing the password)."""
     return _signed_in(user) and (obj is None or obj.id == user.id)
+
+
+def can_revoke_token(user: Any, token: Any) -> bool:
+    """A personal access token is its owner's alone: another user gets a 404."""
+    return _signed_in(user) and token.user_id == user.id
 
 
 # --- applicants -----------------------------------------------------------------------
@@ -164,6 +169,26 @@ def can_enable_account(user: Any, target: User) -> bool:
 
 def can_unlock_account(user: Any, target: User) -> bool:
     return can_run_programme(user)
+
+
+def can_reset_second_factor(user: Any, target: User) -> bool:
+    """Take away another user's second factor (a lost phone); never one's own, which
+    would let a stolen password session drop it."""
+    return can_run_programme(user) and target.id != user.id
+
+
+def must_use_second_factor(user: Any) -> bool:
+    """Managers sign in with a second factor; evaluators too once a programme says so."""
+    if not _signed_in(user) or user.role not in (MANAGER, EVALUATOR):
+        return False
+    return user.role == MANAGER or bool(db.session.scalar(select(
+        select(Programme.id).where(Programme.evaluators_need_second_factor.is_(True))
+        .exists())))
+
+
+def can_turn_off_second_factor(user: Any, obj: Any = None) -> bool:
+    return (_signed_in(user) and user.totp_enabled_at is not None
+            and not must_use_second_factor(user))
 
 
 # Evaluators are asked while an application awaits its review or is under it.
@@ -343,6 +368,11 @@ def can_withdraw_aid(user: Any, declaration: Any) -> bool:
     """Whoever may declare the company's aid may withdraw a declaration (with a reason,
     kept in the company's history)."""
     return can_declare_aid(user, declaration.organisation)
+
+
+def can_answer_survey(user: Any, survey: Any) -> bool:
+    """A voucher's follow-up survey: its company's (a second answer: services/surveys.py)."""
+    return is_owner(user, survey.application)
 
 
 # --- jobs (issue 12) and mail and messages (issue 10): in vouchers/policy_jobs.py and

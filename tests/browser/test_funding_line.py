@@ -13,7 +13,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from tests.browser.test_voucher_life import TIMEOUT_MS, expect_flash, log_in
+from tests.browser.test_voucher_life import (
+    TIMEOUT_MS,
+    enrol_second_factor,
+    expect_flash,
+    log_in,
+)
 from tests.factories import Factories
 from vouchers.extensions import db
 from vouchers.models import Application
@@ -31,6 +36,7 @@ def ranked(live_server):
         call = make.call(TYPES, code="FL")
         cvt = call.voucher_type("market_validation")
         manager = make.manager()
+        enrol_second_factor(manager)
         apps = []
         for score in (5, 4, 3):
             application = make.application("submitted", cvt, requested="40000.00",

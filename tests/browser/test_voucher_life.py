@@ -58,11 +58,27 @@ def expect_state(page, label: str) -> None:
     expect(line.locator(".badge").first).to_have_text(label)
 
 
+def enrol_second_factor(user) -> None:
+    """Managers sign in with a second factor: enrol the known secret through the service
+    (tests/matrix_cases_second_factor.enrol), for log_in to answer the code step with."""
+    from tests.matrix_cases_second_factor import enrol
+
+    enrol(user)
+
+
 def log_in(page, base_url: str, email: str, password: str = PASSWORD) -> None:
+    import pyotp
+
+    from tests.matrix_cases_second_factor import SECRET
+
     page.goto(base_url + "/account/login")
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    if page.url.endswith("/account/login/code"):
+        page.get_by_label("Code", exact=True).fill(pyotp.TOTP(SECRET).now())
+        page.get_by_role("button", name="Continue").click()
 
 
 @pytest.fixture
@@ -74,6 +90,7 @@ def programme(live_server):
         call = make.call(code="VL", criteria=3)
         provider = make.provider()
         manager = make.manager()
+        enrol_second_factor(manager)
         evaluator = make.evaluator()
         mv = call.voucher_type("market_validation")
         return {
@@ -103,6 +120,7 @@ def test_voucher_life_from_registration_to_payment(browser, live_server, program
         sme.get_by_label("E-mail address").fill(SME_EMAIL)
         sme.get_by_label("Password", exact=True).fill(SME_PASSWORD)
         sme.get_by_label("Repeat the password").fill(SME_PASSWORD)
+        sme.get_by_label("I have read the privacy notice", exact=False).check()
         sme.get_by_role("button", name="Create my account").click()
 
         expect(sme.get_by_role("heading", name="Check your e-mail")).to_be_visible()

@@ -100,8 +100,8 @@ def _render_login(form, error=None):
        before=_go_home_if_signed_in)
 def login(form):
     user = logins.log_in(form.email.data.strip(), form.password.data, request_address())
-    _start_session(user)
-    return redirect(safe_next(request.args.get("next")) or home_url_for(user), code=303)
+    # A user with a second factor is not signed in yet: the code step comes first.
+    return second_factor.after_password(user, safe_next(request.args.get("next")))
 
 
 def _render_home(error=None):
@@ -138,7 +138,7 @@ def register(form):
     # instead (services/logins.register); the mailed link logs a new applicant in.
     session["registered_email"] = logins.register(
         email=form.email.data, name=form.name.data, password=form.password.data,
-        address=request_address())
+        address=request_address(), read_privacy_notice=form.privacy_notice.data)
     return see_other("auth.registered")
 
 
@@ -196,5 +196,6 @@ def accept_invitation(form, invitation):
 
 # On this blueprint too: the pages of accounts by e-mail (a forgotten password, confirming
 # or changing the address; account_pages.py) and the account's mail settings (each message
-# at once, or a daily digest; settings.py).
-from . import account_pages, settings  # noqa: E402, F401
+# at once, or a daily digest; settings.py), the API tokens (tokens_page.py) and two-factor
+# sign-in (second_factor.py: the login's code step, enrolling).
+from . import account_pages, second_factor, settings, tokens_page  # noqa: E402, F401

@@ -1,11 +1,12 @@
 """The programme's form: the funded scheme, its budget, dates and partner regions, its own
-bank account (the debtor of its SEPA payment files) and the granting authority of its aid."""
+bank account (the debtor of its SEPA payment files) and the granting authority of its aid;
+and, on its own, whether its evaluators must sign in with a second factor."""
 
 from __future__ import annotations
 
 from flask import request
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
 from exports import sepa_file
@@ -93,3 +94,11 @@ def programme_form(programme: Programme) -> ProgrammeForm:
     if request.method == "POST":
         return ProgrammeForm()
     return ProgrammeForm(data={name: getattr(programme, name) for name in FIELDS})
+
+
+class EvaluatorsSecondFactorForm(FlaskForm):
+    """A form of its own (managers always need a second factor; this is the evaluators'
+    rule): saving it does not touch the programme's budget and dates, nor they it."""
+
+    required = BooleanField("Evaluators must use two-factor sign-in")
+    submit = SubmitField("Save the sign-in rule")

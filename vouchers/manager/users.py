@@ -1,5 +1,7 @@
 """Users and invitations: the manager lists accounts, invites evaluators and managers,
-disables (after a confirmation page), enables and unlocks accounts."""
+disables (after a confirmation page), enables and unlocks accounts, resets another
+user's two-factor sign-in (after a confirmation page) and sets whether the programme's
+evaluators must use one."""
 
 from __future__ import annotations
 
@@ -12,13 +14,15 @@ from workflows.lifecycle import ROLES
 
 from .. import policy
 from ..auth.forms import ActionForm, DisableForm
+from ..auth.second_factor_forms import ResetSecondFactorForm
 from ..boundary import back_to, by_id, route, see_other
 from ..links import external_url
-from ..models import Invitation, User
+from ..models import Invitation, Programme, User
 from ..navigation import nav_item
-from ..services import accounts, logins, partner_setup
+from ..services import accounts, logins, partner_setup, totp
 from .blueprint import bp
 from .forms_partners import invite_form, user_partner_form
+from .forms_programmes import EvaluatorsSecondFactorForm
 
 nav_item("manager", "Users", "manager.users", order=90)
 # The session key holding a new invitation's link until its page is drawn.
@@ -124,6 +128,43 @@ def unlock_user(user):
                             current_user.email, cleared)
     flash(f"The failed logins of {user.name} are cleared; logging in works again.", "success")
     return see_other("manager.users")
+
+
+def _render_reset(form, user, error=None):
+    if error:
+        form.form_errors.append(error)
+    return render_template("auth/second_factor/reset.html", form=form, user=user,
+                           must_enrol=policy.must_use_second_factor(user))
+
+
+@route(bp, "/users/<int:user_id>/second-factor/reset",
+       permission=policy.can_reset_second_factor, load={"user": by_id(User)},
+       form=ResetSecondFactorForm, render=_render_reset)
+def reset_second_factor(form, user):
+    totp.reset(user, current_user, reason=form.reason.data or "")
+    current_app.logger.info("second factor reset: %s by %s", user.email, current_user.email)
+    flash(f"The two-factor sign-in of {user.name} is reset and their sessions have ended.",
+          "success")
+    return see_other("manager.users")
+
+
+def _back_to_programme(form=None, error=None, programme=None):
+    return back_to("manager.edit_programme", error or "The form expired; save again.",
+                   programme_id=programme.id)
+
+
+@route(bp, "/programmes/<int:programme_id>/second-factor", permission=policy.can_run_programme,
+       load={"programme": by_id(Programme)}, form=EvaluatorsSecondFactorForm,
+       render=_back_to_programme, methods=("POST",))
+def evaluators_second_factor(form, programme):
+    required = bool(form.required.data)
+    if totp.require_for_evaluators(programme, required, current_user):
+        current_app.logger.info("evaluators' second factor %s for %s by %s",
+                                "required" if required else "optional", programme.name,
+                                current_user.email)
+    flash("Evaluators now sign in with two-factor sign-in." if required else
+          "Two-factor sign-in is now optional for evaluators.", "success")
+    return see_other("manager.edit_programme", programme_id=programme.id)
 
 
 @route(bp, "/invitations/<int:invitation_id>/revoke", permission=policy.can_revoke_invitation,
