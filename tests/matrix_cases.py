@@ -46,6 +46,7 @@ class Post:
     done: Callable[[], bool]  # the database shows the action happened (read after it)
     data: dict = field(default_factory=dict)
     status: int = 303
+    session: dict = field(default_factory=dict)  # put in the session before the POST
 
 
 CASES: dict[str, Callable] = {}
@@ -198,7 +199,8 @@ def _(make):
 @case("auth.register")
 def _(make):
     data = {"name": "Ada Founder", "email": "ada@startup.example",
-            "password": "plum tractor velvet harbour", "confirm": "plum tractor velvet harbour"}
+            "password": "plum tractor velvet harbour", "confirm": "plum tractor velvet harbour",
+            "privacy_notice": "y"}
     return Post("anonymous", None, url("auth.register"), data=data,
                 done=lambda: count(User, User.email == "ada@startup.example",
                                    User.role == "applicant") == 1)
@@ -461,8 +463,12 @@ from tests import (  # noqa: E402, F401
     matrix_cases_partner_reports,
     matrix_cases_partners_admin,
     matrix_cases_payments,
+    matrix_cases_privacy,
     matrix_cases_ranking,
     matrix_cases_register,
     matrix_cases_scoring,
+    matrix_cases_second_factor,
+    matrix_cases_surveys,
+    matrix_cases_tokens,
     matrix_cases_versions,
 )

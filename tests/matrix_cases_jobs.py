@@ -19,6 +19,7 @@ from vouchers.extensions import db
 from vouchers.jobs import runner
 from vouchers.models import Job
 from vouchers.models.base import utcnow
+from vouchers.services.workbook import XLSX_MIMETYPE
 
 
 def finished_job(user, *, kind: str = "workbook", params: dict, state: str = "done",
@@ -37,7 +38,8 @@ def finished_job(user, *, kind: str = "workbook", params: dict, state: str = "do
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{job.id}-matrix.xlsx").write_bytes(data)
         job.file_path, job.filename = f"{job.id}-matrix.xlsx", "X1-budget.xlsx"
-        job.mimetype, job.size = "application/octet-stream", len(data)
+        # A workbook's own type, as the runner records it (the API documents it).
+        job.mimetype, job.size = XLSX_MIMETYPE, len(data)
     job.state = state  # a done job has its file (a CHECK constraint), so set last
     db.session.commit()
     return job

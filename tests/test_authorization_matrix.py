@@ -53,6 +53,9 @@ ALLOWED_BY = {
     # same people. Not (yet) the evaluator assigned without a conflict: they have not
     # confirmed having none, so they see nothing of its content.
     "can_view_application": {"applicant"} | MANAGERS,
+    # The applicant's own API (/api/v1/me): its owner only, as the applicant's pages
+    # (can_apply and can_view_application together).
+    "is_owner": {"applicant"},
     "can_download": {"applicant"} | MANAGERS,
     "can_review": {"evaluator"},
     # Account administration: managers only (the target, another applicant, is not one of
@@ -62,6 +65,7 @@ ALLOWED_BY = {
     "can_disable_account": {"manager"},
     "can_enable_account": {"manager"},
     "can_unlock_account": {"manager"},
+    "can_reset_second_factor": {"manager"},
     # The evaluator assigned without a conflict opens the application's page, which asks
     # them to confirm they have none (or declare one) first; only then may they compare
     # its versions, like the managers. The manager may unassign them: no review yet.
@@ -110,6 +114,10 @@ ALLOWED_BY = {
     "can_list_jobs": MANAGERS,
     "can_see_job": {"manager"},
     "can_retry_job": {"manager"},
+    # Follow-up surveys (issue 14): the world's survey is on the applicant's paid voucher.
+    "can_answer_survey": {"applicant"},
+    # Personal access tokens (issue 13): the world's token is its applicant's alone.
+    "can_revoke_token": {"applicant"},
 }
 
 
@@ -191,11 +199,13 @@ def world(app, make):
         matrix_cases_messages,
         matrix_cases_partner_reports,
         matrix_cases_partners,
+        matrix_cases_surveys,
+        matrix_cases_tokens,
     )
 
     for part in (matrix_cases_partners, matrix_cases_partner_reports, matrix_cases_mail,
                  matrix_cases_accounts_mail, matrix_cases_messages, matrix_cases_deadlines,
-                 matrix_cases_jobs):
+                 matrix_cases_jobs, matrix_cases_tokens, matrix_cases_surveys):
         args.update(part.world_args(make, users, args))
     return users, args
 
@@ -307,6 +317,10 @@ POST_CASES = (
     "manager.edit_provider", "manager.enable_user", "manager.invite_user", "manager.new_call",
     "manager.new_programme", "manager.new_provider", "manager.reactivate_provider",
     "manager.revoke_invitation", "manager.unlock_user",
+    # two-factor sign-in (issue 13): tests/matrix_cases_second_factor.py
+    "auth.second_factor_code", "auth.start_second_factor", "auth.confirm_second_factor",
+    "auth.new_recovery_codes", "auth.turn_off_second_factor",
+    "manager.reset_second_factor", "manager.evaluators_second_factor",
     "manager.unassign",
     "manager.accept_exception",
     "manager.consensus", "evaluator.consensus",
@@ -326,6 +340,12 @@ POST_CASES = (
     # jobs (issue 12): tests/matrix_cases_jobs.py; the long downloads queue a job now
     "manager.retry_job", "manager.download_workbook", "manager.download_sepa",
     "manager.partner_report_xlsx", "manager.consortium_summary_xlsx",
+    # privacy (issue 14): tests/matrix_cases_privacy.py
+    "manager.anonymise_organisation",
+    # follow-up surveys (issue 14): tests/matrix_cases_surveys.py
+    "applicant.survey",
+    # API tokens (issue 13): tests/matrix_cases_tokens.py
+    "auth.api_tokens_page", "auth.revoke_api_token",
 )
 
 
@@ -346,6 +366,9 @@ def test_an_allowed_users_valid_post_succeeds(app, client, make, name):
     logout(client)
     if post.user is not None:
         login(client, post.user)
+    if post.session:  # the half-signed-in state of the login's code step
+        with client.session_transaction() as session:
+            session.update(post.session)
     response = client.post(post.url, data=post.data)
     assert response.status_code == post.status, response.get_data(as_text=True)
     if post.status == 303:

@@ -250,7 +250,7 @@ def test_page_numbers_out_of_range_are_400_with_a_message(client, world, role, p
 TEXT_FORMS = {
     "registration name": (None, "/account/register", None, "name", {
         "name": "Ada Lovelace", "email": "ada@example.org", "password": PASSWORD,
-        "confirm": PASSWORD}),
+        "confirm": PASSWORD, "privacy_notice": "y"}),
     "company legal name": ("newcomer", "/apply/profile", None, "legal_name", {
         "legal_name": "Analytical Engines B.V.", "registry_number": "NL123456789",
         "country": "NL", "region": "Utrecht"}),

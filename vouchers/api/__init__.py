@@ -58,7 +58,7 @@ SPEC = {
 
 
 def init_app(app: Flask) -> None:
-    from . import applicant, docs, evaluator, manager, public
+    from . import applicant, docs, evaluator, manager, manager_actions, public
     for key, value in SPEC.items():
         app.config.setdefault(key, value)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
@@ -70,7 +70,7 @@ def init_app(app: Flask) -> None:
                     "description": "The pages' session; changes need X-CSRFToken too."},
     }}})
     api.register_field(DecimalString, "string", "decimal")
-    for module in (public, applicant, evaluator, manager):
+    for module in (public, applicant, evaluator, manager, manager_actions):
         for bp in module.BLUEPRINTS:
             csrf.exempt(bp)
             api.register_blueprint(bp)

@@ -12,7 +12,19 @@ from ..auth.throttle import request_address
 DEFAULT_RATE_LIMIT = "600/minute"
 
 
+def identify_once() -> None:
+    """Who asks, asked once a request: by the rate limit's key or else the blueprint."""
+    from .boundary import identify
+
+    if "api_via" not in g:
+        identify()
+
+
 def rate_key() -> str:
+    # Flask-Limiter asks for the key in the app's before_request, which runs before the
+    # blueprint's: identify here, or every token would count as its address. A bad token
+    # is a 401 before anything is counted.
+    identify_once()
     token = g.get("api_token")
     if token is not None:
         return f"token:{token.id}"
@@ -28,11 +40,10 @@ def _rate_limit() -> str:
 def api_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
     """A blueprint of the API, under /api/v1 + ``url_prefix``."""
     from . import API_PREFIX, limiter
-    from .boundary import identify
 
     bp = Blueprint(f"api_{name}", import_name, url_prefix=API_PREFIX + url_prefix,
                    description=description)
     # Who asks comes first: the rate limit counts per token, and a bad token is a 401.
-    bp.before_request(identify)
+    bp.before_request(identify_once)
     limiter.shared_limit(_rate_limit, scope="api")(bp)
     return bp

@@ -84,6 +84,7 @@ def make_workbook(run: JobRun, target: IO[bytes]) -> Made:
         total = max(1, export.row_count())
         run.progress(5, "Writing the sheets")
         export.write(target, generated_by=generated_by(run.requested_by), now=run.now,
+                     language=run.requested_by.language if run.requested_by else None,
                      progress=lambda done: run.progress(5 + 94 * done // total,
                                                         "Writing the sheets"))
     return Made(workbook_filename(call, run.now, filters), XLSX_MIMETYPE)
