@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
     PasswordField,
     SelectChoice,
@@ -79,6 +80,10 @@ class RegisterForm(PolicyMixin, FlaskForm):
     email = _email_field()
     password = _new_password_field("Password")
     confirm = _confirm_field("password")
+    # Recorded as a ConsentRecord (services/logins.register): the version read is kept.
+    privacy_notice = BooleanField(
+        "I have read the privacy notice: how the programme uses my data and how long it "
+        "keeps it.", validators=[DataRequired("Read the privacy notice and tick the box.")])
     submit = SubmitField("Create my account")
 
     # Whether the address is taken is the service's answer (services/logins.register),
