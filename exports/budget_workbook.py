@@ -96,6 +96,7 @@ def build_budget_workbook(
     labels: dict[str, str] | None = None,
     progress: Callable[[int], Any] | None = None,
     follow_up: Iterable[follow_up_sheet.FollowUpRow] = (),
+    headings: dict[str, str] | None = None,
 ) -> None:
     """Write the funder's workbook to ``target`` (a path or a binary file object).
 
@@ -130,7 +131,8 @@ def build_budget_workbook(
     wb.properties.created = generated_at
     wb.properties.modified = generated_at
 
-    shared = {"progress": counter, "amount_fmt": amount_fmt}
+    # ``headings``: each column heading in the reader's language (English when missing).
+    shared = {"progress": counter, "amount_fmt": amount_fmt, "headings": headings}
     summary_sheet.write_summary(wb, summaries, currency=meta.currency, **shared)
     vouchers_sheet.write_vouchers(wb, vouchers, labels=names, **shared)
     ledger_sheet.write_ledger(wb, ledger, summaries=summaries, labels=names,

@@ -9,7 +9,7 @@ cumulative (jobs created since the payment), so the rounds are never added toget
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -53,8 +53,8 @@ class FollowUpRow:
 
 
 def write_follow_up(wb: Workbook, rows: Iterable[FollowUpRow], *, progress: Progress,
-                    amount_fmt: str) -> None:
-    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt)
+                    amount_fmt: str, headings: Mapping[str, str] | None = None) -> None:
+    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt, headings=headings)
     sheet.write_header()
     rounds: list[int] = []
     for r in rows:

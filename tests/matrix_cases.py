@@ -456,6 +456,7 @@ from tests import (  # noqa: E402, F401
     matrix_cases_deadlines,
     matrix_cases_eligibility,
     matrix_cases_events,
+    matrix_cases_i18n,
     matrix_cases_jobs,
     matrix_cases_mail,
     matrix_cases_messages,

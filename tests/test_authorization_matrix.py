@@ -303,6 +303,8 @@ POST_CASES = (
     "auth.send_verification_again", "auth.change_email", "auth.confirm_email_change",
     # mail settings (issue 10): tests/matrix_cases_events.py
     "auth.mail_settings",
+    # the language picker (issue 14): tests/matrix_cases_i18n.py
+    "auth.language",
     "evaluator.confirm_no_conflict", "evaluator.declare_conflict", "evaluator.submit_review",
     "manager.application_action:approve_report", "manager.application_action:award",
     "manager.application_action:cancel", "manager.application_action:record_payment",

@@ -45,6 +45,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .public.views import bp as public_bp
 
     formatting.init_app(app)
+    from . import i18n  # Flask-Babel: the request's language, compiled catalogues
+
+    i18n.init_app(app)
     navigation.init_app(app)
     cli.init_app(app)
     from .security import init_app as init_security  # headers, session cookie, error pages

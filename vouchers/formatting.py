@@ -1,27 +1,67 @@
-"""Template filters: money in euros, times in the programme's time zone."""
+"""Template filters: money in euros, times in the programme's time zone, each written the
+way the reader's language writes it (English as it always was: "€1,250.00", "03 Dec 2026")."""
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
-from flask import Flask
+from babel import Locale
+from babel.dates import format_skeleton
+from babel.numbers import format_currency
+from flask import Flask, has_app_context
+from flask_babel import get_locale
 
 from workflows.lifecycle import STATE_LABELS
 
 from . import voucher_types
 from .clock import programme_zone
-from .money import format_eur, format_money
+from .money import format_money
 from .services.rates import format_rate
 
+DEFAULT_TIME = "%d %b %Y %H:%M"
 
-def local_time(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+
+def _reader_locale() -> Locale | None:
+    """The reader's locale when it is not English; None keeps the English formats."""
+    locale = get_locale() if has_app_context() else None
+    return locale if locale is not None and locale.language != "en" else None
+
+
+def local_time(value: datetime | None, fmt: str = DEFAULT_TIME) -> str:
     if value is None:
         return "—"
-    return value.astimezone(programme_zone()).strftime(fmt)
+    value = value.astimezone(programme_zone())
+    locale = _reader_locale()
+    if locale is None or fmt != DEFAULT_TIME:
+        return value.strftime(fmt)
+    return f"{format_skeleton('yMMMd', value, locale=locale)} {value:%H:%M}"
+
+
+def day(value: date | None) -> str:
+    """A date: "03 Dec 2026"; "3 de des. del 2026" in Catalan, "3. Dez. 2026" in German."""
+    if value is None:
+        return "—"
+    locale = _reader_locale()
+    if locale is None:
+        return value.strftime("%d %b %Y")
+    return format_skeleton("yMMMd", value, locale=locale)
+
+
+def eur(amount: Decimal | None) -> str:
+    return money(amount, "EUR")
+
+
+def money(amount: Decimal | None, currency: str = "EUR") -> str:
+    locale = _reader_locale()
+    if locale is None or amount is None:
+        return format_money(amount, currency)
+    return format_currency(amount, currency, locale=locale)
 
 
 def init_app(app: Flask) -> None:
-    app.add_template_filter(format_eur, "eur")
+    app.add_template_filter(eur, "eur")
     # An amount in a partner's currency: {{ amount|money(application.currency) }}.
-    app.add_template_filter(format_money, "money")
+    app.add_template_filter(money, "money")
+    app.add_template_filter(day, "day")
     app.add_template_filter(format_rate, "rate")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(lambda s: STATE_LABELS.get(s, s), "state_label")

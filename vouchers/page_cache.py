@@ -36,6 +36,7 @@ from flask_login import current_user
 from sqlalchemy import event
 
 from .extensions import db
+from .i18n import current_language
 
 cache = Cache()
 
@@ -74,7 +75,9 @@ def visitor_page(view):
         seconds = current_app.config.get("PAGE_CACHE_SECONDS", 0)
         if seconds <= 0 or not _anonymous_without_session():
             return view(**url_args)
-        key = f"{_read(GENERATION) or 0}:{request.host}{request.full_path}"
+        # A visitor's page is in their browser's language (vouchers/i18n.py).
+        key = (f"{_read(GENERATION) or 0}:{current_language()}:"
+               f"{request.host}{request.full_path}")
         kept = _read(key)
         if kept is None:
             response = current_app.make_response(view(**url_args))

@@ -32,8 +32,9 @@ def write_applications(
     labels: Mapping[str, str],
     progress: Progress,
     amount_fmt: str,
+    headings: Mapping[str, str] | None = None,
 ) -> None:
-    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt)
+    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt, headings=headings)
     sheet.write_header()
     write = sheet.write
     for a in applications:

@@ -9,7 +9,7 @@ row, while the autofilter, which follows the rows, is set last.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -165,9 +165,13 @@ class Sheet:
         amount_fmt: str,
         *,
         one_page: bool = False,
+        headings: Mapping[str, str] | None = None,
     ) -> None:
         self.ws = ws = create_sheet(wb, title)
         self.columns = columns
+        # English heading -> the reader's language (the caller's catalogue); a heading
+        # missing from it stays English.
+        self.headings = headings or {}
         self.progress = progress
         self.amount_fmt = amount_fmt
         self.row_count = 0
@@ -202,7 +206,7 @@ class Sheet:
     def write_header(self) -> None:
         header = []
         for column in self.columns:
-            cell = string_cell(self.ws, column.header)
+            cell = string_cell(self.ws, self.headings.get(column.header, column.header))
             cell.font = BOLD
             cell.alignment = _HEADER_ALIGNMENT
             header.append(cell)

@@ -11,7 +11,7 @@ award, and that plus the aid awarded here in the period.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from openpyxl import Workbook
 
@@ -37,9 +37,10 @@ COLUMNS = (
 
 
 def write_de_minimis(
-    wb: Workbook, rows: Iterable[DeMinimisRow], *, progress: Progress, amount_fmt: str
+    wb: Workbook, rows: Iterable[DeMinimisRow], *, progress: Progress, amount_fmt: str,
+    headings: Mapping[str, str] | None = None,
 ) -> None:
-    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt)
+    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt, headings=headings)
     sheet.write_header()
     write = sheet.write
     for d in rows:

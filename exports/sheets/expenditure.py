@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from itertools import chain
 
@@ -47,9 +47,10 @@ def write_expenditure(
     meta: WorkbookMeta,
     progress: Progress,
     amount_fmt: str,
+    headings: Mapping[str, str] | None = None,
     recoveries: Iterable[PaymentRow] = (),
 ) -> None:
-    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt)
+    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt, headings=headings)
     sheet.write_header()
     in_euro = meta.currency == "EUR"
     # Jems converts with the Commission's monthly rate, which this system does not hold;

@@ -6,7 +6,7 @@ and its reversal, like every recovery, is a row of the Ledger sheet.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from openpyxl import Workbook
 
@@ -27,9 +27,10 @@ COLUMNS = (
 
 
 def write_payments(
-    wb: Workbook, payments: Iterable[PaymentRow], *, progress: Progress, amount_fmt: str
+    wb: Workbook, payments: Iterable[PaymentRow], *, progress: Progress, amount_fmt: str,
+    headings: Mapping[str, str] | None = None,
 ) -> None:
-    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt)
+    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt, headings=headings)
     sheet.write_header()
     write = sheet.write
     for p in payments:

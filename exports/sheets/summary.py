@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openpyxl import Workbook
@@ -40,10 +40,11 @@ def write_summary(
     *,
     progress: Progress,
     amount_fmt: str,
+    headings: Mapping[str, str] | None = None,
     currency: str,
 ) -> None:
     # One page whatever the printer: the funder reads the Summary as a whole.
-    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt, one_page=True)
+    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt, headings=headings, one_page=True)
     sheet.write_header()
     for s in summaries:
         sheet.write((

@@ -50,8 +50,9 @@ def write_vouchers(
     labels: Mapping[str, str],
     progress: Progress,
     amount_fmt: str,
+    headings: Mapping[str, str] | None = None,
 ) -> None:
-    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt)
+    sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt, headings=headings)
     sheet.write_header()
     write = sheet.write
     for v in vouchers:

@@ -9,16 +9,20 @@ header.
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, gettext, lazy_gettext
 from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectChoice, SelectField
+from wtforms.validators import InputRequired
 
-from .. import policy
+from .. import i18n, policy
 from ..boundary import by, route, see_other
 from ..services import account_links, account_tokens, accounts
 from .account_forms import ChangeEmailForm, NewPasswordForm, RequestResetForm
 from .forms import ActionForm
 from .throttle import request_address
-from .views import _show, _start_session, bp, first_url, home_url_for
+from .views import _show, _start_session, bp, first_url, home_url_for, safe_next
 
 # The pages whose URL carries a secret token (the invitation's is in views.py).
 TOKEN_PAGES = frozenset({"auth.reset_password", "auth.verify_email",
@@ -168,3 +172,40 @@ def confirm_email_change(form, link):
         login_user(user)  # the other sessions ended with the old generation; this one goes on
         return redirect(home_url_for(user), code=303)
     return see_other("public.index")
+
+
+# --- the language of the pages and mail (vouchers/i18n.py) ------------------------------
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(lazy_gettext("Language"),
+                           choices=[SelectChoice(code, name)
+                                    for code, name in i18n.LANGUAGES.items()],
+                           validators=[InputRequired(lazy_gettext("Choose a language."))])
+    # The page the picker sat on: the reader stays where they were.
+    next = HiddenField()
+
+
+def _language_form() -> LanguageForm:
+    # The footer's picker comes here by GET with the language chosen and the page it was
+    # on (templates/base.html); the button of this page saves it.
+    chosen = request.args.get("language")
+    return LanguageForm(data={
+        "language": chosen if chosen in i18n.LANGUAGES else str(get_locale() or i18n.DEFAULT),
+        "next": safe_next(request.args.get("next")) or ""})
+
+
+def _render_language(form, error=None):
+    _show(form, error)
+    return render_template("auth/language.html", form=form)
+
+
+# Visitors choose too (the footer's picker), so no sign-in is needed; a signed-in user's
+# choice is kept on the account, which the mail follows.
+@route(bp, "/language", permission=policy.can_visit, form=_language_form,
+       render=_render_language)
+def language(form):
+    i18n.set_language(current_user, form.language.data)
+    flash(gettext("The pages are now shown in %(language)s.",
+                  language=i18n.LANGUAGES[form.language.data]), "success")
+    return redirect(safe_next(form.next.data) or url_for("auth.language"), code=303)

@@ -98,6 +98,8 @@ class User(UserMixin, db.Model):
     totp_last_step: Mapped[int] = mapped_column(default=0)
     # Set when the account's personal data was erased (services/privacy.py).
     anonymised_at: Mapped[timestamp | None]
+    # The language the user chose (vouchers/i18n.py); None: the browser's preference.
+    language: Mapped[str | None] = mapped_column(String(5))
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
 

@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, render_template
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
-from .. import mail_kinds
+from .. import i18n, mail_kinds
 from ..extensions import db
 from ..jobs.runner import send_mail_after_commit
 from ..links import external_url
@@ -54,13 +55,17 @@ def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     context = {"programme_name": programme_name(context.get("application"),
                                                  context.get("call")),
                "link": external_url, **context}
-    # A subject is plain text: Flask autoescapes templates without a file name, which
-    # would turn "R&D" into "R&amp;D" in the header.
-    subject_template = env.from_string(
-        "{% autoescape false %}" + spec.subject + "{% endautoescape %}")
-    subject = " ".join(subject_template.render(context).split())[:300]
-    text = render_template(f"mail/{kind}.txt", **context)
-    html = render_template(f"mail/{kind}.html", **context)
+    # In the recipient's language, not the request's (vouchers/i18n.py); a subject's
+    # catalogue entry is its whole Jinja source, placeholders included.
+    recipient = context.get("recipient")
+    with force_locale(i18n.choose(getattr(recipient, "language", None))):
+        # A subject is plain text: Flask autoescapes templates without a file name, which
+        # would turn "R&D" into "R&amp;D" in the header.
+        subject_template = env.from_string(
+            "{% autoescape false %}" + gettext(spec.subject) + "{% endautoescape %}")
+        subject = " ".join(subject_template.render(context).split())[:300]
+        text = render_template(f"mail/{kind}.txt", **context)
+        html = render_template(f"mail/{kind}.html", **context)
     return subject, text, html
 
 

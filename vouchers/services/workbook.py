@@ -46,7 +46,7 @@ from werkzeug.utils import secure_filename
 from exports import TypeSummary, WorkbookMeta, build_budget_workbook
 from exports.follow_up_sheet import FollowUpRow
 
-from .. import voucher_types
+from .. import i18n, voucher_types
 from ..clock import programme_zone
 from ..extensions import db
 from ..models import Application, Call, DeMinimisGrant, LedgerEntry, Payment, User
@@ -260,8 +260,12 @@ class BudgetExport:
         generated_by: str,
         progress: Callable[[int], Any] | None = None,
         now: datetime | None = None,
+        language: str | None = None,
     ) -> int:
-        """Write the workbook to ``target``; return the number of data rows written."""
+        """Write the workbook to ``target``; return the number of data rows written.
+
+        ``language``: the requester's, for the headings (English when None).
+        """
         written = 0
 
         def count(done: int) -> None:
@@ -284,5 +288,6 @@ class BudgetExport:
             labels=voucher_types.LABELS,
             progress=count,
             follow_up=self.follow_up(),
+            headings=i18n.workbook_headings(language),
         )
         return written

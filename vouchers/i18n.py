@@ -1,0 +1,172 @@
+"""Languages: the seven the app speaks, which one a request gets, and the catalogues.
+
+A signed-in user's own choice (``users.language``) wins; a visitor's choice from the
+footer is kept in the session; otherwise the browser's Accept-Language picks the best
+match, and English is the fallback. Mail goes out in its recipient's language, not the
+request's (services/outbox.py renders it under ``force_locale``).
+
+The catalogues live in ``vouchers/translations/<code>/LC_MESSAGES/messages.po`` (committed);
+the compiled ``.mo`` files are not: ``make install`` compiles them, and the app compiles
+any that is missing or older than its ``.po`` when it starts, so a clean clone installed
+with ``pip install -e .`` alone serves every language.
+"""
+
+from __future__ import annotations
+
+import os
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import Babel, force_locale, get_locale, gettext
+from flask_login import current_user
+
+from .extensions import db
+
+# Code -> the language's own name, as the picker shows it (a Catalan reader looks for
+# "Català", not "Catalan").
+LANGUAGES = {
+    "en": "English",
+    "es": "Español",
+    "ca": "Català",
+    "fr": "Français",
+    "de": "Deutsch",
+    "nl": "Nederlands",
+    "da": "Dansk",
+}
+DEFAULT = "en"
+SESSION_KEY = "language"
+TRANSLATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "translations")
+
+# What is translated so far: the files whose every visible text is marked and has an
+# entry in every catalogue (tests/test_i18n.py holds them to it). It grows page by page
+# until it is every template.
+TEMPLATES_IN_SCOPE = (
+    "base.html",
+    "applicant/home.html",
+    "applicant/application.html",
+    "auth/language.html",
+    "mail/_base.html", "mail/_base.txt",
+    "mail/awarded.html", "mail/awarded.txt",
+    "mail/rejected.html", "mail/rejected.txt",
+    "mail/payment_made.html", "mail/payment_made.txt",
+)
+# Python files whose gettext/lazy_gettext calls are in scope (the language picker's form).
+PYTHON_IN_SCOPE = ("vouchers/auth/account_pages.py",)
+# Mail kinds whose subject (vouchers/mail_kinds.py, a Jinja source) is translated whole.
+MAIL_SUBJECTS_IN_SCOPE = ("awarded", "rejected", "payment_made")
+
+babel = Babel()
+
+
+def choose(code: str | None) -> str:
+    """``code`` when the app speaks it, else English."""
+    return code if code in LANGUAGES else DEFAULT
+
+
+def select_locale() -> str:
+    # Outside a request (a job, a command, mail queued by one): English, unless the
+    # caller forced a locale (the recipient's, the requester's).
+    if not has_request_context():
+        return DEFAULT
+    if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
+        return current_user.language
+    chosen = session.get(SESSION_KEY)
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT
+
+
+def current_language() -> str:
+    """The request's language code; English in an app without Flask-Babel (a test's)."""
+    if "babel" not in current_app.extensions:
+        return DEFAULT
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT
+
+
+def set_language(user, code: str) -> None:
+    """Remember ``code`` for this browser and, when signed in, on the account."""
+    code = choose(code)
+    session[SESSION_KEY] = code
+    if user is not None and user.is_authenticated:
+        user.language = code
+        db.session.commit()
+
+
+def compile_catalogues(directory: str = TRANSLATIONS) -> list[str]:
+    """Compile each ``messages.po`` whose ``.mo`` is missing or older; the codes compiled."""
+    compiled = []
+    for code in sorted(os.listdir(directory)) if os.path.isdir(directory) else ():
+        po = os.path.join(directory, code, "LC_MESSAGES", "messages.po")
+        mo = po[:-2] + "mo"
+        if not os.path.exists(po):
+            continue
+        if os.path.exists(mo) and os.path.getmtime(mo) >= os.path.getmtime(po):
+            continue
+        with open(po, "rb") as source:
+            catalogue = read_po(source, locale=code)
+        # Written aside and renamed: a second process starting at the same moment never
+        # reads half a file.
+        partial = f"{mo}.{os.getpid()}"
+        with open(partial, "wb") as target:
+            write_mo(target, catalogue)
+        os.replace(partial, mo)
+        compiled.append(code)
+    return compiled
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", TRANSLATIONS)
+    compile_catalogues()
+    babel.init_app(app, locale_selector=select_locale)
+    app.add_template_global(LANGUAGES, "languages")
+
+    @app.context_processor
+    def _language():
+        return {"language": current_language()}
+
+
+def workbook_columns() -> list[str]:
+    """The workbook headings translated so far: its Applications, Vouchers and Payments
+    sheets (the others stay English until their turn)."""
+    from exports.sheets import applications, payments, vouchers
+
+    return [c.header for sheet in (applications, vouchers, payments) for c in sheet.COLUMNS]
+
+
+def workbook_headings(language: str | None) -> dict[str, str]:
+    """English heading -> the same in ``language``, for exports/ (which knows no Flask)."""
+    with force_locale(choose(language)):
+        return {heading: gettext(heading) for heading in workbook_columns()}
+
+
+def messages_in_scope(root: str) -> dict[str, tuple[str, ...]]:
+    """Every message the scope marks, with the files it comes from (tests/test_i18n.py,
+    and the catalogues' upkeep: README "Languages")."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
+
+    from . import mail_kinds
+
+    found: dict[str, list[str]] = {}
+
+    def add(message, where):
+        found.setdefault(message, []).append(where)
+
+    keywords = {**DEFAULT_KEYWORDS, "lazy_gettext": None}
+    for name in TEMPLATES_IN_SCOPE:
+        path = os.path.join(root, "templates", name)
+        for _line, message, _comments, _context in extract_from_file(
+                "jinja2", path, keywords=keywords,
+                options={"extensions": "jinja2.ext.do"}):
+            add(message if isinstance(message, str) else message[0], name)
+    for name in PYTHON_IN_SCOPE:
+        for _line, message, _comments, _context in extract_from_file(
+                "python", os.path.join(root, name), keywords=keywords):
+            add(message if isinstance(message, str) else message[0], name)
+    for kind in MAIL_SUBJECTS_IN_SCOPE:
+        add(mail_kinds.get(kind).subject, f"vouchers/mail_kinds.py:{kind}")
+    for heading in workbook_columns():
+        add(heading, "exports/sheets")
+    return {message: tuple(where) for message, where in found.items()}
