@@ -21,8 +21,6 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel, force_locale, get_locale, gettext
 from flask_login import current_user
 
-from .extensions import db
-
 # Code -> the language's own name, as the picker shows it (a Catalan reader looks for
 # "Català", not "Catalan").
 LANGUAGES = {
@@ -90,8 +88,7 @@ def set_language(user, code: str) -> None:
     code = choose(code)
     session[SESSION_KEY] = code
     if user is not None and user.is_authenticated:
-        user.language = code
-        db.session.commit()
+        user.language = code  # committed by the request boundary
 
 
 def compile_catalogues(directory: str = TRANSLATIONS) -> list[str]:
