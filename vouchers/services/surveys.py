@@ -37,6 +37,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
+from exports.follow_up_sheet import FollowUpRow
 from workflows.lifecycle import APPLICANT, PAID
 
 from .. import policy, voucher_types
@@ -299,9 +300,10 @@ def answer(survey: FollowUpSurvey, user: User, answers: dict[str, Any], comment:
 # --- the roll-up ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FollowUpFigures:
-    """One voucher type's surveys of one follow-up (``months`` after payment).
+@dataclass(frozen=True, kw_only=True)
+class FollowUpFigures(FollowUpRow):
+    """One voucher type's surveys of one follow-up (``months`` after payment): the
+    workbook's row (exports/follow_up_sheet.py) with the type's code.
 
     The sums are of the answers given; a figure the type is not asked is None. Rounds are
     kept apart because the answers are cumulative (jobs created since payment): adding
@@ -309,15 +311,6 @@ class FollowUpFigures:
     """
 
     voucher_type: str
-    label: str
-    months: int
-    sent: int
-    answered: int
-    jobs_created: int | None
-    turnover_change: Decimal | None
-    follow_on_investment: Decimal | None
-    market_entries: int | None
-    certifications: int | None
 
 
 def _asked(voucher_type: str, key: str, value):

@@ -208,12 +208,9 @@ class BudgetExport:
     def follow_up(self) -> list[FollowUpRow]:
         """The Follow-up sheet's rows: the dashboard's roll-up (services/surveys.py)."""
         if self._follow_up is None:
-            self._follow_up = [FollowUpRow(
-                label=f.label, months=f.months, sent=f.sent, answered=f.answered,
-                jobs_created=f.jobs_created, turnover_change=f.turnover_change,
-                follow_on_investment=f.follow_on_investment, market_entries=f.market_entries,
-                certifications=f.certifications)
-                for f in surveys.roll_up(self.conn, self.call.id, self.filters.voucher_types)]
+            # The roll-up's rows are the sheet's rows (FollowUpFigures extends FollowUpRow).
+            self._follow_up = list(surveys.roll_up(self.conn, self.call.id,
+                                                   self.filters.voucher_types))
         return self._follow_up
 
     def filename(self, at: datetime) -> str:
