@@ -127,12 +127,17 @@ def _empty_all_tables() -> None:
 @pytest.fixture
 def app(_app):
     """The app, inside an app context, with empty tables before and after the test."""
+    # A test that changes a setting (a secret key, a cache period) leaves it to the test
+    # after it in the worker otherwise: the settings come back as they were.
+    settings = dict(_app.config)
     with _app.app_context():
         _empty_all_tables()
         yield _app
         db.session.rollback()
         db.session.remove()
         _empty_all_tables()
+    _app.config.clear()
+    _app.config.update(settings)
 
 
 @pytest.fixture

@@ -84,6 +84,28 @@ def choose(page, name, option: str) -> None:
     assert page.evaluate("() => document.activeElement.selectedOptions[0].text") == option
 
 
+def open_file_picker(page, attempts: int = 3):
+    """Space on the focused file field, as a keyboard user opens the picker; pressed again
+    when no picker came. On a loaded machine Chromium now and then drops the key's
+    activation of the picker (CI saw it once in a full run, never alone): a user would
+    press Space again. The field must keep the focus, so the retry is the same gesture."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(attempts - 1):
+        try:
+            return _press_space_for_the_picker(page)
+        except PlaywrightTimeout:
+            continue
+    return _press_space_for_the_picker(page)
+
+
+def _press_space_for_the_picker(page):
+    assert page.evaluate("() => document.activeElement.type") == "file"
+    with page.expect_file_chooser(timeout=10_000) as chooser:
+        page.keyboard.press("Space")
+    return chooser.value
+
+
 def press_enter_and_wait(page) -> None:
     with page.expect_navigation():
         page.keyboard.press("Enter")
@@ -154,9 +176,7 @@ def test_an_applicant_submits_with_the_keyboard_alone(browser, live_server, appl
         # picker itself is the operating system's, so Playwright answers it with the file.
         choose(page, "What is this document?", "The provider's quote")
         tab_to(page, "Add a file")
-        with page.expect_file_chooser() as chooser:
-            page.keyboard.press("Space")
-        chooser.value.set_files(str(quote))
+        open_file_picker(page).set_files(str(quote))
         tab_to(page, "Upload")
         press_enter_and_wait(page)
         expect(page.get_by_role("link", name="quote.pdf")).to_be_visible()
