@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from tests.factories import Factories
 from tests.mail_server import deliver, smtp_server  # noqa: F401  (fixtures for every module)
+from tests.memory_tmp import pytest_configure  # noqa: F401
 from tests.skip_summary import pytest_terminal_summary, pytest_unconfigure  # noqa: F401
 from vouchers import create_app
 from vouchers.extensions import db

@@ -304,7 +304,7 @@ class VoucherLife(RuleBasedStateMachine):
 def test_random_actions_never_break_the_budget_rules(app):
     REACHED.clear()
     run_state_machine_as_test(VoucherLife, settings=settings(
-        max_examples=20, stateful_step_count=30, deadline=None, database=None,
+        max_examples=10, stateful_step_count=30, deadline=None, database=None,
         derandomize=True, suppress_health_check=[HealthCheck.too_slow]))
     # The run explored the lifecycle, not only refusals.
     assert {"awarded", "rejected", "reporting", "completed", "paid", "cancelled",
