@@ -1,7 +1,8 @@
 """The run's temporary files (SQLite databases, uploads, workbooks) in memory when it can.
 
 Every test empties the tables twice and most commit several times: on a disk each SQLite
-commit waits for fsync, which made the suite spend a third of its time waiting on the disk.
+commit waits for fsync (tests/test_manager_applications.py took 77 s on this disk, 51 s
+in memory).
 Under /dev/shm (a tmpfs) the same SQLite runs without that wait; the database, its WAL
 and its locking are still SQLite's own. Only when the run names no --basetemp, and only the
 controller (xdist hands each worker a directory under the controller's). Removed at the end.
