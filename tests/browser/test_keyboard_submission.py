@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.browser.keyboard import choose, open_file_picker, press_enter_and_wait, tab_to, type_into
 from tests.factories import PASSWORD, Factories
 from tests.helpers import PDF
 from vouchers.extensions import db
@@ -24,91 +25,6 @@ from vouchers.models import Application
 pytestmark = pytest.mark.browser
 
 TITLE = "Will clinics pay for our wound sensor?"
-# Far more than any page of the walk below has focusable elements before its target.
-MAX_TABS = 120
-
-# What the focused element is, as the tests name it (its label, its text or its value),
-# and whether the keyboard focus shows: the focus outline (vouchers/static/app.css) on a
-# box one can see.
-FOCUSED = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return null;
-  const style = getComputedStyle(el);
-  const box = el.getBoundingClientRect();
-  const label = (el.labels && el.labels.length) ? el.labels[0].innerText
-    : (el.getAttribute('aria-label') || el.innerText || el.value || '');
-  return {
-    name: label.replace(/\\s+/g, ' ').trim(),
-    tag: el.tagName.toLowerCase() + (el.type ? ':' + el.type : ''),
-    visible: style.outlineStyle !== 'none'
-      && parseFloat(style.outlineWidth) > 0 && box.width > 1 && box.height > 1,
-  };
-}"""
-
-
-def focused(page) -> dict | None:
-    return page.evaluate(FOCUSED)
-
-
-def tab_to(page, name: str | re.Pattern, *, backwards: bool = False) -> None:
-    """Press Tab (or Shift+Tab) until the focus is on ``name``; every stop on the way
-    must show its focus."""
-    key = "Shift+Tab" if backwards else "Tab"
-    for _ in range(MAX_TABS):
-        page.keyboard.press(key)
-        now = focused(page)
-        if now is None:
-            continue
-        assert now["visible"], f"the keyboard focus does not show on {now} ({page.url})"
-        if (name.search(now["name"]) if isinstance(name, re.Pattern)
-                else now["name"] == name):
-            return
-    raise AssertionError(f"{MAX_TABS} presses of {key} never reached {name!r} on {page.url}")
-
-
-def type_into(page, name, text: str) -> None:
-    tab_to(page, name)
-    page.keyboard.type(text)
-
-
-def choose(page, name, option: str) -> None:
-    """Pick ``option`` of a closed select with the arrow keys, as a keyboard user does."""
-    tab_to(page, name)
-    texts, current = page.evaluate(
-        "() => [[...document.activeElement.options].map(o => o.text),"
-        " document.activeElement.selectedIndex]")
-    assert option in texts, f"{name}: no option {option!r} in {texts}"
-    steps = texts.index(option) - current
-    for _ in range(abs(steps)):
-        page.keyboard.press("ArrowDown" if steps > 0 else "ArrowUp")
-    assert page.evaluate("() => document.activeElement.selectedOptions[0].text") == option
-
-
-def open_file_picker(page, attempts: int = 3):
-    """Space on the focused file field, as a keyboard user opens the picker; pressed again
-    when no picker came. On a loaded machine Chromium now and then drops the key's
-    activation of the picker (CI saw it once in a full run, never alone): a user would
-    press Space again. The field must keep the focus, so the retry is the same gesture."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    for _ in range(attempts - 1):
-        try:
-            return _press_space_for_the_picker(page)
-        except PlaywrightTimeout:
-            continue
-    return _press_space_for_the_picker(page)
-
-
-def _press_space_for_the_picker(page):
-    assert page.evaluate("() => document.activeElement.type") == "file"
-    with page.expect_file_chooser(timeout=10_000) as chooser:
-        page.keyboard.press("Space")
-    return chooser.value
-
-
-def press_enter_and_wait(page) -> None:
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
 
 
 @pytest.fixture
