@@ -84,6 +84,7 @@ def test_a_cached_visitor_page_is_kept_per_language(app):
     assert "Inicia la sessió" in catalan.get_data(as_text=True)
     assert "Anmelden" in german.get_data(as_text=True)
     assert again.get_data() == catalan.get_data()
+    assert "Accept-Language" in catalan.headers["Vary"]
 
 
 def test_an_unknown_language_is_refused_and_a_foreign_next_ignored(client, make):

@@ -124,6 +124,14 @@ def init_app(app: Flask) -> None:
     def _language():
         return {"language": current_language()}
 
+    @app.after_request
+    def _vary_on_language(response):
+        # A visitor's page is written in the browser's language: a shared cache must not
+        # hand the Catalan page to a German browser.
+        if response.mimetype == "text/html":
+            response.vary.add("Accept-Language")
+        return response
+
 
 def workbook_columns() -> list[str]:
     """The workbook headings translated so far: its Applications, Vouchers and Payments
