@@ -13,18 +13,17 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import func, select
 
+from tests import demo_support
 from tests.helpers import login, logout
 from vouchers.clock import local_date
-from vouchers.demo import DEMO_PASSWORDS, load_demo
+from vouchers.demo import DEMO_PASSWORDS
 from vouchers.demo.consortium import MEMBERS, SAMPLE_RATES
 from vouchers.extensions import db
 from vouchers.models import (
     Application,
     Assignment,
-    Call,
     ExchangeRate,
     FinalReport,
     Partner,
@@ -55,11 +54,8 @@ EXPECTED = {
 }
 
 
-@pytest.fixture
-def demo(app) -> Call:
-    load_demo()
-    db.session.commit()
-    return db.session.scalar(select(Call))
+# The module reads one demo programme, loaded once (tests/demo_support.py).
+app, demo, _demo_loaded = demo_support.app, demo_support.demo, demo_support.demo_loaded
 
 
 def _partners() -> dict[str, Partner]:

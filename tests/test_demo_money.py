@@ -22,17 +22,16 @@ from sqlalchemy import func, select
 from stdnum.eu import vat as eu_vat
 from stdnum.gb import vat as gb_vat
 
+from tests import demo_support
 from tests.ledger_checks import assert_books_balance
 from tests.test_workbook_libreoffice import SOFFICE, cents, recalculate
 from vouchers import identifiers, voucher_types
 from vouchers.clock import local_date, today
-from vouchers.demo import load_demo
 from vouchers.extensions import db
 from vouchers.models import (
     Application,
     AuditRecord,
     BankDetailsChange,
-    Call,
     DeMinimisGrant,
     FinalReport,
     LedgerEntry,
@@ -45,12 +44,8 @@ from vouchers.models.base import utcnow
 from vouchers.services import dashboard, ledger, payment_batches, settlement
 from vouchers.services.workbook import COMMAND_LINE, budget_export
 
-
-@pytest.fixture
-def demo(app) -> Call:
-    load_demo()
-    db.session.commit()
-    return db.session.scalar(select(Call))
+# The module reads one demo programme, loaded once (tests/demo_support.py).
+app, demo, _demo_loaded = demo_support.app, demo_support.demo, demo_support.demo_loaded
 
 
 def _entries(application: Application) -> list[LedgerEntry]:
