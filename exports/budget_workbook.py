@@ -43,7 +43,10 @@ from .sheets.common import (
     DATETIME_FORMAT,
     JEMS_DESCRIPTION_LENGTH,
     JEMS_REFERENCE_LENGTH,
+    NO,
     PERCENT_FORMAT,
+    TOTAL,
+    YES,
     Progress,
     amount_format,
     utc_naive,
@@ -65,6 +68,7 @@ __all__ = [
     "VoucherRow",
     "WorkbookMeta",
     "amount_format",
+    "HEADINGS",
     "build_budget_workbook",
 ]
 
@@ -79,6 +83,20 @@ SHEET_NAMES = (
     follow_up_sheet.TITLE,
     about_sheet.TITLE,
 )
+
+# Every text of the workbook that ``headings`` translates (English -> the reader's
+# language), sheet by sheet: the columns, the totals rows, the Ledger's rows per voucher
+# type, the Summary's chart, the yes/no cells, the Follow-up's rounds and the About sheet.
+# The caller hands in their translations; the filters' names (the About sheet's) are the
+# caller's own texts. The sheets' names stay English: formulas refer to them.
+HEADINGS: tuple[str, ...] = tuple(dict.fromkeys((
+    *(column.header for sheet in (summary_sheet, vouchers_sheet, ledger_sheet,
+                                  applications_sheet, payments_sheet, de_minimis_sheet,
+                                  expenditure_sheet, follow_up_sheet)
+      for column in sheet.COLUMNS),
+    TOTAL, *ledger_sheet.BY_TYPE_HEADINGS.values(), summary_sheet.CHART_TITLE, YES, NO,
+    *follow_up_sheet.ROUND_LABELS, *about_sheet.TEXTS,
+)))
 
 
 def build_budget_workbook(
@@ -144,6 +162,6 @@ def build_budget_workbook(
                                         **shared)
     # The follow-up surveys' answers per voucher type and round (exports/follow_up_sheet.py).
     follow_up_sheet.write_follow_up(wb, follow_up, **shared)
-    about_sheet.write_about(wb, meta)
+    about_sheet.write_about(wb, meta, headings)
     wb.save(target)
     counter.finish()

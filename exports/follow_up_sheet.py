@@ -35,6 +35,8 @@ COLUMNS = (
 MONTHS_COLUMN = 2
 # Columns C..I add up within a round.
 SUM_COLUMNS = range(3, len(COLUMNS) + 1)
+# A round's totals row, in the reader's language like the headings (one month, or more).
+ROUND_LABELS = ("All types, 1 month", "All types, %(months)s months")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,8 +69,7 @@ def write_follow_up(wb: Workbook, rows: Iterable[FollowUpRow], *, progress: Prog
     months_range = _absolute(MONTHS_COLUMN, first, last)
     for months in sorted(rounds):
         row_number = sheet.row_count + 1
-        total: list[Any] = [sheet.bold_text(
-            f"All types, {months} month{'s' if months != 1 else ''}"),
+        total: list[Any] = [sheet.bold_text(_round_label(sheet, months)),
                             sheet.formula_cell(months, INT)]
         for idx in SUM_COLUMNS:
             letter = get_column_letter(idx)
@@ -78,6 +79,12 @@ def write_follow_up(wb: Workbook, rows: Iterable[FollowUpRow], *, progress: Prog
                 f"=SUMIF({months_range},B{row_number},{letter}${first}:{letter}${last})",
                 COLUMNS[idx - 1].kind))
         sheet.append_row(total)
+
+
+def _round_label(sheet: Sheet, months: int) -> str:
+    """"All types, 6 months": a round's totals row."""
+    one, many = ROUND_LABELS
+    return sheet.heading(one) if months == 1 else sheet.heading(many) % {"months": months}
 
 
 def _absolute(column: int, first: int, last: int) -> str:

@@ -64,7 +64,7 @@ def test_a_manager_adds_a_provider(client, manager):
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("name", "", "Give the provider&#39;s name."),
+    ("name", "", "Give the provider's name."),
     ("country", "Germany", "Two letters, such as DE or NL."),
     ("website", "javascript:alert(1)", "Start with https://"),
     ("email", "nobody", "Not an e-mail address."),

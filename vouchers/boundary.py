@@ -26,6 +26,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -219,7 +220,7 @@ def _change(view, render, rework, bound, objects) -> ResponseReturnValue:
     except (IntegrityError, StaleDataError):
         # Services flush inside atomic(), which names these; this is the last line.
         db.session.rollback()
-        return _draw(render, bound, objects, 409, CONCURRENT_MESSAGE)
+        return _draw(render, bound, objects, 409, gettext(CONCURRENT_MESSAGE))
     return response
 
 

@@ -6,6 +6,7 @@ import re
 from abc import ABC, abstractmethod
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from wtforms import StringField
 from wtforms.validators import StopValidation
 
@@ -77,8 +78,8 @@ class NumberField(_ParsedField):
 
     def parse(self, text: str) -> Decimal:
         if not self._pattern.fullmatch(text):
-            raise ValueError(f"Give a number such as 75 or 62.5, with at most "
-                             f"{self.places} decimals.")
+            raise ValueError(_("Give a number such as 75 or 62.5, with at most "
+                               "%(places)s decimals.", places=self.places))
         return Decimal(text)
 
 
@@ -89,7 +90,7 @@ class CountField(_ParsedField):
 
     def parse(self, text: str) -> int:
         if not self._pattern.fullmatch(text):
-            raise ValueError("Give a whole number such as 3.")
+            raise ValueError(_("Give a whole number such as 3."))
         return int(text)
 
     def shown(self, value: int) -> str:

@@ -8,7 +8,7 @@ from babel import Locale
 from babel.dates import format_skeleton
 from babel.numbers import format_currency
 from flask import Flask, has_app_context
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 
 from workflows.lifecycle import STATE_LABELS
 
@@ -57,6 +57,23 @@ def money(amount: Decimal | None, currency: str = "EUR") -> str:
     return format_currency(amount, currency, locale=locale)
 
 
+def state_label(state: str | None) -> str:
+    """A state's label (workflows/lifecycle.STATE_LABELS, English there) in the reader's
+    language; a code the lifecycle does not know is shown as it is."""
+    return gettext(STATE_LABELS[state]) if state in STATE_LABELS else state
+
+
+def type_label(code: str | None) -> str:
+    """A voucher type's name (vouchers/voucher_types.py) in the reader's language."""
+    return gettext(voucher_types.LABELS[code]) if code in voucher_types.LABELS else code
+
+
+def attachment_kind(kind: str | None) -> str:
+    """What an attachment is (voucher_types.ATTACHMENT_KINDS) in the reader's language."""
+    labels = voucher_types.ATTACHMENT_KINDS
+    return gettext(labels[kind]) if kind in labels else kind
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(eur, "eur")
     # An amount in a partner's currency: {{ amount|money(application.currency) }}.
@@ -64,11 +81,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(day, "day")
     app.add_template_filter(format_rate, "rate")
     app.add_template_filter(local_time, "local_time")
-    app.add_template_filter(lambda s: STATE_LABELS.get(s, s), "state_label")
+    app.add_template_filter(state_label, "state_label")
     # Labels of voucher types come from their registry, like everywhere else.
-    app.add_template_filter(voucher_types.label, "type_label")
-    app.add_template_filter(lambda k: voucher_types.ATTACHMENT_KINDS.get(k, k),
-                            "attachment_kind")
+    app.add_template_filter(type_label, "type_label")
+    app.add_template_filter(attachment_kind, "attachment_kind")
     app.add_template_filter(lambda r: f"{r * 100:.0f}%", "percent")
     # The registry itself, for templates that show a type's own questions.
     app.add_template_global(voucher_types.get, "voucher_type")

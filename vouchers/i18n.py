@@ -36,23 +36,30 @@ DEFAULT = "en"
 SESSION_KEY = "language"
 TRANSLATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "translations")
 
-# What is translated so far: the files whose every visible text is marked and has an
-# entry in every catalogue (tests/test_i18n.py holds them to it). It grows page by page
-# until it is every template.
-TEMPLATES_IN_SCOPE = (
-    "base.html",
-    "applicant/home.html",
-    "applicant/application.html",
-    "auth/language.html",
-    "mail/_base.html", "mail/_base.txt",
-    "mail/awarded.html", "mail/awarded.txt",
-    "mail/rejected.html", "mail/rejected.txt",
-    "mail/payment_made.html", "mail/payment_made.txt",
-)
-# Python files whose gettext/lazy_gettext calls are in scope (the language picker's form).
-PYTHON_IN_SCOPE = ("vouchers/auth/account_pages.py",)
-# Mail kinds whose subject (vouchers/mail_kinds.py, a Jinja source) is translated whole.
-MAIL_SUBJECTS_IN_SCOPE = ("awarded", "rejected", "payment_made")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def N_(text: str) -> str:
+    """Mark ``text`` for the catalogues where it is defined (a label kept in English in the
+    code, the API and the records) and translated where it is shown: ``gettext(label)``."""
+    return text
+
+
+def _files(folder: str, endings: tuple[str, ...]) -> tuple[str, ...]:
+    found = []
+    for directory, _dirs, names in os.walk(os.path.join(ROOT, folder)):
+        found += [os.path.relpath(os.path.join(directory, n), os.path.join(ROOT, folder))
+                  for n in names if n.endswith(endings)]
+    return tuple(sorted(found))
+
+
+# What the catalogues must cover (tests/test_i18n.py holds every file to it): every
+# template, every gettext/lazy_gettext/N_ call in the app's Python, every mail subject, the
+# workbook's texts and the labels the code keeps in English and translates where it shows
+# them (states, actions, review statuses).
+TEMPLATES_IN_SCOPE = _files("templates", (".html", ".txt"))
+PYTHON_IN_SCOPE = tuple(os.path.join("vouchers", name) for name in _files("vouchers", (".py",)))
+KEYWORDS = {"lazy_gettext": None, "N_": None}
 
 babel = Babel()
 
@@ -134,11 +141,26 @@ def init_app(app: Flask) -> None:
 
 
 def workbook_columns() -> list[str]:
-    """The workbook headings translated so far: its Applications, Vouchers and Payments
-    sheets (the others stay English until their turn)."""
-    from exports.sheets import applications, payments, vouchers
+    """Every text of the funder's workbook that is written in its requester's language:
+    exports/budget_workbook.HEADINGS (columns, totals, the About sheet) and the names of
+    the filters the About sheet lists (services/workbook.py)."""
+    from exports.budget_workbook import HEADINGS
 
-    return [c.header for sheet in (applications, vouchers, payments) for c in sheet.COLUMNS]
+    return [*HEADINGS, "Voucher types", "Awarded from", "Awarded to", "Award dates"]
+
+
+def shown_labels() -> dict[str, str]:
+    """Labels the code keeps in English and translates where a page shows them, with where
+    they come from: the lifecycle's states and actions, the evaluator's review statuses."""
+    from workflows.lifecycle import STATE_LABELS, TRANSITIONS
+
+    from .services.review_pages import REVIEW_STATUS_LABELS
+
+    labels = {label: "workflows/lifecycle.py" for label in STATE_LABELS.values()}
+    labels |= {t.label: "workflows/lifecycle.py" for t in TRANSITIONS}
+    labels |= {label: "vouchers/services/review_pages.py"
+               for label in REVIEW_STATUS_LABELS.values()}
+    return labels
 
 
 def workbook_headings(language: str | None) -> dict[str, str]:
@@ -159,7 +181,7 @@ def messages_in_scope(root: str) -> dict[str, tuple[str, ...]]:
     def add(message, where):
         found.setdefault(message, []).append(where)
 
-    keywords = {**DEFAULT_KEYWORDS, "lazy_gettext": None}
+    keywords = {**DEFAULT_KEYWORDS, **KEYWORDS}
     for name in TEMPLATES_IN_SCOPE:
         path = os.path.join(root, "templates", name)
         for _line, message, _comments, _context in extract_from_file(
@@ -170,8 +192,10 @@ def messages_in_scope(root: str) -> dict[str, tuple[str, ...]]:
         for _line, message, _comments, _context in extract_from_file(
                 "python", os.path.join(root, name), keywords=keywords):
             add(message if isinstance(message, str) else message[0], name)
-    for kind in MAIL_SUBJECTS_IN_SCOPE:
-        add(mail_kinds.get(kind).subject, f"vouchers/mail_kinds.py:{kind}")
+    for kind in mail_kinds.KINDS.values():
+        add(kind.subject, f"vouchers/mail_kinds.py:{kind.key}")
     for heading in workbook_columns():
-        add(heading, "exports/sheets")
+        add(heading, "exports/budget_workbook.py")
+    for label, where in shown_labels().items():
+        add(label, where)
     return {message: tuple(where) for message, where in found.items()}

@@ -58,8 +58,8 @@ KINDS: dict[str, MailKind] = {k.key: k for k in (
              audience="any",
              label="Already registered", about="someone tried to register with your address"),
     # a reset asked for an address with no account, or a disabled one
-    MailKind("reset_no_account", "Password reset: {{ 'your account is disabled' if disabled "
-             "else 'no account for this address' }}", urgent=True, audience="address",
+    MailKind("reset_no_account", "Password reset: {% if disabled %}your account is disabled"
+             "{% else %}no account for this address{% endif %}", urgent=True, audience="address",
              label="Reset for an unknown or disabled account"),
     # the application's life, to the applicant
     MailKind("submitted", "Received: {{ application.reference }}",
@@ -80,8 +80,8 @@ KINDS: dict[str, MailKind] = {k.key: k for k in (
              label="Final report approved", about="a final report approved"),
     MailKind("payment_made", "Payment made: {{ application.reference }}",
              label="Payment made", about="a payment made"),
-    MailKind("report_due", "{{ 'Overdue: f' if overdue else 'F' }}inal report due "
-             "{{ due_text }}: {{ application.reference }}",
+    MailKind("report_due", "{% if overdue %}Overdue: final{% else %}Final{% endif %} report "
+             "due {{ due_text }}: {{ application.reference }}",
              urgent=True,
              label="Final report reminder", about="a final report's deadline"),
     # follow-up surveys after payment (services/surveys.py)
@@ -103,8 +103,8 @@ KINDS: dict[str, MailKind] = {k.key: k for k in (
     MailKind("review_again", "New version to review: {{ application.reference }}",
              audience="evaluator",
              label="New version to review"),
-    MailKind("review_due", "{{ 'Overdue: r' if overdue else 'R' }}eview due {{ due_text }}: "
-             "{{ application.reference }}",
+    MailKind("review_due", "{% if overdue %}Overdue: review{% else %}Review{% endif %} due "
+             "{{ due_text }}: {{ application.reference }}",
              urgent=True, audience="evaluator",
              label="Review reminder", about="a review's deadline"),
     # digests

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -28,12 +30,14 @@ MESSAGE, NOTE = "message", "note"
 class MessageForm(FlaskForm):
     """The text and its files; their rules (lengths, kinds, sizes) are the service's."""
 
-    body = TextAreaField("Your message", render_kw={"rows": 6, "maxlength": messages.MAX_BODY})
+    body = TextAreaField(lazy_gettext("Your message"),
+                         render_kw={"rows": 6, "maxlength": messages.MAX_BODY})
     files = MultipleFileField(
-        "Files (optional)", render_kw={"accept": ACCEPT},
-        description=f"At most {messages.MAX_FILES} files: PDF, PNG or JPEG images, or office "
-                    "files (docx, xlsx, odt, ods, doc, xls).")
-    send = SubmitField("Send")
+        lazy_gettext("Files (optional)"), render_kw={"accept": ACCEPT},
+        description=lazy_gettext("At most %(count)s files: PDF, PNG or JPEG images, or office "
+                                 "files (docx, xlsx, odt, ods, doc, xls).",
+                                 count=messages.MAX_FILES))
+    send = SubmitField(lazy_gettext("Send"))
 
 
 def message_form(name: str) -> MessageForm:
@@ -41,8 +45,8 @@ def message_form(name: str) -> MessageForm:
     drawn again with its text), on a GET it is empty."""
     form = MessageForm(prefix=name)
     if name == NOTE:
-        form.body.label.text = "Your note"
-        form.send.label.text = "Add the note"
+        form.body.label.text = _("Your note")
+        form.send.label.text = _("Add the note")
     return form
 
 
@@ -69,4 +73,4 @@ def panel(application: Application, name: str, endpoint: str) -> Panel:
 
 def first_error(form: MessageForm) -> str:
     return next((e for errors in form.errors.values() for e in errors),
-                "Correct the message below.")
+                _("Correct the message below."))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from .boundary import BLUEPRINT_PERMISSIONS
@@ -17,7 +18,10 @@ _ITEMS: dict[str, list[tuple[int, str, str]]] = {}
 
 
 def nav_item(role: str, label: str, endpoint: str, order: int = 50) -> None:
-    """Show ``label`` linking to ``endpoint`` in the menu of users with ``role``."""
+    """Show ``label`` linking to ``endpoint`` in the menu of users with ``role``.
+
+    ``label`` is the English text (or its ``lazy_gettext``): the menu shows it in the
+    reader's language, looked up in the catalogues when the page is drawn."""
     entries = _ITEMS.setdefault(role, [])
     if (order, label, endpoint) not in entries:
         entries.append((order, label, endpoint))
@@ -55,6 +59,11 @@ def _link(endpoint: str) -> str:
     return links[key]
 
 
+def _translated(label) -> str:
+    """A menu label in the request's language (a lazy string already is)."""
+    return gettext(label) if isinstance(label, str) else str(label)
+
+
 def init_app(app: Flask) -> None:
     @app.context_processor
     def _navigation():
@@ -65,5 +74,5 @@ def init_app(app: Flask) -> None:
         user = current_user._get_current_object()
         role = user.role if user.is_authenticated else "anonymous"
         asked: dict[Callable, bool] = {}
-        return {"nav_items": [(label, _link(endpoint)) for _, label, endpoint
+        return {"nav_items": [(_translated(label), _link(endpoint)) for _, label, endpoint
                               in _ITEMS.get(role, []) if may_open(endpoint, user, asked)]}

@@ -2,11 +2,18 @@
 
 Forms, completeness checks, references, the call set-up, the templates and the workbook
 all read this registry; no other module lists voucher types or their fields.
+
+The names, questions and attachment kinds are English here (the API, the workbook rows
+and the references read them as they are); ``N_`` marks them for the catalogues, and the
+pages translate them where they show them (the ``type_label`` and ``attachment_kind``
+filters of vouchers/formatting.py, ``_(f.label)`` in the templates).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .i18n import N_
 
 TEXT = "text"  # one line
 LONG_TEXT = "long_text"  # a text area
@@ -53,42 +60,42 @@ class VoucherType:
         return frozenset(f.key for f in self.details if f.is_date)
 
 
-_SERVICE = DetailField("service", "Service bought", LONG_TEXT,
-                       "What the provider will do: the study, test or advice.")
+_SERVICE = DetailField("service", N_("Service bought"), LONG_TEXT,
+                       N_("What the provider will do: the study, test or advice."))
 # The activity's dates must fall inside the call's implementation period.
-_DELIVERY = DetailField("delivery_date", "Service delivered by", DATE,
-                        "The day the provider will have delivered the service.")
+_DELIVERY = DetailField("delivery_date", N_("Service delivered by"), DATE,
+                        N_("The day the provider will have delivered the service."))
 
 # What an attachment is; a call may require some kinds per voucher type.
 ATTACHMENT_KINDS: dict[str, str] = {
-    "quote": "The provider's quote",
-    "registration": "Event registration or invitation",
-    "cv": "CV of the person who will travel or lead the work",
-    "other": "Other document",
+    "quote": N_("The provider's quote"),
+    "registration": N_("Event registration or invitation"),
+    "cv": N_("CV of the person who will travel or lead the work"),
+    "other": N_("Other document"),
 }
 
 REGISTRY: dict[str, VoucherType] = {t.code: t for t in (
     VoucherType(
-        "travel", "Travel", "TR",
-        (DetailField("event", "Event or mission",
-                     description="For example the BIO-Europe partnering event."),
-         DetailField("destination", "Destination", description="City and country."),
-         DetailField("start_date", "First day", DATE),
-         DetailField("end_date", "Last day", DATE)),
+        "travel", N_("Travel"), "TR",
+        (DetailField("event", N_("Event or mission"),
+                     description=N_("For example the BIO-Europe partnering event.")),
+         DetailField("destination", N_("Destination"), description=N_("City and country.")),
+         DetailField("start_date", N_("First day"), DATE),
+         DetailField("end_date", N_("Last day"), DATE)),
         period=("start_date", "end_date"), required_attachments=("registration",),
     ),
-    VoucherType("market_validation", "Market validation", "MV", (_SERVICE, _DELIVERY),
+    VoucherType("market_validation", N_("Market validation"), "MV", (_SERVICE, _DELIVERY),
                 needs_provider=True, required_attachments=("quote",),
                 provider_other_region=True),
-    VoucherType("product_validation", "Product validation", "PV", (_SERVICE, _DELIVERY),
+    VoucherType("product_validation", N_("Product validation"), "PV", (_SERVICE, _DELIVERY),
                 needs_provider=True, required_attachments=("quote",),
                 provider_other_region=True),
     VoucherType(
-        "impact", "Impact", "IM",
-        (DetailField("outcome", "Expected outcome", LONG_TEXT,
-                     "What will be different once the project is done."),
-         DetailField("indicators", "Indicators", LONG_TEXT,
-                     "How the outcome will be measured.")),
+        "impact", N_("Impact"), "IM",
+        (DetailField("outcome", N_("Expected outcome"), LONG_TEXT,
+                     N_("What will be different once the project is done.")),
+         DetailField("indicators", N_("Indicators"), LONG_TEXT,
+                     N_("How the outcome will be measured."))),
     ),
 )}
 
@@ -96,7 +103,7 @@ CODES: tuple[str, ...] = tuple(REGISTRY)
 LABELS: dict[str, str] = {code: t.label for code, t in REGISTRY.items()}
 PROVIDER_TYPES: frozenset[str] = frozenset(c for c, t in REGISTRY.items() if t.needs_provider)
 
-PERIOD_MESSAGE = "The trip cannot end before it starts."
+PERIOD_MESSAGE = N_("The trip cannot end before it starts.")
 
 
 def get(code: str) -> VoucherType:

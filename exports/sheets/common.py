@@ -59,6 +59,11 @@ _FORMATS = {
     RATE: RATE_FORMAT,
 }
 
+# The label of a totals row, and the words of a yes/no cell: in the reader's language like
+# the headings (``Sheet.heading``).
+TOTAL = "Total"
+YES, NO = "Yes", "No"
+
 BOLD = Font(bold=True)
 _HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 
@@ -203,10 +208,14 @@ class Sheet:
             return lambda value: _fill(cell, None if value is None else utc_naive(value))
         return lambda value: _fill(cell, value)
 
+    def heading(self, text: str) -> str:
+        """``text`` (a heading or label of the sheet, in English) in the reader's language."""
+        return self.headings.get(text, text)
+
     def write_header(self) -> None:
         header = []
         for column in self.columns:
-            cell = string_cell(self.ws, self.headings.get(column.header, column.header))
+            cell = string_cell(self.ws, self.heading(column.header))
             cell.font = BOLD
             cell.alignment = _HEADER_ALIGNMENT
             header.append(cell)
@@ -241,17 +250,18 @@ class Sheet:
         cell.value = formula
         return cell
 
-    def write_totals(self, label: str = "Total", only: Sequence[str] | None = None) -> None:
+    def write_totals(self, label: str = TOTAL, only: Sequence[str] | None = None) -> None:
         """A bold row of live sums under the data rows, for every amount and count column.
 
         Outside the autofilter (set first, over the data rows), so sorting the list never
         moves it. A live formula, as on the Summary, so that a figure corrected above is
         followed; with no data rows a plain 0 avoids a reversed range such as J2:J1.
-        ``only`` names the columns to add up, where not every amount is additive.
+        ``only`` names the columns to add up (by their English headings), where not every
+        amount is additive. ``label`` is English too, shown in the reader's language.
         """
         self.finish_with_filter()
         first, last = 2, self.row_count
-        row: list[Any] = [self.bold_text(label)]
+        row: list[Any] = [self.bold_text(self.heading(label))]
         for idx, column in enumerate(self.columns[1:], 2):
             if column.kind not in (AMOUNT, INT) or (only is not None
                                                     and column.header not in only):

@@ -17,7 +17,7 @@ from typing import Any
 from openpyxl import Workbook
 
 from ..rows import LedgerRow, TypeSummary
-from .common import AMOUNT, DATE, DATETIME, INT, TEXT, Column, Progress, Sheet
+from .common import AMOUNT, DATE, DATETIME, INT, NO, TEXT, YES, Column, Progress, Sheet
 
 TITLE = "Ledger"
 
@@ -74,8 +74,10 @@ def _write_by_type(sheet: Sheet, summaries: Sequence[TypeSummary], labels: Mappi
                    last: int, reconcile: bool) -> None:
     sheet.append_row([])
     width = max(BY_TYPE_HEADINGS) if reconcile else _BY_TYPE_SUMS
-    sheet.append_row([sheet.bold_text(BY_TYPE_HEADINGS[idx]) if idx in BY_TYPE_HEADINGS
-                      else None for idx in range(1, width + 1)])
+    sheet.append_row([sheet.bold_text(sheet.heading(BY_TYPE_HEADINGS[idx]))
+                      if idx in BY_TYPE_HEADINGS else None for idx in range(1, width + 1)])
+    # The formula's own words, as a string literal of it (a quote doubled).
+    yes, no = (sheet.heading(word).replace('"', '""') for word in (YES, NO))
     for position, s in enumerate(summaries):
         row = sheet.row_count + 1
         label = labels.get(s.voucher_type, s.label)
@@ -102,7 +104,7 @@ def _write_by_type(sheet: Sheet, summaries: Sequence[TypeSummary], labels: Mappi
                 sheet.formula_cell(f"='Summary'!{SUMMARY_AWARDED}{summary_row}", INT),
                 sheet.formula_cell(
                     f'=IF(AND(ROUND({_COMMITTED}{row}-I{row},2)=0,'
-                    f'ROUND({_PAID}{row}-J{row},2)=0,{_QUOTA}{row}=K{row}),"Yes","No")',
+                    f'ROUND({_PAID}{row}-J{row},2)=0,{_QUOTA}{row}=K{row}),"{yes}","{no}")',
                     TEXT),
             ]
         sheet.append_row(cells)

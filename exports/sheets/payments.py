@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from openpyxl import Workbook
 
 from ..rows import PaymentRow
-from .common import AMOUNT, DATE, Column, Progress, Sheet
+from .common import AMOUNT, DATE, NO, YES, Column, Progress, Sheet
 
 TITLE = "Payments"
 
@@ -33,7 +33,8 @@ def write_payments(
     sheet = Sheet(wb, TITLE, COLUMNS, progress, amount_fmt, headings=headings)
     sheet.write_header()
     write = sheet.write
+    yes, no = sheet.heading(YES), sheet.heading(NO)
     for p in payments:
         write((p.paid_on, p.voucher_reference, p.sme, p.kind, p.amount, p.payment_reference,
-               "Yes" if p.reversed else "No"))
+               yes if p.reversed else no))
     sheet.finish_with_filter()

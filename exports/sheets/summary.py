@@ -12,7 +12,7 @@ from openpyxl.utils import get_column_letter
 
 from ..cells import string_cell
 from ..rows import TypeSummary
-from .common import AMOUNT, BOLD, INT, PERCENT, Column, Progress, Sheet
+from .common import AMOUNT, BOLD, INT, PERCENT, TOTAL, Column, Progress, Sheet
 
 TITLE = "Summary"
 
@@ -32,6 +32,7 @@ COLUMNS = (
 # Columns B..J hold additive figures; the funding rate (K) is a ratio and is not summed.
 SUM_COLUMNS = range(2, 11)
 CHART_COLUMNS = (6, 7)  # Committed, Paid
+CHART_TITLE = "Committed and paid per voucher type"
 
 
 def write_summary(
@@ -53,7 +54,7 @@ def write_summary(
         ))
 
     first, last = 2, len(summaries) + 1
-    total: list[Any] = [string_cell(sheet.ws, "Total")]
+    total: list[Any] = [string_cell(sheet.ws, sheet.heading(TOTAL))]
     total[0].font = BOLD
     for idx in SUM_COLUMNS:
         kind = COLUMNS[idx - 1].kind
@@ -74,7 +75,7 @@ def _chart(sheet: Sheet, first: int, last: int, amount_fmt: str, currency: str) 
     chart = BarChart()
     chart.type = "col"
     chart.grouping = "clustered"
-    chart.title = "Committed and paid per voucher type"
+    chart.title = sheet.heading(CHART_TITLE)
     chart.y_axis.title = currency
     chart.y_axis.numFmt = amount_fmt
     # openpyxl 3.1 leaves the axes' delete flag unset, and Excel then hides both axes.

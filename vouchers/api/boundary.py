@@ -28,6 +28,7 @@ from functools import wraps
 from typing import Any
 
 from flask import current_app, g, request
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.exc import IntegrityError
@@ -196,7 +197,7 @@ def api_route(bp, rule: str, *, permission: Predicate,
                 fail(exc.status, exc.message, headers=exc.headers)
             except (IntegrityError, StaleDataError):
                 db.session.rollback()
-                fail(409, CONCURRENT_MESSAGE)
+                fail(409, gettext(CONCURRENT_MESSAGE))
             return result
 
         handle.permission = permission

@@ -7,6 +7,7 @@ The thread is drawn on the application's page by templates/_messages.html, throu
 from __future__ import annotations
 
 from flask import flash
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import policy
@@ -33,5 +34,5 @@ def _refused(form: MessageForm, error: str | None = None, application=None):
        form=lambda application: message_form(MESSAGE), render=_refused)
 def post_message(form: MessageForm, application: Application):
     messages.post_message(application, current_user, form.body.data, form.files.data or ())
-    flash("Message sent to the programme.", "success")
+    flash(_("Message sent to the programme."), "success")
     return see_other("applicant.application", "messages", application_id=application.id)

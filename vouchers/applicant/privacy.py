@@ -7,6 +7,7 @@ from __future__ import annotations
 import tempfile
 
 from flask import render_template, send_file
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from .. import policy
@@ -16,7 +17,7 @@ from ..navigation import nav_item
 from ..services import data_export
 from .blueprint import bp
 
-nav_item("applicant", "My data", "applicant.my_data", order=90)
+nav_item("applicant", lazy_gettext("My data"), "applicant.my_data", order=90)
 
 
 @route(bp, "/my-data", permission=policy.can_apply)

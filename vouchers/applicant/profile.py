@@ -9,6 +9,8 @@ Bank details changed after an award wait for a manager (services/bank_details.py
 from __future__ import annotations
 
 from flask import flash, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from .. import policy
@@ -22,11 +24,12 @@ from .blueprint import bp
 from .forms import AidDeclarationForm, BankDetailsForm, ProfileForm, WithdrawAidForm
 
 BANK_SAVED = {
-    banking.APPLIED: "The bank details are saved.",
-    banking.REQUESTED: "The new bank details await confirmation by the programme managers; "
-                       "payments go to the confirmed account until then.",
-    banking.WITHDRAWN: "The change awaiting confirmation is withdrawn; the confirmed bank "
-                       "details stay.",
+    banking.APPLIED: lazy_gettext("The bank details are saved."),
+    banking.REQUESTED: lazy_gettext("The new bank details await confirmation by the programme "
+                                    "managers; payments go to the confirmed account until "
+                                    "then."),
+    banking.WITHDRAWN: lazy_gettext("The change awaiting confirmation is withdrawn; the "
+                                    "confirmed bank details stay."),
 }
 
 
@@ -74,7 +77,7 @@ def _page(form: ProfileForm | None = None, error: str | None = None, bank_form=N
     form = form or _profile_form(formdata=None)
     organisation = current_user.organisation
     return render_template("applicant/profile.html", form=form, error=error,
-                           frozen_labels=[FIELD_LABELS[name] for name in form.frozen],
+                           frozen_labels=[_(FIELD_LABELS[name]) for name in form.frozen],
                            organisation=organisation,
                            **bank_section(organisation, bank_form, bank_error),
                            **aid_section(organisation, **aid_parts))
@@ -86,7 +89,7 @@ def profile(form: ProfileForm):
                  registry_number=form.registry_number.data, vat_number=form.vat_number.data,
                  country=form.country.data, region=form.region.data, size=form.size.data,
                  sector=form.sector.data)
-    flash("Company profile saved.", "success")
+    flash(_("Company profile saved."), "success")
     return see_other("applicant.home")
 
 
@@ -95,8 +98,8 @@ def profile(form: ProfileForm):
 
 def _has_profile_for_bank():
     if current_user.organisation_id is None:
-        return back_to("applicant.profile", "Save the company profile first, then give its "
-                       "bank details.", "info")
+        return back_to("applicant.profile", _("Save the company profile first, then give its "
+                                              "bank details."), "info")
     return None
 
 
@@ -106,7 +109,7 @@ def _has_profile_for_bank():
 def bank_details(form: BankDetailsForm):
     outcome = banking.set_bank_details(current_user.organisation, current_user,
                                        form.iban.data, form.bic.data, form.account_holder.data)
-    flash(BANK_SAVED[outcome], "success" if outcome == banking.APPLIED else "info")
+    flash(str(BANK_SAVED[outcome]), "success" if outcome == banking.APPLIED else "info")
     return see_other("applicant.profile", _anchor="bank-heading")
 
 
@@ -115,8 +118,8 @@ def bank_details(form: BankDetailsForm):
 
 def _has_profile():
     if current_user.organisation_id is None:
-        return back_to("applicant.profile", "Save the company profile first, then declare "
-                       "the aid it received.", "info")
+        return back_to("applicant.profile", _("Save the company profile first, then declare "
+                                              "the aid it received."), "info")
     return None
 
 
@@ -129,14 +132,14 @@ def _render_declare(form: AidDeclarationForm, error: str | None = None):
 def declare_aid(form: AidDeclarationForm):
     aid.declare(current_user.organisation, current_user, form.granting_body.data,
                 form.granted_on.data, form.amount.data)
-    flash("The aid is declared.", "success")
+    flash(_("The aid is declared."), "success")
     return see_other("applicant.profile", _anchor="aid-heading")
 
 
 def withdraw_errors(form: WithdrawAidForm, error: str | None,
                     declaration: AidDeclaration) -> dict[int, str]:
     """The refusal next to the declaration's own Remove button."""
-    message = error or " ".join(e for errors in form.errors.values() for e in errors)
+    message = error or " ".join(str(e) for errors in form.errors.values() for e in errors)
     return {declaration.id: message}
 
 
@@ -149,5 +152,5 @@ def _render_withdraw(form: WithdrawAidForm, error: str | None = None, declaratio
        form=WithdrawAidForm, render=_render_withdraw)
 def withdraw_aid(form: WithdrawAidForm, declaration: AidDeclaration):
     aid.withdraw(declaration, current_user, form.reason.data)
-    flash("The declaration is withdrawn.", "success")
+    flash(_("The declaration is withdrawn."), "success")
     return see_other("applicant.profile", _anchor="aid-heading")

@@ -8,6 +8,8 @@ of the voucher's type only; the service checks the answers again and takes them 
 from __future__ import annotations
 
 from flask import flash, render_template
+from flask_babel import format_number, lazy_gettext
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, TextAreaField
@@ -21,7 +23,7 @@ from ..money import parse_amount
 from ..services import surveys
 from .blueprint import bp
 
-YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
+YES_NO = [SelectChoice("yes", lazy_gettext("Yes")), SelectChoice("no", lazy_gettext("No"))]
 
 
 class SignedMoneyField(MoneyField):
@@ -35,30 +37,37 @@ class SignedMoneyField(MoneyField):
 
 def _not_negative(form, field) -> None:
     if field.data is not None and field.data < 0:
-        raise ValidationError("Cannot be negative.")
+        raise ValidationError(_("Cannot be negative."))
 
 
 def _field(question: surveys.Question):
-    required = InputRequired("Answer this question.")
+    # The questions are English in services/surveys.py, translated where they are shown.
+    label = _(question.label)
+    description = _(question.description) if question.description else ""
+    required = InputRequired(_("Answer this question."))
     if question.kind == surveys.COUNT:
-        return CountField(question.label, description=question.description, validators=[
+        return CountField(label, description=description, validators=[
             required, NumberRange(max=surveys.MOST_JOBS,
-                                  message=f"At most {surveys.MOST_JOBS:,}.")])
+                                  message=_("At most %(count)s.",
+                                            count=format_number(surveys.MOST_JOBS)))])
     if question.kind == surveys.MONEY:
         if question.key == surveys.TURNOVER:
-            return SignedMoneyField(question.label, description=question.description,
-                                    validators=[required])
-        return MoneyField(question.label, description=question.description,
+            return SignedMoneyField(label, description=description, validators=[required])
+        return MoneyField(label, description=description,
                           validators=[required, _not_negative])
-    return RadioField(question.label, choices=YES_NO, description=question.description,
-                      validators=[InputRequired("Answer yes or no.")])
+    return RadioField(label, choices=YES_NO, description=description,
+                      validators=[InputRequired(_("Answer yes or no."))])
+
+
+def _comment_field():
+    return TextAreaField(
+        _("Anything else the programme should know (optional)"),
+        validators=[Length(max=surveys.MAX_COMMENT,
+                           message=_("At most %(count)s characters.",
+                                     count=format_number(surveys.MAX_COMMENT)))])
 
 
 class _SurveyForm(FlaskForm):
-    comment = TextAreaField(
-        "Anything else the programme should know (optional)",
-        validators=[Length(max=surveys.MAX_COMMENT,
-                           message=f"At most {surveys.MAX_COMMENT:,} characters.")])
     questions: tuple[surveys.Question, ...] = ()
 
     def asked(self):
@@ -74,7 +83,8 @@ def survey_form(survey: FollowUpSurvey) -> _SurveyForm:
     """The form of the questions the voucher's type is asked."""
     questions = surveys.questions_of(survey.application.voucher_type)
     form_class = type("SurveyForm", (_SurveyForm,), {
-        "questions": questions, **{q.key: _field(q) for q in questions}})
+        "questions": questions, "comment": _comment_field(),
+        **{q.key: _field(q) for q in questions}})
     return form_class()
 
 
@@ -94,5 +104,5 @@ def _open_surveys():
        load={"survey": by_id(FollowUpSurvey)}, form=survey_form, render=_page)
 def survey(form: _SurveyForm, survey: FollowUpSurvey):
     surveys.answer(survey, current_user, form.answers(), form.comment.data or "")
-    flash("Thank you: your answers are recorded.", "success")
+    flash(_("Thank you: your answers are recorded."), "success")
     return see_other("applicant.home")

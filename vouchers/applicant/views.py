@@ -8,6 +8,8 @@ answers 404 whatever the route; the blueprint itself needs policy.can_apply.
 from __future__ import annotations
 
 from flask import flash, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -16,6 +18,7 @@ from workflows import lifecycle
 from .. import policy
 from ..boundary import back_to, by_id, route, see_other
 from ..errors import carries_file, too_large_page
+from ..i18n import current_language
 from ..models import Application, Attachment, CallVoucherType
 from ..models.base import utcnow
 from ..navigation import nav_item
@@ -34,14 +37,17 @@ from .forms import (
     report_form,
 )
 
-nav_item("applicant", "My applications", "applicant.home", order=10)
-nav_item("applicant", "Company profile", "applicant.profile", order=20)
+nav_item("applicant", lazy_gettext("My applications"), "applicant.home", order=10)
+nav_item("applicant", lazy_gettext("Company profile"), "applicant.profile", order=20)
 
 APPLICATION = {"application": by_id(Application)}
 
 
 def _state(application: Application) -> str:
-    return lifecycle.STATE_LABELS[application.state].lower()
+    """The state's label inside a sentence: lower case in English ("is submitted"), as
+    the label is elsewhere (the translations quote it)."""
+    label = _(lifecycle.STATE_LABELS[application.state])
+    return label.lower() if current_language() == "en" else label
 
 
 @route(bp, "/", permission=policy.can_apply)
@@ -90,9 +96,11 @@ def _render_form(form, error=None, *, cvt: CallVoucherType | None = None,
 
 def _may_start(cvt: CallVoucherType):
     if current_user.organisation_id is None:
-        return back_to("applicant.profile", "Describe your company before you apply.", "info")
+        return back_to("applicant.profile", _("Describe your company before you apply."),
+                       "info")
     if not cvt.call.is_open(utcnow()):
-        return back_to("applicant.home", f"{cvt.call.title} is not open for applications.")
+        return back_to("applicant.home", _("%(call)s is not open for applications.",
+                                           call=cvt.call.title))
     return None
 
 
@@ -103,15 +111,17 @@ def _may_start(cvt: CallVoucherType):
 def new_application(form: ApplicationForm, cvt: CallVoucherType):
     application = apps.start_application(current_user, cvt, form.service_fields(),
                                          form.filled_cost_lines())
-    flash("Draft saved. Add quotes or CVs below, then submit when it is complete.", "success")
+    flash(_("Draft saved. Add quotes or CVs below, then submit when it is complete."),
+          "success")
     return see_other("applicant.application", application_id=application.id)
 
 
 def _may_edit(application: Application):
     if policy.can_edit_application(current_user, application):
         return None
-    return back_to("applicant.application", f"The application is {_state(application)} and "
-                   "can no longer be changed.", application_id=application.id)
+    return back_to("applicant.application",
+                   _("The application is %(state)s and can no longer be changed.",
+                     state=_state(application)), application_id=application.id)
 
 
 @route(bp, "/applications/<int:application_id>/edit", permission=policy.can_view_application,
@@ -120,8 +130,8 @@ def _may_edit(application: Application):
 def edit(form: ApplicationForm, application: Application):
     apps.update_draft(application, current_user, form.service_fields(),
                       form.filled_cost_lines())
-    flash("Draft saved." if application.state == lifecycle.DRAFT else "Application saved.",
-          "success")
+    flash(_("Draft saved.") if application.state == lifecycle.DRAFT
+          else _("Application saved."), "success")
     return see_other("applicant.application", application_id=application.id)
 
 
@@ -164,10 +174,10 @@ def _refused_submit(error=None, application=None, form=None):
 def submit(form: SubmitForm, application: Application):
     transitions.submit(application, current_user,
                        publication_consent=form.publication_consent.data)
-    flash("Application submitted. The programme will review it.", "success")
+    flash(_("Application submitted. The programme will review it."), "success")
     if application.fails_rules:
-        flash("It fails one of the call's rules: it can be funded only if the programme "
-              "accepts an exception to it (the legal ceilings admit none).", "info")
+        flash(_("It fails one of the call's rules: it can be funded only if the programme "
+                "accepts an exception to it (the legal ceilings admit none)."), "info")
     return see_other("applicant.application", application_id=application.id)
 
 
@@ -182,14 +192,18 @@ def start_report(application: Application):
 # Confirmation pages (they work without JavaScript) for what cannot be undone.
 CONFIRMATIONS = {
     "withdraw": dict(
-        title="Withdraw the application", button="Withdraw the application",
-        question="Withdrawing ends this application for good: it cannot be submitted again.",
-        reason_label="Reason (optional)", done="The application is withdrawn."),
+        title=lazy_gettext("Withdraw the application"),
+        button=lazy_gettext("Withdraw the application"),
+        question=lazy_gettext("Withdrawing ends this application for good: it cannot be "
+                              "submitted again."),
+        reason_label=lazy_gettext("Reason (optional)"),
+        done=lazy_gettext("The application is withdrawn.")),
     "cancel": dict(
-        title="Cancel the voucher", button="Cancel the voucher",
-        question="Cancelling gives the voucher up for good: its money returns to the "
-                 "programme and cannot be paid to you any more.",
-        reason_label="Why do you give the voucher up?", done="The voucher is cancelled."),
+        title=lazy_gettext("Cancel the voucher"), button=lazy_gettext("Cancel the voucher"),
+        question=lazy_gettext("Cancelling gives the voucher up for good: its money returns "
+                              "to the programme and cannot be paid to you any more."),
+        reason_label=lazy_gettext("Why do you give the voucher up?"),
+        done=lazy_gettext("The voucher is cancelled.")),
 }
 
 
@@ -205,8 +219,9 @@ def _confirmation(trigger: str) -> dict:
     def before(application: Application):
         # The page is offered only when the action is; a POST gets the refusal itself.
         if request.method == "GET" and not policy.can_fire(current_user, application, trigger):
-            return back_to("applicant.application", "This cannot be done now: the "
-                           f"application is {_state(application)}.",
+            return back_to("applicant.application",
+                           _("This cannot be done now: the application is %(state)s.",
+                             state=_state(application)),
                            application_id=application.id)
         return None
 
@@ -221,14 +236,14 @@ def _confirmation(trigger: str) -> dict:
 @route(bp, "/applications/<int:application_id>/withdraw", **_confirmation("withdraw"))
 def withdraw(form: ReasonForm, application: Application):
     transitions.withdraw(application, current_user, form.reason.data or "")
-    flash(CONFIRMATIONS["withdraw"]["done"], "success")
+    flash(str(CONFIRMATIONS["withdraw"]["done"]), "success")
     return see_other("applicant.application", application_id=application.id)
 
 
 @route(bp, "/applications/<int:application_id>/cancel", **_confirmation("cancel"))
 def cancel(form: ReasonForm, application: Application):
     transitions.cancel(application, current_user, form.reason.data or "")
-    flash(CONFIRMATIONS["cancel"]["done"], "success")
+    flash(str(CONFIRMATIONS["cancel"]["done"]), "success")
     return see_other("applicant.application", application_id=application.id)
 
 
@@ -244,7 +259,7 @@ def _files_page(purpose: str) -> str:
 
 
 def _render_upload(form: UploadForm, error=None, application=None):
-    error = error or " ".join(e for errors in form.errors.values() for e in errors)
+    error = error or " ".join(str(e) for errors in form.errors.values() for e in errors)
     if _purpose(form) == "report" and reporting.final_report_of(application) is not None:
         return _render_report(application=application, upload_error=error)
     return _render_application(application, {"upload": error})
@@ -256,7 +271,7 @@ def _render_upload(form: UploadForm, error=None, application=None):
 def upload(form: UploadForm, application: Application):
     attachment = files.add_attachment(application, current_user, form.file.data,
                                       _purpose(form), form.kind.data)
-    flash(f"{attachment.original_name} uploaded.", "success")
+    flash(_("%(name)s uploaded.", name=attachment.original_name), "success")
     return see_other(_files_page(attachment.purpose), application_id=application.id)
 
 
@@ -270,7 +285,7 @@ def _refused_removal(error=None, application=None, attachment=None):
 def delete_attachment(application: Application, attachment: Attachment):
     purpose, name = attachment.purpose, attachment.original_name
     files.delete_attachment(attachment, current_user)
-    flash(f"{name} removed.", "success")
+    flash(_("%(name)s removed.", name=name), "success")
     return see_other(_files_page(purpose), application_id=application.id)
 
 
@@ -280,7 +295,8 @@ def upload_too_large(exc):
     reason; a form of text gets the page saying the form was too large."""
     application_id = (request.view_args or {}).get("application_id")
     if carries_file() and application_id is not None:
-        flash(f"The file is larger than the limit of {files.describe_cap()}.", "error")
+        flash(_("The file is larger than the limit of %(cap)s.", cap=files.describe_cap()),
+              "error")
         return see_other("applicant.application", application_id=application_id)
     return too_large_page()
 
@@ -300,8 +316,8 @@ def _render_report(form: ReportForm | None = None, error: str | None = None,
 def _report_started(application: Application):
     if reporting.final_report_of(application) is not None:
         return None
-    return back_to("applicant.application", "The final report has not been started.", "info",
-                   application_id=application.id)
+    return back_to("applicant.application", _("The final report has not been started."),
+                   "info", application_id=application.id)
 
 
 @route(bp, "/applications/<int:application_id>/report", permission=policy.can_view_application,
@@ -312,7 +328,8 @@ def report(form: ReportForm, application: Application):
     apps.write_final_report(application, current_user, summary=form.summary.data,
                             actual_costs=form.actual_costs.data, submit=submitting)
     if submitting:
-        flash("Final report submitted. The programme will check it before paying.", "success")
+        flash(_("Final report submitted. The programme will check it before paying."),
+              "success")
         return see_other("applicant.application", application_id=application.id)
-    flash("Report saved.", "success")
+    flash(_("Report saved."), "success")
     return see_other("applicant.report", application_id=application.id)

@@ -1,6 +1,7 @@
 """Forms of the accounts-by-e-mail pages: asking for a reset link, setting a new password
 through it, changing the e-mail address."""
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
@@ -10,13 +11,13 @@ from .forms import PolicyMixin, _confirm_field, _email_field, _new_password_fiel
 
 class RequestResetForm(FlaskForm):
     email = _email_field()
-    submit = SubmitField("Send me a link")
+    submit = SubmitField(lazy_gettext("Send me a link"))
 
 
 class NewPasswordForm(PolicyMixin, FlaskForm):
-    password = _new_password_field("New password")
+    password = _new_password_field(lazy_gettext("New password"))
     confirm = _confirm_field("password")
-    submit = SubmitField("Set the new password")
+    submit = SubmitField(lazy_gettext("Set the new password"))
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -27,9 +28,10 @@ class NewPasswordForm(PolicyMixin, FlaskForm):
 
 
 class ChangeEmailForm(FlaskForm):
-    new_email = _email_field("New e-mail address")
-    current_password = PasswordField("Current password",
-                                     validators=[DataRequired("Give your current password."),
+    new_email = _email_field(lazy_gettext("New e-mail address"))
+    current_password = PasswordField(lazy_gettext("Current password"),
+                                     validators=[DataRequired(
+                                         lazy_gettext("Give your current password.")),
                                                  Length(max=1024)],
                                      render_kw={"autocomplete": "current-password"})
-    submit = SubmitField("Send a confirmation link")
+    submit = SubmitField(lazy_gettext("Send a confirmation link"))

@@ -87,8 +87,8 @@ def reset_password(form, link):
     account_links.reset_password(link, form.password.data)
     logout_user()
     session.clear()  # every session of the account ended; this browser starts afresh
-    flash("Your new password is set, and every session of your account has ended. "
-          "Log in with the new password.", "success")
+    flash(gettext("Your new password is set, and every session of your account has ended. "
+                  "Log in with the new password."), "success")
     return see_other("public.index")
 
 
@@ -110,11 +110,11 @@ def verify_email(form, link):
     # nobody in (services/logins.register).
     _start_session(user)
     if user.role == "applicant" and user.organisation_id is None:
-        flash(f"Thank you: your address {user.email} is confirmed, and you are logged in. "
-              "Now tell us about your company.", "success")
+        flash(gettext("Thank you: your address %(email)s is confirmed, and you are logged "
+                      "in. Now tell us about your company.", email=user.email), "success")
         return redirect(first_url("applicant.profile"), code=303)
-    flash(f"Thank you: your address {user.email} is confirmed, and you are logged in.",
-          "success")
+    flash(gettext("Thank you: your address %(email)s is confirmed, and you are logged in.",
+                  email=user.email), "success")
     return redirect(home_url_for(user), code=303)
 
 
@@ -128,8 +128,9 @@ def _back_home(error=None):
 def send_verification_again():
     user = current_user._get_current_object()
     account_tokens.send_verification_again(user, request_address())
-    flash(f"We sent a new link to {user.email}. It works for "
-          f"{account_tokens.lifetime_text(account_tokens.VERIFY)}.", "success")
+    flash(gettext("We sent a new link to %(email)s. It works for %(lifetime)s.",
+                  email=user.email,
+                  lifetime=account_tokens.lifetime_text(account_tokens.VERIFY)), "success")
     return redirect(home_url_for(user), code=303)
 
 
@@ -138,7 +139,7 @@ def send_verification_again():
 
 def _render_change(form, error=None):
     _show(form, error, form.current_password
-          if error == accounts.WRONG_PASSWORD else None)
+          if error == gettext(accounts.WRONG_PASSWORD) else None)
     return render_template("auth/change_email.html", form=form,
                            lifetime=account_tokens.lifetime_text(account_tokens.EMAIL_CHANGE))
 
@@ -149,8 +150,9 @@ def change_email(form):
     user = current_user._get_current_object()
     sent_to = account_links.request_email_change(user, form.new_email.data,
                                                  form.current_password.data, request_address())
-    flash(f"We sent a link to the new address, {sent_to}. Your address changes when you "
-          f"follow it; until then it stays {user.email}.", "success")
+    flash(gettext("We sent a link to the new address, %(new)s. Your address changes when "
+                  "you follow it; until then it stays %(old)s.", new=sent_to, old=user.email),
+          "success")
     return redirect(home_url_for(user), code=303)
 
 
@@ -166,8 +168,8 @@ def _render_confirm(form, link, error=None):
 def confirm_email_change(form, link):
     here = _is_owner_here(link.user)  # asked before the sessions end
     user = account_links.confirm_email_change(link)
-    flash(f"Your e-mail address is now {user.email}: log in with it from now on. Your "
-          "other sessions have ended.", "success")
+    flash(gettext("Your e-mail address is now %(email)s: log in with it from now on. Your "
+                  "other sessions have ended.", email=user.email), "success")
     if here:
         login_user(user)  # the other sessions ended with the old generation; this one goes on
         return redirect(home_url_for(user), code=303)

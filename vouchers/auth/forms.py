@@ -1,5 +1,6 @@
 """Forms for logging in, registering, passwords, invitations and account actions."""
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -20,26 +21,28 @@ from ..services import passwords
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
-def _email_field(label: str = "E-mail address") -> EmailField:
+def _email_field(label: str = lazy_gettext("E-mail address")) -> EmailField:
     return EmailField(label, validators=[
-        DataRequired("Give your e-mail address."),
+        DataRequired(lazy_gettext("Give your e-mail address.")),
         Length(max=254),
-        Regexp(EMAIL_PATTERN, message="Give a valid e-mail address, like name@example.org."),
+        Regexp(EMAIL_PATTERN, message=lazy_gettext(
+            "Give a valid e-mail address, like name@example.org.")),
     ], render_kw={"autocomplete": "email", "spellcheck": "false"})
 
 
 def _new_password_field(label: str) -> PasswordField:
-    return PasswordField(label, validators=[DataRequired("Choose a password.")],
-                         description=f"At least {passwords.MIN_PASSWORD_LENGTH} characters. "
-                                     "Several unrelated words make a strong password.",
+    return PasswordField(label, validators=[DataRequired(lazy_gettext("Choose a password."))],
+                         description=lazy_gettext(
+                             "At least %(count)s characters. Several unrelated words make a "
+                             "strong password.", count=passwords.MIN_PASSWORD_LENGTH),
                          render_kw={"autocomplete": "new-password",
                                     "minlength": passwords.MIN_PASSWORD_LENGTH})
 
 
 def _confirm_field(of: str) -> PasswordField:
-    return PasswordField("Repeat the password", validators=[
-        DataRequired("Repeat the password."),
-        EqualTo(of, message="The two passwords differ."),
+    return PasswordField(lazy_gettext("Repeat the password"), validators=[
+        DataRequired(lazy_gettext("Repeat the password.")),
+        EqualTo(of, message=lazy_gettext("The two passwords differ.")),
     ], render_kw={"autocomplete": "new-password"})
 
 
@@ -64,27 +67,31 @@ class PolicyMixin:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail address", validators=[DataRequired("Give your e-mail address."),
-                                                      Length(max=254)],
+    email = EmailField(lazy_gettext("E-mail address"),
+                       validators=[DataRequired(lazy_gettext("Give your e-mail address.")),
+                                   Length(max=254)],
                        render_kw={"autocomplete": "username", "spellcheck": "false"})
-    password = PasswordField("Password", validators=[DataRequired("Give your password."),
-                                                     Length(max=1024)],
+    password = PasswordField(lazy_gettext("Password"),
+                             validators=[DataRequired(lazy_gettext("Give your password.")),
+                                         Length(max=1024)],
                              render_kw={"autocomplete": "current-password"})
-    submit = SubmitField("Log in")
+    submit = SubmitField(lazy_gettext("Log in"))
 
 
 class RegisterForm(PolicyMixin, FlaskForm):
-    name = StringField("Your name", validators=[DataRequired("Give your name."),
-                                                Length(max=200)],
+    name = StringField(lazy_gettext("Your name"),
+                       validators=[DataRequired(lazy_gettext("Give your name.")),
+                                   Length(max=200)],
                        render_kw={"autocomplete": "name"})
     email = _email_field()
-    password = _new_password_field("Password")
+    password = _new_password_field(lazy_gettext("Password"))
     confirm = _confirm_field("password")
     # Recorded as a ConsentRecord (services/logins.register): the version read is kept.
     privacy_notice = BooleanField(
-        "I have read the privacy notice: how the programme uses my data and how long it "
-        "keeps it.", validators=[DataRequired("Read the privacy notice and tick the box.")])
-    submit = SubmitField("Create my account")
+        lazy_gettext("I have read the privacy notice: how the programme uses my data and how "
+                     "long it keeps it."),
+        validators=[DataRequired(lazy_gettext("Read the privacy notice and tick the box."))])
+    submit = SubmitField(lazy_gettext("Create my account"))
 
     # Whether the address is taken is the service's answer (services/logins.register),
     # so probing for accounts is throttled there.
@@ -95,13 +102,14 @@ class RegisterForm(PolicyMixin, FlaskForm):
 class ChangePasswordForm(PolicyMixin, FlaskForm):
     policy_field = "new_password"
 
-    current_password = PasswordField("Current password",
-                                     validators=[DataRequired("Give your current password."),
+    current_password = PasswordField(lazy_gettext("Current password"),
+                                     validators=[DataRequired(
+                                         lazy_gettext("Give your current password.")),
                                                  Length(max=1024)],
                                      render_kw={"autocomplete": "current-password"})
-    new_password = _new_password_field("New password")
+    new_password = _new_password_field(lazy_gettext("New password"))
     confirm = _confirm_field("new_password")
-    submit = SubmitField("Change password")
+    submit = SubmitField(lazy_gettext("Change password"))
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -112,9 +120,9 @@ class ChangePasswordForm(PolicyMixin, FlaskForm):
 
 
 class AcceptInvitationForm(PolicyMixin, FlaskForm):
-    password = _new_password_field("Choose a password")
+    password = _new_password_field(lazy_gettext("Choose a password"))
     confirm = _confirm_field("password")
-    submit = SubmitField("Set password and log in")
+    submit = SubmitField(lazy_gettext("Set password and log in"))
 
     def __init__(self, invitation, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -125,12 +133,14 @@ class AcceptInvitationForm(PolicyMixin, FlaskForm):
 
 
 class InviteForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Give the person's name."),
-                                           Length(max=200)])
+    name = StringField(lazy_gettext("Name"),
+                       validators=[DataRequired(lazy_gettext("Give the person's name.")),
+                                   Length(max=200)])
     email = _email_field()
-    role = SelectField("Role", choices=[SelectChoice("evaluator", "Evaluator"),
-                                        SelectChoice("manager", "Manager")])
-    submit = SubmitField("Create invitation")
+    role = SelectField(lazy_gettext("Role"),
+                       choices=[SelectChoice("evaluator", lazy_gettext("Evaluator")),
+                                SelectChoice("manager", lazy_gettext("Manager"))])
+    submit = SubmitField(lazy_gettext("Create invitation"))
 
 
 class ActionForm(FlaskForm):
@@ -141,6 +151,8 @@ class DisableForm(FlaskForm):
     """The confirmation step of disabling an account (a page, so it works without
     JavaScript); the reason is kept in the account's change record."""
 
-    reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=500)],
-                           description="Kept with the record of who disabled the account.")
-    submit = SubmitField("Disable the account")
+    reason = TextAreaField(lazy_gettext("Reason (optional)"),
+                           validators=[Optional(), Length(max=500)],
+                           description=lazy_gettext(
+                               "Kept with the record of who disabled the account."))
+    submit = SubmitField(lazy_gettext("Disable the account"))

@@ -27,6 +27,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user, logout_user
 
 from .. import policy
@@ -92,7 +93,7 @@ def _before_code(**_):
         return None  # the page says there is nothing to type a code for
     if _pending_user() is None:
         session.clear()
-        flash("Your sign-in was not finished in time. Log in again.", "error")
+        flash(gettext("Your sign-in was not finished in time. Log in again."), "error")
         return see_other("auth.login")
     return None
 
@@ -119,8 +120,9 @@ def second_factor_code(form):
     current_app.logger.info("login completed with a %s: %s (id %s)", how, user.email, user.id)
     if how == "recovery":
         left = totp.recovery_codes_left(user)
-        flash(f"You signed in with a recovery code; it no longer works. {left} of them "
-              "left: make new ones on your two-factor page when few remain.", "info")
+        flash(gettext("You signed in with a recovery code; it no longer works. %(left)s of "
+                      "them left: make new ones on your two-factor page when few remain.",
+                      left=left), "info")
     return redirect(next_url or home_url_for(user), code=303)
 
 
@@ -137,15 +139,17 @@ def _second_factor_gate():
         logout_user()
         session.clear()
         if for_api():
-            return problem(401, "Log in again: this session did not pass two-factor sign-in.")
-        flash("Log in again: your account now signs in with a code.", "info")
+            return problem(401, gettext("Log in again: this session did not pass two-factor "
+                                  "sign-in."))
+        flash(gettext("Log in again: your account now signs in with a code."), "info")
         return redirect(url_for("auth.login"))
     if request.endpoint in ENROLMENT_ENDPOINTS or not policy.must_use_second_factor(
             current_user):
         return None
     if for_api():
-        return problem(403, "Set up two-factor sign-in on the pages first.")
-    flash("Your role signs in with two-factor sign-in: set it up before you go on.", "info")
+        return problem(403, gettext("Set up two-factor sign-in on the pages first."))
+    flash(gettext("Your role signs in with two-factor sign-in: set it up before you go on."),
+          "info")
     return redirect(url_for("auth.second_factor"))
 
 
@@ -178,9 +182,10 @@ def _overview_page():
 
 def _back_to_overview(form=None, error=None):
     """A refusal of one of the overview's buttons: its message above the page."""
-    messages = [error] if error else [e for f in (form or ()) for e in f.errors]
+    # Text, not lazy strings: the message is joined and flashed into the session.
+    messages = [error] if error else [str(e) for f in (form or ()) for e in f.errors]
     return back_to("auth.second_factor", " ".join(messages)
-                   or "The form expired; press the button again.")
+                   or gettext("The form expired; press the button again."))
 
 
 @route(bp, "/second-factor", permission=policy.can_use_account)
@@ -242,5 +247,5 @@ def new_recovery_codes(form):
        render=_back_to_overview, methods=("POST",))
 def turn_off_second_factor(form):
     totp.turn_off(current_user._get_current_object(), form.code.data, request_address())
-    flash("Two-factor sign-in is off. You sign in with your password alone.", "success")
+    flash(gettext("Two-factor sign-in is off. You sign in with your password alone."), "success")
     return see_other("auth.second_factor")

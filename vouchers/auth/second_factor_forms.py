@@ -4,6 +4,7 @@ programme's rule for evaluators is in manager/forms_programmes.py."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -15,8 +16,8 @@ def _code_field(label: str, description: str) -> StringField:
     # Length only: what a code looks like (six digits, or a recovery code) is the
     # service's to say, with the same message whatever was typed.
     return StringField(label, description=description, validators=[
-        DataRequired("Type the code."), Length(max=MAX_CODE_LENGTH, message="That code is "
-                                                                            "too long.")],
+        DataRequired(lazy_gettext("Type the code.")),
+        Length(max=MAX_CODE_LENGTH, message=lazy_gettext("That code is too long."))],
         render_kw={"autocomplete": "one-time-code", "spellcheck": "false",
                    "autocapitalize": "off"})
 
@@ -24,27 +25,32 @@ def _code_field(label: str, description: str) -> StringField:
 class SignInCodeForm(FlaskForm):
     """The login's second step: the app's code, or a recovery code instead."""
 
-    code = _code_field("Code", "The 6-digit code your authenticator app shows now, or "
-                               "one of your recovery codes.")
-    submit = SubmitField("Continue")
+    code = _code_field(lazy_gettext("Code"),
+                       lazy_gettext("The 6-digit code your authenticator app shows now, or one "
+                                    "of your recovery codes."))
+    submit = SubmitField(lazy_gettext("Continue"))
 
 
 class ConfirmAuthenticatorForm(FlaskForm):
-    code = _code_field("Code from your app", "The 6-digit code the app shows for this "
-                                             "account after you added it.")
-    submit = SubmitField("Turn on two-factor sign-in")
+    code = _code_field(lazy_gettext("Code from your app"),
+                       lazy_gettext("The 6-digit code the app shows for this account after "
+                                    "you added it."))
+    submit = SubmitField(lazy_gettext("Turn on two-factor sign-in"))
 
 
 class CurrentCodeForm(FlaskForm):
     """Confirms a change to the second factor itself with a current code, so a session
     left open is not enough to take it away or read new recovery codes."""
 
-    code = _code_field("Current code", "A code from your app (or a recovery code).")
-    submit = SubmitField("Confirm")
+    code = _code_field(lazy_gettext("Current code"),
+                       lazy_gettext("A code from your app (or a recovery code)."))
+    submit = SubmitField(lazy_gettext("Confirm"))
 
 
 class ResetSecondFactorForm(FlaskForm):
-    reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=500)],
-                           description="Kept with the record of who reset it, e.g. “lost "
-                                       "phone, identity checked by telephone”.")
-    submit = SubmitField("Reset two-factor sign-in")
+    reason = TextAreaField(lazy_gettext("Reason (optional)"),
+                           validators=[Optional(), Length(max=500)],
+                           description=lazy_gettext(
+                               "Kept with the record of who reset it, e.g. “lost phone, "
+                               "identity checked by telephone”."))
+    submit = SubmitField(lazy_gettext("Reset two-factor sign-in"))

@@ -4,6 +4,7 @@ ones (services/mail_preferences.py)."""
 from __future__ import annotations
 
 from flask import flash, render_template
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice
@@ -18,10 +19,10 @@ IMMEDIATE, DIGEST = "immediate", "digest"
 
 
 class MailSettingsForm(FlaskForm):
-    delivery = RadioField("How should we send you e-mail?", choices=[
-        SelectChoice(IMMEDIATE, "Send me each message at once"),
-        SelectChoice(DIGEST, "Collect non-urgent messages in one daily e-mail"),
-    ], validators=[InputRequired("Choose how we send you e-mail.")])
+    delivery = RadioField(lazy_gettext("How should we send you e-mail?"), choices=[
+        SelectChoice(IMMEDIATE, lazy_gettext("Send me each message at once")),
+        SelectChoice(DIGEST, lazy_gettext("Collect non-urgent messages in one daily e-mail")),
+    ], validators=[InputRequired(lazy_gettext("Choose how we send you e-mail."))])
 
 
 def _form() -> MailSettingsForm:
@@ -41,6 +42,6 @@ def _render(form: MailSettingsForm, error: str | None = None):
 def mail_settings(form: MailSettingsForm):
     digest = form.delivery.data == DIGEST
     mail_preferences.set_digest(current_user._get_current_object(), digest)
-    flash("Non-urgent messages now come in one daily e-mail." if digest else
-          "Each message now comes at once.", "success")
+    flash(gettext("Non-urgent messages now come in one daily e-mail.") if digest else
+          gettext("Each message now comes at once."), "success")
     return see_other("auth.mail_settings")

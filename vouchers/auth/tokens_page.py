@@ -10,6 +10,7 @@ the back button does not bring it back either. Only the token's hash is kept
 from __future__ import annotations
 
 from flask import current_app, flash, render_template
+from flask_babel import gettext
 from flask_login import current_user
 
 from .. import policy
@@ -50,13 +51,14 @@ def api_tokens_page(form: NewTokenForm):
 
 def _back(error: str | None = None, **_):
     return back_to("auth.api_tokens_page",
-                   error or "The token could not be revoked: reload the page and try again.")
+                   error or gettext("The token could not be revoked: reload the page and try "
+                              "again."))
 
 
 @route(bp, "/tokens/<int:token_id>/revoke", permission=policy.can_revoke_token,
        load={"token": by_id(ApiToken)}, form=ActionForm, render=_back, methods=("POST",))
 def revoke_api_token(form: ActionForm, token: ApiToken):
     api_tokens.revoke(token, current_user._get_current_object())
-    flash(f"The token “{token.name}” ({token.prefix}…) is revoked: it no longer works.",
-          "success")
+    flash(gettext("The token “%(name)s” (%(prefix)s…) is revoked: it no longer works.",
+            name=token.name, prefix=token.prefix), "success")
     return see_other("auth.api_tokens_page")

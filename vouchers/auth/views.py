@@ -14,6 +14,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_user, logout_user
 from werkzeug.routing import BuildError
 
@@ -28,7 +29,9 @@ from .throttle import request_address
 bp = Blueprint("auth", __name__)
 
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please log in to see this page."
+login_manager.login_message = lazy_gettext("Please log in to see this page.")
+# Flashed as text in the reader's language: a lazy string cannot go into the session.
+login_manager.localize_callback = str
 login_manager.login_message_category = "info"
 
 # Each role's start page, best first: the pages are built by other features, so the
@@ -119,7 +122,7 @@ def logout():
         current_app.logger.info("logout: %s from %s", user.email, request_address())
         logout_user()
     session.clear()
-    flash("You are logged out.", "success")
+    flash(gettext("You are logged out."), "success")
     return see_other("public.index")
 
 
@@ -149,7 +152,8 @@ def registered():
 
 
 def _render_password(form, error=None):
-    _show(form, error, form.current_password if error == accounts.WRONG_PASSWORD else None)
+    _show(form, error, form.current_password
+          if error == gettext(accounts.WRONG_PASSWORD) else None)
     return render_template("auth/change_password.html", form=form)
 
 
@@ -160,7 +164,7 @@ def change_password(form):
     logins.change_password(user, form.current_password.data, form.new_password.data,
                            request_address())
     login_user(user)  # the other sessions ended with the old generation; this one goes on
-    flash("Your password is changed. Any other sessions of yours have been logged out.",
+    flash(gettext("Your password is changed. Any other sessions of yours have been logged out."),
           "success")
     return redirect(home_url_for(user), code=303)
 
@@ -190,7 +194,7 @@ def accept_invitation(form, invitation):
     _start_session(user)
     current_app.logger.info("invitation accepted: %s (%s, id %s) from %s", user.email,
                             user.role, user.id, request_address())
-    flash(f"Welcome, {user.name}. Your account is ready.", "success")
+    flash(gettext("Welcome, %(name)s. Your account is ready.", name=user.name), "success")
     return redirect(home_url_for(user), code=303)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
@@ -10,9 +11,9 @@ from ..models import Criterion
 
 NOT_APPLICABLE = "na"
 RECOMMENDATION_CHOICES = [
-    SelectChoice("award", "Award"),
-    SelectChoice("waitlist", "Waitlist: good, if budget allows"),
-    SelectChoice("reject", "Reject"),
+    SelectChoice("award", lazy_gettext("Award")),
+    SelectChoice("waitlist", lazy_gettext("Waitlist: good, if budget allows")),
+    SelectChoice("reject", lazy_gettext("Reject")),
 ]
 
 
@@ -22,10 +23,12 @@ class ConfirmForm(FlaskForm):
 
 class ConflictForm(FlaskForm):
     reason = TextAreaField(
-        "Why you have a conflict of interest",
-        description="For example: I advise this company, or I work for a competitor.",
+        lazy_gettext("Why you have a conflict of interest"),
+        description=lazy_gettext(
+            "For example: I advise this company, or I work for a competitor."),
         # DataRequired: a reason of blanks is no reason (the service refuses it too).
-        validators=[DataRequired("Say briefly why you have a conflict of interest."),
+        validators=[DataRequired(lazy_gettext(
+                        "Say briefly why you have a conflict of interest.")),
                     Length(max=2000)],
     )
 
@@ -33,10 +36,11 @@ class ConflictForm(FlaskForm):
 class ReviewForm(FlaskForm):
     """The fixed part of a review; review_form() adds one score field per criterion."""
 
-    comment = TextAreaField("Comment", validators=[InputRequired("Write a comment."),
-                                                   Length(max=10000)])
-    recommendation = RadioField("Recommendation", choices=RECOMMENDATION_CHOICES,
-                                validators=[InputRequired("Choose a recommendation.")])
+    comment = TextAreaField(lazy_gettext("Comment"), validators=[
+        InputRequired(lazy_gettext("Write a comment.")), Length(max=10000)])
+    recommendation = RadioField(lazy_gettext("Recommendation"), choices=RECOMMENDATION_CHOICES,
+                                validators=[InputRequired(
+                                    lazy_gettext("Choose a recommendation."))])
 
     criteria: list[Criterion] = []
 
@@ -56,9 +60,9 @@ def score_field_name(criterion: Criterion) -> str:
 def score_field(criterion: Criterion, scale: int) -> RadioField:
     """A criterion's score, 0..scale or "not applicable": in a review and in a consensus."""
     choices = [SelectChoice(str(i)) for i in range(scale + 1)]
-    choices.append(SelectChoice(NOT_APPLICABLE, "Not applicable"))
-    return RadioField(criterion.name, choices=choices,
-                      validators=[InputRequired("Give a score or choose “not applicable”.")])
+    choices.append(SelectChoice(NOT_APPLICABLE, lazy_gettext("Not applicable")))
+    return RadioField(criterion.name, choices=choices, validators=[
+        InputRequired(lazy_gettext("Give a score or choose “not applicable”."))])
 
 
 def score_value(field) -> int | None:

@@ -10,6 +10,7 @@ only once their own review of that version is in.
 from __future__ import annotations
 
 from flask import flash, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import policy
@@ -59,7 +60,7 @@ def application(application: Application):
 
 
 def _refused_confirmation(form: ConfirmForm, error=None, application=None):
-    return _page(application, confirm_error=error or "The form expired; try again.")
+    return _page(application, confirm_error=error or _("The form expired; try again."))
 
 
 @route(bp, "/applications/<int:application_id>/no-conflict", methods=("POST",),
@@ -67,7 +68,7 @@ def _refused_confirmation(form: ConfirmForm, error=None, application=None):
        render=_refused_confirmation)
 def confirm_no_conflict(form: ConfirmForm, application: Application):
     reviews.confirm_no_conflict(application, current_user)
-    flash("You confirmed that you have no conflict of interest.", "success")
+    flash(_("You confirmed that you have no conflict of interest."), "success")
     return see_other("evaluator.application", application_id=application.id)
 
 
@@ -80,8 +81,9 @@ def _refused_conflict(form: ConflictForm, error=None, application=None):
        render=_refused_conflict)
 def declare_conflict(form: ConflictForm, application: Application):
     reviews.declare_conflict(application, current_user, form.reason.data)
-    flash(f"You declared a conflict of interest on {application.reference}. It has left "
-          "your list, and the programme manager will ask another evaluator.", "success")
+    flash(_("You declared a conflict of interest on %(reference)s. It has left your list, "
+            "and the programme manager will ask another evaluator.",
+            reference=application.reference), "success")
     return see_other("evaluator.home")
 
 
@@ -96,6 +98,6 @@ def _refused_review(form: ReviewForm, error=None, application=None):
 def submit_review(form: ReviewForm, application: Application):
     reviews.submit_review(application, current_user, scores=form.scores(),
                           recommendation=form.recommendation.data, comment=form.comment.data)
-    flash("Your review is submitted. The other evaluators' reviews are shown below.",
+    flash(_("Your review is submitted. The other evaluators' reviews are shown below."),
           "success")
     return see_other("evaluator.application", application_id=application.id)

@@ -11,6 +11,7 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 
 from ..extensions import db
@@ -68,7 +69,7 @@ def retry(job: Job, user: User) -> Job:
                     started_at=None, finished_at=None, expires_at=None)
             .execution_options(synchronize_session=False)).rowcount == 1
         if not again:
-            raise ConcurrentChange(CONCURRENT_MESSAGE)
+            raise ConcurrentChange(gettext(CONCURRENT_MESSAGE))
     db.session.refresh(job)
     if old_file is not None:  # expired by its time, not swept yet: the sweep no longer sees it
         with suppress(FileNotFoundError):

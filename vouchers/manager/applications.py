@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
@@ -22,6 +23,7 @@ from workflows.lifecycle import TRANSITIONS_BY_TRIGGER
 from .. import policy
 from ..boundary import by, by_id, route, see_other
 from ..clock import today
+from ..i18n import N_
 from ..models import Application, User
 from ..models.base import utcnow
 from ..services import listing, payments, reporting, settlement, transitions
@@ -49,7 +51,7 @@ from .forms_money import money_forms
 def _filter_form(calls, viewer: User) -> ApplicationFilterForm:
     form = ApplicationFilterForm(request.args)
     form.call.choices = [SelectChoice(c.id, f"{c.code} · {c.title}") for c in calls]
-    form.country.choices = [SelectChoice("", "All countries")] + [
+    form.country.choices = [SelectChoice("", _("All countries"))] + [
         SelectChoice(c, c) for c in listing.countries(viewer)
     ]
     if not request.args.get("call") and calls:
@@ -120,7 +122,7 @@ class Action:
     name: str
     form: type
     run: Callable[[Application, User, Any], object]
-    done: str
+    done: str  # marked with N_: flashed in the reader's language
     # Whether the page offers it; by default, whether the lifecycle lets the user fire
     # the transition of the same name from the application's state.
     allowed: Callable[[User, Application], bool] | None = None
@@ -159,31 +161,33 @@ def _payment_offered(user: User, application: Application) -> bool:
 
 ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("start_review", ButtonForm,
-           lambda a, u, f: transitions.start_review(a, u), "Review started."),
+           lambda a, u, f: transitions.start_review(a, u), N_("Review started.")),
     Action("award", AwardForm,
            lambda a, u, f: transitions.award(a, u, f.amount.data, comment=_comment(f)),
-           "Voucher awarded."),
+           N_("Voucher awarded.")),
     Action("reject", ReasonForm,
-           lambda a, u, f: transitions.reject(a, u, _comment(f)), "Application rejected."),
+           lambda a, u, f: transitions.reject(a, u, _comment(f)),
+           N_("Application rejected.")),
     Action("waitlist", CommentForm,
-           lambda a, u, f: transitions.waitlist(a, u, _comment(f)), "Application waitlisted."),
+           lambda a, u, f: transitions.waitlist(a, u, _comment(f)),
+           N_("Application waitlisted.")),
     Action("return_for_changes", ChangesForm,
            lambda a, u, f: transitions.return_for_changes(a, u, _comment(f)),
-           "Application returned to the applicant for changes."),
+           N_("Application returned to the applicant for changes.")),
     Action("cancel", ReasonForm,
            lambda a, u, f: transitions.cancel(a, u, _comment(f)),
-           "Voucher cancelled; its amount is back in the envelope."),
+           N_("Voucher cancelled; its amount is back in the envelope.")),
     Action("start_reporting", ButtonForm,
            lambda a, u, f: reporting.start_reporting(a, u),
-           "The applicant can now write the final report."),
+           N_("The applicant can now write the final report.")),
     Action("approve_report", CommentForm,
            lambda a, u, f: reporting.approve_report(a, u, _comment(f)),
-           "Final report approved."),
+           N_("Final report approved.")),
     Action("return_report", ChangesForm,
            lambda a, u, f: reporting.return_report(a, u, _comment(f)),
-           "Final report returned to the applicant."),
-    Action("record_payment", PaymentForm, _pay, "Payment recorded.",
-           allowed=_payment_offered, label="Record payment"),
+           N_("Final report returned to the applicant.")),
+    Action("record_payment", PaymentForm, _pay, N_("Payment recorded."),
+           allowed=_payment_offered, label=N_("Record payment")),
 )}
 
 
@@ -203,7 +207,8 @@ def _fresh_form(action: Action, page: ApplicationPage):
 def _in_currency(form: PaymentForm, application: Application, due) -> None:
     """The amount field names the voucher's currency, with what is due as a hint."""
     if application.currency != "EUR":
-        form.amount.label.text = f"Amount transferred ({application.currency})"
+        form.amount.label.text = _("Amount transferred (%(currency)s)",
+                                   currency=application.currency)
         form.amount.description = payments.due_hint(application, due)
 
 
@@ -244,14 +249,16 @@ def _draw(application: Application, *, name: str | None = None, form=None,
     forms |= money_forms(page.money)
     if name is not None:
         forms[name] = form
-        label = label or (ACTIONS[name].label if name in ACTIONS else "Assign an evaluator")
+        label = label or (_(ACTIONS[name].label) if name in ACTIONS
+                          else _("Assign an evaluator"))
         # The assignment form is one list, shown only while there is someone to choose.
         error = error or (form.evaluator.errors[0] if name == "assign"
-                          else "Correct the fields marked below.")
-        flash(f"{label}: {error}", "error")
+                          else _("Correct the fields marked below."))
+        flash(_("%(action)s: %(error)s", action=label, error=error), "error")
     # No evaluator preselected: an assignment is chosen, never the list's first by default.
-    forms["assign"].evaluator.choices = [SelectChoice("", "Choose an evaluator")] + [
-        SelectChoice(c.id, f"{c.name} ({c.load} in this call)") for c in page.evaluators]
+    forms["assign"].evaluator.choices = [SelectChoice("", _("Choose an evaluator"))] + [
+        SelectChoice(c.id, _("%(name)s (%(load)s in this call)", name=c.name, load=c.load))
+        for c in page.evaluators]
     return render_template(
         "manager/application.html", page=page, application=application,
         cvt=application.call_voucher_type, actions=list(ACTIONS.values()), forms=forms,
@@ -277,7 +284,7 @@ def _draw_action(*, form, error, application, action):
        form=posted_form, render=_draw_action)
 def application_action(form, application: Application, action: Action):
     action.run(application, current_user, form)
-    flash(action.done, "success")
+    flash(_(action.done), "success")
     return see_other("manager.application", application_id=application.id)
 
 
@@ -288,6 +295,6 @@ def application_action(form, application: Application, action: Action):
                                                       error=error))
 def assign_evaluator_view(form, application: Application):
     evaluator = assign_evaluator(application, form.evaluator.data, current_user)
-    flash(f"{evaluator.name} assigned.", "success")
+    flash(_("%(name)s assigned.", name=evaluator.name), "success")
     return see_other("manager.application", "assignments-heading",
                      application_id=application.id)

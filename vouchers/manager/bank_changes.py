@@ -8,6 +8,8 @@ and the manager goes back to where they decided it.
 from __future__ import annotations
 
 from flask import flash, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from .. import policy
@@ -19,7 +21,7 @@ from .blueprint import bp
 from .forms_bank import ConfirmBankChangeForm, RefuseBankChangeForm
 from .organisations import company_page
 
-nav_item("manager", "Bank details to confirm", "manager.bank_changes", order=46)
+nav_item("manager", lazy_gettext("Bank details to confirm"), "manager.bank_changes", order=46)
 
 CHANGE = {"change": by_id(BankDetailsChange)}
 
@@ -39,7 +41,7 @@ def _list_page(errors: dict[int, str] | None = None, refuse_forms=None):
 
 def _refused(form, error, change: BankDetailsChange, refuse_form=None):
     """The decision's page again, with why it did not happen next to the change."""
-    message = error or " ".join(e for errors in form.errors.values() for e in errors)
+    message = error or " ".join(str(e) for errors in form.errors.values() for e in errors)
     if form.back.data == "company":
         return company_page(organisation=change.organisation, bank={
             "decision_error": message, "refuse_form": refuse_form})
@@ -63,8 +65,8 @@ def bank_changes():
        render=lambda form, error=None, change=None: _refused(form, error, change))
 def confirm_bank_change(form: ConfirmBankChangeForm, change: BankDetailsChange):
     banking.confirm_change(change, current_user)
-    flash(f"The new bank details of {change.organisation.legal_name} are confirmed; "
-          "payments go to the new account from now on.", "success")
+    flash(_("The new bank details of %(company)s are confirmed; payments go to the new "
+            "account from now on.", company=change.organisation.legal_name), "success")
     return _back(form, change)
 
 
@@ -73,6 +75,6 @@ def confirm_bank_change(form: ConfirmBankChangeForm, change: BankDetailsChange):
        render=lambda form, error=None, change=None: _refused(form, error, change, form))
 def refuse_bank_change(form: RefuseBankChangeForm, change: BankDetailsChange):
     banking.refuse_change(change, current_user, form.reason.data)
-    flash(f"The change of {change.organisation.legal_name}'s bank details is refused; "
-          "the confirmed details stay.", "success")
+    flash(_("The change of %(company)s's bank details is refused; the confirmed details "
+            "stay.", company=change.organisation.legal_name), "success")
     return _back(form, change)

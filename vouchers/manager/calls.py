@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from flask import flash, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from .. import policy
 from ..boundary import back_to, by_id, route, see_other
 from ..models import Call, Programme
 from ..models.base import utcnow
-from ..models.programmes import CALL_STATUS_LABELS
+from ..models.programmes import CALL_CLOSED, CALL_OPEN, CALL_UPCOMING
 from ..navigation import nav_item
 from ..services import call_rules, call_setup
 from ..services import calls as call_lists
@@ -19,7 +21,11 @@ from .forms_call_rules import regions_hint
 from .forms_calls import ADD_ROW, edit_call_form, new_call_form
 from .forms_programmes import ProgrammeForm, programme_form
 
-nav_item("manager", "Calls", "manager.calls", order=30)
+nav_item("manager", lazy_gettext("Calls"), "manager.calls", order=30)
+
+# A call's status as the pages show it (the model's labels, in the reader's language).
+STATUS_LABELS = {CALL_UPCOMING: lazy_gettext("Upcoming"), CALL_OPEN: lazy_gettext("Open"),
+                 CALL_CLOSED: lazy_gettext("Closed")}
 
 
 def _problems(error: str | None) -> list[str]:
@@ -31,7 +37,7 @@ def _problems(error: str | None) -> list[str]:
 def calls():
     return render_template("manager/calls.html", calls=call_lists.newest_calls(),
                            programmes=call_lists.programmes_with_call_counts(), now=utcnow(),
-                           status_labels=CALL_STATUS_LABELS)
+                           status_labels=STATUS_LABELS)
 
 
 def _programme_page(form, error=None, programme: Programme | None = None):
@@ -43,7 +49,8 @@ def _programme_page(form, error=None, programme: Programme | None = None):
        render=_programme_page)
 def new_programme(form):
     programme = call_setup.create_programme(current_user, **form.to_fields())
-    flash(f"Programme {programme.name} created. Now set up its first call.", "success")
+    flash(_("Programme %(name)s created. Now set up its first call.", name=programme.name),
+          "success")
     return see_other(".new_call", programme=programme.id)
 
 
@@ -51,7 +58,7 @@ def new_programme(form):
        load={"programme": by_id(Programme)}, form=programme_form, render=_programme_page)
 def edit_programme(form, programme: Programme):
     call_setup.update_programme(programme, current_user, **form.to_fields())
-    flash(f"Programme {programme.name} saved.", "success")
+    flash(_("Programme %(name)s saved.", name=programme.name), "success")
     return see_other(".calls")
 
 
@@ -67,8 +74,8 @@ def _call_page(form, error=None, call: Call | None = None):
 
 def _programme_first():
     if not call_lists.programmes():
-        return back_to(".new_programme", "Calls belong to a programme: create the programme "
-                       "first.", "info")
+        return back_to(".new_programme", _("Calls belong to a programme: create the "
+                                           "programme first."), "info")
     return None
 
 
@@ -78,7 +85,7 @@ def _programme_first():
        rework=lambda form: form.reworked())
 def new_call(form):
     call = call_setup.create_call(form.programme_id.data, form.to_spec(), current_user)
-    flash(f"Call {call.code} created.", "success")
+    flash(_("Call %(code)s created.", code=call.code), "success")
     return see_other(".edit_call", call_id=call.id)
 
 
@@ -89,5 +96,5 @@ def new_call(form):
        rework=lambda form: form.reworked())
 def edit_call(form, call: Call):
     call_setup.update_call(call, form.to_spec(), current_user)
-    flash(f"Call {call.code} saved.", "success")
+    flash(_("Call %(code)s saved.", code=call.code), "success")
     return see_other(".edit_call", call_id=call.id)

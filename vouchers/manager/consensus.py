@@ -9,6 +9,7 @@ predicate, policy.can_record_consensus, decides who of those gets in.
 from __future__ import annotations
 
 from flask import flash, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import policy
@@ -42,7 +43,7 @@ def _draw(form: ConsensusForm, application: Application, error: str | None = Non
 def record_consensus(form: ConsensusForm, application: Application):
     consensus_service.record(application, current_user, form.scores(), form.comment.data,
                              form.notes())
-    flash("Consensus recorded: ranking now uses its score.", "success")
+    flash(_("Consensus recorded: ranking now uses its score."), "success")
     if request.blueprint == "manager":
         return see_other("manager.application", "scoring-heading",
                          application_id=application.id)

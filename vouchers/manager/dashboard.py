@@ -1,6 +1,8 @@
 """The calls overview and each call's dashboard (budget chart and counts per state)."""
 
 from flask import flash, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user
 
 from .. import policy
@@ -16,15 +18,11 @@ from ..services.needs import call_actions, calls_needing_action
 from .blueprint import bp
 from .forms import AutoAssignForm
 
-nav_item("manager", "Dashboard", "manager.dashboard_home", order=10)
-nav_item("manager", "Applications", "manager.applications", order=20)
+nav_item("manager", lazy_gettext("Dashboard"), "manager.dashboard_home", order=10)
+nav_item("manager", lazy_gettext("Applications"), "manager.applications", order=20)
 
 # Short lists read better in a flash message than a wall of references.
 _SHORT_LIST_SHOWN = 10
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def auto_assign_form(return_to: str) -> AutoAssignForm:
@@ -67,21 +65,32 @@ def _refused(*, form: AutoAssignForm, error: str | None, call: Call):
     """A list page shows a refusal (or the form's errors) as a flash message."""
     messages = [error] if error else [m for errors in form.errors.values() for m in errors]
     endpoint, values = _back(form, call)
-    return back_to(endpoint, "Evaluators not assigned: " + " ".join(messages), **values)
+    return back_to(endpoint, _("Evaluators not assigned: %(reasons)s",
+                               reasons=" ".join(str(m) for m in messages)), **values)
 
 
 def _report(result: AutoAssignResult, n: int) -> None:
     if result.made:
-        flash(f"Made {_count(result.made, 'assignment')} to "
-              f"{_count(result.applications, 'application')}.", "success")
+        applications = ngettext("%(num)s application", "%(num)s applications",
+                                result.applications)
+        flash(ngettext("Made %(num)s assignment to %(applications)s.",
+                       "Made %(num)s assignments to %(applications)s.", result.made,
+                       applications=applications), "success")
     elif not result.short:
-        flash(f"Every application under review already has {n} evaluators.", "success")
+        flash(ngettext("Every application under review already has %(num)s evaluator.",
+                       "Every application under review already has %(num)s evaluators.", n),
+              "success")
     if result.short:
         listed = ", ".join(f"{ref} ({got})" for ref, got in result.short[:_SHORT_LIST_SHOWN])
         more = len(result.short) - _SHORT_LIST_SHOWN
-        tail = f" and {more} more" if more > 0 else ""
-        flash(f"{_count(len(result.short), 'application')} could not get "
-              f"{_count(n, 'evaluator')} (no other eligible evaluator): {listed}{tail}.", "error")
+        if more > 0:
+            listed = _("%(listed)s and %(more)s more", listed=listed, more=more)
+        evaluators = ngettext("%(num)s evaluator", "%(num)s evaluators", n)
+        flash(ngettext("%(num)s application could not get %(evaluators)s (no other eligible "
+                       "evaluator): %(listed)s.",
+                       "%(num)s applications could not get %(evaluators)s (no other eligible "
+                       "evaluator): %(listed)s.", len(result.short),
+                       evaluators=evaluators, listed=listed), "error")
 
 
 @route(bp, "/calls/<int:call_id>/auto-assign", methods=("POST",),

@@ -7,6 +7,7 @@ rules' table and its forms are templates/manager/_eligibility.html.
 from __future__ import annotations
 
 from flask import flash
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import policy
@@ -22,9 +23,10 @@ from .forms_eligibility import AcceptExceptionForm, exception_key, prefix_of
 def _refused(form: AcceptExceptionForm, error: str | None, application: Application,
              rule: Rule):
     error = error or next((e for errors in form.errors.values() for e in errors),
-                          "Correct the reason below.")
+                          _("Correct the reason below."))
     return draw_application(application, name=exception_key(rule.code), form=form,
-                            error=error, label=f"Accept an exception to “{rule.label}”")
+                            error=error,
+                            label=_("Accept an exception to “%(rule)s”", rule=rule.label))
 
 
 @route(bp, "/applications/<int:application_id>/rules/<rule>/accept", methods=("POST",),
@@ -34,6 +36,7 @@ def _refused(form: AcceptExceptionForm, error: str | None, application: Applicat
        render=_refused)
 def accept_exception(form: AcceptExceptionForm, application: Application, rule: Rule):
     eligibility.accept_exception(application, rule.code, form.reason.data, current_user)
-    flash(f"Exception to “{rule.label}” accepted; the reason is in the history.", "success")
+    flash(_("Exception to “%(rule)s” accepted; the reason is in the history.", rule=rule.label),
+          "success")
     return see_other("manager.application", "eligibility-heading",
                      application_id=application.id)

@@ -3,6 +3,7 @@ applicant asked for. The service (services/bank_details.py) checks the details."
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length
@@ -18,11 +19,12 @@ class ManagerBankDetailsForm(BankDetailsForm):
     """A manager's change applies at once, so it says where the details come from."""
 
     reason = TextAreaField(
-        "Where do the new details come from?", id="bank-reason",
-        validators=[InputRequired("Say where the new bank details come from."),
+        lazy_gettext("Where do the new details come from?"), id="bank-reason",
+        validators=[InputRequired(lazy_gettext("Say where the new bank details come from.")),
                     Length(max=MAX_REASON)],
-        description="Kept in the company's history, for example the company's signed letter "
-                    "of 3 March, checked by telephone with its director.")
+        description=lazy_gettext("Kept in the company's history, for example the company's "
+                                 "signed letter of 3 March, checked by telephone with its "
+                                 "director."))
 
 
 class ConfirmBankChangeForm(FlaskForm):
@@ -32,7 +34,7 @@ class ConfirmBankChangeForm(FlaskForm):
 class RefuseBankChangeForm(FlaskForm):
     back = HiddenField(default="list", validators=[AnyOf(BACK_TO)])
     reason = TextAreaField(
-        "Why refuse it?", id="refuse-reason",
-        validators=[InputRequired("Give the reason for refusing the change."),
+        lazy_gettext("Why refuse it?"), id="refuse-reason",
+        validators=[InputRequired(lazy_gettext("Give the reason for refusing the change.")),
                     Length(max=MAX_REASON)],
-        description="The company's applicants see it.")
+        description=lazy_gettext("The company's applicants see it."))

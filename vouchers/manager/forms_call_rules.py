@@ -8,6 +8,8 @@ shown: a new call's defaults, or the call's present rules.
 
 from __future__ import annotations
 
+from flask_babel import format_number, gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
@@ -32,13 +34,14 @@ from wtforms.validators import (
 from .. import voucher_types
 from ..clock import local_date
 from ..fields import CountField, MoneyField, NumberField, optional_id
+from ..formatting import eur
 from ..models import COMPANY_SIZES, Call, Programme, User
 from ..models.programmes import DIVERGENCE_SHARE, SME_SIZES, SUPPORT_CAP
-from ..money import format_eur
 from ..services.call_follow_up import months_problems, parse_months
 from ..services.call_specs import MAX_LIMIT, REGION_EXAMPLE, format_regions, parse_regions
 
-SIZE_LABELS = {"micro": "Micro", "small": "Small", "medium": "Medium-sized", "large": "Large"}
+SIZE_LABELS = {"micro": lazy_gettext("Micro"), "small": lazy_gettext("Small"),
+               "medium": lazy_gettext("Medium-sized"), "large": lazy_gettext("Large")}
 # The hidden input that says the page showed the rule fields (see posted_with_rules).
 RULES_SHOWN = "rules_shown"
 _RULE_FIELDS = frozenset({
@@ -49,18 +52,24 @@ _RULE_FIELDS = frozenset({
     "zero_report_returns_quota", "follow_up_months",
 })
 _RULE_GROUPS = frozenset({"sizes", "attachments"})
-NO_LEAD = "No lead evaluator: managers record the consensus"
+NO_LEAD = lazy_gettext("No lead evaluator: managers record the consensus")
 
 
 def not_negative(form, field) -> None:
     # Not NumberRange: it would add "cannot be negative" to a number that did not parse.
     if field.data is not None and field.data < 0:
-        raise ValidationError("Cannot be negative.")
+        raise ValidationError(gettext("Cannot be negative."))
 
 
 def above_zero(form, field) -> None:
     if field.data is not None and field.data <= 0:
-        raise ValidationError("Must be more than zero.")
+        raise ValidationError(gettext("Must be more than zero."))
+
+
+def from_to(least: int, most: int) -> LazyString:
+    """ "From 1 to 100,000.", its numbers written as the reader's language writes them."""
+    return LazyString(lambda: gettext("From %(least)s to %(most)s.",
+                                      least=format_number(least), most=format_number(most)))
 
 
 class RegionsField(TextAreaField):
@@ -125,7 +134,7 @@ class _Ticks(Form):
 
 
 SizesForm = type("SizesForm", (_Ticks,), {
-    "required_message": "Allow at least one enterprise size.",
+    "required_message": lazy_gettext("Allow at least one enterprise size."),
     **{size: BooleanField(SIZE_LABELS[size]) for size in COMPANY_SIZES},
 })
 AttachmentsForm = type("AttachmentsForm", (_Ticks,), {
@@ -141,70 +150,78 @@ def regions_hint(programmes: list[Programme]) -> str:
     """What an empty list of eligible regions means, naming the programmes' regions."""
     named = [f"{p.name}: {', '.join(f'{r} ({c})' for c, r in p.regions)}"
              for p in programmes if p.regions]
-    shown = "; ".join(named) if named else "none recorded yet"
-    return (f"One region a line: its two-letter country code, then its name, e.g. "
-            f"“{REGION_EXAMPLE}”. Left empty: the programme's partner regions ({shown}).")
+    shown = "; ".join(named) if named else gettext("none recorded yet")
+    return gettext("One region a line: its two-letter country code, then its name, e.g. "
+                   "“%(example)s”. Left empty: the programme's partner regions (%(regions)s).",
+                   example=REGION_EXAMPLE, regions=shown)
 
 
 class CallRulesFields:
     """The call-wide rule fields, mixed into the call form."""
 
     rules_shown = HiddenField(default="1")
-    eligible_regions = RegionsField("Eligible regions")
-    sizes = FormField(SizesForm, label="Enterprise sizes that may apply")
+    eligible_regions = RegionsField(lazy_gettext("Eligible regions"))
+    sizes = FormField(SizesForm, label=lazy_gettext("Enterprise sizes that may apply"))
     max_applications_per_type = CountField(
-        "Applications per SME, per voucher type",
-        description="In this call. Empty: no limit.",
+        lazy_gettext("Applications per SME, per voucher type"),
+        description=lazy_gettext("In this call. Empty: no limit."),
         validators=[Optional(), NumberRange(min=1, max=MAX_LIMIT,
-                                            message=f"From 1 to {MAX_LIMIT:,}.")])
+                                            message=from_to(1, MAX_LIMIT))])
     max_vouchers_per_sme = CountField(
-        "Vouchers per SME over the programme", description="Empty: no limit.",
+        lazy_gettext("Vouchers per SME over the programme"),
+        description=lazy_gettext("Empty: no limit."),
         validators=[Optional(), NumberRange(min=1, max=MAX_LIMIT,
-                                            message=f"From 1 to {MAX_LIMIT:,}.")])
+                                            message=from_to(1, MAX_LIMIT))])
     support_cap = MoneyField(
-        "Support cap per SME over the programme (€)",
-        description=f"The EU ceiling for financial support to one third party is "
-                    f"{format_eur(SUPPORT_CAP)}. Empty: no cap.",
+        lazy_gettext("Support cap per SME over the programme (€)"),
+        description=LazyString(lambda: gettext(
+            "The EU ceiling for financial support to one third party is %(cap)s. Empty: no cap.",
+            cap=eur(SUPPORT_CAP))),
         validators=[Optional(), above_zero])
     implementation_ends_on = DateField(
-        "Last day of the implementation period",
-        description="Activities take place between the application's submission and this "
-                    "day. Empty: the programme's last day.",
+        lazy_gettext("Last day of the implementation period"),
+        description=lazy_gettext("Activities take place between the application's submission "
+                                 "and this day. Empty: the programme's last day."),
         validators=[Optional()])
     divergence_percent = NumberField(
-        "Scores diverge beyond (% of the scale)", places=2,
-        description="Evaluators' totals further apart than this are flagged.",
-        validators=[InputRequired("Give the share of the scale."),
-                    NumberRange(min=1, max=100, message="From 1 to 100%%.")])
+        lazy_gettext("Scores diverge beyond (% of the scale)"), places=2,
+        description=lazy_gettext("Evaluators' totals further apart than this are flagged."),
+        validators=[InputRequired(lazy_gettext("Give the share of the scale.")),
+                    NumberRange(min=1, max=100, message=lazy_gettext("From 1 to 100%%."))])
     extra_evaluator_on_divergence = BooleanField(
-        "Assign one more evaluator when scores diverge")
+        lazy_gettext("Assign one more evaluator when scores diverge"))
     evaluators_from_other_partners = BooleanField(
-        "Evaluators of other partners only",
-        description="An evaluator does not assess SMEs of the regions of the partner "
-                    "they work for.")
+        lazy_gettext("Evaluators of other partners only"),
+        description=lazy_gettext("An evaluator does not assess SMEs of the regions of the "
+                                 "partner they work for."))
     lead_evaluator_id = SelectField(
-        "Lead evaluator", coerce=optional_id,
-        description="Besides the managers, may record the consensus score.",
-        invalid_value_message="Choose an evaluator from the list.",
-        invalid_choice_message="Choose an evaluator from the list.")
+        lazy_gettext("Lead evaluator"), coerce=optional_id,
+        description=lazy_gettext("Besides the managers, may record the consensus score."),
+        invalid_value_message=lazy_gettext("Choose an evaluator from the list."),
+        invalid_choice_message=lazy_gettext("Choose an evaluator from the list."))
 
     advance_percent = NumberField(
-        "Advance (% of the award)", places=2,
-        description="Paid once the voucher is awarded; the final payment is then what the "
-                    "report makes payable less the advance. Empty: no advance.",
-        validators=[Optional(), NumberRange(min=1, max=99, message="From 1 to 99%%.")])
+        lazy_gettext("Advance (% of the award)"), places=2,
+        description=lazy_gettext("Paid once the voucher is awarded; the final payment is then "
+                                 "what the report makes payable less the advance. Empty: no "
+                                 "advance."),
+        validators=[Optional(), NumberRange(min=1, max=99,
+                                            message=lazy_gettext("From 1 to 99%%."))])
     zero_report_returns_quota = BooleanField(
-        "A voucher closed on a report with no eligible costs gives its quota place back",
-        description="Its money always returns to the envelope; ticked, its place in the "
-                    "quota too, so another application can be awarded.")
+        lazy_gettext("A voucher closed on a report with no eligible costs gives its quota "
+                     "place back"),
+        description=lazy_gettext("Its money always returns to the envelope; ticked, its place "
+                                 "in the quota too, so another application can be awarded."))
     follow_up_months = MonthsField(
-        "Follow-up surveys (months after the last payment)",
-        description="For example 6, 24: each paid voucher's company is asked what the "
-                    "voucher led to that many months after its last payment. Empty: none.")
+        lazy_gettext("Follow-up surveys (months after the last payment)"),
+        description=lazy_gettext("For example 6, 24: each paid voucher's company is asked what "
+                                 "the voucher led to that many months after its last payment. "
+                                 "Empty: none."))
 
     def set_lead_choices(self, evaluators: list[User]) -> None:
         self.lead_evaluator_id.choices = [SelectChoice("", NO_LEAD)] + [
-            SelectChoice(u.id, u.name if u.enabled else f"{u.name} (account disabled)")
+            SelectChoice(u.id, u.name if u.enabled
+                         else gettext("%(name)s (account disabled)", name=u.name))
             for u in evaluators]
 
     def check_rules(self, programme: Programme | None) -> bool:
@@ -215,11 +232,13 @@ class CallRulesFields:
             return True
         if closes is not None and ends < local_date(closes):
             self.implementation_ends_on.errors.append(
-                f"Not before the call closes ({local_date(closes):%d %B %Y}).")
+                gettext("Not before the call closes (%(day)s).",
+                        day=local_date(closes).strftime("%d %B %Y")))
             return False
         if programme is not None and ends > programme.ends_on:
             self.implementation_ends_on.errors.append(
-                f"Not after the programme ends ({programme.ends_on:%d %B %Y}).")
+                gettext("Not after the programme ends (%(day)s).",
+                        day=programme.ends_on.strftime("%d %B %Y")))
             return False
         return True
 

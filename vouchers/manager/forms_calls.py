@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import request
+from flask_babel import format_number, gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -84,15 +86,17 @@ def zone_problem(wall: datetime) -> str | None:
     naive = wall.replace(tzinfo=None)
     real = [r for r in readings if r.astimezone(UTC).astimezone(wall.tzinfo)
             .replace(tzinfo=None) == naive]
-    instants = " or ".join(sorted(_utc(r) for r in readings))
-    day = f"{wall.day} {wall:%B %Y}"
+    first, second = sorted(_utc(r) for r in readings)
+    instants = gettext("%(first)s or %(second)s", first=first, second=second)
+    values = {"time": _clock(wall), "day": f"{wall.day} {wall:%B %Y}", "zone": str(wall.tzinfo),
+              "instants": instants}
     if not real:
-        return (f"{_clock(wall)} does not exist on {day} in {wall.tzinfo}: the clocks go "
-                f"forward that night. It could mean {instants}; give a time outside the "
-                "skipped hour.")
-    return (f"{_clock(wall)} happens twice on {day} in {wall.tzinfo}, as the clocks go back: "
-            f"at {instants}. Give a time outside the repeated hour, so the moment is not in "
-            "doubt.")
+        return gettext("%(time)s does not exist on %(day)s in %(zone)s: the clocks go forward "
+                       "that night. It could mean %(instants)s; give a time outside the "
+                       "skipped hour.", **values)
+    return gettext("%(time)s happens twice on %(day)s in %(zone)s, as the clocks go back: at "
+                   "%(instants)s. Give a time outside the repeated hour, so the moment is not "
+                   "in doubt.", **values)
 
 
 class ProgrammeDateTimeField(DateTimeLocalField):
@@ -106,19 +110,20 @@ class ProgrammeDateTimeField(DateTimeLocalField):
 def _local_datetime(label: str) -> ProgrammeDateTimeField:
     return ProgrammeDateTimeField(
         label, format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        tz=programme_zone, validators=[InputRequired("Give a date and time.")],
-        description="In the programme's time zone.",
+        tz=programme_zone, validators=[InputRequired(lazy_gettext("Give a date and time."))],
+        description=lazy_gettext("In the programme's time zone."),
     )
 
 
 class CriterionForm(Form):
     criterion_id = HiddenField()
-    name = StringField("Criterion", validators=[Length(max=200)])
-    weight = NumberField("Weight", places=2,
+    name = StringField(lazy_gettext("Criterion"), validators=[Length(max=200)])
+    weight = NumberField(lazy_gettext("Weight"), places=2,
                          validators=[Optional(), above_zero, NumberRange(max=9999.99)])
-    description = StringField("Guidance for evaluators", validators=[Length(max=2000)])
-    minimum = CountField("Minimum score", validators=[Optional()])
-    remove = BooleanField("Remove")
+    description = StringField(lazy_gettext("Guidance for evaluators"),
+                              validators=[Length(max=2000)])
+    minimum = CountField(lazy_gettext("Minimum score"), validators=[Optional()])
+    remove = BooleanField(lazy_gettext("Remove"))
 
     @property
     def is_blank(self) -> bool:
@@ -139,13 +144,14 @@ class CriterionForm(Form):
             return True
         ok = super().validate(extra_validators)
         if self.scale is not None and (self.minimum.data or 0) > self.scale:
-            self.minimum.errors.append(f"At most {self.scale}, the highest score.")
+            self.minimum.errors.append(
+                gettext("At most %(scale)s, the highest score.", scale=self.scale))
             ok = False
         if not (self.name.data or "").strip():
-            self.name.errors.append("Name the criterion.")
+            self.name.errors.append(gettext("Name the criterion."))
             ok = False
         if self.weight.data is None and not self.weight.errors:
-            self.weight.errors.append("Give a weight.")
+            self.weight.errors.append(gettext("Give a weight."))
             ok = False
         return ok
 
@@ -161,37 +167,42 @@ class CriterionForm(Form):
 class VoucherTypeForm(Form):
     """One voucher type's row; its fields only count when the type is offered."""
 
-    offered = BooleanField("Offered in this call")
-    quota = IntegerField("Quota (number of vouchers)",
-                         validators=[InputRequired("Give the quota."),
+    offered = BooleanField(lazy_gettext("Offered in this call"))
+    quota = IntegerField(lazy_gettext("Quota (number of vouchers)"),
+                         validators=[InputRequired(lazy_gettext("Give the quota.")),
                                      NumberRange(min=0, max=MAX_QUOTA,
-                                                 message=f"Between 0 and {MAX_QUOTA:,}.")])
-    max_amount = MoneyField("Maximum amount per voucher (€)",
-                            validators=[InputRequired("Give the maximum amount."), above_zero])
+                                                 message=LazyString(lambda: gettext(
+                                                     "Between 0 and %(most)s.",
+                                                     most=format_number(MAX_QUOTA))))])
+    max_amount = MoneyField(lazy_gettext("Maximum amount per voucher (€)"),
+                            validators=[InputRequired(lazy_gettext("Give the maximum amount.")),
+                                        above_zero])
     funding_rate = NumberField(
         # Two decimals of a percent: what the rate column holds exactly, so nothing typed
         # is rounded.
-        "Funding rate (% of eligible costs)", places=2,
-        validators=[InputRequired("Give the funding rate."), above_zero,
-                    NumberRange(max=100, message="At most 100%%.")],
+        lazy_gettext("Funding rate (% of eligible costs)"), places=2,
+        validators=[InputRequired(lazy_gettext("Give the funding rate.")), above_zero,
+                    NumberRange(max=100, message=lazy_gettext("At most 100%%."))],
     )
-    envelope = MoneyField("Budget envelope (€)",
-                          validators=[InputRequired("Give the envelope."),
+    envelope = MoneyField(lazy_gettext("Budget envelope (€)"),
+                          validators=[InputRequired(lazy_gettext("Give the envelope.")),
                                       not_negative])
     score_scale = IntegerField(
-        "Highest score", description="Evaluators score each criterion from 0 to this.",
-        validators=[InputRequired("Give the highest score."),
+        lazy_gettext("Highest score"),
+        description=lazy_gettext("Evaluators score each criterion from 0 to this."),
+        validators=[InputRequired(lazy_gettext("Give the highest score.")),
                     NumberRange(min=1, max=MAX_SCORE_SCALE)],
     )
     criteria = FieldList(FormField(CriterionForm))
     # Shown for the voucher types that buy from a provider (voucher_types.needs_provider).
     provider_other_region = BooleanField(
-        "The service provider must be based in another region than the SME")
-    attachments = FormField(AttachmentsForm, label="Documents an application must attach")
+        lazy_gettext("The service provider must be based in another region than the SME"))
+    attachments = FormField(AttachmentsForm,
+                            label=lazy_gettext("Documents an application must attach"))
     threshold = NumberField(
-        "Threshold (least weighted total)", places=2,
-        description="On the scoring scale; below it an application cannot be awarded. "
-                    "Empty: no threshold.",
+        lazy_gettext("Threshold (least weighted total)"), places=2,
+        description=lazy_gettext("On the scoring scale; below it an application cannot be "
+                                 "awarded. Empty: no threshold."),
         validators=[Optional(), not_negative])
 
     def validate(self, extra_validators=None) -> bool:
@@ -206,10 +217,11 @@ class VoucherTypeForm(Form):
             row.form.scale = scale
         ok = super().validate(extra_validators)
         if not any(row.form.counts for row in self.criteria):
-            self.form_errors.append("Give at least one scoring criterion.")
+            self.form_errors.append(gettext("Give at least one scoring criterion."))
             ok = False
         if scale is not None and (self.threshold.data or 0) > scale:
-            self.threshold.errors.append(f"At most {scale}, the highest score.")
+            self.threshold.errors.append(
+                gettext("At most %(scale)s, the highest score.", scale=scale))
             ok = False
         return ok
 
@@ -228,16 +240,19 @@ class VoucherTypeForm(Form):
 
 class CallForm(FlaskForm, CallRulesFields, CallDeadlineFields):
     code = StringField(
-        "Code", description="Starts every application reference, e.g. HLS2.",
-        validators=[InputRequired("Give the call a code."), Length(max=CODE_MAX),
+        lazy_gettext("Code"),
+        description=lazy_gettext("Starts every application reference, e.g. HLS2."),
+        validators=[InputRequired(lazy_gettext("Give the call a code.")), Length(max=CODE_MAX),
                     Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
-                           message="Letters, digits, dashes and underscores only.")],
+                           message=lazy_gettext("Letters, digits, dashes and underscores "
+                                                "only."))],
     )
-    title = StringField("Title", validators=[InputRequired("Give the call a title."),
-                                             Length(max=200)])
-    description = TextAreaField("Description", validators=[Length(max=10000)])
-    opens_at = _local_datetime("Opens")
-    closes_at = _local_datetime("Closes")
+    title = StringField(lazy_gettext("Title"),
+                        validators=[InputRequired(lazy_gettext("Give the call a title.")),
+                                    Length(max=200)])
+    description = TextAreaField(lazy_gettext("Description"), validators=[Length(max=10000)])
+    opens_at = _local_datetime(lazy_gettext("Opens"))
+    closes_at = _local_datetime(lazy_gettext("Closes"))
     # One row per voucher type, in the order of VOUCHER_TYPES.
     types = FieldList(FormField(VoucherTypeForm), min_entries=len(VOUCHER_TYPES),
                       max_entries=len(VOUCHER_TYPES))
@@ -246,10 +261,10 @@ class CallForm(FlaskForm, CallRulesFields, CallDeadlineFields):
         ok = super().validate(extra_validators)
         if (self.opens_at.data and self.closes_at.data
                 and self.closes_at.data <= self.opens_at.data):
-            self.closes_at.errors.append("The call must close after it opens.")
+            self.closes_at.errors.append(gettext("The call must close after it opens."))
             ok = False
         if not any(row.form.offered.data for row in self.types):
-            self.form_errors.append("Offer at least one voucher type.")
+            self.form_errors.append(gettext("Offer at least one voucher type."))
             ok = False
         return self.check_rules(self.programme) and self.check_deadline() and ok
 
@@ -291,8 +306,8 @@ class CallForm(FlaskForm, CallRulesFields, CallDeadlineFields):
 
 
 class NewCallForm(CallForm):
-    programme_id = SelectField("Programme", coerce=int,
-                               validators=[InputRequired("Choose the programme.")])
+    programme_id = SelectField(lazy_gettext("Programme"), coerce=int,
+                               validators=[InputRequired(lazy_gettext("Choose the programme."))])
     programmes: dict[int, Programme] = {}
 
     @property
@@ -358,25 +373,32 @@ def new_call_data() -> dict:
 
 
 class ProviderForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired("Give the provider's name."),
-                                           Length(max=200)])
+    name = StringField(lazy_gettext("Name"),
+                       validators=[InputRequired(lazy_gettext("Give the provider's name.")),
+                                   Length(max=200)])
     country = StringField(
-        "Country", description="Two-letter code, such as DE, NL or FR.",
-        validators=[InputRequired("Give the country."),
-                    Regexp(r"^[A-Za-z]{2}$", message="Two letters, such as DE or NL.")],
+        lazy_gettext("Country"),
+        description=lazy_gettext("Two-letter code, such as DE, NL or FR."),
+        validators=[InputRequired(lazy_gettext("Give the country.")),
+                    Regexp(r"^[A-Za-z]{2}$",
+                           message=lazy_gettext("Two letters, such as DE or NL."))],
     )
-    region = StringField("Region", validators=[InputRequired("Give the region."),
-                                               Length(max=200)])
-    services = TextAreaField("Services offered", validators=[Length(max=5000)])
+    region = StringField(lazy_gettext("Region"),
+                         validators=[InputRequired(lazy_gettext("Give the region.")),
+                                     Length(max=200)])
+    services = TextAreaField(lazy_gettext("Services offered"), validators=[Length(max=5000)])
     website = StringField(
-        "Website", description="Full address, starting with https://",
+        lazy_gettext("Website"),
+        description=lazy_gettext("Full address, starting with https://"),
         validators=[Optional(), Length(max=300),
-                    Regexp(r"^https?://[^\s/]+\.\S+$", message="Start with https://")],
+                    Regexp(r"^https?://[^\s/]+\.\S+$",
+                           message=lazy_gettext("Start with https://"))],
     )
     email = StringField(
-        "Contact e-mail",
+        lazy_gettext("Contact e-mail"),
         validators=[Optional(), Length(max=254),
-                    Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Not an e-mail address.")],
+                    Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                           message=lazy_gettext("Not an e-mail address."))],
     )
 
     def to_spec(self) -> ProviderSpec:

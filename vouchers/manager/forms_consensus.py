@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -15,9 +16,10 @@ class ConsensusForm(FlaskForm):
     """The fixed part; consensus_form() adds a score and a note field per criterion."""
 
     comment = TextAreaField(
-        "How the evaluators agreed",
-        description="Say what the consensus rests on, especially where the scores differed.",
-        validators=[InputRequired("Write a comment."), Length(max=MAX_COMMENT)],
+        lazy_gettext("How the evaluators agreed"),
+        description=lazy_gettext("Say what the consensus rests on, especially where the scores "
+                                 "differed."),
+        validators=[InputRequired(lazy_gettext("Write a comment.")), Length(max=MAX_COMMENT)],
     )
 
     criteria: list[Criterion] = []
@@ -43,7 +45,8 @@ def consensus_form(criteria: list[Criterion], scale: int, consensus: Consensus |
     for criterion in criteria:
         setattr(_Form, score_field_name(criterion), score_field(criterion, scale))
         setattr(_Form, f"note_{criterion.id}", TextAreaField(
-            f"Note on {criterion.name}", validators=[Optional(), Length(max=MAX_COMMENT)]))
+            gettext("Note on %(criterion)s", criterion=criterion.name),
+            validators=[Optional(), Length(max=MAX_COMMENT)]))
     _Form.criteria = list(criteria)
     form = _Form(**kwargs)
     if consensus is not None and not form.is_submitted():

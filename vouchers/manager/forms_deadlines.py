@@ -8,6 +8,7 @@ forms_call_rules.posted_with_rules does for the rules.
 
 from __future__ import annotations
 
+from flask_babel import gettext, lazy_gettext
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField
 from wtforms.validators import InputRequired, NumberRange, Optional
@@ -24,17 +25,20 @@ class CallDeadlineFields:
     """Mixed into the call form, which has opens_at and a programme."""
 
     review_deadline = DateField(
-        "Reviews due by", validators=[Optional()],
-        description="The last day for evaluators' reviews. Evaluators are reminded a few "
-                    "days before, and once more when it has passed. Empty: no review "
-                    "deadline.")
+        lazy_gettext("Reviews due by"), validators=[Optional()],
+        description=lazy_gettext("The last day for evaluators' reviews. Evaluators are "
+                                 "reminded a few days before, and once more when it has "
+                                 "passed. Empty: no review deadline."))
     report_due_days = CountField(
-        "Final report due (days after the activity ends)",
-        description="Each voucher's report deadline is set when it is awarded: the day its "
-                    "trip or service ends, plus these days. Changing the number later does "
-                    "not move the deadlines of vouchers already awarded.",
-        validators=[InputRequired("Give the number of days."),
-                    NumberRange(min=LEAST, max=MOST, message=f"From {LEAST} to {MOST} days.")])
+        lazy_gettext("Final report due (days after the activity ends)"),
+        description=lazy_gettext("Each voucher's report deadline is set when it is awarded: "
+                                 "the day its trip or service ends, plus these days. Changing "
+                                 "the number later does not move the deadlines of vouchers "
+                                 "already awarded."),
+        validators=[InputRequired(lazy_gettext("Give the number of days.")),
+                    NumberRange(min=LEAST, max=MOST,
+                                message=lazy_gettext("From %(least)s to %(most)s days.",
+                                                     least=LEAST, most=MOST))])
 
     def check_deadline(self) -> bool:
         """The review deadline lies between the call's opening and the programme's end;
@@ -44,11 +48,13 @@ class CallDeadlineFields:
             return True
         if opens is not None and due < local_date(opens):
             self.review_deadline.errors.append(
-                f"Not before the call opens ({deadlines.day(local_date(opens))}).")
+                gettext("Not before the call opens (%(day)s).",
+                        day=deadlines.day(local_date(opens))))
             return False
         if programme is not None and due > programme.ends_on:
             self.review_deadline.errors.append(
-                f"Not after the programme ends ({deadlines.day(programme.ends_on)}).")
+                gettext("Not after the programme ends (%(day)s).",
+                        day=deadlines.day(programme.ends_on)))
             return False
         return True
 

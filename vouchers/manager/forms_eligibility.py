@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length
@@ -21,7 +22,8 @@ def prefix_of(rule_code: str) -> str:
 
 class AcceptExceptionForm(FlaskForm):
     # The service says so when the reason is missing, as it does for the CLI.
-    reason = TextAreaField("Why the programme accepts the application anyway",
-                           [Length(max=MAX_REASON, message=f"Keep the reason to at most "
-                                                           f"{MAX_REASON:,} characters.")],
+    reason = TextAreaField(lazy_gettext("Why the programme accepts the application anyway"),
+                           [Length(max=MAX_REASON, message=lazy_gettext(
+                               "Keep the reason to at most %(max)s characters.",
+                               max=format(MAX_REASON, ",")))],
                            render_kw={"required": True, "rows": 3})

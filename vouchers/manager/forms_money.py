@@ -7,6 +7,7 @@ refuses (a missing reason, more than is due back), as it does for the CLI.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
@@ -26,19 +27,21 @@ def reversal_key(payment_id: int) -> str:
 
 class ReversePaymentForm(FlaskForm):
     reason = TextAreaField(
-        "Reason for the reversal",
-        [Length(max=MAX_REASON, message=f"Keep the reason to at most {MAX_REASON:,} "
-                                        "characters.")],
+        lazy_gettext("Reason for the reversal"),
+        [Length(max=MAX_REASON, message=lazy_gettext(
+            "Keep the reason to at most %(max)s characters.", max=format(MAX_REASON, ",")))],
         render_kw={"required": True, "rows": 2},
-        description="Kept in the ledger and the history, and shown to the applicant, for "
-                    "example: the bank returned the transfer, or the amount was wrong.")
+        description=lazy_gettext("Kept in the ledger and the history, and shown to the "
+                                 "applicant, for example: the bank returned the transfer, or "
+                                 "the amount was wrong."))
 
 
 class RecoveryForm(FlaskForm):
-    amount = MoneyField("Amount received back (€)",
-                        [InputRequired("Give the amount the SME paid back.")])
-    received_on = DateField("Received on", [InputRequired("Give the date it was received.")])
-    reference = StringField("Reference of the incoming transfer", [Length(max=60)],
+    amount = MoneyField(lazy_gettext("Amount received back (€)"),
+                        [InputRequired(lazy_gettext("Give the amount the SME paid back."))])
+    received_on = DateField(lazy_gettext("Received on"),
+                            [InputRequired(lazy_gettext("Give the date it was received."))])
+    reference = StringField(lazy_gettext("Reference of the incoming transfer"), [Length(max=60)],
                             render_kw={"required": True})
 
 

@@ -8,14 +8,15 @@ from a test or the web.
 
 from __future__ import annotations
 
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..auth.forms import InviteForm
 from ..fields import MoneyField, optional_id
+from ..formatting import eur
 from ..models import CallVoucherType, Partner
-from ..money import format_eur
 from ..services.partner_setup import (
     LINE_EXAMPLE,
     PartnerSpec,
@@ -24,31 +25,36 @@ from ..services.partner_setup import (
     partner_choices,
 )
 
-NO_PARTNER = "No partner: the whole programme"
+NO_PARTNER = lazy_gettext("No partner: the whole programme")
 SHARE_PREFIX = "share_"
 
 
 def _not_negative(form, field) -> None:
     if field.data is not None and field.data < 0:
-        raise ValidationError("Cannot be negative.")
+        raise ValidationError(gettext("Cannot be negative."))
 
 
 class PartnerForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired("Give the partner's name."),
-                                           Length(max=200)])
-    country = StringField("Country", description="Two capital letters, as ES or UK.",
-                          validators=[InputRequired("Give the partner's country."),
-                                      Length(min=2, max=2, message="Two letters, as ES.")])
+    name = StringField(lazy_gettext("Name"),
+                       validators=[InputRequired(lazy_gettext("Give the partner's name.")),
+                                   Length(max=200)])
+    country = StringField(lazy_gettext("Country"),
+                          description=lazy_gettext("Two capital letters, as ES or UK."),
+                          validators=[InputRequired(lazy_gettext("Give the partner's country.")),
+                                      Length(min=2, max=2,
+                                             message=lazy_gettext("Two letters, as ES."))])
     currency = StringField(
-        "Currency", default="EUR",
-        description="The three-letter ISO code its books are kept in: EUR, or a currency "
-                    "InforEuro publishes a rate for (PLN, SEK, CHF…).",
-        validators=[InputRequired("Give the partner's currency."),
-                    Length(min=3, max=3, message="Three letters, as EUR.")])
-    is_lead = BooleanField("Lead partner (its managers run the whole programme)")
+        lazy_gettext("Currency"), default="EUR",
+        description=lazy_gettext("The three-letter ISO code its books are kept in: EUR, or a "
+                                 "currency InforEuro publishes a rate for (PLN, SEK, CHF…)."),
+        validators=[InputRequired(lazy_gettext("Give the partner's currency.")),
+                    Length(min=3, max=3, message=lazy_gettext("Three letters, as EUR."))])
+    is_lead = BooleanField(lazy_gettext("Lead partner (its managers run the whole programme)"))
     regions = TextAreaField(
-        "Regions", description=f"One a line: country | region's name | NUTS code, as "
-                               f"“{LINE_EXAMPLE}”. Each must be a region of the programme.")
+        lazy_gettext("Regions"),
+        description=lazy_gettext("One a line: country | region's name | NUTS code, as "
+                                 "“%(example)s”. Each must be a region of the programme.",
+                                 example=LINE_EXAMPLE))
 
     # The share fields (share_<call voucher type id>) are added per programme by
     # partner_form(); this is their order and their types.
@@ -79,8 +85,8 @@ def partner_form(types: list[CallVoucherType], partner: Partner | None = None) -
     for t in types:
         setattr(Form, f"{SHARE_PREFIX}{t.id}", MoneyField(
             f"{t.call.code} {t.label} (€)",
-            description=f"Of its envelope of {format_eur(t.envelope)}. Empty: no share of "
-                        "its own, the envelope is the limit.",
+            description=gettext("Of its envelope of %(envelope)s. Empty: no share of its own, "
+                                "the envelope is the limit.", envelope=eur(t.envelope)),
             validators=[Optional(), _not_negative]))
     Form.share_types = types
     if partner is None:
@@ -94,8 +100,8 @@ def partner_form(types: list[CallVoucherType], partner: Partner | None = None) -
 
 def _partner_select(label: str) -> SelectField:
     return SelectField(label, coerce=optional_id,
-                       invalid_value_message="Choose a partner from the list.",
-                       invalid_choice_message="Choose a partner from the list.")
+                       invalid_value_message=lazy_gettext("Choose a partner from the list."),
+                       invalid_choice_message=lazy_gettext("Choose a partner from the list."))
 
 
 def _set_choices(field: SelectField) -> None:
@@ -104,7 +110,7 @@ def _set_choices(field: SelectField) -> None:
 
 
 class PartnerInviteForm(InviteForm):
-    partner_id = _partner_select("Works for the partner")
+    partner_id = _partner_select(lazy_gettext("Works for the partner"))
 
 
 def invite_form() -> PartnerInviteForm:
@@ -114,7 +120,7 @@ def invite_form() -> PartnerInviteForm:
 
 
 class UserPartnerForm(FlaskForm):
-    partner_id = _partner_select("Partner")
+    partner_id = _partner_select(lazy_gettext("Partner"))
 
 
 def user_partner_form(**objects) -> UserPartnerForm:

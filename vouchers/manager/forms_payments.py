@@ -6,6 +6,7 @@ the payments are due, the dates acceptable and the batch still open, with its me
 
 from __future__ import annotations
 
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, Field, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
@@ -14,7 +15,7 @@ from ..clock import today
 from ..models.base import MAX_ID
 from ..services.payment_batches import MAX_BANK_REFERENCE
 
-_DATE = "Give the date as YYYY-MM-DD."
+_DATE = lazy_gettext("Give the date as YYYY-MM-DD.")
 
 
 class IdsField(Field):
@@ -26,8 +27,8 @@ class IdsField(Field):
             text = (value or "").strip()
             if not text.isascii() or not text.isdigit() or not 0 < int(text) <= MAX_ID:
                 self.data = []
-                raise ValueError("The selection holds something that is not a voucher; "
-                                 "reload the page and select again.")
+                raise ValueError(gettext("The selection holds something that is not a voucher; "
+                                         "reload the page and select again."))
             self.data.append(int(text))
 
     def _value(self) -> str:
@@ -35,25 +36,27 @@ class IdsField(Field):
 
 
 class PrepareBatchForm(FlaskForm):
-    application_ids = IdsField("Payments", default=list)
+    application_ids = IdsField(lazy_gettext("Payments"), default=list)
     execution_date = DateField(
-        "Execution date", validators=[InputRequired(_DATE)], default=today,
+        lazy_gettext("Execution date"), validators=[InputRequired(_DATE)], default=today,
         invalid_value_message=_DATE,
-        description="The day the bank should pay: today or later, a business day (a bank "
-                    "moves a weekend or a TARGET2 holiday to the next business day).")
-    submit = SubmitField("Prepare SEPA file")
+        description=lazy_gettext("The day the bank should pay: today or later, a business day "
+                                 "(a bank moves a weekend or a TARGET2 holiday to the next "
+                                 "business day)."))
+    submit = SubmitField(lazy_gettext("Prepare SEPA file"))
 
 
 class ExecuteBatchForm(FlaskForm):
     bank_reference = StringField(
-        "Bank reference", validators=[
-            InputRequired("Give the bank's reference of the executed transfers."),
+        lazy_gettext("Bank reference"), validators=[
+            InputRequired(lazy_gettext("Give the bank's reference of the executed transfers.")),
             Length(max=MAX_BANK_REFERENCE)],
-        description="As the bank's statement or confirmation names the executed file.")
-    executed_on = DateField("Executed on", validators=[InputRequired(_DATE)], default=today,
-                            invalid_value_message=_DATE)
-    submit = SubmitField("Mark executed")
+        description=lazy_gettext("As the bank's statement or confirmation names the executed "
+                                 "file."))
+    executed_on = DateField(lazy_gettext("Executed on"), validators=[InputRequired(_DATE)],
+                            default=today, invalid_value_message=_DATE)
+    submit = SubmitField(lazy_gettext("Mark executed"))
 
 
 class CancelBatchForm(FlaskForm):
-    submit = SubmitField("Cancel batch")
+    submit = SubmitField(lazy_gettext("Cancel batch"))

@@ -3,6 +3,7 @@ fingerprint of what the manager was shown (services/funding_line.py)."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SubmitField
 from wtforms.validators import InputRequired, Length, Regexp
@@ -14,18 +15,19 @@ def _fingerprint(missing: str) -> list:
 
 
 class ProposeForm(FlaskForm):
-    submit = SubmitField("Propose the funding line")
+    submit = SubmitField(lazy_gettext("Propose the funding line"))
 
 
 class ConfirmForm(FlaskForm):
     fingerprint = HiddenField(validators=_fingerprint(
-        "The page was sent without the proposal it showed; recompute it and confirm again."))
+        lazy_gettext("The page was sent without the proposal it showed; recompute it and "
+                     "confirm again.")))
     # Only for saying what changed when the fingerprint no longer matches.
     basis = HiddenField(validators=[Length(max=400_000)])
-    submit = SubmitField("Confirm the funding line")
+    submit = SubmitField(lazy_gettext("Confirm the funding line"))
 
 
 class PromoteForm(FlaskForm):
     fingerprint = HiddenField(validators=_fingerprint(
-        "The page was sent without the reserve list it showed; reload it."))
-    submit = SubmitField("Promote")
+        lazy_gettext("The page was sent without the reserve list it showed; reload it.")))
+    submit = SubmitField(lazy_gettext("Promote"))

@@ -10,6 +10,8 @@ A failed job says why and offers to try again. Each of these is its requester's 
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user
 
 from .. import policy
@@ -21,7 +23,7 @@ from ..navigation import nav_item
 from .blueprint import bp
 from .forms import ButtonForm
 
-nav_item("manager", "My files", "manager.my_files", order=97)
+nav_item("manager", lazy_gettext("My files"), "manager.my_files", order=97)
 
 JOB = {"job": by_id(Job)}
 # Seconds between two refreshes of a page whose job is under way.
@@ -33,8 +35,12 @@ def _duration(seconds: int) -> str:
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size and seconds % size == 0 and not (unit == "day" and seconds < 3 * size):
             n = seconds // size
-            return f"{n} {unit}{'' if n == 1 else 's'}"
-    return f"{seconds} seconds"
+            if unit == "day":
+                return ngettext("%(num)s day", "%(num)s days", n)
+            if unit == "hour":
+                return ngettext("%(num)s hour", "%(num)s hours", n)
+            return ngettext("%(num)s minute", "%(num)s minutes", n)
+    return ngettext("%(num)s second", "%(num)s seconds", seconds)
 
 
 def _job_page(job: Job, form=None, error: str | None = None):
@@ -66,7 +72,7 @@ def job(job: Job):
 def job_file(job: Job):
     path = file_of(job)
     if service.shown_state(job) != "done" or path is None or not path.is_file():
-        flash("This file is not available: see below.", "error")
+        flash(_("This file is not available: see below."), "error")
         return redirect(url_for("manager.job", job_id=job.id))
     response = send_file(path, mimetype=job.mimetype, as_attachment=True,
                          download_name=job.filename)
@@ -81,5 +87,5 @@ def job_file(job: Job):
        render=lambda job, form=None, error=None: _job_page(job, form, error))
 def retry_job(form: ButtonForm, job: Job):
     service.retry(job, current_user)
-    flash("The file is being made again.", "success")
+    flash(_("The file is being made again."), "success")
     return see_other("manager.job", job_id=job.id)

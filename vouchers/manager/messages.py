@@ -9,6 +9,8 @@ message's text kept and the reason next to its form.
 from __future__ import annotations
 
 from flask import flash
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from .. import policy
@@ -21,7 +23,7 @@ from .blueprint import bp
 
 APPLICATION = {"application": by_id(Application)}
 ENDPOINTS = {MESSAGE: "manager.post_message", NOTE: "manager.post_internal_note"}
-LABELS = {MESSAGE: "Message to the applicant", NOTE: "Internal note"}
+LABELS = {MESSAGE: lazy_gettext("Message to the applicant"), NOTE: lazy_gettext("Internal note")}
 
 
 @bp.context_processor
@@ -43,7 +45,7 @@ def _refused(name: str):
        form=lambda application: message_form(MESSAGE), render=_refused(MESSAGE))
 def post_message(form: MessageForm, application: Application):
     messages.post_message(application, current_user, form.body.data, form.files.data or ())
-    flash("Message sent to the applicant.", "success")
+    flash(_("Message sent to the applicant."), "success")
     return see_other("manager.application", "messages", application_id=application.id)
 
 
@@ -53,5 +55,5 @@ def post_message(form: MessageForm, application: Application):
 def post_internal_note(form: MessageForm, application: Application):
     messages.post_internal_note(application, current_user, form.body.data,
                                 form.files.data or ())
-    flash("Internal note added; only managers see it.", "success")
+    flash(_("Internal note added; only managers see it."), "success")
     return see_other("manager.application", "internal-notes", application_id=application.id)

@@ -9,12 +9,13 @@ is refused, and goes back to the page's money section when it is done.
 from __future__ import annotations
 
 from flask import flash
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import policy
 from ..boundary import Loader, by_id, route, see_other
+from ..formatting import eur
 from ..models import Application, Payment
-from ..money import format_eur
 from ..services import payments
 from .applications import _draw as draw_application
 from .blueprint import bp
@@ -35,7 +36,8 @@ def _payments_application(key: str) -> Loader:
 
 def _refused_reversal(*, form, error, payment: Payment, application: Application):
     return draw_application(application, name=reversal_key(payment.id), form=form,
-                            error=error, label=f"Reverse payment {payment.reference}")
+                            error=error,
+                            label=_("Reverse payment %(reference)s", reference=payment.reference))
 
 
 @route(bp, "/applications/<int:application_id>/payments/<int:payment_id>/reverse",
@@ -45,13 +47,14 @@ def _refused_reversal(*, form, error, payment: Payment, application: Application
        render=_refused_reversal)
 def reverse_payment(form: ReversePaymentForm, payment: Payment, application: Application):
     payments.reverse_payment(payment, current_user, form.reason.data or "")
-    flash(f"Payment {payment.reference} of {format_eur(payment.amount)} reversed.", "success")
+    flash(_("Payment %(reference)s of %(amount)s reversed.", reference=payment.reference,
+            amount=eur(payment.amount)), "success")
     return see_other("manager.application", MONEY_ANCHOR, application_id=application.id)
 
 
 def _refused_recovery(*, form, error, application: Application):
     return draw_application(application, name=RECOVERY, form=form, error=error,
-                            label="Record recovery")
+                            label=_("Record recovery"))
 
 
 @route(bp, "/applications/<int:application_id>/recoveries", methods=("POST",),
@@ -61,5 +64,5 @@ def record_recovery(form: RecoveryForm, application: Application):
     payments.record_recovery(application, current_user, form.amount.data,
                              received_on=form.received_on.data,
                              reference=form.reference.data or "")
-    flash(f"Recovery of {format_eur(form.amount.data)} recorded.", "success")
+    flash(_("Recovery of %(amount)s recorded.", amount=eur(form.amount.data)), "success")
     return see_other("manager.application", MONEY_ANCHOR, application_id=application.id)

@@ -12,6 +12,8 @@ the account applies at once, with where it comes from.
 from __future__ import annotations
 
 from flask import flash, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from .. import policy
@@ -28,7 +30,7 @@ from .blueprint import bp
 from .forms import CorrectionForm, OrganisationSearchForm
 from .forms_bank import ConfirmBankChangeForm, ManagerBankDetailsForm, RefuseBankChangeForm
 
-nav_item("manager", "Companies", "manager.organisations", order=45)
+nav_item("manager", lazy_gettext("Companies"), "manager.organisations", order=45)
 
 # The fields of the correction form that correct_organisation takes.
 CORRECTED = (*companies.FIELD_LABELS, "reason")
@@ -80,8 +82,8 @@ def company_page(form=None, organisation: Organisation | None = None, error=None
 def edit_organisation(form, organisation: Organisation):
     changed = companies.correct_organisation(
         organisation, current_user, **{name: form[name].data for name in CORRECTED})
-    flash(f"The details of {organisation.legal_name} are corrected ({', '.join(changed)}).",
-          "success")
+    flash(_("The details of %(company)s are corrected (%(fields)s).",
+            company=organisation.legal_name, fields=", ".join(map(str, changed))), "success")
     return see_other("manager.organisations", q=organisation.registry_number)
 
 
@@ -96,7 +98,7 @@ def _back_to_company(organisation: Organisation):
 def declare_aid(form: AidDeclarationForm, organisation: Organisation):
     aid.declare(organisation, current_user, form.granting_body.data, form.granted_on.data,
                 form.amount.data)
-    flash(f"The aid is declared for {organisation.legal_name}.", "success")
+    flash(_("The aid is declared for %(company)s.", company=organisation.legal_name), "success")
     return _back_to_company(organisation)
 
 
@@ -109,7 +111,8 @@ def declare_aid(form: AidDeclarationForm, organisation: Organisation):
 def withdraw_aid(form: WithdrawAidForm, organisation: Organisation,
                  declaration: AidDeclaration):
     aid.withdraw(declaration, current_user, form.reason.data)
-    flash(f"The declaration is withdrawn from {organisation.legal_name}'s record.", "success")
+    flash(_("The declaration is withdrawn from %(company)s's record.",
+            company=organisation.legal_name), "success")
     return _back_to_company(organisation)
 
 
@@ -122,8 +125,9 @@ def bank_details(form: ManagerBankDetailsForm, organisation: Organisation):
     outcome = banking.set_bank_details(organisation, current_user, form.iban.data,
                                        form.bic.data, form.account_holder.data,
                                        reason=form.reason.data)
-    flash(f"The bank details of {organisation.legal_name} are saved." if outcome ==
-          banking.APPLIED else "The change awaiting confirmation is withdrawn; the "
-          "confirmed bank details stay.", "success")
+    flash(_("The bank details of %(company)s are saved.", company=organisation.legal_name)
+          if outcome == banking.APPLIED else
+          _("The change awaiting confirmation is withdrawn; the confirmed bank details stay."),
+          "success")
     return see_other("manager.edit_organisation", "bank-heading",
                      organisation_id=organisation.id)

@@ -8,10 +8,13 @@ lead partner's managers see every partner's periods on the consortium summary.
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from .. import jobs, policy
 from ..boundary import by_id, route, see_other
+from ..formatting import day
 from ..jobs.file_kinds import report_workbook  # noqa: F401  (where tests have it)
 from ..models import Partner, PartnerReport, Programme
 from ..navigation import nav_item
@@ -28,8 +31,10 @@ from .forms_partner_reports import (
 
 # One entry for every manager: a partner's managers land on their own partner's reports,
 # the lead partner's on the consortium summary (partner_reports_home decides).
-nav_item("manager", "Partner reports", "manager.partner_reports_home", order=48)
+nav_item("manager", lazy_gettext("Partner reports"), "manager.partner_reports_home", order=48)
 
+# A report's status as the pages show it.
+REPORT_STATUS = {"draft": lazy_gettext("Draft"), "submitted": lazy_gettext("Submitted")}
 PARTNER = {"partner": by_id(Partner)}
 REPORT = {"report": by_id(PartnerReport, "partner_report_id")}
 PROGRAMME = {"programme": by_id(Programme)}
@@ -39,7 +44,7 @@ def _partner_page(partner: Partner, form=None, error: str | None = None):
     return render_template(
         "manager/partner_reports.html", partner=partner, reports=reports.reports_of(partner),
         draft=reports.draft_of(partner), next_start=reports.next_period_start(partner),
-        form=form or OpenPeriodForm(formdata=None), error=error)
+        form=form or OpenPeriodForm(formdata=None), error=error, report_status=REPORT_STATUS)
 
 
 def _report_page(report: PartnerReport, form=None, error: str | None = None,
@@ -61,7 +66,7 @@ def partner_reports_home():
         return redirect(url_for("manager.partner_reports", partner_id=scope))
     programme = summary.consortium_programme(current_user)
     if programme is None:
-        flash("No programme has partners yet.", "info")
+        flash(_("No programme has partners yet."), "info")
         return redirect(url_for("manager.dashboard_home"))
     return redirect(url_for("manager.consortium_summary", programme_id=programme.id))
 
@@ -77,8 +82,8 @@ def partner_reports(partner: Partner):
        render=lambda form, error=None, partner=None: _partner_page(partner, form, error))
 def open_partner_period(form: OpenPeriodForm, partner: Partner):
     report = reports.open_next_period(partner, current_user, form.period_end.data)
-    flash(f"Report {report.number} is open, from {report.period_start:%d %b %Y} to "
-          f"{report.period_end:%d %b %Y}.", "success")
+    flash(_("Report %(number)s is open, from %(start)s to %(end)s.", number=report.number,
+            start=day(report.period_start), end=day(report.period_end)), "success")
     return see_other("manager.partner_report", partner_report_id=report.id)
 
 
@@ -93,7 +98,8 @@ def partner_report(report: PartnerReport):
        render=lambda form, error=None, report=None: _report_page(report, form, error))
 def submit_partner_report(form: SubmitReportForm, report: PartnerReport):
     reports.submit(report, current_user)
-    flash(f"Report {report.number} is submitted; its period is frozen.", "success")
+    flash(_("Report %(number)s is submitted; its period is frozen.", number=report.number),
+          "success")
     return see_other("manager.partner_report", partner_report_id=report.id)
 
 
@@ -104,7 +110,8 @@ def submit_partner_report(form: SubmitReportForm, report: PartnerReport):
            report, period_form=form, period_error=error))
 def change_partner_period(form: PeriodEndForm, report: PartnerReport):
     reports.change_period_end(report, current_user, form.period_end.data)
-    flash(f"Report {report.number} now ends on {report.period_end:%d %b %Y}.", "success")
+    flash(_("Report %(number)s now ends on %(day)s.", number=report.number,
+            day=day(report.period_end)), "success")
     return see_other("manager.partner_report", partner_report_id=report.id)
 
 
@@ -115,8 +122,8 @@ def change_partner_period(form: PeriodEndForm, report: PartnerReport):
        render=lambda form, error=None, report=None: _report_page(report, error=error))
 def partner_report_xlsx(form: ButtonForm, report: PartnerReport):
     job = jobs.submit("partner_report", {"partner_report_id": report.id}, user=current_user,
-                      title=f"List of expenditure of {report.partner.name}, report "
-                            f"{report.number}")
+                      title=_("List of expenditure of %(partner)s, report %(number)s",
+                              partner=report.partner.name, number=report.number))
     return see_other("manager.job", job_id=job.id)
 
 
@@ -129,6 +136,7 @@ def consortium_summary(programme: Programme):
 def _consortium_page(programme: Programme, error: str | None = None):
     return render_template("manager/partner_reports_consortium.html", programme=programme,
                            rows=summary.consortium_summary(programme), error=error,
+                           report_status=REPORT_STATUS,
                            download_form=ButtonForm(formdata=None))
 
 
@@ -137,5 +145,5 @@ def _consortium_page(programme: Programme, error: str | None = None):
        render=lambda form, error=None, programme=None: _consortium_page(programme, error))
 def consortium_summary_xlsx(form: ButtonForm, programme: Programme):
     job = jobs.submit("consortium_summary", {"programme_id": programme.id}, user=current_user,
-                      title=f"Consortium summary of {programme.name}")
+                      title=_("Consortium summary of %(programme)s", programme=programme.name))
     return see_other("manager.job", job_id=job.id)

@@ -4,6 +4,8 @@ and edit them (regions with NUTS codes, currency, lead flag, shares of the envel
 from __future__ import annotations
 
 from flask import flash, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from .. import policy
@@ -15,7 +17,7 @@ from ..services import partner_setup
 from .blueprint import bp
 from .forms_partners import partner_form
 
-nav_item("manager", "Partners", "manager.partners", order=85)
+nav_item("manager", lazy_gettext("Partners"), "manager.partners", order=85)
 
 
 @route(bp, "/partners", permission=policy.can_run_programme)
@@ -38,7 +40,8 @@ def _page(form, error=None, programme: Programme | None = None,
        render=_page)
 def new_partner(form, programme: Programme):
     partner = partner_setup.save_partner(programme, form.to_spec(), current_user)
-    flash(f"{partner.name} is a partner of {programme.name}.", "success")
+    flash(_("%(partner)s is a partner of %(programme)s.", partner=partner.name,
+            programme=programme.name), "success")
     return see_other(".partners")
 
 
@@ -50,5 +53,5 @@ def new_partner(form, programme: Programme):
 def edit_partner(form, partner: Partner):
     partner_setup.save_partner(partner_setup.programme_of(partner), form.to_spec(),
                                current_user, partner)
-    flash(f"{partner.name} saved.", "success")
+    flash(_("%(name)s saved.", name=partner.name), "success")
     return see_other(".partners")

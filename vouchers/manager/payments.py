@@ -4,21 +4,23 @@ file, execution and cancellation (services/payment_batches.py does the work)."""
 from __future__ import annotations
 
 from flask import flash, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user
 
 from .. import jobs, policy
 from ..boundary import by_id, route, see_other
 from ..clock import today
+from ..formatting import eur
 from ..jobs import file_kinds
 from ..models import Call, PaymentBatch
-from ..money import format_eur
 from ..navigation import nav_item
 from ..services import payment_batches as batches
 from .blueprint import bp
 from .forms import ButtonForm
 from .forms_payments import CancelBatchForm, ExecuteBatchForm, PrepareBatchForm
 
-nav_item("manager", "Payments", "manager.payments_home", order=35)
+nav_item("manager", lazy_gettext("Payments"), "manager.payments_home", order=35)
 
 CALL = {"call": by_id(Call)}
 BATCH = {"batch": by_id(PaymentBatch)}
@@ -72,9 +74,11 @@ def prepare_batch(form: PrepareBatchForm, call: Call):
     batch = batches.prepare_batch(call, current_user, form.application_ids.data,
                                   form.execution_date.data)
     n = len(batch.items)
-    flash(f"Batch {batch.message_id} prepared: {n} transfer{'' if n == 1 else 's'}, "
-          f"{format_eur(batches.summary_of(batch).total)}. Download its SEPA file and send it "
-          "to the bank; once executed, mark it so here.", "success")
+    flash(ngettext("Batch %(id)s prepared: %(num)s transfer, %(total)s. Download its SEPA file "
+                   "and send it to the bank; once executed, mark it so here.",
+                   "Batch %(id)s prepared: %(num)s transfers, %(total)s. Download its SEPA "
+                   "file and send it to the bank; once executed, mark it so here.", n,
+                   id=batch.message_id, total=eur(batches.summary_of(batch).total)), "success")
     return see_other("manager.payment_batch", batch_id=batch.id)
 
 
@@ -91,7 +95,7 @@ def payment_batch(batch: PaymentBatch):
 def download_sepa(form: ButtonForm, batch: PaymentBatch):
     file_kinds.check_sepa(batch)
     job = jobs.submit("sepa_file", {"batch_id": batch.id}, user=current_user,
-                      title=f"SEPA file of batch {batch.message_id}")
+                      title=_("SEPA file of batch %(id)s", id=batch.message_id))
     return see_other("manager.job", job_id=job.id)
 
 
@@ -101,8 +105,8 @@ def download_sepa(form: ButtonForm, batch: PaymentBatch):
 def execute_batch(form: ExecuteBatchForm, batch: PaymentBatch):
     batches.execute_batch(batch, current_user, form.bank_reference.data,
                           form.executed_on.data)
-    flash(f"Batch {batch.message_id} recorded as executed: each of its payments is "
-          "recorded on its voucher.", "success")
+    flash(_("Batch %(id)s recorded as executed: each of its payments is recorded on its "
+            "voucher.", id=batch.message_id), "success")
     return see_other("manager.payment_batch", batch_id=batch.id)
 
 
@@ -111,5 +115,6 @@ def execute_batch(form: ExecuteBatchForm, batch: PaymentBatch):
        render=_batch_page)
 def cancel_batch(form: CancelBatchForm, batch: PaymentBatch):
     batches.cancel_batch(batch, current_user)
-    flash(f"Batch {batch.message_id} cancelled: its payments are due again.", "success")
+    flash(_("Batch %(id)s cancelled: its payments are due again.", id=batch.message_id),
+          "success")
     return see_other("manager.payments", call_id=batch.call_id)

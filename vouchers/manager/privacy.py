@@ -5,6 +5,7 @@ received aid waits for its retention date and the purge, services/retention.py).
 from __future__ import annotations
 
 from flask import flash, render_template
+from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SubmitField, TextAreaField
@@ -19,12 +20,14 @@ from .organisations import ORGANISATION
 
 
 class AnonymiseForm(FlaskForm):
-    reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=500)],
-                           description="Kept with the record of the erasure.")
+    reason = TextAreaField(lazy_gettext("Reason (optional)"),
+                           validators=[Optional(), Length(max=500)],
+                           description=lazy_gettext("Kept with the record of the erasure."))
     understood = BooleanField(
-        "I understand that names, addresses, bank details, texts and files are erased for "
-        "good.", validators=[DataRequired("Tick the box to confirm.")])
-    submit = SubmitField("Anonymise the company")
+        lazy_gettext("I understand that names, addresses, bank details, texts and files are "
+                     "erased for good."),
+        validators=[DataRequired(lazy_gettext("Tick the box to confirm."))])
+    submit = SubmitField(lazy_gettext("Anonymise the company"))
 
 
 def _page(form, organisation: Organisation, error=None):
@@ -38,6 +41,7 @@ def _page(form, organisation: Organisation, error=None):
        render=_page)
 def anonymise_organisation(form: AnonymiseForm, organisation: Organisation):
     removed = privacy.anonymise_company(organisation, current_user, form.reason.data or "")
-    flash(f"The company is anonymised ({removed} file(s) deleted); its figures stay.",
-          "success")
+    flash(ngettext("The company is anonymised (%(num)d file(s) deleted); its figures stay.",
+                   "The company is anonymised (%(num)d file(s) deleted); its figures stay.",
+                   removed), "success")
     return see_other("manager.edit_organisation", organisation_id=organisation.id)

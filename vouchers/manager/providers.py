@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import flash, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from .. import policy
@@ -13,7 +15,7 @@ from ..services import providers as catalogue
 from .blueprint import bp
 from .forms_calls import ConfirmForm, ProviderForm
 
-nav_item("manager", "Service providers", "manager.providers", order=40)
+nav_item("manager", lazy_gettext("Service providers"), "manager.providers", order=40)
 
 
 @route(bp, "/providers", permission=policy.can_manage)
@@ -31,7 +33,7 @@ def _provider_page(form, error=None, provider: ServiceProvider | None = None):
        render=_provider_page)
 def new_provider(form):
     provider = catalogue.add_provider(form.to_spec(), current_user)
-    flash(f"{provider.name} added to the catalogue.", "success")
+    flash(_("%(name)s added to the catalogue.", name=provider.name), "success")
     return see_other(".providers")
 
 
@@ -40,13 +42,13 @@ def new_provider(form):
        form=lambda provider: ProviderForm(obj=provider), render=_provider_page)
 def edit_provider(form, provider: ServiceProvider):
     catalogue.update_provider(provider, form.to_spec(), current_user)
-    flash(f"{provider.name} saved.", "success")
+    flash(_("%(name)s saved.", name=provider.name), "success")
     return see_other(".providers")
 
 
 def _back_to_list(form=None, error=None, provider=None):
     # A refusal (or an expired form) is shown as a message on the catalogue.
-    return back_to(".providers", error or "The form expired; press the button again.")
+    return back_to(".providers", error or _("The form expired; press the button again."))
 
 
 @route(bp, "/providers/<int:provider_id>/deactivate", permission=policy.can_run_programme,
@@ -54,8 +56,8 @@ def _back_to_list(form=None, error=None, provider=None):
        methods=("POST",))
 def deactivate_provider(form, provider: ServiceProvider):
     catalogue.set_provider_active(provider, False, current_user)
-    flash(f"{provider.name} is deactivated: applicants can no longer choose it; "
-          "applications that name it keep it.", "success")
+    flash(_("%(name)s is deactivated: applicants can no longer choose it; applications that "
+            "name it keep it.", name=provider.name), "success")
     return see_other(".providers")
 
 
@@ -64,5 +66,5 @@ def deactivate_provider(form, provider: ServiceProvider):
        methods=("POST",))
 def reactivate_provider(form, provider: ServiceProvider):
     catalogue.set_provider_active(provider, True, current_user)
-    flash(f"{provider.name} is back in applicants' choices.", "success")
+    flash(_("%(name)s is back in applicants' choices.", name=provider.name), "success")
     return see_other(".providers")

@@ -4,13 +4,14 @@ confirmation; promotion from the reserve list offered on the call's dashboard.""
 from __future__ import annotations
 
 from flask import flash, render_template
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import policy
 from ..boundary import Loader, back_to, by_id, route, see_other
+from ..formatting import eur
 from ..models import Application, CallVoucherType
 from ..models.base import utcnow
-from ..money import format_eur
 from ..services import funding_line, ranking, reserve
 from .blueprint import bp
 from .forms_ranking import ConfirmForm, PromoteForm, ProposeForm
@@ -29,7 +30,7 @@ TYPE = {"cvt": _call_type}
 
 def _ranking_page(cvt: CallVoucherType, error: str | None = None, form=None):
     if error is None and form is not None and form.errors:
-        error = " ".join(m for messages in form.errors.values() for m in messages)
+        error = " ".join(str(m) for messages in form.errors.values() for m in messages)
     return render_template("manager/ranking.html", cvt=cvt, call=cvt.call, error=error,
                            entries=ranking.ranked(cvt, utcnow()), tie_break=ranking.TIE_BREAK,
                            propose_form=ProposeForm(formdata=None))
@@ -60,16 +61,17 @@ def propose_funding_line(form: ProposeForm, call_id: int, cvt: CallVoucherType):
 def confirm_funding_line(form: ConfirmForm, call_id: int, cvt: CallVoucherType):
     done = funding_line.confirm(cvt, current_user, form.fingerprint.data, utcnow(),
                                 basis=form.basis.data)
-    flash(f"Funding line applied: {len(done.awards)} awarded "
-          f"({format_eur(done.awarded_total)}), "
-          f"{len([w for w in done.waitlisted if w.applies])} waitlisted, "
-          f"{len(done.rejected)} rejected.", "success")
+    flash(_("Funding line applied: %(awarded)s awarded (%(total)s), %(waitlisted)s "
+            "waitlisted, %(rejected)s rejected.", awarded=len(done.awards),
+            total=eur(done.awarded_total),
+            waitlisted=len([w for w in done.waitlisted if w.applies]),
+            rejected=len(done.rejected)), "success")
     return see_other("manager.ranking", call_id=cvt.call_id, voucher_type=cvt.voucher_type)
 
 
 def _not_promoted(*, application: Application, error: str | None = None, form=None):
-    messages = [error] if error else [m for ms in form.errors.values() for m in ms]
-    return back_to("manager.dashboard", "Not promoted: " + " ".join(messages),
+    messages = [str(error)] if error else [str(m) for ms in form.errors.values() for m in ms]
+    return back_to("manager.dashboard", _("Not promoted: %(why)s", why=" ".join(messages)),
                    call_id=application.call_id, _anchor="reserve-offers")
 
 
@@ -78,6 +80,6 @@ def _not_promoted(*, application: Application, error: str | None = None, form=No
        form=PromoteForm, render=_not_promoted, endpoint="promote_from_reserve")
 def promote_from_reserve(form: PromoteForm, application: Application):
     line = reserve.promote(application, current_user, form.fingerprint.data, utcnow())
-    flash(f"{application.reference} promoted from the reserve list: "
-          f"{format_eur(line.amount)} awarded.", "success")
+    flash(_("%(reference)s promoted from the reserve list: %(amount)s awarded.",
+            reference=application.reference, amount=eur(line.amount)), "success")
     return see_other("manager.dashboard", "reserve-offers", call_id=application.call_id)

@@ -5,6 +5,7 @@ come from the Commission's files, never typed in."""
 from __future__ import annotations
 
 from flask import render_template
+from flask_babel import lazy_gettext
 
 from .. import policy
 from ..boundary import route
@@ -12,7 +13,7 @@ from ..navigation import nav_item
 from ..services import rate_import
 from .blueprint import bp
 
-nav_item("manager", "Rates", "manager.rates", order=86)
+nav_item("manager", lazy_gettext("Rates"), "manager.rates", order=86)
 
 
 @route(bp, "/rates", permission=policy.can_run_programme)

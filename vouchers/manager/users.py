@@ -6,6 +6,8 @@ evaluators must use one."""
 from __future__ import annotations
 
 from flask import current_app, flash, make_response, render_template, request, session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SearchField, SelectChoice, SelectField
@@ -24,21 +26,26 @@ from .blueprint import bp
 from .forms_partners import invite_form, user_partner_form
 from .forms_programmes import EvaluatorsSecondFactorForm
 
-nav_item("manager", "Users", "manager.users", order=90)
+nav_item("manager", lazy_gettext("Users"), "manager.users", order=90)
 # The session key holding a new invitation's link until its page is drawn.
 SHOWN_ONCE = "new_invitation_link"
+# The roles as the filter names them.
+ROLE_NAMES = {"applicant": lazy_gettext("Applicant"), "evaluator": lazy_gettext("Evaluator"),
+              "manager": lazy_gettext("Manager")}
 
 
 class UserFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
-    role = SelectField("Role", default="", choices=[SelectChoice("", "All roles")]
-                       + [SelectChoice(r, r.title()) for r in ROLES])
-    status = SelectField("Status", default="", choices=[
-        SelectChoice("", "Any status"), SelectChoice("enabled", "Enabled"),
-        SelectChoice("disabled", "Disabled")])
-    q = SearchField("Name or e-mail")
+    role = SelectField(lazy_gettext("Role"), default="",
+                       choices=[SelectChoice("", lazy_gettext("All roles"))]
+                       + [SelectChoice(r, ROLE_NAMES.get(r, r.title())) for r in ROLES])
+    status = SelectField(lazy_gettext("Status"), default="", choices=[
+        SelectChoice("", lazy_gettext("Any status")),
+        SelectChoice("enabled", lazy_gettext("Enabled")),
+        SelectChoice("disabled", lazy_gettext("Disabled"))])
+    q = SearchField(lazy_gettext("Name or e-mail"))
 
 
 @route(bp, "/users", permission=policy.can_run_programme)
@@ -103,7 +110,8 @@ def _render_disable(form, user, error=None):
 def disable_user(form, user):
     accounts.disable_account(user, current_user, reason=form.reason.data or "")
     current_app.logger.info("account disabled: %s by %s", user.email, current_user.email)
-    flash(f"The account of {user.name} is disabled and its sessions have ended.", "success")
+    flash(_("The account of %(name)s is disabled and its sessions have ended.", name=user.name),
+          "success")
     return see_other("manager.users")
 
 
@@ -116,7 +124,7 @@ def _back_to_users(error=None, **objects):
 def enable_user(user):
     accounts.enable_account(user, current_user)
     current_app.logger.info("account enabled: %s by %s", user.email, current_user.email)
-    flash(f"The account of {user.name} is enabled again.", "success")
+    flash(_("The account of %(name)s is enabled again.", name=user.name), "success")
     return see_other("manager.users")
 
 
@@ -126,7 +134,8 @@ def unlock_user(user):
     cleared = logins.unlock_account(user, current_user)
     current_app.logger.info("account unlocked: %s by %s (%s failures cleared)", user.email,
                             current_user.email, cleared)
-    flash(f"The failed logins of {user.name} are cleared; logging in works again.", "success")
+    flash(_("The failed logins of %(name)s are cleared; logging in works again.", name=user.name),
+          "success")
     return see_other("manager.users")
 
 
@@ -143,13 +152,13 @@ def _render_reset(form, user, error=None):
 def reset_second_factor(form, user):
     totp.reset(user, current_user, reason=form.reason.data or "")
     current_app.logger.info("second factor reset: %s by %s", user.email, current_user.email)
-    flash(f"The two-factor sign-in of {user.name} is reset and their sessions have ended.",
-          "success")
+    flash(_("The two-factor sign-in of %(name)s is reset and their sessions have ended.",
+            name=user.name), "success")
     return see_other("manager.users")
 
 
 def _back_to_programme(form=None, error=None, programme=None):
-    return back_to("manager.edit_programme", error or "The form expired; save again.",
+    return back_to("manager.edit_programme", error or _("The form expired; save again."),
                    programme_id=programme.id)
 
 
@@ -162,8 +171,8 @@ def evaluators_second_factor(form, programme):
         current_app.logger.info("evaluators' second factor %s for %s by %s",
                                 "required" if required else "optional", programme.name,
                                 current_user.email)
-    flash("Evaluators now sign in with two-factor sign-in." if required else
-          "Two-factor sign-in is now optional for evaluators.", "success")
+    flash(_("Evaluators now sign in with two-factor sign-in.") if required else
+          _("Two-factor sign-in is now optional for evaluators."), "success")
     return see_other("manager.edit_programme", programme_id=programme.id)
 
 
@@ -173,15 +182,15 @@ def revoke_invitation(invitation):
     accounts.revoke_invitation(invitation, current_user)
     current_app.logger.info("invitation for %s withdrawn by %s", invitation.email,
                             current_user.email)
-    flash(f"The invitation for {invitation.email} is withdrawn; its link no longer works.",
-          "success")
+    flash(_("The invitation for %(email)s is withdrawn; its link no longer works.",
+            email=invitation.email), "success")
     return see_other("manager.users")
 
 
 def _partner_refused(form=None, error=None, **objects):
-    problems = [e for errors in (form.errors.values() if form else ()) for e in errors]
+    problems = [str(e) for errors in (form.errors.values() if form else ()) for e in errors]
     return back_to("manager.users", error or " ".join(problems)
-                   or "The form expired; press the button again.")
+                   or _("The form expired; press the button again."))
 
 
 @route(bp, "/users/<int:user_id>/partner", permission=policy.can_run_programme,
@@ -191,5 +200,5 @@ def change_user_partner(form, user):
     partner_setup.set_user_partner(user, form.partner_id.data, current_user)
     current_app.logger.info("partner of %s set to %s by %s", user.email, user.partner_id,
                             current_user.email)
-    flash(f"{user.name}'s partner is saved.", "success")
+    flash(_("%(name)s's partner is saved.", name=user.name), "success")
     return see_other("manager.users")

@@ -4,6 +4,8 @@ evaluators), and taking an evaluator off an application."""
 from __future__ import annotations
 
 from flask import abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -18,7 +20,7 @@ from .blueprint import bp
 
 
 class UnassignForm(FlaskForm):
-    reason = StringField("Why (optional)", validators=[Optional(), Length(max=500)])
+    reason = StringField(lazy_gettext("Why (optional)"), validators=[Optional(), Length(max=500)])
 
 
 def compare_versions(application: Application, old: int, new: int):
@@ -41,8 +43,8 @@ for _blueprint in (bp, evaluator_bp):
 def _refused_unassign(form: UnassignForm, error=None, assignment: Assignment | None = None):
     # A refusal (say, the evaluator's review came in meanwhile) reads on the page it
     # came from, next to the evaluators.
-    message = error or next(iter(form.errors.values()), ["Check the form."])[0]
-    return back_to("manager.application", f"Unassign: {message}",
+    message = error or next(iter(form.errors.values()), [_("Check the form.")])[0]
+    return back_to("manager.application", _("Unassign: %(why)s", why=message),
                    application_id=assignment.application_id, _anchor="assignments-heading")
 
 
@@ -52,6 +54,6 @@ def _refused_unassign(form: UnassignForm, error=None, assignment: Assignment | N
 def unassign(form: UnassignForm, assignment: Assignment):
     application_id, name = assignment.application_id, assignment.evaluator.name
     reviews.unassign(assignment, current_user, form.reason.data or "")
-    flash(f"{name} unassigned.", "success")
+    flash(_("%(name)s unassigned.", name=name), "success")
     return see_other("manager.application", "assignments-heading",
                      application_id=application_id)

@@ -9,6 +9,8 @@ with the reason, and no job is made of it.
 from __future__ import annotations
 
 from flask import flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectMultipleField
@@ -22,29 +24,30 @@ from ..models import Call, Job
 from ..services.workbook import WorkbookFilters
 from .blueprint import bp
 
-_DATE_MESSAGE = "Give the date as YYYY-MM-DD."
+_DATE_MESSAGE = lazy_gettext("Give the date as YYYY-MM-DD.")
 
 
 class WorkbookFilterForm(FlaskForm):
     """The workbook's filters, posted by the dashboard's form (with its CSRF token)."""
 
     type = SelectMultipleField(
-        "Voucher types",
+        lazy_gettext("Voucher types"),
         option_widget=CheckboxInput(),
         widget=ListWidget(prefix_label=False),
-        invalid_choice_message="Choose among the voucher types of this call.",
-        description="None ticked: every voucher type.",
+        invalid_choice_message=lazy_gettext("Choose among the voucher types of this call."),
+        description=lazy_gettext("None ticked: every voucher type."),
     )
     # "from" and "to" are what the form posts; they are not valid attribute names.
-    date_from = DateField("Awarded from", [Optional()], name="from",
+    date_from = DateField(lazy_gettext("Awarded from"), [Optional()], name="from",
                           invalid_value_message=_DATE_MESSAGE)
-    date_to = DateField("Awarded to", [Optional()], name="to",
+    date_to = DateField(lazy_gettext("Awarded to"), [Optional()], name="to",
                         invalid_value_message=_DATE_MESSAGE,
-                        description="Both dates included; leave empty for no limit.")
+                        description=lazy_gettext("Both dates included; leave empty for no "
+                                                 "limit."))
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:
-            raise ValidationError("The end of the award date range is before its start.")
+            raise ValidationError(_("The end of the award date range is before its start."))
 
     @property
     def filters(self) -> WorkbookFilters:
@@ -72,7 +75,7 @@ def _not_made(call: Call, form=None, error: str | None = None):
     # Back to the dashboard, where the form is, with the reasons; nothing was queued.
     messages = [m for errors in (form.errors if form else {}).values() for m in errors]
     for message in [*messages, *([error] if error else [])]:
-        flash(f"Workbook not made: {message}", "error")
+        flash(_("Workbook not made: %(reason)s", reason=message), "error")
     return redirect(url_for("manager.dashboard", call_id=call.id))
 
 
@@ -87,6 +90,7 @@ def download_workbook(form: WorkbookFilterForm, call: Call):
 def queue_workbook(call: Call, filters: WorkbookFilters, user) -> Job:
     """The workbook's job (the page's and the API's), once the filters fit the call."""
     file_kinds.check_workbook(call, filters)
-    title = f"Budget workbook of {call.code}{' (filtered)' if filters.is_filtered else ''}"
+    title = (_("Budget workbook of %(code)s (filtered)", code=call.code) if filters.is_filtered
+             else _("Budget workbook of %(code)s", code=call.code))
     return jobs.submit("workbook", file_kinds.workbook_params(call, filters), title=title,
                        user=user)

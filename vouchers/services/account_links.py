@@ -33,6 +33,7 @@ import re
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, update
 from werkzeug.security import generate_password_hash
 
@@ -155,7 +156,7 @@ def request_email_change(user: User, new_email: str, password: str, address: str
     now = now or utcnow()
     new_email = new_email.strip()
     if not EMAIL_PATTERN.fullmatch(new_email) or len(new_email) > 254:
-        raise InvalidInput("Give a valid e-mail address, like name@example.org.")
+        raise InvalidInput(_("Give a valid e-mail address, like name@example.org."))
     try:
         logins.check(user.email, address, now)
     except logins.LoginThrottled as exc:
@@ -163,13 +164,14 @@ def request_email_change(user: User, new_email: str, password: str, address: str
     if not accounts.verify_password(user, password):
         logins.count_failure(user.email, address, now)
         current_app.logger.warning("failed e-mail change: %s from %s", user.email, address)
-        raise accounts.WrongPassword(accounts.WRONG_PASSWORD)
+        raise accounts.WrongPassword(_(accounts.WRONG_PASSWORD))
     if new_email.lower() == user.email.lower():
-        raise InvalidInput("This is your address already.")
+        raise InvalidInput(_("This is your address already."))
     with atomic():
         if issued_since(user, EMAIL_CHANGE, now - timedelta(hours=1)) >= EMAIL_CHANGES_PER_HOUR:
-            raise InvalidInput(f"You asked {EMAIL_CHANGES_PER_HOUR} times in the last hour "
-                               "to change your address. Try again in an hour.")
+            raise InvalidInput(_("You asked %(count)s times in the last hour to change "
+                                 "your address. Try again in an hour.",
+                                 count=EMAIL_CHANGES_PER_HOUR))
         retire(user, EMAIL_CHANGE, now)
         row, token = issue(user, EMAIL_CHANGE, address=address, new_email=new_email, now=now)
         outbox.queue("email_change", to=new_email, account=user, now=now, context={
@@ -187,8 +189,9 @@ def request_email_change(user: User, new_email: str, password: str, address: str
 
 
 def _taken_message(address: str) -> str:
-    return (f"Another account uses {address} already, so it cannot become the address of "
-            "this one. Log in to that account instead, or ask to change to another address.")
+    return _("Another account uses %(email)s already, so it cannot become the address of "
+             "this one. Log in to that account instead, or ask to change to another address.",
+             email=address)
 
 
 # Messages about the change itself keep the address they were written for.

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from ..extensions import db
@@ -29,6 +30,7 @@ from . import outbox
 from .accounts import token_hash
 from .errors import DomainError, InvalidInput
 from .transaction import atomic
+from .wording import N_
 
 RESET, VERIFY, EMAIL_CHANGE = "reset", "verify", "email_change"
 # Seconds each kind of link works; the config may change them (PASSWORD_RESET_SECONDS...).
@@ -107,30 +109,35 @@ def find(token: str, purpose: str) -> Link | None:
 
 
 ASK_AGAIN = {
-    RESET: "Ask for a new link on the “Forgot your password?” page.",
-    VERIFY: ("Ask for a link on the “Forgot your password?” page: choosing your password "
-             "through it confirms your address too."),
-    EMAIL_CHANGE: "Log in and ask for the change again.",
+    RESET: N_("Ask for a new link on the “Forgot your password?” page."),
+    VERIFY: N_("Ask for a link on the “Forgot your password?” page: choosing your password "
+               "through it confirms your address too."),
+    EMAIL_CHANGE: N_("Log in and ask for the change again."),
 }
+
+
+def _gone(again: str) -> str:
+    return _("This link no longer works: it was used already, or a newer link replaced it. "
+             "%(what_to_do)s", what_to_do=again)
 
 
 def problem(link: Link, now: datetime | None = None) -> str | None:
     """Why ``link`` does not work (a sentence saying what to do), or None."""
     now = now or utcnow()
     row = link.row
-    again = ASK_AGAIN[link.purpose]
+    again = _(ASK_AGAIN[link.purpose])
     if row is None:
-        return f"This link is not valid: perhaps it was copied incompletely. {again}"
+        return _("This link is not valid: perhaps it was copied incompletely. %(what_to_do)s",
+                 what_to_do=again)
     if not row.user.enabled:
-        return "This account is disabled. Ask a programme manager to enable it."
+        return _("This account is disabled. Ask a programme manager to enable it.")
     if link.purpose == VERIFY and row.user.email_verified_at is not None:
-        return "Your e-mail address is already confirmed: there is nothing more to do."
+        return _("Your e-mail address is already confirmed: there is nothing more to do.")
     if row.used_at is not None:
         # Used, or retired by a newer link or a completed change: the row cannot tell.
-        return (f"This link no longer works: it was used already, or a newer link "
-                f"replaced it. {again}")
+        return _gone(again)
     if row.expires_at <= now:
-        return f"This link has expired. {again}"
+        return _("This link has expired. %(what_to_do)s", what_to_do=again)
     return None
 
 
@@ -151,8 +158,7 @@ def claim(link: Link, now: datetime | None = None) -> User:
     if claimed != 1:
         # Used or retired a moment ago, by a concurrent request: the same words as
         # problem()'s, whichever of the two caught it.
-        raise LinkGone(f"This link no longer works: it was used already, or a newer link "
-                       f"replaced it. {ASK_AGAIN[link.purpose]}")
+        raise LinkGone(_gone(_(ASK_AGAIN[link.purpose])))
     db.session.expire(link.row, ["used_at"])
     return link.row.user
 
@@ -214,14 +220,15 @@ def send_verification_again(user: User, address: str = "", now: datetime | None 
     """"Send the link again": at most once per 5 minutes and 5 times a day."""
     now = now or utcnow()
     if user.email_verified_at is not None:
-        raise InvalidInput("Your e-mail address is already confirmed.")
+        raise InvalidInput(_("Your e-mail address is already confirmed."))
     with atomic():
         if issued_since(user, VERIFY, now - VERIFY_RESEND_GAP):
-            raise InvalidInput("We sent you a link less than 5 minutes ago. Give it a few "
-                               "minutes, look in your spam folder, then ask again.")
+            raise InvalidInput(_("We sent you a link less than 5 minutes ago. Give it a few "
+                                 "minutes, look in your spam folder, then ask again."))
         if issued_since(user, VERIFY, now - timedelta(days=1)) >= VERIFY_PER_DAY:
-            raise InvalidInput(f"We sent you {VERIFY_PER_DAY} links today already. Check "
-                               "that the address is right, or try again tomorrow.")
+            raise InvalidInput(_("We sent you %(count)s links today already. Check that the "
+                                 "address is right, or try again tomorrow.",
+                                 count=VERIFY_PER_DAY))
         send_verification(user, address, now)
 
 

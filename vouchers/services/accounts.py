@@ -15,6 +15,7 @@ import secrets
 from datetime import datetime, timedelta
 from functools import cache
 
+from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
@@ -31,10 +32,11 @@ from . import outbox
 from .errors import DomainError, InvalidInput
 from .passwords import password_problem
 from .transaction import atomic
+from .wording import N_
 
 INVITATION_LIFETIME = timedelta(days=7)
 USERS_PER_PAGE = 50
-WRONG_PASSWORD = "Your current password is wrong."
+WRONG_PASSWORD = N_("Your current password is wrong.")
 
 
 class LoginRefused(DomainError):
@@ -77,7 +79,7 @@ def session_user(user_id: int, generation: int) -> User | None:
 
 
 def _exists_message(email: str) -> str:
-    return f"An account for {email} already exists."
+    return _("An account for %(email)s already exists.", email=email)
 
 
 def create_user(*, email: str, name: str, role: str, password: str | None,
@@ -88,7 +90,8 @@ def create_user(*, email: str, name: str, role: str, password: str | None,
     confirms it through the mailed link (services/account_tokens.py)."""
     email = email.strip()
     if role not in ROLES:
-        raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+        raise InvalidInput(_("Unknown role %(role)s; choose one of %(roles)s.", role=repr(role),
+                             roles=", ".join(ROLES)))
     name = _check_identity(email, name)
     if password is not None:
         password_hash = _hash_new(password, email=email, name=name)
@@ -111,7 +114,7 @@ def _hash_new(password: str, *, email: str, name: str) -> str:
 def _check_form(email: str, name: str) -> str:
     """The cleaned name, after checking the address is valid."""
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) or len(email) > 254:
-        raise InvalidInput("Give a valid e-mail address.")
+        raise InvalidInput(_("Give a valid e-mail address."))
     return clean_line(name, "a name", 200)
 
 
@@ -153,16 +156,17 @@ def authenticate(email: str, password: str) -> User:
         # Hash anyway, so the answer takes as long as for an existing account and its
         # timing does not tell which addresses have one.
         check_password_hash(_dummy_hash(), password)
-        raise LoginRefused("The e-mail address or the password is wrong.")
+        raise LoginRefused(_("The e-mail address or the password is wrong."))
     if not verify_password(user, password):
-        raise LoginRefused("The e-mail address or the password is wrong.")
+        raise LoginRefused(_("The e-mail address or the password is wrong."))
     if not user.enabled:
-        raise AccountDisabled("This account is disabled. Ask a programme manager to enable it.")
+        raise AccountDisabled(_("This account is disabled. Ask a programme manager to "
+                                "enable it."))
     if user.email_verified_at is None:
         # A self-registration is inert until its mailed link confirms the address (the
         # link logs the user in). The same answer as a wrong password: a registration
         # with someone else's address must not tell, at the next login, that it existed.
-        raise LoginRefused("The e-mail address or the password is wrong.")
+        raise LoginRefused(_("The e-mail address or the password is wrong."))
     return user
 
 
@@ -177,9 +181,9 @@ def end_sessions(user: User) -> None:
 def change_password(user: User, current: str, new: str) -> None:
     """Set a new password and end every session of the user (the caller logs this one in)."""
     if not verify_password(user, current):
-        raise WrongPassword(WRONG_PASSWORD)
+        raise WrongPassword(_(WRONG_PASSWORD))
     if new == current:
-        raise InvalidInput("Choose a password different from the current one.")
+        raise InvalidInput(_("Choose a password different from the current one."))
     new_hash = _hash_new(new, email=user.email, name=user.name)
     from .account_tokens import EMAIL_CHANGE, RESET, retire  # it imports this module
 
@@ -212,7 +216,8 @@ def disable_account(user: User, by: User, reason: str = "") -> None:
     reason = clean_line(reason, "the reason", 500, required=False)
     with atomic():  # checked under the lock: a colleague may have just done it
         if not user.enabled:
-            raise InvalidInput(f"The account of {user.name} is already disabled.")
+            raise InvalidInput(_("The account of %(name)s is already disabled.",
+                                 name=user.name))
         user.enabled = False
         end_sessions(user)
         # Links this user handed out would otherwise let them, or whoever holds one, back in.
@@ -231,7 +236,7 @@ def enable_account(user: User, by: User) -> None:
                   "Only a programme manager may enable accounts.")
     with atomic():
         if user.enabled:
-            raise InvalidInput(f"The account of {user.name} is already enabled.")
+            raise InvalidInput(_("The account of %(name)s is already enabled.", name=user.name))
         user.enabled = True
         record_change(user, "enabled", by, {"enabled": ["no", "yes"]})
 
@@ -276,11 +281,12 @@ def create_invitation(*, by: User, email: str, name: str, role: str,
     now = now or utcnow()
     email = email.strip()
     if role not in INVITED_ROLES:
-        raise InvalidInput("Invite an evaluator or a manager; applicants register themselves.")
+        raise InvalidInput(_("Invite an evaluator or a manager; applicants register "
+                             "themselves."))
     policy.ensure(policy.can_invite(by, role), "Only a programme manager may invite.")
     name = _check_identity(email, name)
     if partner_id is not None and db.session.get(Partner, partner_id) is None:
-        raise InvalidInput("Choose one of the programme's partners, or none.")
+        raise InvalidInput(_("Choose one of the programme's partners, or none."))
     token = secrets.token_urlsafe(32)
     with atomic():
         for earlier in pending_invitations(now, email=email):
@@ -316,14 +322,14 @@ def invitation_problem(invitation: Invitation, now: datetime | None = None) -> s
     """Why an invitation link no longer works, or None."""
     now = now or utcnow()
     if invitation.used_at is not None:
-        return "This invitation has already been used. Log in with the password you chose."
+        return _("This invitation has already been used. Log in with the password you chose.")
     if invitation.revoked_at is not None:
-        return "This invitation was withdrawn. Ask a programme manager for a new one."
+        return _("This invitation was withdrawn. Ask a programme manager for a new one.")
     if invitation.expires_at <= now:
-        return "This invitation has expired. Ask a programme manager for a new one."
+        return _("This invitation has expired. Ask a programme manager for a new one.")
     inviter = db.session.get(User, invitation.invited_by_id)
     if inviter is None or not inviter.enabled:
-        return "This invitation was withdrawn. Ask a programme manager for a new one."
+        return _("This invitation was withdrawn. Ask a programme manager for a new one.")
     return None
 
 
@@ -348,7 +354,7 @@ def accept_invitation(invitation: Invitation, password: str,
             .execution_options(synchronize_session=False)
         ).rowcount
         if claimed != 1:
-            raise InvalidInput("This invitation has already been used.")
+            raise InvalidInput(_("This invitation has already been used."))
     db.session.refresh(invitation)
     return user
 

@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import policy
@@ -25,6 +26,7 @@ from ..text import clean_line, clean_reason
 from . import budget, eligibility
 from .errors import InvalidInput
 from .transaction import atomic
+from .wording import long_day
 
 ORGANISATION, DECLARE, WITHDRAW = "organisation", "declare_aid", "withdraw_aid"
 EARLIEST = date(2000, 1, 1)
@@ -36,15 +38,15 @@ def _granted_on(value: Any) -> date:
         try:
             value = date.fromisoformat(value.strip())
         except ValueError:
-            raise InvalidInput("Give the date the aid was granted as YYYY-MM-DD, for example "
-                               "2025-03-31.") from None
+            raise InvalidInput(_("Give the date the aid was granted as YYYY-MM-DD, for "
+                                 "example 2025-03-31.")) from None
     if not isinstance(value, date):
-        raise InvalidInput("Give the date the aid was granted.")
+        raise InvalidInput(_("Give the date the aid was granted."))
     if value > today():
-        raise InvalidInput("The date the aid was granted cannot be in the future.")
+        raise InvalidInput(_("The date the aid was granted cannot be in the future."))
     if value < EARLIEST:
-        raise InvalidInput(f"The date the aid was granted cannot be before "
-                           f"{EARLIEST:%d %B %Y}.")
+        raise InvalidInput(_("The date the aid was granted cannot be before %(day)s.",
+                             day=long_day(EARLIEST)))
     return value
 
 
@@ -52,9 +54,9 @@ def _amount(value: Any) -> Decimal:
     try:
         amount = parse_amount(value)
     except ValueError as exc:
-        raise InvalidInput(f"Amount of the aid: {exc}") from exc
+        raise InvalidInput(_("Amount of the aid: %(problem)s", problem=exc)) from exc
     if amount <= 0:
-        raise InvalidInput("The amount of the aid must be greater than zero.")
+        raise InvalidInput(_("The amount of the aid must be greater than zero."))
     return amount
 
 
@@ -92,7 +94,7 @@ def withdraw(declaration: AidDeclaration, actor: User, reason: Any) -> None:
     """Remove a declaration (entered twice, a wrong amount); why is kept with its figures."""
     policy.ensure(policy.can_withdraw_aid(actor, declaration),
                   "Only the company's applicant or a manager withdraws its declarations.")
-    reason = clean_reason(reason, "Say why the declaration is withdrawn.", MAX_REASON)
+    reason = clean_reason(reason, _("Say why the declaration is withdrawn."), MAX_REASON)
     with atomic():
         _record(declaration, actor, WITHDRAW, reason)
         db.session.delete(declaration)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..extensions import db
@@ -35,13 +36,13 @@ def create(user: User, *, name: str, scope: str, days: int) -> tuple[ApiToken, s
     """A new token of ``user`` and its text, which is never stored and never shown again."""
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("Give the token a name, so you know later what uses it.")
+        raise InvalidInput(_("Give the token a name, so you know later what uses it."))
     if len(name) > 200:
-        raise InvalidInput("A token's name has at most 200 characters.")
+        raise InvalidInput(_("A token's name has at most 200 characters."))
     if scope not in TOKEN_SCOPES:
-        raise InvalidInput("A token reads only, or reads and writes.")
+        raise InvalidInput(_("A token reads only, or reads and writes."))
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise InvalidInput(f"A token lasts from 1 to {MAX_DAYS} days.")
+        raise InvalidInput(_("A token lasts from 1 to %(days)s days.", days=MAX_DAYS))
     secret = new_secret()
     now = utcnow()
     with atomic():

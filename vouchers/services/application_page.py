@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -22,8 +23,9 @@ from . import deadlines, eligibility, ranking, reporting, reviews, scoring, vers
 from .assignment import Candidate, eligible_evaluators, wanted_per_application
 from .errors import InvalidInput
 from .voucher_money import VoucherMoney, voucher_money
+from .wording import N_
 
-CHOOSE_EVALUATOR = "Choose an evaluator from the list."
+CHOOSE_EVALUATOR = N_("Choose an evaluator from the list.")
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,6 @@ def assign_evaluator(application: Application, evaluator_id: int, by: User) -> U
     """Assign the evaluator chosen by id on the page; reviews.assign decides who may be."""
     evaluator = db.session.get(User, evaluator_id) if 0 < evaluator_id <= MAX_ID else None
     if evaluator is None:
-        raise InvalidInput(CHOOSE_EVALUATOR)
+        raise InvalidInput(_(CHOOSE_EVALUATOR))
     reviews.assign(application, evaluator, by)
     return evaluator

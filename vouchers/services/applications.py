@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -40,6 +41,7 @@ from .errors import InvalidInput, TransitionNotAllowed
 from .transaction import atomic
 from .transitions import completeness_problems, create_draft
 from .voucher_money import voucher_money
+from .wording import in_sentence, number
 
 # Besides these, an application holds its voucher type's own questions (the registry's
 # detail fields) in Application.details.
@@ -54,16 +56,16 @@ def _check_editable(application: Application, user: User) -> None:
     policy.ensure(policy.is_owner(user, application),
                   "Only the applicant who owns the application may change it.")
     if not policy.can_edit_application(user, application):
-        state = STATE_LABELS.get(application.state, application.state).lower()
+        state = in_sentence(STATE_LABELS.get(application.state, application.state))
         raise TransitionNotAllowed(
-            f"The application is {state} and can no longer be changed."
-        )
+            _("The application is %(state)s and can no longer be changed.", state=state))
 
 
 def _text(value: Any, label: str, limit: int) -> str:
     text = "" if value is None else str(value).strip()
     if len(text) > limit:
-        raise InvalidInput(f"{label} is too long: at most {limit:,} characters.")
+        raise InvalidInput(_("%(field)s is too long: at most %(limit)s characters.",
+                             field=label, limit=number(limit)))
     return text
 
 
@@ -73,7 +75,7 @@ def _amount(value: Any, label: str) -> Decimal:
     except ValueError as exc:
         raise InvalidInput(f"{label}: {exc}") from exc
     if amount > MAX_MONEY:
-        raise InvalidInput(f"{label} is too large.")
+        raise InvalidInput(_("%(field)s is too large.", field=label))
     return amount
 
 
@@ -85,7 +87,7 @@ def _date(value: Any, label: str) -> str:
     try:
         return date.fromisoformat(str(value).strip()).isoformat()
     except ValueError as exc:
-        raise InvalidInput(f"{label}: write the date as YYYY-MM-DD.") from exc
+        raise InvalidInput(_("%(field)s: write the date as YYYY-MM-DD.", field=label)) from exc
 
 
 def _provider_id(value: Any, voucher_type: str, current: int | None = None) -> int | None:
@@ -94,13 +96,13 @@ def _provider_id(value: Any, voucher_type: str, current: int | None = None) -> i
     if value in (None, "", 0):
         return None
     if not types.get(voucher_type).needs_provider:
-        raise InvalidInput("Only validation vouchers buy from a service provider.")
+        raise InvalidInput(_("Only validation vouchers buy from a service provider."))
     try:
         provider = db.session.get(ServiceProvider, int(value))
     except (TypeError, ValueError):
         provider = None
     if provider is None or not (provider.active or provider.id == current):
-        raise InvalidInput("Choose a service provider from the catalogue.")
+        raise InvalidInput(_("Choose a service provider from the catalogue."))
     return provider.id
 
 
@@ -112,15 +114,16 @@ def _cost_lines(lines: Iterable[Any]) -> list[CostLine]:
         else:
             description, amount = line
         n = position + 1
-        description = _text(description, f"Cost line {n}", 200)
+        description = _text(description, _("Cost line %(n)s", n=n), 200)
         if not description:
-            raise InvalidInput(f"Cost line {n}: say what the cost is for.")
-        value = _amount(amount, f"Cost line {n}")
+            raise InvalidInput(_("Cost line %(n)s: say what the cost is for.", n=n))
+        value = _amount(amount, _("Cost line %(n)s", n=n))
         if value <= 0:
-            raise InvalidInput(f"Cost line {n}: give an amount greater than zero.")
+            raise InvalidInput(_("Cost line %(n)s: give an amount greater than zero.", n=n))
         result.append(CostLine(description=description, amount=value, position=position))
     if len(result) > MAX_COST_LINES:
-        raise InvalidInput(f"At most {MAX_COST_LINES} cost lines; group smaller costs.")
+        raise InvalidInput(_("At most %(count)s cost lines; group smaller costs.",
+                             count=MAX_COST_LINES))
     return result
 
 
@@ -145,12 +148,13 @@ def update_draft(application: Application, user: User, fields: Mapping[str, Any]
     if "title" in fields:
         changes["title"] = clean_title(fields["title"])
     if "summary" in fields:
-        changes["summary"] = _text(fields["summary"], "The summary", MAX_TEXT)
+        changes["summary"] = _text(fields["summary"], _("The summary"), MAX_TEXT)
     if "requested_amount" in fields:
         value = fields["requested_amount"]
-        amount = Decimal("0.00") if value in (None, "") else _amount(value, "Amount requested")
+        amount = (Decimal("0.00") if value in (None, "")
+                  else _amount(value, _("Amount requested")))
         if amount < 0:
-            raise InvalidInput("The amount requested cannot be negative.")
+            raise InvalidInput(_("The amount requested cannot be negative."))
         changes["requested_amount"] = amount
     if "provider_id" in fields:
         changes["provider_id"] = _provider_id(fields["provider_id"], voucher_type,
@@ -161,8 +165,8 @@ def update_draft(application: Application, user: User, fields: Mapping[str, Any]
         if field.key not in fields:
             continue
         value = fields[field.key]
-        details[field.key] = (_date(value, field.label) if field.is_date
-                              else _text(value, field.label, MAX_DETAIL))
+        details[field.key] = (_date(value, _(field.label)) if field.is_date
+                              else _text(value, _(field.label), MAX_DETAIL))
     problem = types.period_problem(voucher_type, details)
     if problem:
         raise InvalidInput(problem)

@@ -14,6 +14,7 @@ import heapq
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 
 from workflows import lifecycle
@@ -113,19 +114,19 @@ def auto_assign(call: Call, per_application: int, by: User) -> AutoAssignResult:
     committed once this writer holds the write lock (SQLite), and a concurrent change
     refuses the whole run (PostgreSQL).
     """
-    clash = ("Another manager assigned evaluators at the same moment; nothing was "
-             "assigned. Try again.")
+    clash = _("Another manager assigned evaluators at the same moment; nothing was "
+              "assigned. Try again.")
     with atomic(clashes={ASSIGNED_TWICE: clash}):
         policy.ensure(policy.can_run_programme(by),
                       "Only a lead partner's manager assigns a whole call's evaluators.")
         if not 1 <= per_application <= MAX_PER_APPLICATION:
-            raise InvalidInput(f"Ask for between 1 and {MAX_PER_APPLICATION} evaluators per "
-                               "application.")
+            raise InvalidInput(_("Ask for between 1 and %(most)s evaluators per application.",
+                                 most=MAX_PER_APPLICATION))
         needs = _needs(call, per_application)
         planned = _plan(call, needs) if needs else []
         _write(planned, needs, by)
     return AutoAssignResult(
-        made=len(planned), applications=len({app_id for app_id, _ in planned}),
+        made=len(planned), applications=len({app_id for app_id, _uid in planned}),
         short=[(n.reference, n.standing) for n in needs if n.standing < per_application],
     )
 
@@ -188,7 +189,7 @@ def _write(planned: list[tuple[int, int]], needs: list[_Need], by: User) -> None
     """Insert the planned assignments and move submitted applications under review."""
     if not planned:
         return
-    touched = {app_id for app_id, _ in planned}
+    touched = {app_id for app_id, _uid in planned}
     now = utcnow()
     starting = [n.application for n in needs
                 if n.id in touched and n.state == lifecycle.SUBMITTED]
@@ -208,8 +209,8 @@ def _write(planned: list[tuple[int, int]], needs: list[_Need], by: User) -> None
     for need in reviewing:
         db.session.expire(need.application)
     if bumped != len(reviewing):
-        raise ConcurrentChange("Some applications changed state while evaluators were "
-                               "being assigned; nothing was assigned. Try again.")
+        raise ConcurrentChange(_("Some applications changed state while evaluators were "
+                                 "being assigned; nothing was assigned. Try again."))
     db.session.execute(insert(Assignment), [
         {"application_id": app_id, "evaluator_id": uid, "assigned_by_id": by.id,
          "assigned_at": now, "conflict_reason": "", "reason": "auto"}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -134,13 +135,13 @@ def _refusal(application: Application, user: User, purpose: str) -> str | None:
     if policy.can_change_attachments(user, application, purpose):
         return None
     if purpose not in PURPOSES:
-        return "Unknown kind of attachment."
+        return _("Unknown kind of attachment.")
     if not policy.is_owner(user, application):
         return "Only the applicant who owns the application may change its files."
     if purpose == "application":
-        return ("Files of the application can be changed only while it is a draft or "
-                "returned for changes.")
-    return "Evidence can be changed only while the final report is being written."
+        return _("Files of the application can be changed only while it is a draft or "
+                 "returned for changes.")
+    return _("Evidence can be changed only while the final report is being written.")
 
 
 def _check_allowed(application: Application, user: User, purpose: str) -> None:
@@ -177,7 +178,8 @@ def _write_capped(stream: IO[bytes], target: Path, cap: int) -> int:
         while chunk := stream.read(_CHUNK):
             size += len(chunk)
             if size > cap:
-                raise InvalidInput(f"The file is larger than the limit of {describe_cap()}.")
+                raise InvalidInput(_("The file is larger than the limit of %(limit)s.",
+                                     limit=describe_cap()))
             out.write(chunk)
     return size
 
@@ -186,15 +188,15 @@ def checked_upload(upload) -> tuple[str, FileKind]:
     """The upload's display name and its kind by extension; InvalidInput when no file was
     chosen or its kind is not accepted. (Its first bytes are checked by store_upload.)"""
     if upload is None or not getattr(upload, "filename", ""):
-        raise InvalidInput("Choose a file to upload.")
+        raise InvalidInput(_("Choose a file to upload."))
     original = sanitise_name(upload.filename)
     ext = extension_of(original)
     file_kind = KINDS.get(ext)
     if file_kind is None:
-        raise InvalidInput(
-            "Upload a PDF, a PNG or JPEG image, or an office file "
-            f"({', '.join(sorted(set(KINDS) - {'jpeg'}))}); .{ext or '?'} files are not accepted."
-        )
+        raise InvalidInput(_("Upload a PDF, a PNG or JPEG image, or an office file "
+                             "(%(kinds)s); .%(extension)s files are not accepted.",
+                             kinds=", ".join(sorted(set(KINDS) - {"jpeg"})),
+                             extension=ext or "?"))
     return original, file_kind
 
 
@@ -217,9 +219,10 @@ def store_upload(upload, original: str, file_kind: FileKind) -> StoredFile:
     try:
         size = _write_capped(upload.stream, target, max_file_bytes())
         if size == 0:
-            raise InvalidInput("The file is empty.")
+            raise InvalidInput(_("The file is empty."))
         if not _matches(file_kind, target):
-            raise InvalidInput(f"{original} is not a genuine .{extension_of(original)} file.")
+            raise InvalidInput(_("%(name)s is not a genuine .%(extension)s file.",
+                                 name=original, extension=extension_of(original)))
     except BaseException:
         _unlink(target)
         raise
@@ -247,8 +250,8 @@ def _check_room(application: Application, purpose: str) -> None:
         .where(Attachment.application_id == application.id, Attachment.purpose == purpose)
     )
     if count >= MAX_FILES_PER_PURPOSE:
-        raise InvalidInput(f"At most {MAX_FILES_PER_PURPOSE} files can be attached; "
-                           "remove one first.")
+        raise InvalidInput(_("At most %(count)s files can be attached; remove one first.",
+                             count=MAX_FILES_PER_PURPOSE))
 
 
 def _touch(application: Application) -> None:
@@ -263,8 +266,8 @@ def add_attachment(application: Application, user: User, upload, purpose: str,
     what the document is (voucher_types.ATTACHMENT_KINDS: a call may require kinds)."""
     _check_allowed(application, user, purpose)
     if kind not in ATTACHMENT_KINDS:
-        raise InvalidInput("Say what the document is, one of: "
-                           f"{'; '.join(ATTACHMENT_KINDS.values())}.")
+        raise InvalidInput(_("Say what the document is, one of: %(kinds)s.",
+                             kinds="; ".join(_(k) for k in ATTACHMENT_KINDS.values())))
     original, file_kind = checked_upload(upload)
     _check_room(application, purpose)
 

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import joinedload
 
@@ -35,6 +36,7 @@ from . import undertaking
 from .errors import ConcurrentChange, InvalidInput
 from .organisations import MAX_REASON, ORGANISATION
 from .transaction import CONCURRENT_MESSAGE, atomic
+from .wording import N_
 
 CONFIRMED, REFUSED = "confirmed", "refused"
 # What happened, as the change records file it and the page says it.
@@ -50,8 +52,8 @@ APPLIED, REQUESTED, WITHDRAWN = "applied", "requested", "withdrawn"
 PENDING_UNIQUE = "uq_bank_details_changes_pending_organisation_id"
 FIELDS = {"iban": "IBAN", "bic": "BIC", "account_holder": "account holder"}
 HISTORY_SHOWN = 20
-DECIDED_MESSAGE = ("This change of bank details was decided or replaced a moment ago; "
-                   "reload the page to see how.")
+DECIDED_MESSAGE = N_("This change of bank details was decided or replaced a moment ago; "
+                     "reload the page to see how.")
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,8 @@ def clean(iban: str | None, bic: str | None, account_holder: str | None) -> Bank
     except identifiers.IdentifierError as exc:
         raise InvalidInput(str(exc)) from exc
     if code is None and identifiers.bic_needed(number):
-        raise InvalidInput("Give the BIC of the account's bank: a SEPA transfer to an account "
-                           "outside the European Economic Area needs it.")
+        raise InvalidInput(_("Give the BIC of the account's bank: a SEPA transfer to an "
+                             "account outside the European Economic Area needs it."))
     holder = clean_line(account_holder, "the account holder's name",
                         identifiers.MAX_ACCOUNT_HOLDER)
     return BankDetails(number, code or "", holder)
@@ -133,7 +135,7 @@ def _close(change: BankDetailsChange, outcome: str, actor: User, reason: str,
         .execution_options(synchronize_session=False)
     ).rowcount
     if closed != 1:
-        raise ConcurrentChange(DECIDED_MESSAGE)
+        raise ConcurrentChange(_(DECIDED_MESSAGE))
     db.session.expire(change)
     if outcome == REFUSED:
         _record(change.organisation, actor, action, BankDetails.of(change.organisation),
@@ -150,20 +152,20 @@ def set_bank_details(organisation: Organisation, actor: User, iban: str | None,
     details = clean(iban, bic, account_holder)
     manager = policy.can_manage(actor, organisation)
     if manager:
-        reason = clean_reason(reason, "Say where the new bank details come from, such as "
-                              "the company's signed letter.", MAX_REASON)
-    with atomic(clashes={PENDING_UNIQUE: CONCURRENT_MESSAGE}):
+        reason = clean_reason(reason, _("Say where the new bank details come from, such as "
+                                        "the company's signed letter."), MAX_REASON)
+    with atomic(clashes={PENDING_UNIQUE: _(CONCURRENT_MESSAGE)}):
         # The undertaking's lock, which every award takes: an award at the same moment
         # cannot slip between "no voucher yet" and applying the details unconfirmed.
         undertaking.lock(organisation.id)
         current, pending = BankDetails.of(organisation), pending_change(organisation)
         if pending is not None and details == BankDetails.of(pending) and not manager:
-            raise InvalidInput("These bank details already await the programme managers' "
-                               "confirmation.")
+            raise InvalidInput(_("These bank details already await the programme managers' "
+                                 "confirmation."))
         if details == current:
             if pending is None:
-                raise InvalidInput("These are the company's bank details already: nothing "
-                                   "changed.")
+                raise InvalidInput(_("These are the company's bank details already: "
+                                     "nothing changed."))
             _close(pending, REFUSED, actor, f"Withdrawn: the confirmed details stay. "
                    f"{reason}".strip(), WITHDRAW)
             return WITHDRAWN
@@ -188,9 +190,9 @@ def _ensure_no_open_batch(organisation: Organisation) -> None:
         .where(Application.organisation_id == organisation.id,
                BatchItem.pending_application_id.is_not(None)).limit(1))
     if batch_id is not None:
-        raise InvalidInput(f"Payment batch {batch_id} awaits execution and pays this company's "
-                           "current account: record it as executed or cancel it before "
-                           "confirming new bank details.")
+        raise InvalidInput(_("Payment batch %(batch)s awaits execution and pays this "
+                             "company's current account: record it as executed or cancel it "
+                             "before confirming new bank details.", batch=batch_id))
 
 
 def confirm_change(change: BankDetailsChange, actor: User) -> None:
@@ -210,8 +212,8 @@ def refuse_change(change: BankDetailsChange, actor: User, reason: str | None) ->
     """A manager refuses a requested change, saying why; the confirmed details stay."""
     policy.ensure(policy.can_decide_bank_change(actor, change),
                   "Only programme managers refuse a change of bank details, once.")
-    reason = clean_reason(reason, "Give the reason for refusing the change; the company's "
-                          "applicants see it.", MAX_REASON)
+    reason = clean_reason(reason, _("Give the reason for refusing the change; the "
+                                    "company's applicants see it."), MAX_REASON)
     with atomic():
         _close(change, REFUSED, actor, reason)
 

@@ -12,11 +12,13 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import CallVoucherType
 from .errors import BudgetExceeded, QuotaExceeded
+from .wording import eur, in_sentence
 
 DE_MINIMIS_CAP = Decimal("300000.00")
 DE_MINIMIS_YEARS = 3
@@ -40,14 +42,13 @@ def reserve(cvt: CallVoucherType, amount: Decimal) -> None:
     ).one()
     db.session.expire(cvt, ["committed", "awarded_count"])
     if count + 1 > quota:
-        raise QuotaExceeded(
-            f"The quota of {quota} {cvt.label.lower()} vouchers is used up "
-            f"({count} awarded)."
-        )
-    raise BudgetExceeded(
-        f"Awarding €{amount:,.2f} would exceed the {cvt.label.lower()} envelope: "
-        f"€{envelope - committed:,.2f} of €{envelope:,.2f} remains."
-    )
+        raise QuotaExceeded(_("The quota of %(quota)s %(type)s vouchers is used up "
+                              "(%(count)s awarded).", quota=quota, type=in_sentence(cvt.label),
+                              count=count))
+    raise BudgetExceeded(_("Awarding %(amount)s would exceed the %(type)s envelope: "
+                           "%(left)s of %(envelope)s remains.", amount=eur(amount),
+                           type=in_sentence(cvt.label), left=eur(envelope - committed),
+                           envelope=eur(envelope)))
 
 
 def de_minimis_cap() -> Decimal:

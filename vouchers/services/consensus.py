@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload
 
@@ -70,18 +71,20 @@ def consensus_page(application: Application, user: User) -> ConsensusPage:
 
 def _check(application: Application, scores: dict[int, int | None], comment: str) -> None:
     cvt = application.call_voucher_type
-    problems = reviews.score_problems(cvt, scores, "score {} (or mark it not applicable)")
+    problems = reviews.score_problems(
+        cvt, scores, _("score %(criterion)s (or mark it not applicable)"))
     unknown = set(scores) - {c.id for c in cvt.criteria}
     if unknown:
-        problems.append("score only the call's criteria")
+        problems.append(_("score only the call's criteria"))
     if not problems and all(scores[c.id] is None for c in cvt.criteria):
-        problems.append("score at least one criterion")
+        problems.append(_("score at least one criterion"))
     if not comment.strip():
-        problems.append("write a comment saying how the evaluators agreed")
+        problems.append(_("write a comment saying how the evaluators agreed"))
     elif len(comment) > MAX_COMMENT:
-        problems.append(f"keep the comment under {MAX_COMMENT} characters")
+        problems.append(_("keep the comment under %(count)s characters", count=MAX_COMMENT))
     if problems:
-        raise InvalidInput("The consensus is incomplete: " + "; ".join(problems) + ".")
+        raise InvalidInput(_("The consensus is incomplete: %(problems)s.",
+                             problems="; ".join(problems)))
 
 
 def record(application: Application, by: User, scores: dict[int, int | None], comment: str,
@@ -89,16 +92,16 @@ def record(application: Application, by: User, scores: dict[int, int | None], co
     """Record (or replace) the consensus of the current version; scores 0..scale or None
     for "not applicable", per criterion of the call."""
     criterion_comments = criterion_comments or {}
-    with atomic(clashes={RECORDED_TWICE: "A consensus was recorded at the same moment; "
-                         "reload the page to see it."}):
+    with atomic(clashes={RECORDED_TWICE: _("A consensus was recorded at the same moment; "
+                                           "reload the page to see it.")}):
         policy.ensure(policy.can_record_consensus(by, application), NOT_ALLOWED)
         if lead_must_review_first(by, application):
-            raise TransitionNotAllowed("Submit your own review of this application first; "
-                                       "the consensus is recorded on all the reviews.")
+            raise TransitionNotAllowed(_("Submit your own review of this application first; "
+                                         "the consensus is recorded on all the reviews."))
         # review_count counts the current version's reviews only.
         if not application.review_count:
-            raise TransitionNotAllowed("A consensus is recorded once an evaluator has "
-                                       "reviewed the current version.")
+            raise TransitionNotAllowed(_("A consensus is recorded once an evaluator has "
+                                         "reviewed the current version."))
         _check(application, scores, comment)
         criteria = application.call_voucher_type.criteria
         total = reviews.weighted_score(scores, criteria)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, exists, not_, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -33,6 +34,7 @@ from ..clock import local_date, today
 from ..extensions import db
 from ..models import Application, Assignment, Call, Programme, Review
 from . import call_money, call_specs
+from .wording import full_day
 
 # A voucher's report is still to come in these states: the reminders and the overdue
 # marks concern only them.
@@ -99,18 +101,19 @@ def deadline_problems(spec, programme: Programme | None = None) -> list[str]:
     deadline = getattr(spec, "review_deadline", KEEP)
     if deadline is not KEEP and deadline is not None:
         if not isinstance(deadline, date):
-            problems.append("The review deadline must be a date, or left empty for none.")
+            problems.append(_("The review deadline must be a date, or left empty for none."))
         elif spec.opens_at is not None and deadline < local_date(spec.opens_at):
-            problems.append(f"Reviews cannot be due ({day(deadline)}) before the call opens "
-                            f"({day(local_date(spec.opens_at))}).")
+            problems.append(_("Reviews cannot be due (%(day)s) before the call opens "
+                              "(%(opens)s).", day=day(deadline),
+                              opens=day(local_date(spec.opens_at))))
         elif programme is not None and deadline > programme.ends_on:
-            problems.append(f"Reviews cannot be due ({day(deadline)}) after the programme ends "
-                            f"({day(programme.ends_on)}).")
+            problems.append(_("Reviews cannot be due (%(day)s) after the programme ends "
+                              "(%(ends)s).", day=day(deadline), ends=day(programme.ends_on)))
     days = getattr(spec, "report_due_days", KEEP)
     if days is not KEEP and (isinstance(days, bool) or not isinstance(days, int)
                              or not MIN_REPORT_DAYS <= days <= MAX_REPORT_DAYS):
-        problems.append(f"The final report must be due {MIN_REPORT_DAYS} to {MAX_REPORT_DAYS} "
-                        "days after the activity ends.")
+        problems.append(_("The final report must be due %(least)s to %(most)s days after "
+                          "the activity ends.", least=MIN_REPORT_DAYS, most=MAX_REPORT_DAYS))
     return problems
 
 
@@ -120,7 +123,7 @@ def set_deadlines(call: Call, spec) -> None:
 
 
 def day(value: date) -> str:
-    return f"{value.day} {value:%B %Y}"
+    return full_day(value)
 
 
 # --- what is overdue, in SQL -------------------------------------------------------------

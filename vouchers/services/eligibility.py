@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
@@ -29,6 +30,7 @@ from . import undertaking
 from .eligibility_rules import RULES, Facts
 from .errors import IneligibleApplication, InvalidInput, TransitionNotAllowed
 from .transaction import atomic
+from .wording import N_, in_sentence
 
 # Drafts are not applications yet and a withdrawn one is given up: neither counts
 # towards the applications an SME may have per call and type.
@@ -38,8 +40,8 @@ APPLICATION_FILES = "application"
 MAX_REASON = 2000
 TRIGGER = "accept_exception"
 OVERRIDE_UNIQUE = "uq_eligibility_overrides_rule"
-ALREADY_ACCEPTED = ("An exception to this rule was already accepted (perhaps by a colleague "
-                    "at the same moment); reload the page to see it.")
+ALREADY_ACCEPTED = N_("An exception to this rule was already accepted (perhaps by a "
+                      "colleague at the same moment); reload the page to see it.")
 # Bind parameters per statement stay well under SQLite's limit of 32,766.
 _CHUNK = 5000
 
@@ -77,7 +79,7 @@ def results(facts: Facts) -> list[RuleResult]:
     for rule in RULES.values():
         passed, reason = rule.check(facts)
         override = facts.overrides.get(rule.code) if rule.overridable else None
-        out.append(RuleResult(rule.code, rule.label, passed, reason, rule.overridable,
+        out.append(RuleResult(rule.code, _(rule.label), passed, reason, rule.overridable,
                               rule.depends_on_awards, override))
     return out
 
@@ -104,13 +106,14 @@ def ensure_awardable(application: Application, now: datetime | None = None,
     """
     failing = [r for r in blocking(application, now, standing) if not r.depends_on_awards]
     if failing:
+        rules = " ".join(f"{r.label}: {r.reason}" for r in failing)
         raise IneligibleApplication(
-            "The application cannot be awarded while it fails "
-            + ("this rule" if len(failing) == 1 else "these rules")
-            + " without an accepted exception: "
-            + " ".join(f"{r.label}: {r.reason}" for r in failing)
-            + " A manager may accept an exception, with a reason, on the application's page."
-        )
+            _("The application cannot be awarded while it fails this rule without an "
+              "accepted exception: %(rules)s A manager may accept an exception, with a "
+              "reason, on the application's page.", rules=rules) if len(failing) == 1 else
+            _("The application cannot be awarded while it fails these rules without an "
+              "accepted exception: %(rules)s A manager may accept an exception, with a "
+              "reason, on the application's page.", rules=rules))
 
 
 def accept_exception(application: Application, rule_code: str, reason: str, by: User,
@@ -121,26 +124,26 @@ def accept_exception(application: Application, rule_code: str, reason: str, by: 
     application's flag.
     """
     now = now or utcnow()
-    with atomic({OVERRIDE_UNIQUE: ALREADY_ACCEPTED}):
+    with atomic({OVERRIDE_UNIQUE: _(ALREADY_ACCEPTED)}):
         if not policy.can_accept_exception(by, application):
             policy.ensure(policy.can_manage(by, application),
                           "Only programme managers accept exceptions.")
             raise TransitionNotAllowed(
-                "An exception is accepted while the application awaits a decision; this one "
-                f"is {STATE_LABELS[application.state].lower()}.")
+                _("An exception is accepted while the application awaits a decision; this "
+                  "one is %(state)s.", state=in_sentence(STATE_LABELS[application.state])))
         rule = RULES.get(rule_code)
         if rule is None:
-            raise InvalidInput("There is no such eligibility rule.")
+            raise InvalidInput(_("There is no such eligibility rule."))
         if not rule.overridable:
-            raise IneligibleApplication(f"{rule.label} is a legal ceiling: no exception to it "
-                                        "can be accepted.")
+            raise IneligibleApplication(_("%(rule)s is a legal ceiling: no exception to it "
+                                          "can be accepted.", rule=_(rule.label)))
         reason = clean_reason(reason)
         result = next(r for r in evaluate(application, now) if r.code == rule.code)
         if result.passed:
-            raise InvalidInput(f"{rule.label}: the rule passes, there is no exception to "
-                               "accept.")
+            raise InvalidInput(_("%(rule)s: the rule passes, there is no exception to "
+                                 "accept.", rule=_(rule.label)))
         if result.override is not None:
-            raise InvalidInput(ALREADY_ACCEPTED)
+            raise InvalidInput(_(ALREADY_ACCEPTED))
         override = EligibilityOverride(application_id=application.id, rule=rule.code,
                                        reason=reason, by_id=by.id, at=now)
         db.session.add(override)
@@ -155,8 +158,8 @@ def accept_exception(application: Application, rule_code: str, reason: str, by: 
 
 
 def clean_reason(reason: object) -> str:
-    return text.clean_reason(reason, "Give the reason for accepting the exception; it is "
-                             "kept in the application's history.", MAX_REASON)
+    return text.clean_reason(reason, _("Give the reason for accepting the exception; it is "
+                                       "kept in the application's history."), MAX_REASON)
 
 
 def refresh_call(call: Call, now: datetime | None = None) -> int:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from workflows.lifecycle import UNDER_REVIEW
@@ -38,9 +40,10 @@ from .errors import ConcurrentChange, DomainError, NotAllowed
 from .ranking import Entry
 from .transaction import atomic
 from .undertaking import Standing
+from .wording import N_, in_sentence
 
 AWARD, WAITLIST, REJECT, NONE = "award", "waitlist", "reject", "none"
-CHANGED = "The ranking changed since the proposal was made ({}); recompute it."
+CHANGED = N_("The ranking changed since the proposal was made (%(what)s); recompute it.")
 
 
 class LineRefused(DomainError):
@@ -215,7 +218,10 @@ def walk(cvt: CallVoucherType, entries: list[Entry], now: datetime) -> Proposal:
     """The greedy walk over ``entries`` (in rank order) with what the type has left."""
     resources = _Resources(cvt, now)
     envelope_left, quota_left = resources.envelope, resources.quota
-    lines = tuple(_line(entry, resources) for entry in entries)
+    # A line's reason is a record (the decision's reason, its audit comment, the rejection
+    # e-mail) and part of the fingerprint: always in English, whoever looks.
+    with force_locale("en"):
+        lines = tuple(_line(entry, resources) for entry in entries)
     return Proposal(cvt=cvt, lines=lines, envelope_left=envelope_left, quota_left=quota_left,
                     fingerprint=_fingerprint(cvt, lines, resources.standings,
                                              resources.shares_at_start),
@@ -225,7 +231,8 @@ def walk(cvt: CallVoucherType, entries: list[Entry], now: datetime) -> Proposal:
 def propose(cvt: CallVoucherType, now: datetime | None = None) -> Proposal:
     """The funding line the ranking gives now; nothing is written."""
     now = now or utcnow()
-    return walk(cvt, ranking.ranked(cvt, now), now)
+    with force_locale("en"):  # the reasons are records: see walk
+        return walk(cvt, ranking.ranked(cvt, now), now)
 
 
 def _fingerprint(cvt: CallVoucherType, lines: tuple[Line, ...],
@@ -294,7 +301,7 @@ def lock_for_decision(cvt: CallVoucherType, applications) -> None:
     rows = db.session.execute(
         select(a.id, a.organisation_id).where(applications).order_by(a.id).with_for_update()
     ).all()
-    for organisation_id in sorted({org for _, org in rows}):
+    for organisation_id in sorted({org for _id, org in rows}):
         undertaking.lock(organisation_id)
     db.session.refresh(cvt, with_for_update=True)
 
@@ -309,7 +316,7 @@ def confirm(cvt: CallVoucherType, actor: User, fingerprint: str, now: datetime |
         lock_for_decision(cvt, ranking.in_ranking(cvt.id))
         proposal = propose(cvt, now)
         if proposal.fingerprint != fingerprint:
-            raise ConcurrentChange(CHANGED.format(what_changed(basis, proposal)))
+            raise ConcurrentChange(_(CHANGED, what=what_changed(basis, proposal)))
         apply(proposal, actor, now)
     return proposal
 
@@ -333,8 +340,9 @@ def apply(proposal: Proposal, actor: User, now: datetime) -> None:
             raise
         except DomainError as exc:
             raise LineRefused(
-                f"{application.reference} (rank {line.rank}, {line.label.lower()}) was "
-                f"refused: {exc.message} Nothing of the proposal was applied.",
+                _("%(reference)s (rank %(rank)s, %(action)s) was refused: %(problem)s Nothing "
+                  "of the proposal was applied.", reference=application.reference,
+                  rank=line.rank, action=in_sentence(line.label), problem=exc.message),
                 exc.status) from exc
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from ..extensions import db
@@ -30,10 +31,11 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..models.ledger import COMMITMENT
-from ..money import ZERO, format_eur
+from ..money import ZERO
 from . import budget
 from .errors import BudgetExceeded, PaymentRefused
 from .transaction import atomic
+from .wording import eur, in_sentence
 
 SHARE_CHECK = "ck_partner_shares_committed_in_share"
 
@@ -97,8 +99,8 @@ def _move_voucher(application: Application, committed: Decimal, paid: Decimal,
     db.session.expire(application, ["released_amount", "paid_amount", "version"])
     if result.rowcount != 1:
         raise PaymentRefused(
-            "The voucher's money changed at the same moment (another payment or release "
-            "was recorded); nothing was booked. Reload the page to see what is due now.")
+            _("The voucher's money changed at the same moment (another payment or release "
+              "was recorded); nothing was booked. Reload the page to see what is due now."))
 
 
 def _move_type(cvt: CallVoucherType, committed: Decimal, paid: Decimal, quota: int,
@@ -131,8 +133,9 @@ def _move_share(application: Application, committed: Decimal) -> None:
     new = s.c.committed + committed
     limit = new <= s.c.envelope if committed > 0 else new >= 0
     partner = db.session.get(Partner, application.partner_id)
-    beyond = f"the share of {partner.name} would be exceeded; nothing was saved."
-    with atomic(clashes={SHARE_CHECK: f"The database refused the award: {beyond}"}):
+    refused = _("The database refused the award: the share of %(partner)s would be "
+                "exceeded; nothing was saved.", partner=partner.name)
+    with atomic(clashes={SHARE_CHECK: refused}):
         moved = db.session.execute(update(s).where(row, limit).values(committed=new))
         if moved.rowcount == 1 or committed < 0:
             return
@@ -142,9 +145,10 @@ def _move_share(application: Application, committed: Decimal) -> None:
         envelope, used = held
         cvt = application.call_voucher_type
         raise BudgetExceeded(
-            f"Awarding {format_eur(committed)} would exceed the {cvt.label.lower()} share of "
-            f"{partner.name}: {format_eur(envelope - used)} of its {format_eur(envelope)} "
-            "remains.")
+            _("Awarding %(amount)s would exceed the %(type)s share of %(partner)s: %(left)s "
+              "of its %(envelope)s remains.", amount=eur(committed),
+              type=in_sentence(cvt.label), partner=partner.name, left=eur(envelope - used),
+              envelope=eur(envelope)))
 
 
 def entries_of(application: Application) -> list[LedgerEntry]:

@@ -24,6 +24,8 @@ import math
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import ColumnElement, delete, exists, func, select
 
 from .. import policy
@@ -33,6 +35,7 @@ from ..models.base import utcnow
 from . import account_tokens, accounts, privacy
 from .errors import ConstraintClash, DomainError, InvalidInput
 from .transaction import atomic
+from .wording import N_
 
 DEFAULTS = {
     "LOGIN_FREE_FAILURES_PER_PAIR": 3,
@@ -52,17 +55,17 @@ RESET_PROBE = "(password reset)"
 class LoginThrottled(DomainError):
     status = 429
     # What the refusal says; {wait} is how long, as a person says it.
-    wording = ("Too many failed attempts to log in. To protect the account, logging in is "
-               "paused: try again in {wait}.")
+    wording = N_("Too many failed attempts to log in. To protect the account, logging in "
+                 "is paused: try again in %(wait)s.")
 
     def __init__(self, retry_after: int):
         self.retry_after = max(1, retry_after)
         if self.retry_after < 60:
-            wait = f"{self.retry_after} second{'s' if self.retry_after != 1 else ''}"
+            wait = ngettext("%(num)s second", "%(num)s seconds", self.retry_after)
         else:
             minutes = math.ceil(self.retry_after / 60)
-            wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
-        super().__init__(self.wording.format(wait=wait))
+            wait = ngettext("%(num)s minute", "%(num)s minutes", minutes)
+        super().__init__(_(self.wording, wait=wait))
 
     @property
     def headers(self) -> dict[str, str]:
@@ -73,7 +76,7 @@ class RequestsThrottled(LoginThrottled):
     """The same pause, for what is not a login: asking for a reset link, changing the
     address (services/account_links.py)."""
 
-    wording = "Too many requests from your network; try again in {wait}."
+    wording = N_("Too many requests from your network; try again in %(wait)s.")
 
 
 def _setting(name: str) -> int:
@@ -261,7 +264,7 @@ def register(*, email: str, name: str, password: str, address: str,
     counts against the requester's address like a failed login, so it cannot be used to
     mail many addresses."""
     if not read_privacy_notice:
-        raise InvalidInput("Read the privacy notice and tick the box.")
+        raise InvalidInput(_("Read the privacy notice and tick the box."))
     now = utcnow()
     check_requests(address, now)
     email = email.strip()
@@ -291,6 +294,7 @@ def unlock_account(user: User, by: User) -> int:
         cleared = db.session.execute(
             delete(FailedLogin).where(FailedLogin.email == _normal(user.email))).rowcount
         if not cleared:
-            raise InvalidInput(f"The account of {user.name} has no failed logins to clear.")
+            raise InvalidInput(_("The account of %(name)s has no failed logins to clear.",
+                                 name=user.name))
         accounts.record_change(user, "unlocked", by, {"failed_logins": [str(cleared), "0"]})
     return cleared

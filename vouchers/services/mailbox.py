@@ -14,6 +14,7 @@ from email import policy as email_policy
 from email.parser import BytesParser
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from .. import mail_kinds, policy
@@ -38,12 +39,13 @@ def resend_problem(message: OutboxMessage) -> str | None:
     """Why a failed message cannot be sent again, or None. The mailbox page shows it in
     place of the Retry button; ``retry`` refuses with it."""
     if message.user is not None and not message.user.enabled:
-        return (f"The account of {message.to_address} is disabled, and disabled accounts "
-                "receive no mail: enable the account first, then send the message again.")
+        return _("The account of %(email)s is disabled, and disabled accounts receive no "
+                 "mail: enable the account first, then send the message again.",
+                 email=message.to_address)
     if is_blanked(message):
-        return ("This message held a single-use link, removed when it failed, so it cannot "
-                "be sent again: ask for a new link instead (a new password reset, "
-                "confirmation link or invitation).")
+        return _("This message held a single-use link, removed when it failed, so it cannot "
+                 "be sent again: ask for a new link instead (a new password reset, "
+                 "confirmation link or invitation).")
     return None
 
 
@@ -63,8 +65,8 @@ def retry(message: OutboxMessage, by: User, now: datetime | None = None) -> None
             .execution_options(synchronize_session=False)
         ).rowcount == 1
         if not again:
-            raise ConcurrentChange("This message is no longer failed (a colleague sent it "
-                                   "again meanwhile); reload the page.")
+            raise ConcurrentChange(_("This message is no longer failed (a colleague sent it "
+                                     "again meanwhile); reload the page."))
     db.session.expire(message)
     current_app.logger.info("mail %s (%s to %s) queued again by %s", message.id, message.kind,
                             message.to_address, by.email)

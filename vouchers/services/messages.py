@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -30,6 +31,7 @@ from . import accounts, outbox
 from . import attachments as files
 from .errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from .transaction import atomic
+from .wording import number
 
 MAX_BODY = 5_000
 MAX_FILES = 5
@@ -42,15 +44,22 @@ def clean_body(value: object, what: str = "message") -> str:
     """The text of a message (or a note: ``what``): line breaks kept (as \\n), 1 to
     MAX_BODY characters, no control characters."""
     text = str(value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    note = what == "note"
     if not text:
-        raise InvalidInput(f"Write the {what}: it is empty.")
+        raise InvalidInput(_("Write the note: it is empty.") if note
+                           else _("Write the message: it is empty."))
     if len(text) > MAX_BODY:
-        raise InvalidInput(f"Keep the {what} to at most {MAX_BODY:,} characters (it has "
-                           f"{len(text):,}); write the rest in a second one or attach it "
-                           "as a file.")
+        values = {"most": number(MAX_BODY), "count": number(len(text))}
+        raise InvalidInput(
+            _("Keep the note to at most %(most)s characters (it has %(count)s); write the "
+              "rest in a second one or attach it as a file.", **values) if note else
+            _("Keep the message to at most %(most)s characters (it has %(count)s); write the "
+              "rest in a second one or attach it as a file.", **values))
     problem = text_problem(text)
     if problem:
-        raise InvalidInput(f"The {what} {problem}; type it again without it.")
+        raise InvalidInput(
+            _("The note %(problem)s; type it again without it.", problem=problem) if note
+            else _("The message %(problem)s; type it again without it.", problem=problem))
     return text
 
 
@@ -58,8 +67,9 @@ def _chosen(uploads: Iterable) -> list:
     """The files actually chosen: a file input left empty sends one part with no name."""
     chosen = [u for u in (uploads or ()) if u is not None and getattr(u, "filename", "")]
     if len(chosen) > MAX_FILES:
-        raise InvalidInput(f"Attach at most {MAX_FILES} files at once ({len(chosen)} were "
-                           "chosen); send the others in a second message.")
+        raise InvalidInput(_("Attach at most %(most)s files at once (%(count)s were chosen); "
+                             "send the others in a second message.", most=MAX_FILES,
+                             count=len(chosen)))
     return chosen
 
 
@@ -90,7 +100,7 @@ def _store(uploads: list) -> list[tuple[str, str, files.StoredFile]]:
             except InvalidInput as exc:
                 raise _named(original, exc) from None
     except BaseException:
-        for _, _, copy in stored:
+        for _name, _type, copy in stored:
             files.discard(copy.path)
         raise
     return stored
@@ -114,10 +124,10 @@ def _add(application: Application, author: User, body: str, uploads: Iterable,
             if not internal:
                 _mail_the_other_side(message)
     except BaseException:
-        for _, _, copy in stored:
+        for _name, _type, copy in stored:
             files.discard(copy.path)
         raise
-    for _, _, copy in stored:
+    for _name, _type, copy in stored:
         files.remove_on_rollback(copy.path)
     return message
 
@@ -128,8 +138,8 @@ def post_message(application: Application, author: User, body: object,
     if not policy.can_read_messages(author, application):
         raise NotAllowed("Only the applicant and the programme's managers write here.")
     if not policy.can_post_message(author, application):
-        raise TransitionNotAllowed("Messages can be written once the application is "
-                                   "submitted.")
+        raise TransitionNotAllowed(_("Messages can be written once the application is "
+                                     "submitted."))
     return _add(application, author, body, uploads, internal=False)
 
 

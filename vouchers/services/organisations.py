@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -31,6 +32,7 @@ from ..text import clean_line
 from . import aid, deadlines, partners
 from .errors import InvalidInput
 from .transaction import atomic
+from .wording import N_
 
 SIZE_LABELS = {
     "micro": "Micro (fewer than 10 staff, turnover up to €2 million)",
@@ -45,9 +47,9 @@ REGISTRY_NUMBER_UNIQUE = "uq_organisations_registry_number"
 ORGANISATION, CORRECT = "organisation", "correct"
 COMPANIES_PER_PAGE = 50
 FIELD_LABELS = {
-    "legal_name": "legal name", "registry_number": "registry number",
-    "vat_number": "VAT number", "country": "country", "region": "region", "size": "size",
-    "sector": "sector",
+    "legal_name": N_("legal name"), "registry_number": N_("registry number"),
+    "vat_number": N_("VAT number"), "country": N_("country"), "region": N_("region"),
+    "size": N_("size"), "sector": N_("sector"),
 }
 # Corrections made before de minimis aid was declared aid by aid, with its date, changed
 # one undated figure; the history still shows them.
@@ -115,19 +117,20 @@ def _clean_profile(organisation: Organisation | None, *, legal_name: str,
     legal_name = clean_line(legal_name, "the company's legal name", 200)
     country = normalise_country(country)
     if country not in VALID_COUNTRIES:
-        raise InvalidInput("Give the country as its two-letter ISO code, such as NL or DE.")
+        raise InvalidInput(_("Give the country as its two-letter ISO code, such as NL or DE."))
     number = _identifier(organisation, "registry_number", registry_number, country,
                          identifiers.registry_number)
     # None: not given (a caller that predates the field), the stored one stays; "": none.
     vat = (getattr(organisation, "vat_number", None) if vat_number is None else
            _identifier(organisation, "vat_number", vat_number, country, identifiers.vat_number))
     if not (region or "").strip():
-        raise InvalidInput("Give the region the company is based in.")
+        raise InvalidInput(_("Give the region the company is based in."))
     region = clean_line(region, "the region", 200)
     if size not in COMPANY_SIZES:
-        raise InvalidInput(f"Choose the company size: {', '.join(COMPANY_SIZES)}.")
+        raise InvalidInput(_("Choose the company size: %(sizes)s.",
+                             sizes=", ".join(COMPANY_SIZES)))
     if sector not in SECTORS:
-        raise InvalidInput("Choose the company's sector.")
+        raise InvalidInput(_("Choose the company's sector."))
     return {"legal_name": legal_name, "registry_number": number, "vat_number": vat,
             "country": country, "region": region, "size": size, "sector": sector}
 
@@ -143,10 +146,10 @@ def _check_frozen(organisation: Organisation | None, fields: dict[str, Any]) -> 
     if changed:
         # Evaluations, awards, the de minimis check and the funder's workbook stand on
         # these details; they may not shift under a submitted application.
-        raise InvalidInput(
-            f"Your company has submitted applications, so its {', '.join(changed)} can "
-            "no longer be changed here; ask the programme managers to correct them."
-        )
+        raise InvalidInput(_(
+            "Your company has submitted applications, so its %(fields)s can no longer be "
+            "changed here; ask the programme managers to correct them.",
+            fields=", ".join(_(label) for label in changed)))
 
 
 def save_profile(user: User, *, legal_name: str, registry_number: str, country: str,
@@ -159,8 +162,9 @@ def save_profile(user: User, *, legal_name: str, registry_number: str, country: 
                             country=country, region=region, size=size, sector=sector)
     number = fields["registry_number"]
 
-    taken_message = (f"A company with registry number {number} is already registered. If it "
-                     "is yours, ask its applicant to let you apply from their account.")
+    taken_message = _("A company with registry number %(number)s is already registered. If "
+                      "it is yours, ask its applicant to let you apply from their account.",
+                      number=number)
     # Two people registering the same number at the same moment: the unique index
     # refuses the second, with the same message. The checks run under the write lock, so
     # an application submitted a moment ago freezes the details for this save too.
@@ -197,16 +201,18 @@ def correct_organisation(organisation: Organisation, by: User, *, legal_name: st
                             country=country, region=region, size=size, sector=sector)
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Give the reason for the correction.")
+        raise InvalidInput(_("Give the reason for the correction."))
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"Keep the reason to at most {MAX_REASON} characters.")
+        raise InvalidInput(_("Keep the reason to at most %(count)s characters.",
+                             count=MAX_REASON))
     changes = {name: (getattr(organisation, name), value) for name, value in fields.items()
                if getattr(organisation, name) != value}
     if not changes:
-        raise InvalidInput("Nothing to correct: the details given are the company's current "
-                           "ones.")
+        raise InvalidInput(_("Nothing to correct: the details given are the company's "
+                             "current ones."))
     number = fields["registry_number"]
-    taken = f"Another company is already registered with registry number {number}."
+    taken = _("Another company is already registered with registry number %(number)s.",
+              number=number)
     if "registry_number" in changes and registry_number_taken(number, except_id=organisation.id):
         raise InvalidInput(taken)
     with atomic(clashes={REGISTRY_NUMBER_UNIQUE: taken}):

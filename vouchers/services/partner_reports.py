@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import contains_eager
 
@@ -42,6 +43,7 @@ from ..models.partners import REPORT_DRAFT, REPORT_SUBMITTED
 from .errors import ConcurrentChange, DomainError
 from .rates import EUR, ONE, MissingRate, rate_of, to_eur
 from .transaction import atomic
+from .wording import day as on_day
 
 # A voucher pays an SME for services it buys from outside (a provider's study, a trip's
 # fees): among Jems' cost categories of a partner report that is "External expertise and
@@ -131,7 +133,7 @@ def next_period_start(partner: Partner) -> date:
 
 
 def _period(report: PartnerReport) -> str:
-    return f"{report.period_start:%d %b %Y} – {report.period_end:%d %b %Y}"
+    return f"{on_day(report.period_start)} – {on_day(report.period_end)}"
 
 
 def open_next_period(partner: Partner, actor: User, period_end: date) -> PartnerReport:
@@ -141,8 +143,9 @@ def open_next_period(partner: Partner, actor: User, period_end: date) -> Partner
                       "Only the partner's managers or the lead partner's open its periods.")
         draft = draft_of(partner)
         if draft is not None:
-            raise ReportRefused(f"Report {draft.number} ({_period(draft)}) is still a draft: "
-                                "submit it before opening the next period.")
+            raise ReportRefused(_("Report %(number)s (%(period)s) is still a draft: submit it "
+                                  "before opening the next period.", number=draft.number,
+                                  period=_period(draft)))
         start = next_period_start(partner)
         _check_end(start, period_end, programme_of(partner))
         number = 1 + (db.session.scalar(select(PartnerReport.number).where(
@@ -156,15 +159,15 @@ def open_next_period(partner: Partner, actor: User, period_end: date) -> Partner
 
 def _check_end(start: date, period_end: date | None, programme: Programme) -> None:
     if period_end is None:
-        raise ReportRefused("Give the day the period ends.")
+        raise ReportRefused(_("Give the day the period ends."))
     if period_end < start:
-        raise ReportRefused(f"The period starts on {start:%d %b %Y} (the day after the "
-                            "previous one ends): it cannot end before that.")
+        raise ReportRefused(_("The period starts on %(day)s (the day after the previous one "
+                              "ends): it cannot end before that.", day=on_day(start)))
     # Nothing is paid after the programme ends; a far-off end (9999-12-31) would also leave
     # no next period to start (next_period_start would overflow).
     if period_end > programme.ends_on:
-        raise ReportRefused(f"The programme ends on {programme.ends_on:%d %b %Y}: a period "
-                            "cannot end after that.")
+        raise ReportRefused(_("The programme ends on %(day)s: a period cannot end after "
+                              "that.", day=on_day(programme.ends_on)))
 
 
 def change_period_end(report: PartnerReport, actor: User, period_end: date) -> None:
@@ -186,16 +189,16 @@ def _update_draft(report: PartnerReport, **values) -> None:
                                     PartnerReport.status == REPORT_DRAFT)
         .values(**values).execution_options(synchronize_session=False))
     if done.rowcount != 1:
-        raise ConcurrentChange("This report was submitted by someone else meanwhile; "
-                               "reload the page.")
+        raise ConcurrentChange(_("This report was submitted by someone else meanwhile; "
+                                 "reload the page."))
 
 
 def _refuse_submitted(report: PartnerReport) -> None:
     if report.status == REPORT_SUBMITTED:
-        raise ReportRefused(
-            f"Report {report.number} ({_period(report)}) was submitted on "
-            f"{local_date(report.submitted_at):%d %b %Y} and is frozen: a correction goes "
-            "into the next period.")
+        raise ReportRefused(_(
+            "Report %(number)s (%(period)s) was submitted on %(day)s and is frozen: a "
+            "correction goes into the next period.", number=report.number,
+            period=_period(report), day=on_day(local_date(report.submitted_at))))
 
 
 # --- the lines -------------------------------------------------------------------------
@@ -313,8 +316,9 @@ def _rate(rule: str, currency: str, payment: Payment | None, day: date,
         return ONE
     if rule == "payment":
         if payment.rate is None:
-            raise MissingRate(f"The payment {payment.reference} in {currency} has no stored "
-                              "InforEuro rate; record the rate of its month first.")
+            raise MissingRate(_("The payment %(reference)s in %(currency)s has no stored "
+                                "InforEuro rate; record the rate of its month first.",
+                                reference=payment.reference, currency=currency))
         return payment.rate
     if currency not in cache:
         try:
@@ -375,8 +379,8 @@ def submit(report: PartnerReport, actor: User, now: datetime | None = None) -> R
         _refuse_submitted(report)
         day = local_date(now)
         if report.period_end > day:
-            raise ReportRefused(f"The period ends on {report.period_end:%d %b %Y}: submit "
-                                "it on that day or later.")
+            raise ReportRefused(_("The period ends on %(day)s: submit it on that day or "
+                                  "later.", day=on_day(report.period_end)))
         policy.ensure(policy.can_submit_partner_report(actor, report),
                       "Only the partner's managers or the lead partner's submit its reports.")
         lines, missing = _live_lines(report, day, programme_of(report.partner).rate_rule, {})

@@ -10,6 +10,10 @@ import re
 from functools import cache
 from pathlib import Path
 
+from flask_babel import gettext as _
+
+from .wording import N_
+
 MIN_PASSWORD_LENGTH = 12
 # Hashing a very long input is slow on purpose; a cap keeps it from being a lever for
 # exhausting the workers.
@@ -35,10 +39,10 @@ _LEET = [str.maketrans({"@": "a", "4": "a", "0": "o", "1": i_or_l, "!": "i", "3"
          for i_or_l in ("i", "l")]
 _ENDS = re.compile(r"^[\W\d_]+|[\W\d_]+$")
 
-COMMON_MESSAGE = ("This password is one of the most common ones, which attackers try first. "
-                  "Choose another: several unrelated words make a strong one.")
-PATTERN_MESSAGE = ("This password follows an easy pattern (a keyboard row, a run of letters or "
-                   "digits, or a repetition). Choose another.")
+COMMON_MESSAGE = N_("This password is one of the most common ones, which attackers try "
+                    "first. Choose another: several unrelated words make a strong one.")
+PATTERN_MESSAGE = N_("This password follows an easy pattern (a keyboard row, a run of "
+                     "letters or digits, or a repetition). Choose another.")
 
 
 @cache
@@ -75,29 +79,29 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
     or e-mail address, also when decorated with digits, symbols or l33t spelling.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+        return _("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"Use at most {MAX_PASSWORD_LENGTH} characters."
+        return _("Use at most %(count)s characters.", count=MAX_PASSWORD_LENGTH)
     lowered = password.lower()
     if len(set(lowered)) < 4:
-        return "Use more different characters."
+        return _("Use more different characters.")
     local = email.split("@")[0].lower()
     if local and len(local) >= 4 and local in lowered:
-        return "Do not use your e-mail address in your password."
+        return _("Do not use your e-mail address in your password.")
     # The password without the digits and symbols people add at either end.
     core = _ENDS.sub("", lowered)
     if lowered in common_passwords() or (core and _is_weak_word(core)):
-        return COMMON_MESSAGE
+        return _(COMMON_MESSAGE)
     squeezed = re.sub(r"[\W_]+", "", lowered)
     if _is_sequence(lowered) or _is_sequence(core) or _is_sequence(squeezed):
-        return PATTERN_MESSAGE
+        return _(PATTERN_MESSAGE)
     for text in (lowered, core):
         unit = _repeated_unit(text)
         if unit is not None and (len(unit) <= 4 or _is_weak_word(unit)):
-            return PATTERN_MESSAGE
+            return _(PATTERN_MESSAGE)
     rest = core
     for part in sorted(re.findall(r"\w{3,}", name.lower()), key=len, reverse=True):
         rest = rest.replace(part, "")
     if core and name.strip() and not re.sub(r"[\W\d_]+", "", rest):
-        return "Do not build your password from your name."
+        return _("Do not build your password from your name.")
     return None

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
@@ -32,11 +33,12 @@ from ..extensions import db
 from ..models import Application, BankDetailsChange, BatchItem, Call, PaymentBatch, User
 from ..models.base import utcnow
 from ..models.ledger import ADVANCE, BATCH_CANCELLED, BATCH_EXECUTED, BATCH_PREPARED, PAYMENT
-from ..money import ZERO, format_eur
+from ..money import ZERO
 from ..text import clean_line
 from . import payments, rates, settlement
 from .errors import ConcurrentChange, InvalidInput, PaymentRefused
 from .transaction import CONCURRENT_MESSAGE, atomic
+from .wording import day, eur
 
 NOT_ALLOWED = "Only a programme manager prepares and records payment batches."
 KIND_LABELS = {ADVANCE: "advance", PAYMENT: "final payment"}
@@ -191,28 +193,30 @@ def debtor_of(call: Call) -> Account:
     """The programme's own account, which the SEPA file pays from."""
     programme = call.programme
     if not programme.debtor_name.strip() or not programme.debtor_iban.strip():
-        raise PaymentRefused(f"Give the bank account of {programme.name} (account name and "
-                             "IBAN) on the programme's page first: the SEPA file pays from it.")
+        raise PaymentRefused(_("Give the bank account of %(programme)s (account name and "
+                               "IBAN) on the programme's page first: the SEPA file pays from "
+                               "it.", programme=programme.name))
     try:
         return Account(name=programme.debtor_name,
                        iban=sepa_file.clean_iban(programme.debtor_iban,
                                                  "The programme's IBAN"),
                        bic=sepa_file.clean_bic(programme.debtor_bic, "The programme's BIC"))
     except SepaFileError as exc:
-        raise PaymentRefused(f"{exc} Correct it on the programme's page.") from exc
+        raise PaymentRefused(_("%(problem)s Correct it on the programme's page.",
+                               problem=exc)) from exc
 
 
 def check_execution_date(execution_date: date | None, on: date | None = None) -> None:
     """The execution day makes sense for a batch prepared ``on`` (today by default)."""
     on = on or today()
     if execution_date is None:
-        raise InvalidInput("Give the day the bank should execute the transfers.")
+        raise InvalidInput(_("Give the day the bank should execute the transfers."))
     if execution_date < on:
-        raise InvalidInput(f"The execution date {execution_date:%d %b %Y} has passed: give "
-                           "today or a later day.")
+        raise InvalidInput(_("The execution date %(day)s has passed: give today or a later "
+                             "day.", day=day(execution_date)))
     if execution_date > on + timedelta(days=MAX_DAYS_AHEAD):
-        raise InvalidInput(f"The execution date {execution_date:%d %b %Y} is more than a "
-                           "year ahead: give the day the bank should pay.")
+        raise InvalidInput(_("The execution date %(day)s is more than a year ahead: give the "
+                             "day the bank should pay.", day=day(execution_date)))
 
 
 def message_id(call: Call, batch_id: int) -> str:
@@ -236,13 +240,16 @@ def _refusals(call: Call, ids: list[int], dues: dict[int, Due], pending: set[int
     for application_id in ids:
         due, row = dues.get(application_id), found.get(application_id)
         if row is None:
-            problems.append(f"Application {application_id} is not a voucher of call {call.code}.")
+            problems.append(_("Application %(id)s is not a voucher of call %(call)s.",
+                              id=application_id, call=call.code))
         elif row.currency != rates.EUR:
-            problems.append(f"{row.reference}: paid in {row.currency} by its partner, not SEPA.")
+            problems.append(_("%(reference)s: paid in %(currency)s by its partner, not SEPA.",
+                              reference=row.reference, currency=row.currency))
         elif application_id in pending:
-            problems.append(f"{row.reference} is already in a batch awaiting execution.")
+            problems.append(_("%(reference)s is already in a batch awaiting execution.",
+                              reference=row.reference))
         elif due is None:
-            problems.append(f"{row.reference} has nothing due now.")
+            problems.append(_("%(reference)s has nothing due now.", reference=row.reference))
         elif due.problem:
             problems.append(f"{row.reference}: {due.problem}")
     return problems
@@ -259,7 +266,7 @@ def _hold(applications: list[Application]) -> None:
             .values(version=version + 1))
         db.session.expire(application, ["version"])
         if result.rowcount != 1:
-            raise ConcurrentChange(CONCURRENT_MESSAGE)
+            raise ConcurrentChange(_(CONCURRENT_MESSAGE))
 
 
 def prepare_batch(call: Call, actor: User, application_ids, execution_date: date | None,
@@ -270,7 +277,7 @@ def prepare_batch(call: Call, actor: User, application_ids, execution_date: date
         policy.ensure(policy.can_manage_payments(actor), NOT_ALLOWED)
         ids = list(dict.fromkeys(application_ids or ()))
         if not ids:
-            raise InvalidInput("Select at least one payment for the SEPA file.")
+            raise InvalidInput(_("Select at least one payment for the SEPA file."))
         check_execution_date(execution_date, local_date(now))
         debtor = debtor_of(call)
         db.session.flush()
@@ -278,7 +285,8 @@ def prepare_batch(call: Call, actor: User, application_ids, execution_date: date
         by_id = {d.application.id: d for d in dues}
         problems = _refusals(call, ids, by_id, pending)
         if problems:
-            raise PaymentRefused(" ".join(problems) + " Nothing was prepared.")
+            raise PaymentRefused(_("%(problems)s Nothing was prepared.",
+                                   problems=" ".join(problems)))
         batch = PaymentBatch(call_id=call.id, execution_date=execution_date,
                              created_by_id=actor.id, created_at=now, debtor_name=debtor.name,
                              debtor_iban=debtor.iban, debtor_bic=debtor.bic or "",
@@ -313,11 +321,11 @@ def transfer_file(batch: PaymentBatch) -> TransferFile:
 def sepa_xml(batch: PaymentBatch) -> bytes:
     """The batch's pain.001 file. Reads only: downloading it again records nothing."""
     if batch.status == BATCH_CANCELLED:
-        raise PaymentRefused("This batch was cancelled: its file must not go to the bank.")
+        raise PaymentRefused(_("This batch was cancelled: its file must not go to the bank."))
     try:
         return sepa_file.build(transfer_file(batch))
     except SepaFileError as exc:
-        raise PaymentRefused(f"The SEPA file cannot be made: {exc}") from exc
+        raise PaymentRefused(_("The SEPA file cannot be made: %(problem)s", problem=exc)) from exc
 
 
 def sepa_filename(batch: PaymentBatch) -> str:
@@ -328,13 +336,21 @@ def _closed(batch: PaymentBatch, doing: str) -> PaymentRefused:
     """Why a batch that is no longer prepared cannot be ``doing`` (read as committed)."""
     db.session.refresh(batch)
     if batch.status == BATCH_EXECUTED:
-        tail = "" if doing == "executed" else "; to correct a payment, reverse it on its voucher"
-        return PaymentRefused(
-            f"This batch is already recorded as executed on {batch.executed_on:%d %b %Y} "
-            f"(bank reference {batch.bank_reference}): each of its payments was recorded "
-            f"once. Nothing changed{tail}.")
-    return PaymentRefused(f"This batch was cancelled, so it cannot be {doing}: nothing "
-                          "changed. Prepare a new batch of the payments still due.")
+        values = {"day": day(batch.executed_on), "reference": batch.bank_reference}
+        if doing == "executed":
+            return PaymentRefused(_(
+                "This batch is already recorded as executed on %(day)s (bank reference "
+                "%(reference)s): each of its payments was recorded once. Nothing changed.",
+                **values))
+        return PaymentRefused(_(
+            "This batch is already recorded as executed on %(day)s (bank reference "
+            "%(reference)s): each of its payments was recorded once. Nothing changed; to "
+            "correct a payment, reverse it on its voucher.", **values))
+    if doing == "executed":
+        return PaymentRefused(_("This batch was cancelled, so it cannot be executed: nothing "
+                                "changed. Prepare a new batch of the payments still due."))
+    return PaymentRefused(_("This batch was cancelled, so it cannot be cancelled: nothing "
+                            "changed. Prepare a new batch of the payments still due."))
 
 
 def _set_status(batch: PaymentBatch, **values) -> bool:
@@ -353,13 +369,13 @@ def _release_items(batch: PaymentBatch) -> None:
 
 def check_executed_on(batch: PaymentBatch, executed_on: date | None) -> None:
     if executed_on is None:
-        raise InvalidInput("Give the day the bank executed the transfers.")
+        raise InvalidInput(_("Give the day the bank executed the transfers."))
     if executed_on > today():
-        raise InvalidInput("The execution day cannot be in the future.")
+        raise InvalidInput(_("The execution day cannot be in the future."))
     prepared_on = local_date(batch.created_at)
     if executed_on < prepared_on:
-        raise InvalidInput(f"The execution day cannot be before the batch was prepared "
-                           f"({prepared_on:%d %b %Y}).")
+        raise InvalidInput(_("The execution day cannot be before the batch was prepared "
+                             "(%(day)s).", day=day(prepared_on)))
 
 
 def execute_batch(batch: PaymentBatch, actor: User, bank_reference: str,
@@ -382,10 +398,11 @@ def execute_batch(batch: PaymentBatch, actor: User, bank_reference: str,
                                         paid_on=executed_on, reference=reference,
                                         kind=item.kind, batch_item=item, now=now)
             except (PaymentRefused, InvalidInput) as exc:
-                raise PaymentRefused(
-                    f"{item.application.reference} ({format_eur(item.amount)}): "
-                    f"{exc.message} Nothing was recorded; cancel the batch and record this "
-                    "voucher's payment by hand.") from exc
+                raise PaymentRefused(_(
+                    "%(reference)s (%(amount)s): %(problem)s Nothing was recorded; cancel the "
+                    "batch and record this voucher's payment by hand.",
+                    reference=item.application.reference, amount=eur(item.amount),
+                    problem=exc.message)) from exc
         _release_items(batch)
     return batch
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload
 
@@ -40,6 +41,7 @@ from .rates import (
 )
 from .transaction import atomic
 from .transitions import fire
+from .wording import day, eur, money, month
 
 MAX_REASON = 2000
 MAX_REFERENCE = 60  # the columns' length
@@ -86,9 +88,9 @@ def _ensure_new_reference(application: Application, reference: str) -> None:
     for payment in payments_of(application):
         if payment.reference == reference and payment.id not in reversed_ids:
             raise PaymentRefused(
-                f"A payment with the reference {reference} is already recorded on this "
-                f"voucher ({format_eur(payment.amount)} on {payment.paid_on:%d %b %Y}); "
-                "give the reference of this transfer.")
+                _("A payment with the reference %(reference)s is already recorded on this "
+                  "voucher (%(amount)s on %(day)s); give the reference of this transfer.",
+                  reference=reference, amount=eur(payment.amount), day=day(payment.paid_on)))
 
 
 def _amount(value) -> Decimal:
@@ -97,34 +99,34 @@ def _amount(value) -> Decimal:
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
     if amount <= 0:
-        raise InvalidInput("Give an amount greater than zero.")
+        raise InvalidInput(_("Give an amount greater than zero."))
     return amount
 
 
 def _check_dates(application: Application, paid_on: date, invoice_date: date | None) -> None:
     if paid_on > today():
-        raise InvalidInput("A payment cannot be dated in the future.")
+        raise InvalidInput(_("A payment cannot be dated in the future."))
     if invoice_date is not None and invoice_date > today():
-        raise InvalidInput("An invoice cannot be dated in the future.")
+        raise InvalidInput(_("An invoice cannot be dated in the future."))
     awarded_on = local_date(application.awarded_at)
     if paid_on < awarded_on:
-        raise InvalidInput(
-            f"A payment cannot be dated before the award ({awarded_on:%d %b %Y}).")
+        raise InvalidInput(_("A payment cannot be dated before the award (%(day)s).",
+                             day=day(awarded_on)))
 
 
 def _limit(application: Application, kind: str) -> tuple[Decimal, Decimal]:
     """(what may be paid now, the voucher's paid amount this kind may reach)."""
     if kind == ADVANCE:
         if not application.call.advance_share:
-            raise PaymentRefused("This call pays no advances.")
+            raise PaymentRefused(_("This call pays no advances."))
         if application.state not in settlement.ADVANCE_STATES:
-            raise PaymentRefused("An advance is paid after the award and before the final "
-                                 "report is approved.")
+            raise PaymentRefused(_("An advance is paid after the award and before the final "
+                                   "report is approved."))
         return settlement.advance_due(application), settlement.advance_cap(application)
     if application.state == lifecycle.PAID:
-        raise PaymentRefused("This voucher is already paid in full.")
+        raise PaymentRefused(_("This voucher is already paid in full."))
     if application.state != lifecycle.COMPLETED:
-        raise PaymentRefused("Payments are recorded once the final report is approved.")
+        raise PaymentRefused(_("Payments are recorded once the final report is approved."))
     return settlement.final_due(application), settlement.payable(application)
 
 
@@ -153,19 +155,22 @@ def record_payment(application: Application, actor: User, amount=None, *, paid_o
         if kind == PAYMENT:
             approved_on = local_date(settlement.final_report_of(application).decided_at)
             if paid_on < approved_on:
-                raise InvalidInput("A payment after the final report cannot be dated before "
-                                   f"the report was approved ({approved_on:%d %b %Y}).")
+                raise InvalidInput(_("A payment after the final report cannot be dated "
+                                     "before the report was approved (%(day)s).",
+                                     day=day(approved_on)))
         if batch_item is None:
-            settlement.ensure_not_in_open_batch(application, "recording a payment by hand")
+            settlement.ensure_not_in_open_batch(application, _("recording a payment by hand"))
             _ensure_new_reference(application, reference)
         transfer = transfer.at(paid_on, still)
         amount = transfer.eur
         if amount > still:
-            what = "advance still due" if kind == ADVANCE else "still payable"
             raise PaymentRefused(
-                f"{transfer.label} is more than the {format_eur(still)} {what} "
-                + ("(the call's advance share of the award)." if kind == ADVANCE else
-                   "(actual costs × funding rate, at most the award, less what was paid)."))
+                _("%(amount)s is more than the %(due)s advance still due (the call's advance "
+                  "share of the award).", amount=transfer.label, due=eur(still))
+                if kind == ADVANCE else
+                _("%(amount)s is more than the %(due)s still payable (actual costs × funding "
+                  "rate, at most the award, less what was paid).", amount=transfer.label,
+                  due=eur(still)))
         payment = Payment(
             application_id=application.id, kind=kind, amount=amount, paid_on=paid_on,
             reference=reference, invoice_number=invoice_number,
@@ -237,7 +242,7 @@ def _transfer(application: Application, amount, amount_in_currency) -> Transfer:
     if amount_in_currency is None:
         return Transfer(EUR, _amount(amount))
     if amount is not None:
-        raise InvalidInput("Give the amount either in EUR or in the voucher's currency.")
+        raise InvalidInput(_("Give the amount either in EUR or in the voucher's currency."))
     return Transfer(application.currency or EUR, _amount(amount_in_currency))
 
 
@@ -256,12 +261,13 @@ def due_hint(application: Application, due: Decimal | None) -> str:
         return ""
     rate = latest_rate(currency)
     if rate is None:
-        return (f"No InforEuro rate of {currency} is imported yet: the payment needs the "
-                "rate of the month it is paid in.")
-    in_currency = format_money(from_eur(due, rate.units_per_eur), currency)
-    return (f"{format_eur(due)} is about {in_currency} at the {rate.month_label} rate "
-            f"({format_rate(rate.units_per_eur)} {currency} per EUR); "
-            "the rate of the month of payment converts it.")
+        return _("No InforEuro rate of %(currency)s is imported yet: the payment needs the "
+                 "rate of the month it is paid in.", currency=currency)
+    in_currency = money(from_eur(due, rate.units_per_eur), currency)
+    return _("%(due)s is about %(amount)s at the %(month)s rate (%(rate)s %(currency)s per "
+             "EUR); the rate of the month of payment converts it.", due=eur(due),
+             amount=in_currency, month=month(date(rate.year, rate.month, 1)),
+             rate=format_rate(rate.units_per_eur), currency=currency)
 
 
 def reverse_payment(payment: Payment, actor: User, reason: str,
@@ -271,16 +277,16 @@ def reverse_payment(payment: Payment, actor: User, reason: str,
     application = payment.application
     with atomic(PAYMENT_CLASH):
         policy.ensure(policy.can_manage(actor, payment), "Only a manager may reverse payments.")
-        reason = clean_reason(reason, "Give the reason for the reversal.", MAX_REASON)
+        reason = clean_reason(reason, _("Give the reason for the reversal."), MAX_REASON)
         if payment.id in reversed_payment_ids(application):
-            raise PaymentRefused("This payment is already reversed.")
+            raise PaymentRefused(_("This payment is already reversed."))
         if payment.amount > application.paid_amount:
             # Money the SME paid back since then was booked against this payment.
-            raise PaymentRefused(
-                f"Only {format_eur(application.paid_amount)} of this voucher's payments is "
-                f"still with the SME ({format_eur(payment.amount - application.paid_amount)} "
-                "was recovered since), so this payment of "
-                f"{format_eur(payment.amount)} cannot be reversed in full.")
+            raise PaymentRefused(_(
+                "Only %(held)s of this voucher's payments is still with the SME (%(back)s was "
+                "recovered since), so this payment of %(amount)s cannot be reversed in full.",
+                held=eur(application.paid_amount),
+                back=eur(payment.amount - application.paid_amount), amount=eur(payment.amount)))
         day = local_date(now)
         entry = ledger.post(application, REVERSAL, actor=actor, booked_on=day,
                             paid=-payment.amount, reason=reason, reference=payment.reference,
@@ -306,25 +312,26 @@ def record_recovery(application: Application, actor: User, amount, *, received_o
         reference = clean_line(reference, "the reference of the incoming transfer",
                                MAX_REFERENCE)
         if received_on > today():
-            raise InvalidInput("A recovery cannot be dated in the future.")
+            raise InvalidInput(_("A recovery cannot be dated in the future."))
         due_since = db.session.scalar(select(func.max(LedgerEntry.booked_on)).where(
             LedgerEntry.application_id == application.id, LedgerEntry.kind != RECOVERY))
         if due_since is not None and received_on < due_since:
             # The money became due back with the voucher's last movement (its close-out,
             # cancellation or a payment); the ledger stays in the order things happened.
-            raise InvalidInput(f"A recovery cannot be dated before the voucher's last "
-                               f"movement of money ({due_since:%d %b %Y}).")
+            raise InvalidInput(_("A recovery cannot be dated before the voucher's last "
+                                 "movement of money (%(day)s).", day=day(due_since)))
         if db.session.scalar(select(exists().where(
                 LedgerEntry.application_id == application.id, LedgerEntry.kind == RECOVERY,
                 LedgerEntry.reference == reference))):
-            raise PaymentRefused(f"A recovery with the reference {reference} is already "
-                                 "recorded on this voucher (a second click?).")
+            raise PaymentRefused(_("A recovery with the reference %(reference)s is already "
+                                   "recorded on this voucher (a second click?).",
+                                   reference=reference))
         due = settlement.recovery_due(application)
         if due <= 0:
-            raise PaymentRefused("Nothing is due back from this SME.")
+            raise PaymentRefused(_("Nothing is due back from this SME."))
         if amount > due:
-            raise PaymentRefused(f"{format_eur(amount)} is more than the {format_eur(due)} "
-                                 "due back from the SME.")
+            raise PaymentRefused(_("%(amount)s is more than the %(due)s due back from the SME.",
+                                   amount=eur(amount), due=eur(due)))
         entry = ledger.post(application, RECOVERY, actor=actor, booked_on=received_on,
                             paid=-amount, reference=reference, now=now,
                             reason=f"Recovered {format_eur(amount)} from the SME.")

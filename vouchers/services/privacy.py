@@ -40,6 +40,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import and_, delete, or_, select, update
 
 from workflows.lifecycle import APPLICANT
@@ -82,6 +83,7 @@ from . import attachments as files
 from .errors import InvalidInput
 from .retention import retention_of
 from .transaction import atomic
+from .wording import iso_day
 
 # The privacy notice's version (templates/public/privacy.html shows it): a consent records
 # which text it agreed to.
@@ -173,7 +175,7 @@ def _erase_change_records(*where) -> None:
 def anonymise_user(user: User, by: User | None, reason: str) -> None:
     """Erase one account's personal data (an unused account, or a company's member)."""
     if user.anonymised_at is not None:
-        raise InvalidInput(f"Account #{user.id} is already anonymised.")
+        raise InvalidInput(_("Account #%(id)s is already anonymised.", id=user.id))
     with atomic():
         _erase_user(user, utcnow())
         _change_record("user", user.id, by, reason)
@@ -195,14 +197,18 @@ def anonymise_company(organisation: Organisation, by: User, reason: str = "") ->
                   "Only the lead partner's managers may anonymise a company.")
     standing = retention_of(organisation)
     if organisation.anonymised_at is not None:
-        raise InvalidInput("This company is already anonymised.")
+        raise InvalidInput(_("This company is already anonymised."))
     if standing.received_aid:
-        raise InvalidInput(
-            "This company received aid: its records are kept until "
-            f"{standing.keep_until or 'its applications end'}, then the purge erases them.")
+        if standing.keep_until is None:
+            raise InvalidInput(_("This company received aid: its records are kept until its "
+                                 "applications end, then the purge erases them."))
+        raise InvalidInput(_("This company received aid: its records are kept until "
+                             "%(day)s, then the purge erases them.",
+                             day=iso_day(standing.keep_until)))
     if standing.running:
-        raise InvalidInput("An application of this company is still running: it must end "
-                           "(withdrawn, rejected or cancelled) before the company is erased.")
+        raise InvalidInput(_("An application of this company is still running: it must end "
+                             "(withdrawn, rejected or cancelled) before the company is "
+                             "erased."))
     text = reason.strip()[:500] or "a manager's decision"
     return erase_company(organisation, by, f"Anonymised by a manager: {text}")
 

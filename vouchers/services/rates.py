@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
@@ -47,9 +48,12 @@ def rate_of(currency: str, year: int, month: int) -> Rate:
         ExchangeRate.currency == currency, ExchangeRate.year == year,
         ExchangeRate.month == month))
     if value is None:
-        raise MissingRate(
-            f"No InforEuro rate for {currency} in {date(year, month, 1):%B %Y}: import it "
-            f"with flask --app vouchers import-rates FILE --year {year} --month {month}.")
+        from .wording import month as month_of  # wording reads formatting, which reads this
+
+        raise MissingRate(_(
+            "No InforEuro rate for %(currency)s in %(month)s: import it with flask --app "
+            "vouchers import-rates FILE --year %(year)s --month %(number)s.",
+            currency=currency, month=month_of(date(year, month, 1)), year=year, number=month))
     return Rate(currency, year, month, value)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import gettext as _
+
 from .. import policy
 from ..clock import local_date
 from ..extensions import db
@@ -47,11 +49,11 @@ def save_final_report(application: Application, actor: User, *, summary: str,
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
     if costs is not None and costs < 0:
-        raise InvalidInput("Actual costs cannot be negative.")
+        raise InvalidInput(_("Actual costs cannot be negative."))
     with atomic():
         if not policy.can_write_report(actor, application):
-            raise TransitionNotAllowed("The final report can be edited by the applicant while "
-                                       "the voucher is in reporting.")
+            raise TransitionNotAllowed(_("The final report can be edited by the applicant "
+                                         "while the voucher is in reporting."))
         report = final_report_of(application) or FinalReport(application_id=application.id)
         report.summary = summary.strip()
         report.currency = application.currency or EUR
@@ -111,7 +113,7 @@ def approve_report(application: Application, actor: User, comment: str = "",
     nothing left to pay (zero eligible costs, or advances that cover it)."""
     now = now or utcnow()
     with atomic():
-        settlement.ensure_not_in_open_batch(application, "approving the final report")
+        settlement.ensure_not_in_open_batch(application, _("approving the final report"))
         _decide_report(application, "approve_report", actor, comment, now)
         payable = settlement.payable(application)
         nothing_to_pay = payable == 0

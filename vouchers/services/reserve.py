@@ -14,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
 from workflows.lifecycle import WAITLISTED
 
 from .. import policy
@@ -24,6 +27,7 @@ from . import ranking, transitions
 from .errors import ConcurrentChange, InvalidInput, TransitionNotAllowed
 from .funding_line import AWARD, Line, Proposal, lock_for_decision, walk
 from .transaction import atomic
+from .wording import in_sentence
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,9 @@ class Offer:
 
 def offer_of(cvt: CallVoucherType, now: datetime | None = None) -> Offer:
     now = now or utcnow()
-    return Offer(cvt, walk(cvt, ranking.ranked(cvt, now), now))
+    # The lines' reasons are records (funding_line.walk): in English, whoever looks.
+    with force_locale("en"):
+        return Offer(cvt, walk(cvt, ranking.ranked(cvt, now), now))
 
 
 def offers(call: Call, now: datetime | None = None) -> list[Offer]:
@@ -93,21 +99,24 @@ def promote(application: Application, actor: User, fingerprint: str,
         # Read again under the lock: a decision committed meanwhile is seen.
         db.session.refresh(application)
         if application.state != WAITLISTED:
-            raise TransitionNotAllowed(f"{application.reference} is no longer on the reserve "
-                                       "list.")
+            raise TransitionNotAllowed(_("%(reference)s is no longer on the reserve list.",
+                                         reference=application.reference))
         offer = offer_of(cvt, now)
         first = offer.first
         mine = next((line for line in offer.walk.lines
                      if line.application.id == application.id), None)
         if offer.fingerprint != fingerprint:
-            raise ConcurrentChange(f"The reserve list of {cvt.label.lower()} changed since it "
-                                   "was shown; look at its offers again.")
+            raise ConcurrentChange(_("The reserve list of %(type)s changed since it was "
+                                     "shown; look at its offers again.",
+                                     type=in_sentence(cvt.label)))
         if first is not None and first.application.id != application.id:
-            raise ConcurrentChange(f"{first.application.reference} ranks higher on the reserve "
-                                   "list and fits: promote it first.")
+            raise ConcurrentChange(_("%(reference)s ranks higher on the reserve list and "
+                                     "fits: promote it first.",
+                                     reference=first.application.reference))
         if first is None:
             reason = mine.reason if mine is not None else ""
-            raise InvalidInput(f"{application.reference} does not fit now. {reason}".strip())
+            raise InvalidInput(_("%(reference)s does not fit now. %(reason)s",
+                                 reference=application.reference, reason=reason).strip())
         transitions.award(application, actor, first.amount, now=now,
                           comment=f"Promoted from the reserve list (number {offer.number(first)}).")
     return first

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -34,35 +35,36 @@ from . import notifications, scoring
 from .errors import InvalidInput, TransitionNotAllowed
 from .transaction import atomic
 from .transitions import start_review
+from .wording import N_
 
 REVIEWABLE_STATES = policy.REVIEWABLE_STATES
 # The unique (application, evaluator) constraints: one assignment, one review per pair.
 ASSIGNED_TWICE = "uq_assignments_app_evaluator"
 REVIEWED_TWICE = "uq_reviews_app_evaluator"
 NOT_ASSIGNED = "This application is not assigned to you."
-ALREADY_REVIEWED = "You have already submitted your review."
-CONFIRM_FIRST = ("Confirm that you have no conflict of interest (or declare one) before you "
-                 "review this application.")
+ALREADY_REVIEWED = N_("You have already submitted your review.")
+CONFIRM_FIRST = N_("Confirm that you have no conflict of interest (or declare one) before "
+                   "you review this application.")
 # Where an evaluator may still be taken off: while the application awaits or is under review.
 UNASSIGNABLE_STATES = policy.UNASSIGNABLE_STATES
 
 
 def assign(application: Application, evaluator: User, by: User) -> Assignment:
     """Ask an evaluator to review; a submitted application moves under review."""
-    already = f"{evaluator.name} is already assigned."
+    already = _("%(name)s is already assigned.", name=evaluator.name)
     with atomic(clashes={ASSIGNED_TWICE: already}):
         policy.ensure(policy.can_manage(by, application), "Only a manager assigns evaluators.")
         problem = policy.may_be_assigned(evaluator, application)
         if problem:
             raise InvalidInput(problem)
         if application.state not in REVIEWABLE_STATES:
-            raise TransitionNotAllowed("Only submitted applications and those under review "
-                                       "can get evaluators.")
+            raise TransitionNotAllowed(_("Only submitted applications and those under "
+                                         "review can get evaluators."))
         existing = assignment_of(application, evaluator)
         if existing is not None:
             if existing.has_conflict:
-                raise InvalidInput(f"{evaluator.name} declared a conflict of interest on "
-                                   "this application.")
+                raise InvalidInput(_("%(name)s declared a conflict of interest on this "
+                                     "application.", name=evaluator.name))
             raise InvalidInput(already)
         assignment = Assignment(application_id=application.id, evaluator_id=evaluator.id,
                                 assigned_by_id=by.id)
@@ -91,9 +93,10 @@ def declare_conflict(application: Application, evaluator: User, reason: str) -> 
         assignment = policy.standing_assignment(evaluator, application)
         policy.ensure(assignment is not None, NOT_ASSIGNED)
         if review_of(application, evaluator) is not None:
-            raise InvalidInput("You have already reviewed this version of the application.")
+            raise InvalidInput(_("You have already reviewed this version of the "
+                                 "application."))
         if not reason.strip():
-            raise InvalidInput("Say briefly why you have a conflict of interest.")
+            raise InvalidInput(_("Say briefly why you have a conflict of interest."))
         assignment.conflict_declared_at = utcnow()
         assignment.conflict_reason = reason.strip()
 
@@ -117,14 +120,16 @@ def unassign(assignment: Assignment, by: User, reason: str = "") -> None:
         policy.ensure(policy.can_manage(by, assignment), "Only a manager unassigns evaluators.")
         application, evaluator = assignment.application, assignment.evaluator
         if assignment.has_conflict:
-            raise InvalidInput(f"{evaluator.name} declared a conflict of interest; that "
-                               "record stays, so they are never assigned again.")
+            raise InvalidInput(_("%(name)s declared a conflict of interest; that record "
+                                 "stays, so they are never assigned again.",
+                                 name=evaluator.name))
         if application.state not in UNASSIGNABLE_STATES:
-            raise TransitionNotAllowed("Evaluators can be unassigned only while the "
-                                       "application awaits or is under review.")
+            raise TransitionNotAllowed(_("Evaluators can be unassigned only while the "
+                                         "application awaits or is under review."))
         if review_of(application, evaluator) is not None:
-            raise InvalidInput(f"{evaluator.name} has already reviewed version "
-                               f"{application.submission_number}; a submitted review stays.")
+            raise InvalidInput(_("%(name)s has already reviewed version %(version)s; a "
+                                 "submitted review stays.", name=evaluator.name,
+                                 version=application.submission_number))
         comment = f"{evaluator.name} unassigned as evaluator."
         if reason.strip():
             comment += f" {reason.strip()}"
@@ -179,15 +184,18 @@ def weighted_score(scores: dict, criteria) -> Decimal | None:
 
 
 def score_problems(cvt: CallVoucherType, scores: dict[int, int | None],
-                   missing: str = "score {}") -> list[str]:
+                   missing: str | None = None) -> list[str]:
     """What is wrong with scores per criterion (each 0..scale, or None: not applicable);
-    ``missing`` words an unscored criterion. Reviews and the consensus both use it."""
+    ``missing`` words an unscored criterion (a template with ``%(criterion)s``). Reviews
+    and the consensus both use it."""
     problems = []
     for c in cvt.criteria:
         if c.id not in scores:
-            problems.append(missing.format(c.name))
+            problems.append(_("score %(criterion)s", criterion=c.name) if missing is None
+                            else missing % {"criterion": c.name})
         elif scores[c.id] is not None and not 0 <= scores[c.id] <= cvt.score_scale:
-            problems.append(f"{c.name} must be between 0 and {cvt.score_scale}")
+            problems.append(_("%(criterion)s must be between 0 and %(scale)s",
+                              criterion=c.name, scale=cvt.score_scale))
     return problems
 
 
@@ -195,27 +203,28 @@ def _check_review(cvt: CallVoucherType, scores: dict[int, int | None], recommend
                   comment: str) -> None:
     problems = score_problems(cvt, scores)
     if recommendation not in RECOMMENDATIONS:
-        problems.append("choose a recommendation")
+        problems.append(_("choose a recommendation"))
     if not comment.strip():
-        problems.append("write a comment")
+        problems.append(_("write a comment"))
     if problems:
-        raise InvalidInput("The review is incomplete: " + "; ".join(problems) + ".")
+        raise InvalidInput(_("The review is incomplete: %(problems)s.",
+                             problems="; ".join(problems)))
 
 
 def submit_review(application: Application, evaluator: User, *, scores: dict[int, int | None],
                   recommendation: str, comment: str) -> Review:
     """Score every criterion of the call (0..scale, or None for not applicable), on the
     current version; the application's figures are those of this version's reviews."""
-    with atomic(clashes={REVIEWED_TWICE: ALREADY_REVIEWED}):
+    with atomic(clashes={REVIEWED_TWICE: _(ALREADY_REVIEWED)}):
         assignment = policy.standing_assignment(evaluator, application)
         policy.ensure(assignment is not None, NOT_ASSIGNED)
         if assignment.no_conflict_confirmed_at is None:
-            raise InvalidInput(CONFIRM_FIRST)
+            raise InvalidInput(_(CONFIRM_FIRST))
         if not policy.can_review(evaluator, application):
-            raise TransitionNotAllowed("Reviews are accepted while the application is under "
-                                       "review.")
+            raise TransitionNotAllowed(_("Reviews are accepted while the application is "
+                                         "under review."))
         if review_of(application, evaluator) is not None:
-            raise InvalidInput(ALREADY_REVIEWED)
+            raise InvalidInput(_(ALREADY_REVIEWED))
         cvt = application.call_voucher_type
         criteria = cvt.criteria
         _check_review(cvt, scores, recommendation, comment)

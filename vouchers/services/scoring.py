@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -159,17 +160,19 @@ def _problems(cvt: CallVoucherType, total: Decimal | None,
     problems = []
     if cvt.threshold is not None:
         if total is None:
-            problems.append("Every criterion was marked not applicable, so there is no "
-                            f"weighted total to reach the call's threshold of "
-                            f"{cvt.threshold}.")
+            problems.append(_("Every criterion was marked not applicable, so there is no "
+                              "weighted total to reach the call's threshold of "
+                              "%(threshold)s.", threshold=cvt.threshold))
         elif total < cvt.threshold:
-            problems.append(f"Scored {total} of {scale} in total (weighted); the call asks "
-                            f"at least {cvt.threshold}.")
+            problems.append(_("Scored %(total)s of %(scale)s in total (weighted); the call "
+                              "asks at least %(threshold)s.", total=total, scale=scale,
+                              threshold=cvt.threshold))
     for c in criteria:
         minimum = c.criterion.minimum
         if minimum is not None and c.score is not None and c.score < minimum:
-            problems.append(f"Scored {c.score} of {scale} on {c.criterion.name}; the call "
-                            f"asks at least {minimum}.")
+            problems.append(_("Scored %(score)s of %(scale)s on %(criterion)s; the call asks "
+                              "at least %(minimum)s.", score=c.score, scale=scale,
+                              criterion=c.criterion.name, minimum=minimum))
     return problems
 
 
@@ -251,8 +254,8 @@ def _criterion_scores_of(cvt: CallVoucherType, ids: list[int]
 def ensure_above_threshold(application: Application) -> None:
     problems = threshold_problems(application)
     if problems:
-        raise BelowThreshold("This application is below the call's threshold and cannot be "
-                             "awarded. " + " ".join(problems))
+        raise BelowThreshold(_("This application is below the call's threshold and cannot "
+                               "be awarded. %(problems)s", problems=" ".join(problems)))
 
 
 # --- divergence ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
 from workflows import lifecycle
@@ -91,8 +92,9 @@ def ensure_not_in_open_batch(application: Application, doing: str) -> None:
     """Refuse ``doing`` while a transfer to the voucher may be under way: the batch would
     then pay what the voucher no longer owes."""
     if in_open_batch(application):
-        raise PaymentRefused(f"This voucher is in a payment batch awaiting execution: record "
-                             f"the batch as executed, or cancel it, before {doing}.")
+        raise PaymentRefused(_("This voucher is in a payment batch awaiting execution: "
+                               "record the batch as executed, or cancel it, before "
+                               "%(doing)s.", doing=doing))
 
 
 def due(application: Application) -> tuple[str, Decimal] | None:

@@ -33,6 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
@@ -51,6 +52,7 @@ from ..money import MAX_MONEY, format_eur
 from . import outbox
 from .errors import ConcurrentChange, InvalidInput
 from .transaction import atomic
+from .wording import long_day, number
 
 DEFAULT_REMINDER_DAYS = 14
 MOST_JOBS = 100_000
@@ -256,17 +258,21 @@ def _checked(voucher_type: str, answers: dict[str, Any]) -> dict[str, Any]:
     for question in questions_of(voucher_type):
         value = answers.get(question.key)
         if value is None:
-            raise InvalidInput(f"Answer “{question.label}”.")
+            raise InvalidInput(_("Answer “%(question)s”.", question=_(question.label)))
         if question.kind == COUNT and (isinstance(value, bool) or not isinstance(value, int)
                                        or not 0 <= value <= MOST_JOBS):
-            raise InvalidInput(f"“{question.label}”: a whole number from 0 to {MOST_JOBS:,}.")
+            raise InvalidInput(_("“%(question)s”: a whole number from 0 to %(most)s.",
+                                 question=_(question.label), most=number(MOST_JOBS)))
         if question.kind == MONEY:
             if not isinstance(value, Decimal) or not value.is_finite() or abs(value) > MAX_MONEY:
-                raise InvalidInput(f"“{question.label}”: give an amount in euros.")
+                raise InvalidInput(_("“%(question)s”: give an amount in euros.",
+                                     question=_(question.label)))
             if question.key == INVESTMENT and value < 0:
-                raise InvalidInput(f"“{question.label}” cannot be negative.")
+                raise InvalidInput(_("“%(question)s” cannot be negative.",
+                                     question=_(question.label)))
         if question.kind == YES_NO and not isinstance(value, bool):
-            raise InvalidInput(f"“{question.label}”: answer yes or no.")
+            raise InvalidInput(_("“%(question)s”: answer yes or no.",
+                                 question=_(question.label)))
         values[question.key] = value
     return values
 
@@ -279,12 +285,13 @@ def answer(survey: FollowUpSurvey, user: User, answers: dict[str, Any], comment:
         policy.ensure(policy.can_answer_survey(user, survey),
                       "Only the company's own applicants answer its surveys.")
         if survey.answered_at is not None:
-            raise InvalidInput(f"This survey was answered on "
-                               f"{local_date(survey.answered_at):%d %B %Y}; answers are given "
-                               "once and cannot be changed.")
+            raise InvalidInput(_("This survey was answered on %(day)s; answers are given "
+                                 "once and cannot be changed.",
+                                 day=long_day(local_date(survey.answered_at))))
         comment = (comment or "").strip()
         if len(comment) > MAX_COMMENT:
-            raise InvalidInput(f"Keep the comment under {MAX_COMMENT:,} characters.")
+            raise InvalidInput(_("Keep the comment under %(count)s characters.",
+                                 count=number(MAX_COMMENT)))
         values = _checked(survey.application.voucher_type, answers)
         # Only the first of two answers sent at once is kept.
         done = db.session.execute(
@@ -293,7 +300,7 @@ def answer(survey: FollowUpSurvey, user: User, answers: dict[str, Any], comment:
             .values(answered_at=now, comment=comment, **values)
             .execution_options(synchronize_session=False))
         if done.rowcount != 1:
-            raise ConcurrentChange("This survey was answered a moment ago; reload the page.")
+            raise ConcurrentChange(_("This survey was answered a moment ago; reload the page."))
     db.session.refresh(survey)
 
 

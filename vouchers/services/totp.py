@@ -33,6 +33,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from .. import policy
@@ -43,6 +44,7 @@ from ..text import clean_line
 from . import accounts, logins
 from .errors import InvalidInput
 from .transaction import atomic
+from .wording import N_
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -53,13 +55,13 @@ RECOVERY_GROUPS, RECOVERY_GROUP_LENGTH = 3, 4  # "abcd-efgh-jkmn": about 59 bits
 MAX_CODE_LENGTH = 64
 DEFAULT_ISSUER = "Voucher programme"
 
-WRONG_CODE = ("That code is not right. Type the 6-digit code your app shows now, or one "
-              "of your recovery codes.")
-USED_CODE = ("That code was used already. Wait until your app shows the next one (every 30 "
-             "seconds), then type it.")
-UNREADABLE = ("Your authenticator's secret can no longer be read: the server's key has "
-              "changed. Sign in with a recovery code, or ask a programme manager to reset "
-              "your two-factor sign-in.")
+WRONG_CODE = N_("That code is not right. Type the 6-digit code your app shows now, or one "
+                "of your recovery codes.")
+USED_CODE = N_("That code was used already. Wait until your app shows the next one (every 30 "
+               "seconds), then type it.")
+UNREADABLE = N_("Your authenticator's secret can no longer be read: the server's key has "
+                "changed. Sign in with a recovery code, or ask a programme manager to reset "
+                "your two-factor sign-in.")
 
 
 class WrongCode(InvalidInput):
@@ -189,7 +191,7 @@ def _refuse(user: User, address: str, now: datetime, message: str):
     logins.count_failure(probe(user), address, now)
     current_app.logger.warning("second factor refused: %s (id %s) from %s: %s", user.email,
                                user.id, address, message[:40])
-    raise WrongCode(message)
+    raise WrongCode(_(message))
 
 
 def _check(user: User, code: str | None, address: str, now: datetime, *,
@@ -217,7 +219,7 @@ def verify(user: User, code: str | None, address: str, now: datetime | None = No
     whose second factor is on. Returns "code" or "recovery"; else WrongCode (counted) or
     LoginThrottled."""
     if not is_enabled(user):
-        raise WrongCode(WRONG_CODE)
+        raise WrongCode(_(WRONG_CODE))
     secret = _decrypt(user.totp_secret or "")
     return _check(user, code, address, now or utcnow(), secret=secret, recovery=True)
 
@@ -230,7 +232,7 @@ def begin_enrolment(user: User, secret: str | None = None) -> str:
     ``secret`` (base32) is for set-ups that know it in advance, as the load test's."""
     policy.ensure(policy.can_use_account(user), "Sign in to set up two-factor sign-in.")
     if is_enabled(user):
-        raise InvalidInput("Two-factor sign-in is already on for your account.")
+        raise InvalidInput(_("Two-factor sign-in is already on for your account."))
     secret = secret or pyotp.random_base32()
     with atomic():
         user.totp_secret = _encrypt(secret)
@@ -256,8 +258,8 @@ def confirm_enrolment(user: User, code: str | None, address: str,
     now = now or utcnow()
     secret = pending_secret(user)
     if secret is None:
-        raise InvalidInput("Start the set-up again: no new authenticator is waiting for a "
-                           "code.")
+        raise InvalidInput(_("Start the set-up again: no new authenticator is waiting for a "
+                             "code."))
     _check(user, code, address, now, secret=secret, recovery=False)
     with atomic():
         user.totp_enabled_at = now
@@ -272,7 +274,8 @@ def replace_recovery_codes(user: User, code: str | None, address: str,
     """Ten new recovery codes (the old ones stop working), confirmed with a current code."""
     now = now or utcnow()
     if not is_enabled(user):
-        raise InvalidInput("Two-factor sign-in is off: there are no recovery codes to renew.")
+        raise InvalidInput(_("Two-factor sign-in is off: there are no recovery codes to "
+                             "renew."))
     verify(user, code, address, now)
     with atomic():
         return _new_recovery_codes(user, now)
@@ -304,7 +307,7 @@ def reset(user: User, by: User, reason: str = "") -> None:
     reason = clean_line(reason, "the reason", 500, required=False)
     with atomic():
         if not user.totp_secret:
-            raise InvalidInput(f"{user.name} has no two-factor sign-in to reset.")
+            raise InvalidInput(_("%(name)s has no two-factor sign-in to reset.", name=user.name))
         was = "on" if is_enabled(user) else "being set up"
         _clear(user)
         accounts.end_sessions(user)

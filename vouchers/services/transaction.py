@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 
+from flask_babel import gettext as _
 from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -21,9 +22,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..database import begin_write
 from ..extensions import db
 from .errors import ConcurrentChange, ConstraintClash
+from .wording import N_
 
-CONCURRENT_MESSAGE = ("Someone else changed this at the same moment; reload the page and "
-                      "try again.")
+# Marked for the catalogues; the places that show it translate it: _(CONCURRENT_MESSAGE).
+CONCURRENT_MESSAGE = N_("Someone else changed this at the same moment; reload the page and "
+                        "try again.")
 
 
 @contextmanager
@@ -42,7 +45,7 @@ def atomic(clashes: Mapping[str, str] | None = None) -> Iterator[None]:
             yield
             db.session.flush()
     except StaleDataError as exc:
-        raise ConcurrentChange(CONCURRENT_MESSAGE) from exc
+        raise ConcurrentChange(_(CONCURRENT_MESSAGE)) from exc
     except IntegrityError as exc:
         name = constraint_name(exc)
         raise ConstraintClash(clashes.get(name or "") or default_clash_message(name),
@@ -57,10 +60,10 @@ def atomic(clashes: Mapping[str, str] | None = None) -> Iterator[None]:
 
 def default_clash_message(name: str | None) -> str:
     if name and name.startswith(("uq_", "ix_")):
-        return ("This is already recorded (perhaps by a double click or a colleague at the "
-                "same moment); reload the page to see it.")
-    return ("The database refused this change because it breaks one of the programme's "
-            f"rules ({name or 'a constraint'}); nothing was saved.")
+        return _("This is already recorded (perhaps by a double click or a colleague at the "
+                 "same moment); reload the page to see it.")
+    return _("The database refused this change because it breaks one of the programme's "
+             "rules (%(constraint)s); nothing was saved.", constraint=name or _("a constraint"))
 
 
 _SQLITE_NAMED = re.compile(r"(?:CHECK|UNIQUE) constraint failed: index '([^']+)'|"

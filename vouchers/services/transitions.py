@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import insert, update
 
 from workflows import lifecycle
@@ -24,7 +25,7 @@ from ..clock import local_date
 from ..extensions import db
 from ..models import Application, AuditRecord, CallVoucherType, User
 from ..models.base import utcnow
-from ..money import ZERO, format_eur, parse_amount, to_money
+from ..money import ZERO, parse_amount, to_money
 from ..text import clean_title
 from . import (
     aid_register,
@@ -41,6 +42,7 @@ from . import (
 )
 from .errors import ConcurrentChange, InvalidInput, TransitionNotAllowed
 from .transaction import atomic
+from .wording import either, eur, in_sentence
 
 # Bind parameters per statement stay well under SQLite's limit of 32,766.
 _CHUNK = 5000
@@ -52,34 +54,34 @@ def completeness_problems(application: Application) -> list[str]:
     cvt = application.call_voucher_type
     details = application.details or {}
     if not application.title.strip():
-        problems.append("give a title")
+        problems.append(_("give a title"))
     if not (application.summary or "").strip():
-        problems.append("describe the project")
+        problems.append(_("describe the project"))
     if not application.cost_lines:
-        problems.append("add at least one cost line")
+        problems.append(_("add at least one cost line"))
     requested = application.requested_amount or ZERO
     if requested <= 0:
-        problems.append("give the amount requested")
+        problems.append(_("give the amount requested"))
     elif requested > cvt.max_amount:
-        problems.append(f"the amount requested exceeds the maximum of {format_eur(cvt.max_amount)}")
+        problems.append(_("the amount requested exceeds the maximum of %(maximum)s",
+                          maximum=eur(cvt.max_amount)))
     elif application.cost_lines:
         fundable = to_money(application.total_costs * cvt.funding_rate)
         if requested > fundable:
-            problems.append(
-                f"the amount requested exceeds {cvt.funding_rate * 100:.0f}% of the costs "
-                f"({format_eur(fundable)})"
-            )
+            rate = format(cvt.funding_rate * 100, ".0f")
+            problems.append(_("the amount requested exceeds %(rate)s%% of the costs "
+                              "(%(fundable)s)", rate=rate, fundable=eur(fundable)))
     voucher_type = types.get(application.voucher_type)
     for field in voucher_type.details:
         if not str(details.get(field.key) or "").strip():
-            problems.append(f"fill in {field.label.lower()}")
+            problems.append(_("fill in %(field)s", field=in_sentence(field.label)))
     period = types.period_problem(application.voucher_type, details)
     if period:
         problems.append(period[0].lower() + period[1:].rstrip("."))
     if voucher_type.needs_provider and application.provider_id is None:
-        problems.append("choose a service provider")
+        problems.append(_("choose a service provider"))
     elif voucher_type.needs_provider and not application.provider.active:
-        problems.append("the chosen service provider has left the catalogue; choose another")
+        problems.append(_("the chosen service provider has left the catalogue; choose another"))
     return problems
 
 
@@ -134,8 +136,56 @@ def _check(application: Application, trigger: str, actor: User | None, **facts) 
     try:
         _, dest = lifecycle.fire(subject, trigger)
     except TransitionRefused as exc:
-        raise TransitionNotAllowed(str(exc)) from exc
+        raise TransitionNotAllowed(_refusal(str(exc), application, trigger)) from exc
     return dest
+
+
+_INCOMPLETE = "The application is incomplete: "
+
+
+def _refusal(message: str, application: Application, trigger: str) -> str:
+    """The lifecycle's refusal (English: workflows/ knows no Flask) in the reader's language.
+
+    The lifecycle says why in a few known sentences; each is said again here through the
+    catalogue. One not known here (a programming error) stays as it is.
+    """
+    transition = lifecycle.TRANSITIONS_BY_TRIGGER.get(trigger)
+    if transition is None:
+        return message
+    if application.state not in transition.sources:
+        def state(s: str) -> str:
+            return in_sentence(lifecycle.STATE_LABELS.get(s, s))
+
+        return _("Not possible now: the application is %(state)s, and “%(action)s” applies "
+                 "only to applications that are %(allowed)s.", state=state(application.state),
+                 action=_(transition.label),
+                 allowed=either([state(s) for s in transition.sources]))
+    if message == f"Only {lifecycle.who_may(transition.roles, transition.owner)} may do this.":
+        who = {lifecycle.MANAGER: _("a manager"), lifecycle.EVALUATOR: _("an evaluator"),
+               lifecycle.APPLICANT: _("the applicant who owns it") if transition.owner
+               else _("an applicant")}
+        return _("Only %(who)s may do this.", who=either(
+            [who[r] for r in transition.roles if r != lifecycle.SYSTEM]))
+    if message.startswith(_INCOMPLETE) and message.endswith("."):
+        return _("The application is incomplete: %(problems)s.",
+                 problems=message[len(_INCOMPLETE):-1])
+    known = {
+        "The call is not open for submissions.": _("The call is not open for submissions."),
+        "At least one evaluator must have submitted a review before a decision.":
+            _("At least one evaluator must have submitted a review before a decision."),
+        "Give the changes you ask for.": _("Give the changes you ask for."),
+        "Give the reason for the rejection.": _("Give the reason for the rejection."),
+        "Give the reason for cancelling.": _("Give the reason for cancelling."),
+        "Give what must change in the report.": _("Give what must change in the report."),
+        "Give the reason for the reversal.": _("Give the reason for the reversal."),
+        "Give an amount greater than zero.": _("Give an amount greater than zero."),
+        "The voucher is paid once payments reach the payable amount.":
+            _("The voucher is paid once payments reach the payable amount."),
+        "The final report needs a description of the work and the actual costs.":
+            _("The final report needs a description of the work and the actual costs."),
+        "This action is not allowed now.": _("This action is not allowed now."),
+    }
+    return known.get(message, message)
 
 
 def fire(application: Application, trigger: str, actor: User | None, *, comment: str = "",
@@ -179,8 +229,8 @@ def fire_many(applications: Sequence[Application], trigger: str, actor: User, *,
                 .values(state=dest, version=t.c.version + 1).returning(t.c.id)
             ))
     if len(moved) != len(applications):
-        raise ConcurrentChange("Some applications changed state at the same moment; nothing "
-                               "was changed. Try again.")
+        raise ConcurrentChange(_("Some applications changed state at the same moment; "
+                                 "nothing was changed. Try again."))
     db.session.execute(insert(AuditRecord), [
         {"application_id": app_id, "from_state": source, "to_state": dest, "trigger": trigger,
          "actor_id": actor.id, "at": now, "comment": comment.strip()}
@@ -206,13 +256,13 @@ def create_draft(applicant: User, call_voucher_type: CallVoucherType, *, title: 
         policy.ensure(policy.can_apply(applicant), "Only applicants apply for vouchers.")
         title = clean_title(title)
         if applicant.organisation_id is None:
-            raise InvalidInput("Only an applicant with a company profile can apply.")
+            raise InvalidInput(_("Only an applicant with a company profile can apply."))
         if applicant.email_verified_at is None:
-            raise InvalidInput(f"Confirm your e-mail address first: follow the link we sent "
-                               f"to {applicant.email}. No e-mail? Choose “Send the link "
-                               "again” at the top of the page.")
+            raise InvalidInput(_("Confirm your e-mail address first: follow the link we sent "
+                                 "to %(email)s. No e-mail? Choose “Send the link again” at "
+                                 "the top of the page.", email=applicant.email))
         if not call_voucher_type.call.is_open(now):
-            raise TransitionNotAllowed("The call is not open for applications.")
+            raise TransitionNotAllowed(_("The call is not open for applications."))
         application = Application(
             reference=_new_reference(call_voucher_type), call_id=call_voucher_type.call_id,
             call_voucher_type_id=call_voucher_type.id,
@@ -300,15 +350,13 @@ def award(application: Application, actor: User, amount, comment: str = "",
         application.decided_at = now
         application.decision_reason = comment.strip()
         if amount > application.requested_amount:
-            raise InvalidInput(
-                f"The award ({format_eur(amount)}) cannot exceed the amount requested "
-                f"({format_eur(application.requested_amount)})."
-            )
+            raise InvalidInput(_("The award (%(amount)s) cannot exceed the amount requested "
+                                 "(%(requested)s).", amount=eur(amount),
+                                 requested=eur(application.requested_amount)))
         if amount > cvt.max_amount:
-            raise InvalidInput(
-                f"The award ({format_eur(amount)}) exceeds the {cvt.label.lower()} maximum of "
-                f"{format_eur(cvt.max_amount)}."
-            )
+            raise InvalidInput(_("The award (%(amount)s) exceeds the %(type)s maximum of "
+                                 "%(maximum)s.", amount=eur(amount), type=in_sentence(cvt.label),
+                                 maximum=eur(cvt.max_amount)))
         # The undertaking's lock first: the limits below read its other awards.
         standing = undertaking.check_award(application, amount, now)
         eligibility.ensure_awardable(application, now, standing)
@@ -340,7 +388,7 @@ def cancel(application: Application, actor: User, reason: str,
     budget at once, an advance paid when it is recovered (services/payments.py)."""
     now = now or utcnow()
     with atomic():
-        settlement.ensure_not_in_open_batch(application, "cancelling the voucher")
+        settlement.ensure_not_in_open_batch(application, _("cancelling the voucher"))
         fire(application, "cancel", actor, comment=reason, now=now,
              amount=application.committed_amount)
         # The voucher's reason is now the cancellation's, not the award's.

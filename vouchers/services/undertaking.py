@@ -24,15 +24,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, update
 
 from ..clock import local_date, programme_zone
 from ..extensions import db
 from ..figures import LIVE_VOUCHER_STATES
 from ..models import AidDeclaration, Application, Call, EligibilityOverride, Organisation
-from ..money import format_eur
 from . import budget
 from .errors import DeMinimisExceeded, DomainError, SupportCapExceeded, VoucherLimitReached
+from .wording import eur
 
 VOUCHERS_PER_SME, SUPPORT_CAP, DE_MINIMIS = "vouchers_per_sme", "support_cap", "de_minimis"
 ERRORS: dict[str, type[DomainError]] = {
@@ -93,24 +95,26 @@ def limit_problems(call: Call, standing: Standing, amount: Decimal) -> list[tupl
     problems = []
     limit = call.max_vouchers_per_sme
     if limit is not None and standing.vouchers + 1 > limit:
-        problems.append((VOUCHERS_PER_SME, (
-            f"The company already holds {standing.vouchers} voucher"
-            f"{'' if standing.vouchers == 1 else 's'} of this programme; a company may hold "
-            f"at most {limit}.")))
+        problems.append((VOUCHERS_PER_SME, ngettext(
+            "The company already holds %(num)s voucher of this programme; a company may "
+            "hold at most %(limit)s.",
+            "The company already holds %(num)s vouchers of this programme; a company may "
+            "hold at most %(limit)s.", standing.vouchers, limit=limit)))
     cap = call.support_cap
     if cap is not None and standing.support + amount > cap:
-        problems.append((SUPPORT_CAP, (
-            f"Support to the company over the programme would reach "
-            f"{format_eur(standing.support + amount)} ({format_eur(standing.support)} "
-            f"awarded already and {format_eur(amount)} more); the cap per company is "
-            f"{format_eur(cap)}.")))
+        problems.append((SUPPORT_CAP, _(
+            "Support to the company over the programme would reach %(total)s (%(so_far)s "
+            "awarded already and %(amount)s more); the cap per company is %(cap)s.",
+            total=eur(standing.support + amount), so_far=eur(standing.support),
+            amount=eur(amount), cap=eur(cap))))
     de_minimis_cap = budget.de_minimis_cap()
     if standing.de_minimis + amount > de_minimis_cap:
-        problems.append((DE_MINIMIS, (
-            f"The company would receive {format_eur(standing.de_minimis + amount)} of de "
-            f"minimis aid over the rolling {budget.DE_MINIMIS_YEARS} years "
-            f"({format_eur(standing.de_minimis)} declared or awarded already and "
-            f"{format_eur(amount)} more); the cap is {format_eur(de_minimis_cap)}.")))
+        problems.append((DE_MINIMIS, _(
+            "The company would receive %(total)s of de minimis aid over the rolling "
+            "%(years)s years (%(so_far)s declared or awarded already and %(amount)s more); "
+            "the cap is %(cap)s.", total=eur(standing.de_minimis + amount),
+            years=budget.DE_MINIMIS_YEARS, so_far=eur(standing.de_minimis),
+            amount=eur(amount), cap=eur(de_minimis_cap))))
     return problems
 
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import IO, Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Connection, func, select
 from werkzeug.utils import secure_filename
 
@@ -84,20 +85,20 @@ class WorkbookFilters:
         offered = [t.voucher_type for t in call.voucher_types]
         unknown = [t for t in self.voucher_types if t not in offered]
         if unknown:
-            raise InvalidInput(
-                f"{call.code} offers no {', '.join(unknown)} vouchers; it offers "
-                f"{', '.join(offered) or 'no voucher type'}."
-            )
+            raise InvalidInput(_("%(call)s offers no %(unknown)s vouchers; it offers "
+                                 "%(offered)s.", call=call.code, unknown=", ".join(unknown),
+                                 offered=", ".join(offered) or _("no voucher type")))
         for day in (self.awarded_from, self.awarded_to):
             # The far ends of the calendar cannot be turned into UTC instants.
             if day is not None and not FIRST_DATE <= day <= LAST_DATE:
-                raise InvalidInput(f"Give award dates between {FIRST_DATE:%Y-%m-%d} and "
-                                   f"{LAST_DATE:%Y-%m-%d}; {day:%Y-%m-%d} is out of range.")
+                iso = "%Y-%m-%d"
+                raise InvalidInput(_("Give award dates between %(first)s and %(last)s; "
+                                     "%(day)s is out of range.", first=FIRST_DATE.strftime(iso),
+                                     last=LAST_DATE.strftime(iso), day=day.strftime(iso)))
         if self.awarded_from and self.awarded_to and self.awarded_to < self.awarded_from:
-            raise InvalidInput(
-                f"The award date range ends ({self.awarded_to:%Y-%m-%d}) before it starts "
-                f"({self.awarded_from:%Y-%m-%d})."
-            )
+            raise InvalidInput(_("The award date range ends (%(end)s) before it starts "
+                                 "(%(start)s).", end=self.awarded_to.strftime("%Y-%m-%d"),
+                                 start=self.awarded_from.strftime("%Y-%m-%d")))
 
     @property
     def has_dates(self) -> bool:
