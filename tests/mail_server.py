@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import email
+import logging
 import socket
 import threading
 from email import policy
@@ -85,6 +86,9 @@ class SMTPServer:
         self._saved: list[tuple[object, dict]] = []
 
     def start(self) -> None:
+        # aiosmtpd logs every SMTP command at INFO: in a CLI test that chatter would land
+        # in the command's output (the app's log handler writes to the current stderr).
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         if self._controller is None:
             self._controller = Controller(_Handler(self), hostname=HOST, port=self.port)
             self._controller.start()

@@ -46,11 +46,18 @@ CLOSED_STATES = frozenset({COMPLETED, PAID})
 # States an applicant may still edit.
 EDITABLE_STATES = frozenset({DRAFT, RETURNED})
 
+def N_(text: str) -> str:
+    """Marks a label for the app's catalogues (babel.cfg reads workflows/ too); the app
+    translates it where it shows it. A no-op: this module knows nothing of Flask."""
+    return text
+
+
 STATE_LABELS = {
-    DRAFT: "Draft", SUBMITTED: "Submitted", UNDER_REVIEW: "Under review", AWARDED: "Awarded",
-    REPORTING: "Reporting", REPORT_SUBMITTED: "Report submitted", COMPLETED: "Completed",
-    PAID: "Paid", WITHDRAWN: "Withdrawn", REJECTED: "Rejected", WAITLISTED: "Waitlisted",
-    RETURNED: "Returned for changes", CANCELLED: "Cancelled",
+    DRAFT: N_("Draft"), SUBMITTED: N_("Submitted"), UNDER_REVIEW: N_("Under review"),
+    AWARDED: N_("Awarded"), REPORTING: N_("Reporting"),
+    REPORT_SUBMITTED: N_("Report submitted"), COMPLETED: N_("Completed"), PAID: N_("Paid"),
+    WITHDRAWN: N_("Withdrawn"), REJECTED: N_("Rejected"), WAITLISTED: N_("Waitlisted"),
+    RETURNED: N_("Returned for changes"), CANCELLED: N_("Cancelled"),
 }
 
 APPLICANT = "applicant"
@@ -159,35 +166,36 @@ class Transition:
 
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition("submit", (DRAFT, RETURNED), SUBMITTED, "Submit", (APPLICANT,),
+    Transition("submit", (DRAFT, RETURNED), SUBMITTED, N_("Submit"), (APPLICANT,),
                (_call_open, _complete)),
-    Transition("withdraw", (DRAFT, SUBMITTED, UNDER_REVIEW, RETURNED), WITHDRAWN, "Withdraw",
+    Transition("withdraw", (DRAFT, SUBMITTED, UNDER_REVIEW, RETURNED), WITHDRAWN, N_("Withdraw"),
                (APPLICANT,)),
-    Transition("return_for_changes", (SUBMITTED, UNDER_REVIEW), RETURNED, "Return for changes",
+    Transition("return_for_changes", (SUBMITTED, UNDER_REVIEW), RETURNED, N_("Return for changes"),
                (MANAGER,), (_comment("the changes you ask for"),)),
     # The system too: a resubmission with evaluators assigned goes straight back to them.
-    Transition("start_review", (SUBMITTED,), UNDER_REVIEW, "Start review", (MANAGER, SYSTEM)),
-    Transition("award", (UNDER_REVIEW, WAITLISTED), AWARDED, "Award", (MANAGER,),
+    Transition("start_review", (SUBMITTED,), UNDER_REVIEW, N_("Start review"), (MANAGER, SYSTEM)),
+    Transition("award", (UNDER_REVIEW, WAITLISTED), AWARDED, N_("Award"), (MANAGER,),
                (_has_review, _positive_amount)),
     # From returned too: an application returned near the close may never come back.
-    Transition("reject", (SUBMITTED, UNDER_REVIEW, WAITLISTED, RETURNED), REJECTED, "Reject",
+    Transition("reject", (SUBMITTED, UNDER_REVIEW, WAITLISTED, RETURNED), REJECTED, N_("Reject"),
                (MANAGER,), (_comment("the reason for the rejection"),)),
-    Transition("waitlist", (UNDER_REVIEW,), WAITLISTED, "Waitlist", (MANAGER,), (_has_review,)),
-    Transition("cancel", (AWARDED, REPORTING), CANCELLED, "Cancel voucher", (MANAGER, APPLICANT),
+    Transition("waitlist", (UNDER_REVIEW,), WAITLISTED, N_("Waitlist"), (MANAGER,), (_has_review,)),
+    Transition("cancel", (AWARDED, REPORTING), CANCELLED, N_("Cancel voucher"),
+               (MANAGER, APPLICANT),
                (_comment("the reason for cancelling"),)),
-    Transition("start_reporting", (AWARDED,), REPORTING, "Start final report",
+    Transition("start_reporting", (AWARDED,), REPORTING, N_("Start final report"),
                (MANAGER, APPLICANT)),
-    Transition("submit_report", (REPORTING,), REPORT_SUBMITTED, "Submit final report",
+    Transition("submit_report", (REPORTING,), REPORT_SUBMITTED, N_("Submit final report"),
                (APPLICANT,), (_report_complete,)),
-    Transition("return_report", (REPORT_SUBMITTED,), REPORTING, "Return final report",
+    Transition("return_report", (REPORT_SUBMITTED,), REPORTING, N_("Return final report"),
                (MANAGER,), (_comment("what must change in the report"),)),
-    Transition("approve_report", (REPORT_SUBMITTED,), COMPLETED, "Approve final report",
+    Transition("approve_report", (REPORT_SUBMITTED,), COMPLETED, N_("Approve final report"),
                (MANAGER,)),
     # Fired by recording the payment that reaches the payable amount (or by approving a
     # report that leaves nothing to pay), not by a button.
-    Transition("pay", (COMPLETED,), PAID, "Mark as paid", (MANAGER,), (_fully_paid,)),
+    Transition("pay", (COMPLETED,), PAID, N_("Mark as paid"), (MANAGER,), (_fully_paid,)),
     # Fired by reversing a payment of a paid voucher: money is due again.
-    Transition("reverse_payment", (PAID,), COMPLETED, "Reverse payment", (MANAGER,),
+    Transition("reverse_payment", (PAID,), COMPLETED, N_("Reverse payment"), (MANAGER,),
                (_comment("the reason for the reversal"),)),
 )
 TRANSITIONS_BY_TRIGGER = {t.trigger: t for t in TRANSITIONS}

@@ -74,15 +74,23 @@ def session_cookie(app, base_url: str, user_id: int | None) -> list[dict]:
     return [{"name": cookie.key, "value": cookie.value, "url": base_url}]
 
 
-def walk(browser, live_server, check: Callable, **context_options) -> tuple[list, list]:
-    """Open every page of every role; answer what ``check(page)`` found wrong on them
-    (each finding prefixed with the role and the page's path) and the pages opened.
+def _world_of(app):
+    """The matrix's world, built once per live server: a test per role reads the same."""
+    if "every_page_world" not in app.extensions:
+        app.extensions["every_page_world"] = build_world(app)
+    return app.extensions["every_page_world"]
+
+
+def walk(browser, live_server, check: Callable, roles: tuple[str, ...] = ROLES,
+         **context_options) -> tuple[list, list]:
+    """Open every page of each of ``roles``; answer what ``check(page)`` found wrong on
+    them (each finding prefixed with the role and the page's path) and the pages opened.
 
     One browser context per role, its pages one after another in one tab."""
     app, base_url = live_server
-    user_ids, args = build_world(app)
+    user_ids, args = _world_of(app)
     findings, opened = [], []
-    for role in ROLES:
+    for role in roles:
         context = browser.new_context(**context_options)
         context.set_default_timeout(TIMEOUT_MS)
         context.add_cookies(session_cookie(app, base_url, user_ids.get(role)))

@@ -56,8 +56,10 @@ def too_wide(page) -> list[str]:
             f"outside a scrolling box: {', '.join(found['culprits'][:6]) or '?'}"]
 
 
-def test_no_page_scrolls_sideways_at_375_px(browser, live_server):
-    too_wide_pages, opened = walk(browser, live_server, too_wide, **NARROW)
-    assert {line.split()[0] for line in opened} == set(ROLES)
+# One test per role: xdist shares the roles' pages out between its workers.
+@pytest.mark.parametrize("role", ROLES)
+def test_no_page_scrolls_sideways_at_375_px(browser, live_server, role):
+    too_wide_pages, opened = walk(browser, live_server, too_wide, (role,), **NARROW)
+    assert opened and {line.split()[0] for line in opened} == {role}
     assert too_wide_pages == [], "pages wider than a 375 px screen:\n" + "\n".join(
         too_wide_pages)
