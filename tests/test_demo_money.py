@@ -41,7 +41,7 @@ from vouchers.models import (
     Programme,
 )
 from vouchers.models.base import utcnow
-from vouchers.services import dashboard, ledger, payment_batches, settlement
+from vouchers.services import batch_files, dashboard, ledger, payment_batches, settlement
 from vouchers.services.workbook import COMMAND_LINE, budget_export
 
 # The module reads one demo programme, loaded once (tests/demo_support.py).
@@ -166,8 +166,8 @@ def test_one_batch_was_executed_each_payment_once_and_one_awaits_execution(demo)
         assert item.pending_application_id == item.application_id
         assert settlement.due(item.application) == (item.kind, item.amount)
     # Its SEPA file can be made from the demo's accounts, as often as asked.
-    xml = payment_batches.sepa_xml(waiting)
-    assert payment_batches.sepa_xml(waiting) == xml
+    xml = batch_files.sepa_xml(waiting)
+    assert batch_files.sepa_xml(waiting) == xml
     for iban in [demo.programme.debtor_iban, *(item.iban for item in waiting.items)]:
         assert iban.encode() in xml
     # Staff prepared and recorded them on working days, well before the demo was loaded.

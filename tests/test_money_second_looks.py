@@ -22,6 +22,7 @@ from vouchers.models import BankDetailsChange
 from vouchers.models.ledger import ADVANCE
 from vouchers.services import (
     bank_details,
+    batch_files,
     payment_batches,
     payments,
     programme_setup,
@@ -96,10 +97,10 @@ def test_a_batch_file_keeps_the_programme_account_it_was_prepared_with(make, man
     voucher = due_voucher(make, call.voucher_type("travel"), manager)
     batch = payment_batches.prepare_batch(call, manager, [voucher.id], today())
     db.session.commit()
-    first = payment_batches.sepa_xml(batch)
+    first = batch_files.sepa_xml(batch)
     call.programme.debtor_iban, call.programme.debtor_bic = "NL14INGB1707536455", "INGBNL2A"
     db.session.commit()
-    assert payment_batches.sepa_xml(batch) == first
+    assert batch_files.sepa_xml(batch) == first
     assert b"INGBNL2A" not in first
 
 

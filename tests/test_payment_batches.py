@@ -18,8 +18,8 @@ from tests.ledger_checks import assert_books_balance
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import BankDetailsChange, BatchItem, Job, Payment, PaymentBatch
+from vouchers.services import batch_files, payments
 from vouchers.services import payment_batches as pb
-from vouchers.services import payments
 from vouchers.services.errors import InvalidInput, NotAllowed, PaymentRefused
 
 IBAN, BIC = "DE89370400440532013000", "COBADEFFXXX"
@@ -189,7 +189,7 @@ def _prepared(make, call, manager, travel, n: int = 2):
 def test_downloading_twice_gives_the_same_file_and_records_nothing(make, call, manager, travel):
     batch, _ = _prepared(make, call, manager, travel)
     before = snapshot()
-    first, second = pb.sepa_xml(batch), pb.sepa_xml(batch)
+    first, second = batch_files.sepa_xml(batch), batch_files.sepa_xml(batch)
     assert first == second
     assert f"<MsgId>{batch.message_id}</MsgId>".encode() in first
     assert b"<CtrlSum>10000.00</CtrlSum>" in first
@@ -199,7 +199,7 @@ def test_downloading_twice_gives_the_same_file_and_records_nothing(make, call, m
 def test_executing_records_each_payment_once_and_closes_the_vouchers(make, call, manager,
                                                                       travel):
     batch, vouchers = _prepared(make, call, manager, travel)
-    pb.sepa_xml(batch)
+    batch_files.sepa_xml(batch)
     pb.execute_batch(batch, manager, "BANK-2026-0042", today())
     db.session.commit()
     assert (batch.status, batch.bank_reference, batch.executed_on) == (
@@ -218,7 +218,7 @@ def test_executing_records_each_payment_once_and_closes_the_vouchers(make, call,
     with pytest.raises(PaymentRefused, match="already recorded as executed"):
         pb.cancel_batch(batch, manager)
     db.session.rollback()
-    pb.sepa_xml(batch)
+    batch_files.sepa_xml(batch)
     assert snapshot() == before
     assert payments_count() == 2
 
@@ -256,7 +256,7 @@ def test_cancelling_releases_the_vouchers_and_records_nothing(make, call, manage
     with pytest.raises(PaymentRefused, match="cancelled, so it cannot be executed"):
         pb.execute_batch(batch, manager, "BANK-1", today())
     with pytest.raises(PaymentRefused, match="cancelled: its file must not go to the bank"):
-        pb.sepa_xml(batch)
+        batch_files.sepa_xml(batch)
     # Due again: a new batch takes them, and paying by hand works once none holds them.
     payments.record_payment(vouchers[0], manager, "5000", paid_on=today(), reference="HAND")
     db.session.commit()
@@ -327,7 +327,7 @@ def test_the_pages_take_a_manager_from_the_menu_to_an_executed_batch(client, mak
             assert download.mimetype == "application/xml"
             assert download.headers["Content-Disposition"] == (
                 f"attachment; filename={batch.message_id}.xml")
-            assert download.data == pb.sepa_xml(batch)
+            assert download.data == batch_files.sepa_xml(batch)
     assert payments_count() == 0
     response = client.post(f"/manage/payments/batches/{batch.id}/execute", data={
         "bank_reference": "STMT-7781", "executed_on": today().isoformat()})
@@ -395,7 +395,7 @@ def test_sepa_export_writes_the_file_of_every_payment_due(runner, make, call, ma
            "control sum €15,000.00" in result.output
     assert f"/manage/payments/batches/{batch.id}" in result.output
     assert "Left out" in result.output
-    assert output.read_bytes() == pb.sepa_xml(batch)
+    assert output.read_bytes() == batch_files.sepa_xml(batch)
     assert batch.created_by_id == manager.id
     assert {i.application_id for i in batch.items} == {v.id for v in vouchers}
     again = runner.invoke(args=["sepa-export", "--call", str(call.id), "--output",

@@ -21,6 +21,7 @@ from tests.test_payment_batches import due_voucher, give_debtor
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import Application, BatchItem, Call, Payment, PaymentBatch, User
+from vouchers.services import batch_files
 from vouchers.services import payment_batches as pb
 
 ROUNDS = 3
@@ -62,7 +63,7 @@ def _execute(world, manager: int, reference: str) -> Callable[[], str]:
 
 def _download(world) -> Callable[[], str]:
     def job() -> str:
-        return pb.sepa_xml(db.session.get(PaymentBatch, world["batch"])).decode()
+        return batch_files.sepa_xml(db.session.get(PaymentBatch, world["batch"])).decode()
     return job
 
 

@@ -20,6 +20,7 @@ from exports import sepa_file
 from exports.sepa_file import Account, SepaFileError, Transfer, TransferFile
 from tests.test_payment_batches import due_voucher, give_debtor
 from vouchers.clock import today
+from vouchers.services import batch_files
 from vouchers.services import payment_batches as pb
 
 XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
@@ -136,7 +137,7 @@ def test_a_batchs_file_validates_and_adds_up(make):
     vouchers = [due_voucher(make, call.voucher_type(t), manager, n)
                 for n, t in enumerate(("travel", "market_validation", "impact"))]
     batch = pb.prepare_batch(call, manager, [v.id for v in vouchers], today())
-    xml = pb.sepa_xml(batch)
+    xml = batch_files.sepa_xml(batch)
     header_sum, info_sum, amounts, header_count, _ = _sums(_schema_valid(xml))
     assert sorted(amounts) == sorted(item.amount for item in batch.items)
     assert header_sum == info_sum == sum(item.amount for item in batch.items)

@@ -79,7 +79,7 @@ def sepa_export_command(call_id: int, output: Path, as_email: str | None,
     from .clock import today
     from .models import Call
     from .models.base import MAX_ID
-    from .services import payment_batches
+    from .services import batch_files, payment_batches
     from .services.errors import DomainError
 
     call = db.session.get(Call, call_id) if 0 < call_id <= MAX_ID else None
@@ -98,7 +98,7 @@ def sepa_export_command(call_id: int, output: Path, as_email: str | None,
         batch = payment_batches.prepare_batch(
             call, manager, [d.application.id for d in ready],
             execution_date.date() if execution_date else today())
-        xml = payment_batches.sepa_xml(batch)
+        xml = batch_files.sepa_xml(batch)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

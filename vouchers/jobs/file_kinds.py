@@ -22,9 +22,9 @@ from ..extensions import db
 from ..models import Call, PartnerReport, PaymentBatch, Programme
 from ..models.base import MAX_ID, utcnow
 from ..models.ledger import BATCH_CANCELLED
+from ..services import batch_files
 from ..services import partner_reports as reports
 from ..services import partner_summary as summary
-from ..services import payment_batches as batches
 from ..services.errors import InvalidInput
 from ..services.workbook import (
     XLSX_MIMETYPE,
@@ -146,7 +146,7 @@ def make_consortium_summary(run: JobRun, target: IO[bytes]) -> Made:
 
 def check_sepa(batch: PaymentBatch) -> None:
     if batch.status == BATCH_CANCELLED:
-        batches.sepa_xml(batch)  # refuses with the service's own reason
+        batch_files.sepa_xml(batch)  # refuses with the service's own reason
 
 
 def _may_pay(user: Any, params: dict[str, Any]) -> bool:
@@ -161,5 +161,5 @@ def make_sepa_file(run: JobRun, target: IO[bytes]) -> Made:
     # the batch was committed when it was prepared, long before any file exists.
     batch = _must(PaymentBatch, run.params, "batch_id")
     run.progress(10, "Writing the credit transfers")
-    target.write(batches.sepa_xml(batch))
-    return Made(batches.sepa_filename(batch), "application/xml")
+    target.write(batch_files.sepa_xml(batch))
+    return Made(batch_files.sepa_filename(batch), "application/xml")

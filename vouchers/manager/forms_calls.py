@@ -1,4 +1,4 @@
-"""Forms of the manager's set-up pages: programmes, calls and the provider catalogue.
+"""Forms of the manager's call set-up pages (the provider catalogue's: forms_providers.py).
 
 The forms check what can be checked field by field and say so next to the field; the
 rules that need the database (codes taken, money already committed) belong to
@@ -40,7 +40,6 @@ from ..services.call_specs import (
     CriterionSpec,
     VoucherTypeSpec,
 )
-from ..services.providers import ProviderSpec
 from .forms_call_rules import (
     AttachmentsForm,
     CallRulesFields,
@@ -370,44 +369,3 @@ def new_call_data() -> dict:
     return {"types": [{"offered": True, "score_scale": 5, **new_type_rules(vt),
                        "criteria": [{}] * NEW_CALL_CRITERION_ROWS} for vt in VOUCHER_TYPES],
             **new_rules_data(), **deadlines_data()}
-
-
-class ProviderForm(FlaskForm):
-    name = StringField(lazy_gettext("Name"),
-                       validators=[InputRequired(lazy_gettext("Give the provider's name.")),
-                                   Length(max=200)])
-    country = StringField(
-        lazy_gettext("Country"),
-        description=lazy_gettext("Two-letter code, such as DE, NL or FR."),
-        validators=[InputRequired(lazy_gettext("Give the country.")),
-                    Regexp(r"^[A-Za-z]{2}$",
-                           message=lazy_gettext("Two letters, such as DE or NL."))],
-    )
-    region = StringField(lazy_gettext("Region"),
-                         validators=[InputRequired(lazy_gettext("Give the region.")),
-                                     Length(max=200)])
-    services = TextAreaField(lazy_gettext("Services offered"), validators=[Length(max=5000)])
-    website = StringField(
-        lazy_gettext("Website"),
-        description=lazy_gettext("Full address, starting with https://"),
-        validators=[Optional(), Length(max=300),
-                    Regexp(r"^https?://[^\s/]+\.\S+$",
-                           message=lazy_gettext("Start with https://"))],
-    )
-    email = StringField(
-        lazy_gettext("Contact e-mail"),
-        validators=[Optional(), Length(max=254),
-                    Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-                           message=lazy_gettext("Not an e-mail address."))],
-    )
-
-    def to_spec(self) -> ProviderSpec:
-        return ProviderSpec(name=self.name.data, country=self.country.data,
-                            region=self.region.data, services=self.services.data or "",
-                            website=self.website.data or "", email=self.email.data or "")
-
-
-class ConfirmForm(FlaskForm):
-    """A button that changes something: nothing to fill in but the CSRF token."""
-
-

@@ -13,7 +13,7 @@ from ..models import ServiceProvider
 from ..navigation import nav_item
 from ..services import providers as catalogue
 from .blueprint import bp
-from .forms_calls import ConfirmForm, ProviderForm
+from .forms_providers import ConfirmForm, ProviderForm
 
 nav_item("manager", lazy_gettext("Service providers"), "manager.providers", order=40)
 

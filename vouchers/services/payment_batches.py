@@ -4,7 +4,7 @@ A manager selects the payments due of a call (advances after the award, final pa
 after the report: services/settlement.due) and prepares a batch: each transfer is a
 BatchItem holding the amount and the bank details it was prepared with, and the voucher's
 id in ``pending_application_id``, whose unique index keeps a voucher in one open batch.
-The batch's SEPA file (exports/sepa_file.py) can be downloaded any number of times: it
+The batch's SEPA file (services/batch_files.py) can be downloaded any number of times: it
 is rebuilt from the batch, the same message id and the same transfers, and records
 nothing. Once the bank has executed it the manager marks it executed, which records each
 transfer as a payment (services/payments.record_payment) exactly once: the status moves
@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from exports import sepa_file
-from exports.sepa_file import Account, SepaFileError, Transfer, TransferFile
+from exports.sepa_file import Account, SepaFileError
 from workflows import lifecycle
 
 from .. import policy
@@ -305,31 +305,6 @@ def prepare_batch(call: Call, actor: User, application_ids, execution_date: date
         db.session.flush()
         _hold([by_id[i].application for i in ids])
     return batch
-
-
-def transfer_file(batch: PaymentBatch) -> TransferFile:
-    return TransferFile(
-        message_id=batch.message_id, created_at=batch.created_at,
-        execution_date=batch.execution_date,
-        debtor=Account(name=batch.debtor_name, iban=batch.debtor_iban, bic=batch.debtor_bic),
-        transfers=[Transfer(end_to_end_id=f"VCH-B{batch.id}-I{item.id}", amount=item.amount,
-                            creditor=Account(name=item.account_holder, iban=item.iban,
-                                             bic=item.bic),
-                            remittance=item.remittance) for item in batch.items])
-
-
-def sepa_xml(batch: PaymentBatch) -> bytes:
-    """The batch's pain.001 file. Reads only: downloading it again records nothing."""
-    if batch.status == BATCH_CANCELLED:
-        raise PaymentRefused(_("This batch was cancelled: its file must not go to the bank."))
-    try:
-        return sepa_file.build(transfer_file(batch))
-    except SepaFileError as exc:
-        raise PaymentRefused(_("The SEPA file cannot be made: %(problem)s", problem=exc)) from exc
-
-
-def sepa_filename(batch: PaymentBatch) -> str:
-    return f"{batch.message_id}.xml"
 
 
 def _closed(batch: PaymentBatch, doing: str) -> PaymentRefused:
