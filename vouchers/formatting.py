@@ -1,6 +1,7 @@
 """Template filters: money in euros, times in the programme's time zone, each written the
 way the reader's language writes it (English as it always was: "€1,250.00", "03 Dec 2026")."""
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from babel.dates import format_skeleton
 from babel.numbers import format_currency
 from flask import Flask, has_app_context
 from flask_babel import get_locale, gettext
+from markupsafe import Markup, escape
 
 from workflows.lifecycle import STATE_LABELS
 
@@ -18,6 +20,26 @@ from .money import format_money
 from .services.rates import format_rate
 
 DEFAULT_TIME = "%d %b %Y %H:%M"
+# A moment's day alone: local_time("%d %b %Y") in the templates.
+DATE_ONLY = "%d %b %Y"
+
+
+class LocaleText(str):
+    """Text that is written again in the language of the moment it is shown: a value made
+    before its reader's language is known (a mail's context, made before outbox.render
+    forces the recipient's). As a ``str`` it holds the text of the moment it was made (what
+    comparisons and ``in`` see); ``str()``, ``%s`` and Jinja write it afresh."""
+
+    def __new__(cls, write: Callable[..., str], *args):
+        made = super().__new__(cls, write(*args))
+        made._write, made._args = write, args
+        return made
+
+    def __str__(self) -> str:
+        return str(self._write(*self._args))
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
 
 
 def _reader_locale() -> Locale | None:
@@ -31,8 +53,10 @@ def local_time(value: datetime | None, fmt: str = DEFAULT_TIME) -> str:
         return "—"
     value = value.astimezone(programme_zone())
     locale = _reader_locale()
-    if locale is None or fmt != DEFAULT_TIME:
+    if locale is None or fmt not in (DEFAULT_TIME, DATE_ONLY):
         return value.strftime(fmt)
+    if fmt == DATE_ONLY:  # the day of that moment, as the ``day`` filter writes it
+        return day(value.date())
     return f"{format_skeleton('yMMMd', value, locale=locale)} {value:%H:%M}"
 
 

@@ -21,7 +21,7 @@ from ..services import bank_details as banking
 from ..services.budget import de_minimis_cap, de_minimis_period_start
 from ..services.organisations import FIELD_LABELS, frozen_fields, save_profile
 from .blueprint import bp
-from .forms import AidDeclarationForm, BankDetailsForm, ProfileForm, WithdrawAidForm
+from .forms_company import AidDeclarationForm, BankDetailsForm, ProfileForm, WithdrawAidForm
 
 BANK_SAVED = {
     banking.APPLIED: lazy_gettext("The bank details are saved."),

@@ -32,7 +32,7 @@ from wtforms.validators import (
 from workflows.lifecycle import STATE_LABELS, STATES
 
 from .. import voucher_types
-from ..applicant.forms import ProfileForm
+from ..applicant.forms_company import ProfileForm
 from ..fields import MoneyField, optional_id
 from ..input_checks import MAX_PAGE
 from ..models.base import MAX_ID

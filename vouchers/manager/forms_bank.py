@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length
 
-from ..applicant.forms import BankDetailsForm
+from ..applicant.forms_company import BankDetailsForm
 from ..services.organisations import MAX_REASON
 
 # Where a decision was taken, and where the manager goes back to.

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from .. import policy
-from ..applicant.forms import AidDeclarationForm, WithdrawAidForm
+from ..applicant.forms_company import AidDeclarationForm, WithdrawAidForm
 from ..applicant.profile import aid_section, bank_section, withdraw_errors
 from ..boundary import by, by_id, route, see_other
 from ..models import AidDeclaration, Organisation

@@ -21,9 +21,11 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, update
 
 from ..extensions import db
+from ..formatting import LocaleText
 from ..models import AccountToken, OutboxMessage, User
 from ..models.base import utcnow
 from . import outbox
@@ -74,14 +76,24 @@ def lifetime(purpose: str) -> timedelta:
     return timedelta(seconds=int(current_app.config.get(name, default)))
 
 
-def lifetime_text(purpose: str) -> str:
-    """How long a link works, as a person says it ("1 hour", "7 days")."""
-    seconds = int(lifetime(purpose).total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return f"{seconds} seconds"
+def lifetime_text(purpose: str) -> LocaleText:
+    """How long a link works, as a person says it ("1 hour", "7 days"), in the language
+    of the moment it is written out: a page's, or a mail's recipient's (outbox.render
+    renders under force_locale, after the caller made the context)."""
+    return LocaleText(_lifetime_words, int(lifetime(purpose).total_seconds()))
+
+
+def _lifetime_words(seconds: int) -> str:
+    if seconds >= 86400 and seconds % 86400 == 0:
+        return ngettext("%(count)s day", "%(count)s days", seconds // 86400,
+                        count=seconds // 86400)
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return ngettext("%(count)s hour", "%(count)s hours", seconds // 3600,
+                        count=seconds // 3600)
+    if seconds >= 60 and seconds % 60 == 0:
+        return ngettext("%(count)s minute", "%(count)s minutes", seconds // 60,
+                        count=seconds // 60)
+    return ngettext("%(count)s second", "%(count)s seconds", seconds, count=seconds)
 
 
 def issue(user: User, purpose: str, *, address: str = "", new_email: str | None = None,

@@ -169,7 +169,7 @@ def update_draft(application: Application, user: User, fields: Mapping[str, Any]
                               else _text(value, _(field.label), MAX_DETAIL))
     problem = types.period_problem(voucher_type, details)
     if problem:
-        raise InvalidInput(problem)
+        raise InvalidInput(_(problem))
 
     new_lines = _cost_lines(cost_lines) if cost_lines is not None else None
 

@@ -32,6 +32,7 @@ from workflows.lifecycle import AWARDED, REPORTING, UNDER_REVIEW
 
 from ..clock import local_date, today
 from ..extensions import db
+from ..formatting import LocaleText
 from ..models import Application, Assignment, Call, Programme, Review
 from . import call_money, call_specs
 from .wording import full_day
@@ -122,8 +123,11 @@ def set_deadlines(call: Call, spec) -> None:
     call_specs.write_given(call, spec, ("review_deadline", "report_due_days"))
 
 
-def day(value: date) -> str:
-    return full_day(value)
+def day(value: date) -> LocaleText:
+    """A deadline's day, "4 December 2026", written when it is shown: in the page's
+    language, or in a reminder's recipient's (the reminders make their context before
+    outbox.render forces the recipient's language)."""
+    return LocaleText(full_day, value)
 
 
 # --- what is overdue, in SQL -------------------------------------------------------------

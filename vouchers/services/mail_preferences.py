@@ -5,6 +5,7 @@ applications and reports) always go at once: vouchers/mail_kinds.py says which.
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from sqlalchemy import update
 
 from .. import mail_kinds
@@ -17,7 +18,9 @@ _NEVER_LISTED = ("digest",)
 
 
 def describe(kind: mail_kinds.MailKind) -> str:
-    return kind.about or kind.key.replace("_", " ")
+    """What ``kind`` is, in the reader's language (its ``about``; every kind listed has
+    one, the key as words is only a last resort)."""
+    return gettext(kind.about) if kind.about else kind.key.replace("_", " ")
 
 
 def kinds_for(user: User) -> tuple[list[str], list[str]]:

@@ -14,6 +14,7 @@ from email import policy as email_policy
 from email.parser import BytesParser
 
 from flask import current_app
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
@@ -74,13 +75,15 @@ def retry(message: OutboxMessage, by: User, now: datetime | None = None) -> None
 
 def kind_label(kind: str) -> str:
     """What the Mail page calls a kind; a kind no longer in the registry reads as its key."""
-    return KIND_LABELS.get(kind) or kind.replace("_", " ").capitalize()
+    label = KIND_LABELS.get(kind)
+    return _(label) if label else kind.replace("_", " ").capitalize()
 
 
-def kind_choices() -> list[tuple[str, str]]:
+def kind_choices() -> list[tuple[str, LazyString]]:
     """Every kind with its label, in the registry's order (accounts, applications,
-    messages, evaluators, digests)."""
-    return [(key, kind_label(key)) for key in mail_kinds.KINDS]
+    messages, evaluators, digests). The labels are lazy: the filter form asks for them
+    when the module is imported, and shows them in each reader's language."""
+    return [(key, LazyString(kind_label, key)) for key in mail_kinds.KINDS]
 
 
 def mailbox_page(*, status: str = "", kind: str = "", to: str = "", page: int = 1):

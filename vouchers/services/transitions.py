@@ -41,8 +41,9 @@ from . import (
     versions,
 )
 from .errors import ConcurrentChange, InvalidInput, TransitionNotAllowed
+from .lifecycle_refusals import refusal
 from .transaction import atomic
-from .wording import either, eur, in_sentence
+from .wording import eur, in_sentence
 
 # Bind parameters per statement stay well under SQLite's limit of 32,766.
 _CHUNK = 5000
@@ -77,6 +78,7 @@ def completeness_problems(application: Application) -> list[str]:
             problems.append(_("fill in %(field)s", field=in_sentence(field.label)))
     period = types.period_problem(application.voucher_type, details)
     if period:
+        period = _(period)
         problems.append(period[0].lower() + period[1:].rstrip("."))
     if voucher_type.needs_provider and application.provider_id is None:
         problems.append(_("choose a service provider"))
@@ -136,56 +138,8 @@ def _check(application: Application, trigger: str, actor: User | None, **facts) 
     try:
         _, dest = lifecycle.fire(subject, trigger)
     except TransitionRefused as exc:
-        raise TransitionNotAllowed(_refusal(str(exc), application, trigger)) from exc
+        raise TransitionNotAllowed(refusal(str(exc), application, trigger)) from exc
     return dest
-
-
-_INCOMPLETE = "The application is incomplete: "
-
-
-def _refusal(message: str, application: Application, trigger: str) -> str:
-    """The lifecycle's refusal (English: workflows/ knows no Flask) in the reader's language.
-
-    The lifecycle says why in a few known sentences; each is said again here through the
-    catalogue. One not known here (a programming error) stays as it is.
-    """
-    transition = lifecycle.TRANSITIONS_BY_TRIGGER.get(trigger)
-    if transition is None:
-        return message
-    if application.state not in transition.sources:
-        def state(s: str) -> str:
-            return in_sentence(lifecycle.STATE_LABELS.get(s, s))
-
-        return _("Not possible now: the application is %(state)s, and “%(action)s” applies "
-                 "only to applications that are %(allowed)s.", state=state(application.state),
-                 action=_(transition.label),
-                 allowed=either([state(s) for s in transition.sources]))
-    if message == f"Only {lifecycle.who_may(transition.roles, transition.owner)} may do this.":
-        who = {lifecycle.MANAGER: _("a manager"), lifecycle.EVALUATOR: _("an evaluator"),
-               lifecycle.APPLICANT: _("the applicant who owns it") if transition.owner
-               else _("an applicant")}
-        return _("Only %(who)s may do this.", who=either(
-            [who[r] for r in transition.roles if r != lifecycle.SYSTEM]))
-    if message.startswith(_INCOMPLETE) and message.endswith("."):
-        return _("The application is incomplete: %(problems)s.",
-                 problems=message[len(_INCOMPLETE):-1])
-    known = {
-        "The call is not open for submissions.": _("The call is not open for submissions."),
-        "At least one evaluator must have submitted a review before a decision.":
-            _("At least one evaluator must have submitted a review before a decision."),
-        "Give the changes you ask for.": _("Give the changes you ask for."),
-        "Give the reason for the rejection.": _("Give the reason for the rejection."),
-        "Give the reason for cancelling.": _("Give the reason for cancelling."),
-        "Give what must change in the report.": _("Give what must change in the report."),
-        "Give the reason for the reversal.": _("Give the reason for the reversal."),
-        "Give an amount greater than zero.": _("Give an amount greater than zero."),
-        "The voucher is paid once payments reach the payable amount.":
-            _("The voucher is paid once payments reach the payable amount."),
-        "The final report needs a description of the work and the actual costs.":
-            _("The final report needs a description of the work and the actual costs."),
-        "This action is not allowed now.": _("This action is not allowed now."),
-    }
-    return known.get(message, message)
 
 
 def fire(application: Application, trigger: str, actor: User | None, *, comment: str = "",
