@@ -13,7 +13,14 @@ from tests.helpers import login, logout
 from vouchers import policy
 from vouchers.extensions import db
 from vouchers.models import Assignment, ChangeRecord, Invitation, Partner, PartnerShare, User
-from vouchers.services import accounts, assignment, organisations, partner_setup, transitions
+from vouchers.services import (
+    accounts,
+    assignment,
+    organisations,
+    partner_regions,
+    partner_setup,
+    transitions,
+)
 from vouchers.services.errors import BudgetExceeded, InvalidInput, NotAllowed
 
 
@@ -103,7 +110,7 @@ def test_codes_typed_in_lower_case_are_taken_in_capitals(client, programme, lead
 def test_nuts_codes_use_el_for_greece_and_uk_for_great_britain(programme, make):
     programme.regions = programme.regions + [["GR", "Attica"], ["UK", "Scotland"]]
     db.session.commit()
-    regions, problems = partner_setup.parse_region_lines(
+    regions, problems = partner_regions.parse_region_lines(
         "GR | Attica | EL30\nGB | Scotland | UKM")
     assert problems == []
     partner = partner_setup.save_partner(
@@ -111,7 +118,7 @@ def test_nuts_codes_use_el_for_greece_and_uk_for_great_britain(programme, make):
         make.manager())
     assert [(r.country, r.nuts_code) for r in partner.regions] == [("GR", "EL30"),
                                                                     ("UK", "UKM")]
-    _, problems = partner_setup.parse_region_lines("GR | Attica | GR30")
+    _, problems = partner_regions.parse_region_lines("GR | Attica | GR30")
     assert "starts with EL" in problems[0]
 
 

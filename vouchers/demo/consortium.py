@@ -39,7 +39,8 @@ from ..services import (
     settlement,
     transitions,
 )
-from ..services.partner_setup import PartnerSpec, RegionSpec
+from ..services.partner_regions import RegionSpec
+from ..services.partner_setup import PartnerSpec
 from ..services.rates import from_eur, rate_on, to_eur
 from .consortium_cast import MEMBERS, SCENES
 from .story import Story

@@ -13,7 +13,7 @@ from ..models import Call, Programme
 from ..models.base import utcnow
 from ..models.programmes import CALL_CLOSED, CALL_OPEN, CALL_UPCOMING
 from ..navigation import nav_item
-from ..services import call_rules, call_setup
+from ..services import call_leads, call_rules, call_setup
 from ..services import calls as call_lists
 from ..services.call_specs import format_regions
 from .blueprint import bp
@@ -80,7 +80,7 @@ def _programme_first():
 
 
 @route(bp, "/calls/new", permission=policy.can_run_programme, before=_programme_first,
-       form=lambda: new_call_form(call_lists.programmes(), call_setup.lead_candidates()),
+       form=lambda: new_call_form(call_lists.programmes(), call_leads.lead_candidates()),
        render=_call_page,
        rework=lambda form: form.reworked())
 def new_call(form):
@@ -91,7 +91,7 @@ def new_call(form):
 
 @route(bp, "/calls/<int:call_id>/edit", permission=policy.can_run_programme,
        load={"call": by_id(Call)},
-       form=lambda call: edit_call_form(call, call_setup.lead_candidates(call)),
+       form=lambda call: edit_call_form(call, call_leads.lead_candidates(call)),
        render=_call_page,
        rework=lambda form: form.reworked())
 def edit_call(form, call: Call):

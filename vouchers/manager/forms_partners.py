@@ -17,13 +17,8 @@ from ..auth.forms import InviteForm
 from ..fields import MoneyField, optional_id
 from ..formatting import eur
 from ..models import CallVoucherType, Partner
-from ..services.partner_setup import (
-    LINE_EXAMPLE,
-    PartnerSpec,
-    format_region_lines,
-    parse_region_lines,
-    partner_choices,
-)
+from ..services.partner_regions import LINE_EXAMPLE, format_region_lines, parse_region_lines
+from ..services.partner_setup import PartnerSpec, partner_choices
 
 NO_PARTNER = lazy_gettext("No partner: the whole programme")
 SHARE_PREFIX = "share_"

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
 from ..models import Call
 from .call_specs import KEEP
 from .deadlines import CallSpec as _DeadlinesSpec
@@ -24,7 +26,8 @@ def parse_months(text: str) -> tuple[list[int], list[str]]:
     months, problems = [], []
     for part in parts:
         if not part.isascii() or not part.isdigit():
-            problems.append(f"“{part}” is not a number of months; write them like 6, 24.")
+            problems.append(_("“%(part)s” is not a number of months; write them like 6, 24.",
+                              part=part))
         else:
             months.append(int(part))
     return (sorted(set(months)), problems) if not problems else ([], problems)
@@ -34,13 +37,14 @@ def months_problems(months: Any) -> list[str]:
     """The problems of a list of follow-up months, one sentence each."""
     if not isinstance(months, list | tuple) or any(
             isinstance(m, bool) or not isinstance(m, int) for m in months):
-        return ["The follow-up months must be whole numbers, such as 6, 24."]
+        return [_("The follow-up months must be whole numbers, such as 6, 24.")]
     if any(not LEAST_MONTHS <= m <= MOST_MONTHS for m in months):
-        return [f"A follow-up comes {LEAST_MONTHS} to {MOST_MONTHS} months after the payment."]
+        return [_("A follow-up comes %(least)s to %(most)s months after the payment.",
+                  least=LEAST_MONTHS, most=MOST_MONTHS)]
     if len(set(months)) != len(months):
-        return ["Give each follow-up month once."]
+        return [_("Give each follow-up month once.")]
     if len(months) > MOST_FOLLOW_UPS:
-        return [f"At most {MOST_FOLLOW_UPS} follow-up surveys per voucher."]
+        return [_("At most %(most)s follow-up surveys per voucher.", most=MOST_FOLLOW_UPS)]
     return []
 
 

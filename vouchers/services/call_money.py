@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
 from ..extensions import db
@@ -45,12 +46,12 @@ def money_problems(spec: call_specs.CallSpec) -> list[str]:
                               or not share.is_finite()
                               or not LEAST_ADVANCE <= share <= MOST_ADVANCE
                               or rate(share) != share):
-        problems.append("The advance must be from 1% to 99% of the award, with at most two "
-                        "decimals of a percent, or left empty for no advance.")
+        problems.append(_("The advance must be from 1% to 99% of the award, with at most "
+                          "two decimals of a percent, or left empty for no advance."))
     returns = getattr(spec, "zero_report_returns_quota", True)
     if not isinstance(returns, bool):
-        problems.append("Say whether a voucher closed on a report with no eligible costs "
-                        "gives its quota place back (yes or no).")
+        problems.append(_("Say whether a voucher closed on a report with no eligible costs "
+                          "gives its quota place back (yes or no)."))
     return problems
 
 
@@ -71,8 +72,8 @@ def advance_problems(call: Call, spec: call_specs.CallSpec) -> list[str]:
     open_batch = db.session.scalar(select(exists().where(
         b.call_id == call.id, b.status == BATCH_PREPARED)))
     if paid or open_batch:
-        return ["Advances of this call were already paid or are in a payment file awaiting "
-                "execution, so its advance share can no longer change."]
+        return [_("Advances of this call were already paid or are in a payment file "
+                  "awaiting execution, so its advance share can no longer change.")]
     return []
 
 

@@ -17,9 +17,9 @@ commit.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, update
-
-from workflows import lifecycle
 
 from .. import policy, voucher_types
 from ..extensions import db
@@ -36,22 +36,21 @@ from ..models import (
     Review,
     User,
 )
-from ..money import CENT, ZERO, format_eur
+from ..money import CENT, ZERO
 from . import scoring
 from .call_follow_up import CallSpec, follow_up_problems, set_follow_up
+from .call_leads import lead_problems
 from .call_money import advance_problems, money_problems, set_money
 from .call_specs import (  # noqa: F401 - the specs and limits are the set-up's API too
     CODE_MAX,
     MAX_SCORE_SCALE,
     CriterionSpec,
-    SetupRefused,
     VoucherTypeSpec,
     call_problems,
     clean_regions,
     end_problems,
     normalise_code,
     rate,
-    refuse_if,
     sizes_in_order,
     weight,
     write_given,
@@ -66,12 +65,14 @@ from .programme_setup import (  # noqa: F401 - programmes are set up here too
     refresh_eligibility,
     update_programme,
 )
+from .setup_checks import SetupRefused, refuse_if
 from .transaction import atomic
+from .wording import eur
 
 
 def _code_clash(code: str) -> dict[str, str]:
     # Two managers chose the same code at the same moment: the unique index decides.
-    return {"uq_calls_code": f"Another call already uses the code {code}."}
+    return {"uq_calls_code": _("Another call already uses the code %(code)s.", code=code)}
 
 
 # Calls --------------------------------------------------------------------------------
@@ -86,21 +87,22 @@ def _code_taken(code: str, except_call: Call | None = None) -> bool:
 
 def create_call(programme: Programme | int, spec: CallSpec, by: User) -> Call:
     """A new call of ``programme`` (or the programme of that id) offering ``spec``'s types."""
-    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), _(NOT_ALLOWED))
     if not isinstance(programme, Programme):
         programme = db.session.get(Programme, programme)
         if programme is None:
-            raise InvalidInput("That programme does not exist (any more); choose another.")
+            raise InvalidInput(_("That programme does not exist (any more); choose "
+                                 "another."))
     problems = (call_problems(spec) + money_problems(spec)
                 + deadline_problems(spec, programme) + follow_up_problems(spec))
     code = normalise_code(spec.code)
     if code and _code_taken(code):
-        problems.append(f"Another call already uses the code {code}.")
+        problems.append(_("Another call already uses the code %(code)s.", code=code))
     if any(c.id is not None for t in spec.types for c in t.criteria):
-        problems.append("A new call cannot reuse another call's criteria.")
+        problems.append(_("A new call cannot reuse another call's criteria."))
     refuse_if(problems)
     with atomic(clashes=_code_clash(code)):
-        refuse_if(_lead_problems(spec.lead_evaluator_id, None))
+        refuse_if(lead_problems(spec.lead_evaluator_id, None))
         call = Call(code=code, title=spec.title.strip(), description=spec.description.strip(),
                     opens_at=spec.opens_at, closes_at=spec.closes_at)
         _set_rules(call, spec)
@@ -115,26 +117,6 @@ def create_call(programme: Programme | int, spec: CallSpec, by: User) -> Call:
         # After the programme's lock: a change of its end made meanwhile counts.
         refuse_if(end_problems(spec, last_day(programme)))
     return call
-
-
-def lead_candidates(call: Call | None = None) -> list[User]:
-    """Who may be named a call's lead evaluator: the enabled evaluators, and the call's
-    present lead even if since disabled (so that saving the call keeps them)."""
-    where = User.enabled.is_(True)
-    if call is not None and call.lead_evaluator_id is not None:
-        where = where | (User.id == call.lead_evaluator_id)
-    return list(db.session.scalars(
-        select(User).where(User.role == lifecycle.EVALUATOR, where).order_by(User.name, User.id)
-    ))
-
-
-def _lead_problems(lead_id: int | None, present: int | None) -> list[str]:
-    if lead_id is None or lead_id == present:
-        return []
-    lead = db.session.get(User, lead_id)
-    if lead is None or lead.role != lifecycle.EVALUATOR or not lead.enabled:
-        return ["The lead evaluator must be an evaluator whose account is active."]
-    return []
 
 
 def _set_rules(call: Call, spec: CallSpec) -> None:
@@ -203,31 +185,32 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
     the criteria, weights or scale a submitted review was scored against (renaming a
     criterion is fine); changing the code once references were issued with it.
     """
-    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), _(NOT_ALLOWED))
     # The rules of the form first: the checks against the database assume them.
     refuse_if(call_problems(spec) + money_problems(spec)
               + deadline_problems(spec, call.programme) + follow_up_problems(spec))
     code = normalise_code(spec.code)
     # Checked under the write lock: an award or a review landing a moment ago counts.
     with atomic(clashes=_code_clash(code)):
-        problems = _lead_problems(spec.lead_evaluator_id, call.lead_evaluator_id)
+        problems = lead_problems(spec.lead_evaluator_id, call.lead_evaluator_id)
         problems.extend(advance_problems(call, spec))
         eligibility_before = eligibility_settings(call)
         share_before = call.divergence_share
         if code != normalise_code(call.code):
             if _code_taken(code, except_call=call):
-                problems.append(f"Another call already uses the code {code}.")
+                problems.append(_("Another call already uses the code %(code)s.", code=code))
             elif db.session.scalar(select(func.count(Application.id))
                                    .where(Application.call_id == call.id)):
-                problems.append(f"Applications to this call already carry references starting "
-                                f"with {call.code}; the code cannot change.")
+                problems.append(_("Applications to this call already carry references "
+                                  "starting with %(code)s; the code cannot change.",
+                                  code=call.code))
         wanted = {t.voucher_type: t for t in spec.types}
         for cvt in call.voucher_types:
             t = wanted.get(cvt.voucher_type)
             if t is None:
                 if _application_count(cvt):
-                    problems.append(f"{cvt.label} vouchers already have applications; they "
-                                    "cannot be taken out of the call.")
+                    problems.append(_("%(type)s vouchers already have applications; they "
+                                      "cannot be taken out of the call.", type=_(cvt.label)))
                 continue
             # The row locked first (as partner_setup does before summing the shares), so
             # no share can be saved between the sum read below and the write. (The
@@ -237,8 +220,8 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
             problems.extend(_criteria_problems(cvt, t))
         for t in spec.types:
             if call.voucher_type(t.voucher_type) is None and any(c.id for c in t.criteria):
-                problems.append(f"{VOUCHER_TYPE_LABELS[t.voucher_type]}: a new voucher type "
-                                "cannot reuse another type's criteria.")
+                problems.append(_("%(type)s: a new voucher type cannot reuse another type's "
+                                  "criteria.", type=_(VOUCHER_TYPE_LABELS[t.voucher_type])))
         refuse_if(problems)
         call.code = code
         call.title = spec.title.strip()
@@ -276,19 +259,27 @@ def update_call(call: Call, spec: CallSpec, by: User) -> Call:
 
 def _budget_problems(cvt: CallVoucherType, t: VoucherTypeSpec) -> list[str]:
     problems = []
+    label = _(cvt.label)
     if t.envelope is not None and t.envelope < cvt.committed:
-        problems.append(f"{cvt.label}: €{cvt.committed:,.2f} is already committed to awarded "
-                        f"vouchers; the envelope cannot be lower than that.")
+        problems.append(_("%(type)s: %(amount)s is already committed to awarded vouchers; "
+                          "the envelope cannot be lower than that.", type=label,
+                          amount=eur(cvt.committed)))
     problems.extend(_share_problems(cvt, t))
     if t.quota is not None and t.quota < cvt.awarded_count:
-        problems.append(f"{cvt.label}: {cvt.awarded_count} vouchers are already awarded; the "
-                        f"quota cannot be lower than {cvt.awarded_count}.")
+        # Both English forms are the sentence it always was ("1 vouchers"; pages and tests
+        # read it); the catalogues give each language its own singular.
+        problems.append(ngettext("%(type)s: %(num)s vouchers are already awarded; the quota "
+                                 "cannot be lower than %(num)s.",
+                                 "%(type)s: %(num)s vouchers are already awarded; the quota "
+                                 "cannot be lower than %(num)s.",
+                                 cvt.awarded_count, type=label))
     # The final payment of every voucher is its actual costs times this rate: changing it
     # after an award would change what is owed on vouchers already granted, even paid.
     if (t.funding_rate is not None and rate(t.funding_rate) != cvt.funding_rate
             and _voucher_count(cvt)):
-        problems.append(f"{cvt.label}: vouchers were already awarded at "
-                        f"{cvt.funding_rate * 100:.0f}%; the funding rate cannot change.")
+        awarded_at = f"{cvt.funding_rate * 100:.0f}"
+        problems.append(_("%(type)s: vouchers were already awarded at %(rate)s%%; the "
+                          "funding rate cannot change.", type=label, rate=awarded_at))
     return problems
 
 
@@ -315,9 +306,10 @@ def _share_problems(cvt: CallVoucherType, t: VoucherTypeSpec) -> list[str]:
     total = sum((envelope for _, envelope in rows), ZERO)
     if t.envelope is None or t.envelope >= total:
         return []
-    each = ", ".join(f"{name} {format_eur(envelope)}" for name, envelope in rows)
-    return [f"{cvt.label}: the partners' shares of the envelope total {format_eur(total)} "
-            f"({each}); the envelope cannot be lower than that. Lower the shares first."]
+    each = ", ".join(f"{name} {eur(envelope)}" for name, envelope in rows)
+    return [_("%(type)s: the partners' shares of the envelope total %(total)s (%(each)s); the "
+              "envelope cannot be lower than that. Lower the shares first.",
+              type=_(cvt.label), total=eur(total), each=each)]
 
 
 def _voucher_count(cvt: CallVoucherType) -> int:
@@ -334,7 +326,8 @@ def _criteria_problems(cvt: CallVoucherType, t: VoucherTypeSpec) -> list[str]:
     problems = []
     unknown = [c for c in t.criteria if c.id is not None and c.id not in existing]
     if unknown:
-        problems.append(f"{cvt.label}: a criterion was not found; reload the page.")
+        problems.append(_("%(type)s: a criterion was not found; reload the page.",
+                          type=_(cvt.label)))
         return problems
     if not _review_count(cvt):
         return problems
@@ -346,8 +339,9 @@ def _criteria_problems(cvt: CallVoucherType, t: VoucherTypeSpec) -> list[str]:
         or any(existing[i].weight != w for i, w in kept.items())
     )
     if changed:
-        problems.append(f"{cvt.label}: reviews were scored against these criteria; their "
-                        "weights, their number and the scale can no longer change.")
+        problems.append(_("%(type)s: reviews were scored against these criteria; their "
+                          "weights, their number and the scale can no longer change.",
+                          type=_(cvt.label)))
     return problems
 
 
@@ -366,7 +360,8 @@ def _set_envelope_and_quota(cvt: CallVoucherType, t: VoucherTypeSpec) -> None:
     if result.rowcount != 1:
         # An award landed after the checks above; explain with the figures it left.
         raise SetupRefused(_budget_problems(cvt, t) or [
-            f"{cvt.label}: the awards changed while you edited; reload and try again."
+            _("%(type)s: the awards changed while you edited; reload and try again.",
+              type=_(cvt.label))
         ])
 
 

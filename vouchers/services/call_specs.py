@@ -12,14 +12,17 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from flask_babel import gettext as _
+
 from .. import voucher_types
 from ..clock import local_date
 from ..countries import COUNTRY_ALIASES, VALID_COUNTRIES
+from ..i18n import N_
 from ..models import COMPANY_SIZES, VOUCHER_TYPE_LABELS, VOUCHER_TYPES
 from ..models.programmes import DIVERGENCE_SHARE, SME_SIZES, SUPPORT_CAP
 from ..money import CENT, MAX_MONEY
-from ..text import clean_line
-from .errors import InvalidInput
+from .setup_checks import capital, checked_line, percent
+from .wording import long_day, number
 
 CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]*")
 CODE_MAX = 20  # references are CODE-TT-NNNNN in a 30-character column
@@ -27,25 +30,11 @@ MAX_SCORE_SCALE = 100
 MAX_WEIGHT = Decimal("9999.99")  # Numeric(6, 2)
 RATE_STEP = Decimal("0.0001")  # Numeric(5, 4)
 WEIGHT_STEP = Decimal("0.01")
-NAME_MAX = 200
 COUNTRY_PATTERN = re.compile(r"[A-Za-z]{2}")
 # More applications or vouchers per SME than any call allows; keeps within the column.
 MAX_LIMIT = 100_000
 LEAST_DIVERGENCE = Decimal("0.01")
 REGION_EXAMPLE = "ES Catalonia"
-
-
-class SetupRefused(InvalidInput):
-    """One or more set-up rules broken; ``problems`` lists each as a sentence."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__(" ".join(problems))
-        self.problems = problems
-
-    @property
-    def message(self) -> str:
-        # One problem a line: the pages list them (see manager/calls.py).
-        return "\n".join(self.problems)
 
 
 @dataclass
@@ -129,23 +118,6 @@ def write_given(call, spec: CallSpec, names: tuple[str, ...]) -> None:
             setattr(call, name, value)
 
 
-def checked_line(value: str, label: str, problems: list[str], missing: str) -> str:
-    """A name or title cleaned (text.clean_line); its problem, if any, noted."""
-    if not (value or "").strip():
-        problems.append(missing)
-        return ""
-    try:
-        return clean_line(value, label, NAME_MAX)
-    except InvalidInput as exc:
-        problems.append(exc.message)
-        return ""
-
-
-def refuse_if(problems: list[str]) -> None:
-    if problems:
-        raise SetupRefused(problems)
-
-
 def normalise_code(code: str) -> str:
     return (code or "").strip().upper()
 
@@ -156,72 +128,82 @@ def call_problems(spec: CallSpec) -> list[str]:
     problems = []
     code = normalise_code(spec.code)
     if not code:
-        problems.append("Give the call a code.")
+        problems.append(_("Give the call a code."))
     elif len(code) > CODE_MAX or not CODE_PATTERN.fullmatch(code):
-        problems.append(f"The call code may hold up to {CODE_MAX} letters, digits, dashes "
-                        "and underscores.")
-    checked_line(spec.title, "the call's title", problems, "Give the call a title.")
+        problems.append(_("The call code may hold up to %(most)s letters, digits, dashes "
+                          "and underscores.", most=number(CODE_MAX)))
+    checked_line(spec.title, _("the call's title"), problems, _("Give the call a title."))
     if spec.opens_at is None or spec.closes_at is None:
-        problems.append("Say when the call opens and closes.")
+        problems.append(_("Say when the call opens and closes."))
     elif spec.opens_at.tzinfo is None or spec.closes_at.tzinfo is None:
         raise ValueError("naive datetime given; the call window is kept in UTC")
     elif spec.closes_at <= spec.opens_at:
-        problems.append("The call must close after it opens.")
+        problems.append(_("The call must close after it opens."))
     seen = set()
     for t in spec.types:
         if t.voucher_type not in VOUCHER_TYPES:
-            problems.append(f"There is no {t.voucher_type!r} voucher type.")
+            problems.append(_("There is no %(code)s voucher type.",
+                              code=repr(t.voucher_type)))
             continue
         if t.voucher_type in seen:
-            problems.append(f"{VOUCHER_TYPE_LABELS[t.voucher_type]} vouchers appear twice.")
+            problems.append(_("%(type)s vouchers appear twice.",
+                              type=_(VOUCHER_TYPE_LABELS[t.voucher_type])))
             continue
         seen.add(t.voucher_type)
         problems.extend(_type_problems(t))
     if not spec.types:
-        problems.append("Offer at least one voucher type.")
+        problems.append(_("Offer at least one voucher type."))
     problems.extend(rules_problems(spec))
     return problems
 
 
 def _type_problems(t: VoucherTypeSpec) -> list[str]:
-    label = VOUCHER_TYPE_LABELS[t.voucher_type]
+    # The type's label starts each sentence, translated (as the form's headings show it).
+    label = _(VOUCHER_TYPE_LABELS[t.voucher_type])
     problems = []
     if t.quota is None or t.quota < 0:
-        problems.append(f"{label}: the quota cannot be negative.")
+        problems.append(_("%(type)s: the quota cannot be negative.", type=label))
     if t.max_amount is None or t.max_amount <= 0:
-        problems.append(f"{label}: the maximum amount must be more than zero.")
+        problems.append(_("%(type)s: the maximum amount must be more than zero.", type=label))
     elif t.max_amount > MAX_MONEY:
-        problems.append(f"{label}: the maximum amount is too large.")
+        problems.append(_("%(type)s: the maximum amount is too large.", type=label))
     if t.funding_rate is None or not 0 < t.funding_rate <= 1:
-        problems.append(f"{label}: the funding rate must be more than 0% and at most 100%.")
+        problems.append(_("%(type)s: the funding rate must be more than 0%% and at most "
+                          "100%%.", type=label))
     elif rate(t.funding_rate) == 0:
         # Kept to a hundredth of a percent: a smaller rate would be stored as 0%.
-        problems.append(f"{label}: a funding rate of {(t.funding_rate * 100).normalize():f}% "
-                        f"rounds to 0%; the smallest rate is {(RATE_STEP * 100).normalize():f}%.")
+        problems.append(_("%(type)s: a funding rate of %(rate)s%% rounds to 0%%; the smallest "
+                          "rate is %(least)s%%.", type=label,
+                          rate=percent(t.funding_rate * 100), least=percent(RATE_STEP * 100)))
     if t.envelope is None or t.envelope < 0:
-        problems.append(f"{label}: the envelope cannot be negative.")
+        problems.append(_("%(type)s: the envelope cannot be negative.", type=label))
     elif t.envelope > MAX_MONEY:
-        problems.append(f"{label}: the envelope is too large.")
+        problems.append(_("%(type)s: the envelope is too large.", type=label))
     if t.score_scale is None or not 1 <= t.score_scale <= MAX_SCORE_SCALE:
-        problems.append(f"{label}: scores run from 0 to a maximum between 1 and "
-                        f"{MAX_SCORE_SCALE}.")
+        problems.append(_("%(type)s: scores run from 0 to a maximum between 1 and "
+                          "%(most)s.", type=label, most=number(MAX_SCORE_SCALE)))
     if not t.criteria:
-        problems.append(f"{label}: give at least one scoring criterion.")
+        problems.append(_("%(type)s: give at least one scoring criterion.", type=label))
     names = set()
     for c in t.criteria:
-        name = checked_line(c.name, f"{label}: the name of a criterion", problems,
-                     f"{label}: every criterion needs a name.")
+        name = checked_line(c.name, _("%(type)s: the name of a criterion", type=label),
+                            problems, _("%(type)s: every criterion needs a name.", type=label))
         if name and name.lower() in names:
-            problems.append(f"{label}: the criterion {name!r} appears twice.")
+            problems.append(_("%(type)s: the criterion %(criterion)s appears twice.",
+                              type=label, criterion=repr(name)))
         names.add(name.lower())
+        # The name as the manager typed it, quoted ('Impact'); none yet: "a criterion".
+        named = repr(name or _("a criterion"))
         if c.weight is None or weight(c.weight) <= 0:
-            problems.append(f"{label}: the weight of {name or 'a criterion'!r} must be more "
-                            "than zero.")
+            problems.append(_("%(type)s: the weight of %(criterion)s must be more than zero.",
+                              type=label, criterion=named))
         elif c.weight > MAX_WEIGHT:
-            problems.append(f"{label}: the weight of {name!r} is too large.")
+            problems.append(_("%(type)s: the weight of %(criterion)s is too large.",
+                              type=label, criterion=repr(name)))
         if c.minimum is not None and not _on_scale(c.minimum, t.score_scale, whole=True):
-            problems.append(f"{label}: the minimum score of {name or 'a criterion'!r} must be "
-                            f"a whole number from 0 to {t.score_scale}.")
+            problems.append(_("%(type)s: the minimum score of %(criterion)s must be a whole "
+                              "number from 0 to %(scale)s.", type=label, criterion=named,
+                              scale=t.score_scale))
     problems.extend(_type_rule_problems(t, label))
     return problems
 
@@ -239,14 +221,16 @@ def _on_scale(value, scale, *, whole: bool = False) -> bool:
 def _type_rule_problems(t: VoucherTypeSpec, label: str) -> list[str]:
     problems = []
     if t.provider_other_region and not voucher_types.get(t.voucher_type).needs_provider:
-        problems.append(f"{label} vouchers name no service provider: the provider cannot be "
-                        "required to be in another region.")
+        problems.append(_("%(type)s vouchers name no service provider: the provider cannot "
+                          "be required to be in another region.", type=label))
     for kind in t.required_attachments or ():
         if kind not in voucher_types.ATTACHMENT_KINDS:
-            problems.append(f"{label}: there is no kind of attachment {kind!r}.")
+            problems.append(_("%(type)s: there is no kind of attachment %(kind)s.",
+                              type=label, kind=repr(kind)))
     if t.threshold is not None and not _on_scale(t.threshold, t.score_scale):
-        problems.append(f"{label}: the threshold must be from 0 to {t.score_scale} (the "
-                        "highest score), with at most two decimals.")
+        problems.append(_("%(type)s: the threshold must be from 0 to %(scale)s (the highest "
+                          "score), with at most two decimals.", type=label,
+                          scale=t.score_scale))
     return problems
 
 
@@ -259,45 +243,49 @@ def rules_problems(spec: CallSpec) -> list[str]:
     if spec.eligible_regions is not None:
         clean_regions(spec.eligible_regions, problems)
         if not spec.eligible_regions:
-            problems.append("Name at least one eligible region, or leave the list empty for "
-                            "the programme's partner regions.")
+            problems.append(_("Name at least one eligible region, or leave the list empty "
+                              "for the programme's partner regions."))
     sizes = spec.allowed_sizes or []
     unknown = [s for s in sizes if s not in COMPANY_SIZES]
     if unknown:
-        problems.append(f"There is no enterprise size {unknown[0]!r}.")
+        problems.append(_("There is no enterprise size %(size)s.", size=repr(unknown[0])))
     elif not sizes:
-        problems.append("Allow at least one enterprise size.")
-    for value, what in ((spec.max_applications_per_type,
-                         "The number of applications per SME and voucher type"),
-                        (spec.max_vouchers_per_sme, "The number of vouchers per SME")):
+        problems.append(_("Allow at least one enterprise size."))
+    for value, wrong in ((spec.max_applications_per_type,
+                          N_("The number of applications per SME and voucher type must be "
+                             "from 1 to %(most)s, or left empty for no limit.")),
+                         (spec.max_vouchers_per_sme,
+                          N_("The number of vouchers per SME must be from 1 to %(most)s, or "
+                             "left empty for no limit."))):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or not 1 <= value <= MAX_LIMIT):
-            problems.append(f"{what} must be from 1 to {MAX_LIMIT:,}, or left empty for no "
-                            "limit.")
+            problems.append(_(wrong, most=number(MAX_LIMIT)))
     cap = spec.support_cap
     if cap is not None and (not cap.is_finite() or cap <= 0 or cap > MAX_MONEY
                             or cap != cap.quantize(CENT)):
-        problems.append("The support cap per SME must be an amount in cents above zero, or "
-                        "left empty for no cap.")
+        problems.append(_("The support cap per SME must be an amount in cents above zero, "
+                          "or left empty for no cap."))
     ends = spec.implementation_ends_on
     if ends is not None and spec.closes_at is not None and spec.closes_at.tzinfo is not None:
         closes = local_date(spec.closes_at)
         if ends < closes:
-            problems.append(f"The implementation period cannot end ({ends:%d %B %Y}) before "
-                            f"the call closes ({closes:%d %B %Y}).")
+            problems.append(_("The implementation period cannot end (%(ends)s) before the "
+                              "call closes (%(closes)s).", ends=long_day(ends),
+                              closes=long_day(closes)))
     share = spec.divergence_share
     if (share is None or not share.is_finite() or not LEAST_DIVERGENCE <= share <= 1
             or rate(share) != share):
-        problems.append("The divergence share must be from 1% to 100% of the scale, with at "
-                        "most two decimals of a percent.")
+        problems.append(_("The divergence share must be from 1% to 100% of the scale, with "
+                          "at most two decimals of a percent."))
     return problems
 
 
 def end_problems(spec: CallSpec, programme_ends_on: date) -> list[str]:
     ends = spec.implementation_ends_on
     if ends is not None and ends > programme_ends_on:
-        return [f"The implementation period cannot end ({ends:%d %B %Y}) after the programme "
-                f"ends ({programme_ends_on:%d %B %Y})."]
+        return [_("The implementation period cannot end (%(ends)s) after the programme ends "
+                  "(%(programme_ends)s).", ends=long_day(ends),
+                  programme_ends=long_day(programme_ends_on))]
     return []
 
 
@@ -316,9 +304,10 @@ def clean_regions(pairs, problems: list[str]) -> list[list[str]]:
     cleaned: list[list[str]] = []
     for i, pair in enumerate(pairs, 1):
         if not isinstance(pair, list | tuple) or len(pair) != 2:
-            problems.append(f"Region {i} is not a country and a region.")
+            problems.append(_("Region %(number)s is not a country and a region.", number=i))
             continue
-        region = _region(str(pair[0]), str(pair[1]), f"region {i}", problems, cleaned)
+        region = _region(str(pair[0]), str(pair[1]), _("region %(number)s", number=i),
+                         problems, cleaned)
         if region:
             cleaned.append(region)
     return cleaned
@@ -326,25 +315,29 @@ def clean_regions(pairs, problems: list[str]) -> list[list[str]]:
 
 def _region(country: str, name: str, where: str, problems: list[str],
             seen: list[list[str]]) -> list[str] | None:
+    """``where`` ("region 2", "line 3") comes translated, in lower case."""
     country = country.strip()
+    at = capital(where)
     # Checked before upper-casing: "ß".upper() is "SS".
     if not COUNTRY_PATTERN.fullmatch(country):
-        problems.append(f"{where[0].upper()}{where[1:]}: start with the two-letter country "
-                        f"code, then the region, as in “{REGION_EXAMPLE}”.")
+        problems.append(_("%(where)s: start with the two-letter country code, then the "
+                          "region, as in “%(example)s”.", where=at, example=REGION_EXAMPLE))
         return None
     country = COUNTRY_ALIASES.get(country.upper(), country.upper())
     if country not in VALID_COUNTRIES:
-        problems.append(f"{where[0].upper()}{where[1:]}: {country} is not a country code; "
-                        f"use the two letters of the country, as in “{REGION_EXAMPLE}”.")
+        problems.append(_("%(where)s: %(country)s is not a country code; use the two letters "
+                          "of the country, as in “%(example)s”.", where=at, country=country,
+                          example=REGION_EXAMPLE))
         return None
     name = " ".join((name or "").split())
-    name = checked_line(name, f"the region's name ({where})", problems,
-                        f"{where[0].upper()}{where[1:]}: give the region's name after "
-                        f"{country}, as in “{REGION_EXAMPLE}”.")
+    name = checked_line(name, _("the region's name (%(where)s)", where=where), problems,
+                        _("%(where)s: give the region's name after %(country)s, as in "
+                          "“%(example)s”.", where=at, country=country, example=REGION_EXAMPLE))
     if not name:
         return None
     if any(region_key(c, r) == region_key(country, name) for c, r in seen):
-        problems.append(f"{where[0].upper()}{where[1:]}: {country} {name} is listed twice.")
+        problems.append(_("%(where)s: %(country)s %(region)s is listed twice.", where=at,
+                          country=country, region=name))
         return None
     return [country, name]
 
@@ -353,11 +346,12 @@ def parse_regions(text: str) -> tuple[list[list[str]] | None, list[str]]:
     """The regions of a text area, one "CC Region" a line; None when it is left empty."""
     problems: list[str] = []
     regions: list[list[str]] = []
-    for number, line in enumerate((text or "").splitlines(), 1):
+    for line_number, line in enumerate((text or "").splitlines(), 1):
         if not line.strip():
             continue
         country, *name = line.split(None, 1)
-        region = _region(country, "".join(name), f"line {number}", problems, regions)
+        region = _region(country, "".join(name), _("line %(number)s", number=line_number),
+                         problems, regions)
         if region:
             regions.append(region)
     return (regions or None), problems

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -32,15 +33,16 @@ from workflows.lifecycle import UNDER_REVIEW
 from .. import policy
 from ..clock import local_date
 from ..extensions import db
+from ..i18n import DEFAULT, current_language
 from ..models import Application, CallVoucherType, Partner, PartnerShare, User
 from ..models.base import utcnow
-from ..money import ZERO, format_eur
+from ..money import ZERO
 from . import ranking, transitions, undertaking
 from .errors import ConcurrentChange, DomainError, NotAllowed
 from .ranking import Entry
 from .transaction import atomic
 from .undertaking import Standing
-from .wording import N_, in_sentence
+from .wording import N_, eur, in_sentence
 
 AWARD, WAITLIST, REJECT, NONE = "award", "waitlist", "reject", "none"
 CHANGED = N_("The ranking changed since the proposal was made (%(what)s); recompute it.")
@@ -59,6 +61,8 @@ class Line:
     entry: Entry
     action: str
     amount: Decimal | None = None
+    # In English, whoever looks: a record and part of the fingerprint (see walk). A page
+    # shows Proposal.why(line), the same in its reader's language.
     reason: str = ""
 
     @property
@@ -83,10 +87,11 @@ class Line:
 
     @property
     def label(self) -> str:
+        """English; the page translates it (and apply's refusal, through in_sentence)."""
         if self.action == WAITLIST and not self.applies:
-            return "Stays on the waitlist"
-        return {AWARD: "Award", WAITLIST: "Waitlist", REJECT: "Reject",
-                NONE: "No proposal"}[self.action]
+            return N_("Stays on the waitlist")
+        return {AWARD: N_("Award"), WAITLIST: N_("Waitlist"), REJECT: N_("Reject"),
+                NONE: N_("No proposal")}[self.action]
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,27 @@ class Proposal:
     quota_left: int
     # committed|awarded_count;id.version,... : lets a refused confirmation say what changed.
     basis: str
+    # When propose walked the whole ranking; None for another walk (see why).
+    ranked_at: datetime | None = field(default=None, compare=False)
+
+    @cached_property
+    def _said(self) -> dict[int, Line]:
+        """The same walk in the reader's language, by application id (once per page)."""
+        if self.ranked_at is None or current_language() == DEFAULT:
+            return {}
+        resources = _Resources(self.cvt, self.ranked_at)
+        return {line.application.id: line for line in (
+            _line(entry, resources) for entry in ranking.ranked(self.cvt, self.ranked_at))}
+
+    def why(self, line: Line) -> str:
+        """``line``'s reason as a page shows it: in the reader's language. The reason kept
+        is English (a record, and part of the fingerprint), so a proposal walked by
+        propose is walked again in the page's language; should that walk have come out
+        otherwise for the line (a decision made meanwhile), the English reason is shown."""
+        said = self._said.get(line.application.id)
+        if said is None or (said.action, said.amount) != (line.action, line.amount):
+            return line.reason
+        return said.reason
 
     def _with(self, action: str) -> list[Line]:
         return [line for line in self.lines if line.action == action]
@@ -165,17 +191,17 @@ class _Resources:
     def problems(self, entry: Entry, amount: Decimal) -> list[str]:
         problems = []
         if self.quota < 1:
-            label = entry.application.call_voucher_type.label.lower()
-            problems.append(f"The quota is used up (no {label} voucher left to award).")
+            problems.append(_("The quota is used up (no %(type)s voucher left to award).",
+                              type=in_sentence(entry.application.call_voucher_type.label)))
         if amount > self.envelope:
-            problems.append(f"The envelope has {format_eur(max(self.envelope, ZERO))} left; "
-                            f"this award needs {format_eur(amount)}.")
+            problems.append(_("The envelope has %(left)s left; this award needs %(amount)s.",
+                              left=eur(max(self.envelope, ZERO)), amount=eur(amount)))
         share = self.shares.get(entry.application.partner_id)
         if share is not None and amount > share[1]:
             name, left = share
-            problems.append(f"The partner's share is used up: {name} has "
-                            f"{format_eur(max(left, ZERO))} of its share left; this award "
-                            f"needs {format_eur(amount)}.")
+            problems.append(_("The partner's share is used up: %(partner)s has %(left)s of "
+                              "its share left; this award needs %(amount)s.", partner=name,
+                              left=eur(max(left, ZERO)), amount=eur(amount)))
         organisation_id = entry.application.organisation_id
         for code, message in undertaking.limit_problems(
                 self.call, self.standing(organisation_id), amount):
@@ -199,23 +225,28 @@ def _line(entry: Entry, resources: _Resources) -> Line:
     blocking = entry.static_blocking
     if blocking:
         rules = "; ".join(f"{r.label}: {r.reason}" for r in blocking)
-        return Line(entry, NONE, reason=f"Not eligible without an exception ({rules}).")
+        return Line(entry, NONE, reason=_("Not eligible without an exception (%(rules)s).",
+                                          rules=rules))
     if entry.threshold_problems:
-        return Line(entry, REJECT, reason="Below the call's threshold: "
-                                          + " ".join(entry.threshold_problems))
+        return Line(entry, REJECT, reason=_("Below the call's threshold: %(problems)s",
+                                            problems=" ".join(entry.threshold_problems)))
     cvt = entry.application.call_voucher_type
     amount = min(entry.application.requested_amount, cvt.max_amount)
     problems = resources.problems(entry, amount)
     if problems:
-        return Line(entry, WAITLIST, amount, reason="Does not fit: " + " ".join(problems))
+        return Line(entry, WAITLIST, amount, reason=_("Does not fit: %(problems)s",
+                                                      problems=" ".join(problems)))
     resources.take(entry, amount)
-    capped = (" (capped at the type's maximum)"
-              if amount < entry.application.requested_amount else "")
-    return Line(entry, AWARD, amount, reason=f"Fits: {format_eur(amount)}{capped}.")
+    if amount < entry.application.requested_amount:
+        return Line(entry, AWARD, amount, reason=_(
+            "Fits: %(amount)s (capped at the type's maximum).", amount=eur(amount)))
+    return Line(entry, AWARD, amount, reason=_("Fits: %(amount)s.", amount=eur(amount)))
 
 
-def walk(cvt: CallVoucherType, entries: list[Entry], now: datetime) -> Proposal:
-    """The greedy walk over ``entries`` (in rank order) with what the type has left."""
+def walk(cvt: CallVoucherType, entries: list[Entry], now: datetime, *,
+         ranked: bool = False) -> Proposal:
+    """The greedy walk over ``entries`` (in rank order) with what the type has left;
+    ``ranked``: the entries are the whole ranking at ``now`` (propose)."""
     resources = _Resources(cvt, now)
     envelope_left, quota_left = resources.envelope, resources.quota
     # A line's reason is a record (the decision's reason, its audit comment, the rejection
@@ -225,14 +256,14 @@ def walk(cvt: CallVoucherType, entries: list[Entry], now: datetime) -> Proposal:
     return Proposal(cvt=cvt, lines=lines, envelope_left=envelope_left, quota_left=quota_left,
                     fingerprint=_fingerprint(cvt, lines, resources.standings,
                                              resources.shares_at_start),
-                    basis=_basis(cvt, entries))
+                    basis=_basis(cvt, entries), ranked_at=now if ranked else None)
 
 
 def propose(cvt: CallVoucherType, now: datetime | None = None) -> Proposal:
     """The funding line the ranking gives now; nothing is written."""
     now = now or utcnow()
     with force_locale("en"):  # the reasons are records: see walk
-        return walk(cvt, ranking.ranked(cvt, now), now)
+        return walk(cvt, ranking.ranked(cvt, now), now, ranked=True)
 
 
 def _fingerprint(cvt: CallVoucherType, lines: tuple[Line, ...],
@@ -251,7 +282,7 @@ def _fingerprint(cvt: CallVoucherType, lines: tuple[Line, ...],
                    line.reason] for line in lines],
         "standings": sorted([org, s.vouchers, s.support, s.de_minimis]
                             for org, s in standings.items()),
-        "shares": sorted([pid, left] for pid, (_, left) in shares.items()),
+        "shares": sorted([pid, left] for pid, (_name, left) in shares.items()),
     }
     text = json.dumps(material, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
@@ -266,29 +297,33 @@ def what_changed(before: str | None, proposal: Proposal) -> str:
     """In words, how the proposal recomputed now differs from the one whose basis the
     manager saw (or a general phrase when the basis is missing or unreadable)."""
     try:
-        figures, _, ids = (before or "").partition(";")
+        figures, _sep, ids = (before or "").partition(";")
         committed, count = figures.split("|")
         old = dict(item.split(".") for item in ids.split(",") if item)
         old_ids = {int(k): int(v) for k, v in old.items()}
         committed, count = Decimal(committed), int(count)
     except (ValueError, ArithmeticError):
-        return "another decision, a withdrawal, a review or an exception since"
+        return _("another decision, a withdrawal, a review or an exception since")
+    # Said to the manager whose confirmation is refused, in their language.
     cvt = proposal.cvt
     changes = []
     if committed != cvt.committed or count != cvt.awarded_count:
-        changes.append(f"the type's awards changed: {format_eur(cvt.committed)} committed and "
-                       f"{cvt.awarded_count} awarded, was {format_eur(committed)} and {count}")
+        changes.append(_("the type's awards changed: %(committed)s committed and %(count)s "
+                         "awarded, was %(was_committed)s and %(was_count)s",
+                         committed=eur(cvt.committed), count=cvt.awarded_count,
+                         was_committed=eur(committed), was_count=count))
     now = {line.application.id: line.application for line in proposal.lines}
     moved = [a.reference for i, a in now.items() if i in old_ids and old_ids[i] != a.version]
     entered = [a.reference for i, a in now.items() if i not in old_ids]
     left = len([i for i in old_ids if i not in now])
     if moved:
-        changes.append("changed: " + ", ".join(moved[:5]))
+        changes.append(_("changed: %(references)s", references=", ".join(moved[:5])))
     if entered:
-        changes.append("newly ranked: " + ", ".join(entered[:5]))
+        changes.append(_("newly ranked: %(references)s", references=", ".join(entered[:5])))
     if left:
-        changes.append(f"{left} no longer in the ranking")
-    return "; ".join(changes) or "an exception, a limit or a standing changed"
+        changes.append(ngettext("%(num)s no longer in the ranking",
+                                "%(num)s no longer in the ranking", left))
+    return "; ".join(changes) or _("an exception, a limit or a standing changed")
 
 
 def lock_for_decision(cvt: CallVoucherType, applications) -> None:

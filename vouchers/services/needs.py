@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
 from sqlalchemy import and_, case, exists, func, not_, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -104,6 +106,8 @@ def _proposals() -> ColumnElement[bool]:
 @dataclass(frozen=True)
 class Need:
     key: str
+    # Both translated where they are shown (lazy_gettext): the filter's option, and the
+    # dashboard's line and the managers' digest, each in its reader's language.
     label: str  # the applications table's filter
     heading: str  # the dashboard's line
     where: Callable[[], ColumnElement[bool]]
@@ -111,36 +115,38 @@ class Need:
 
 # In the order the dashboard lists them: evaluation first, then decisions, then vouchers.
 NEEDS: dict[str, Need] = {n.key: n for n in (
-    Need("short_of_evaluators", "Short of evaluators", "Applications short of evaluators",
-         _short_of_evaluators),
-    Need("conflicts", "Declared conflict of interest",
-         "Applications with a declared conflict of interest", _conflicts),
-    Need("divergent", "Divergent scores", "Divergent scores",
+    Need("short_of_evaluators", lazy_gettext("Short of evaluators"),
+         lazy_gettext("Applications short of evaluators"), _short_of_evaluators),
+    Need("conflicts", lazy_gettext("Declared conflict of interest"),
+         lazy_gettext("Applications with a declared conflict of interest"), _conflicts),
+    Need("divergent", lazy_gettext("Divergent scores"), lazy_gettext("Divergent scores"),
          lambda: and_(_A.divergent.is_(True), _A.state.in_((UNDER_REVIEW, WAITLISTED)))),
-    Need("consensus_missing", "Divergent scores, no consensus yet",
-         "Divergent scores without a consensus", _consensus_missing),
-    Need("fails_rules", "Fails an eligibility rule", "Applications failing an eligibility rule",
+    Need("consensus_missing", lazy_gettext("Divergent scores, no consensus yet"),
+         lazy_gettext("Divergent scores without a consensus"), _consensus_missing),
+    Need("fails_rules", lazy_gettext("Fails an eligibility rule"),
+         lazy_gettext("Applications failing an eligibility rule"),
          lambda: and_(_A.fails_rules.is_(True), _A.state.not_in(sorted(FINAL_STATES)))),
-    Need("reports", "Final report to check", "Final reports to check",
+    Need("reports", lazy_gettext("Final report to check"), lazy_gettext("Final reports to check"),
          lambda: _A.state == REPORT_SUBMITTED),
     # The same condition as the dashboard's count: an advance or a final payment due.
-    Need("payments_due", "Payment due", "Payments due", money_due.payment_due),
+    Need("payments_due", lazy_gettext("Payment due"), lazy_gettext("Payments due"),
+         money_due.payment_due),
     # Overdue (services/deadlines.py): listed on the dashboard only when there are some.
-    Need("reviews_overdue", "Review overdue", "Applications with a review overdue",
-         deadlines.review_overdue),
-    Need("reports_overdue", "Final report overdue", "Final reports overdue",
-         deadlines.report_overdue),
+    Need("reviews_overdue", lazy_gettext("Review overdue"),
+         lazy_gettext("Applications with a review overdue"), deadlines.review_overdue),
+    Need("reports_overdue", lazy_gettext("Final report overdue"),
+         lazy_gettext("Final reports overdue"), deadlines.report_overdue),
     # The applicant wrote last in the application's thread (services/messages.py).
-    Need("messages", "Message awaiting an answer", "Messages from applicants awaiting an answer",
-         _unanswered),
+    Need("messages", lazy_gettext("Message awaiting an answer"),
+         lazy_gettext("Messages from applicants awaiting an answer"), _unanswered),
 )}
 # Listed first on the dashboard, and only when there are some.
 OVERDUE = ("messages", "reviews_overdue", "reports_overdue")
 # Where the dashboard puts the per-type lines (funding line, reserve list) among the needs.
 _BEFORE_PER_TYPE = ("short_of_evaluators", "conflicts", "divergent", "consensus_missing",
                     "fails_rules")
-PROPOSALS_HEADING = "Funding line to propose and confirm"
-RESERVE_HEADING = "Money returned, reserve list waiting"
+PROPOSALS_HEADING = lazy_gettext("Funding line to propose and confirm")
+RESERVE_HEADING = lazy_gettext("Money returned, reserve list waiting")
 RESERVE_ANCHOR = "reserve-offers"
 
 
@@ -152,6 +158,8 @@ def condition(key: str) -> ColumnElement[bool]:
 @dataclass(frozen=True)
 class ActionItem:
     key: str  # a key of NEEDS, "proposals" or "reserve"
+    # Lazy: written in the language of the page or e-mail that shows it (the managers'
+    # digest is gathered once and rendered for each manager in their own language).
     heading: str
     count: int
     # Where the count links to: a URL endpoint and its arguments (the page draws the link).
@@ -212,9 +220,14 @@ def _table(call: Call, key: str, count: int) -> ActionItem:
 def _per_type(key: str, heading: str, counts: dict[str, int], endpoint: str,
               args: Callable[[str], dict[str, Any]]) -> list[ActionItem]:
     """One line per voucher type that has something, in the registry's order of types."""
-    return [ActionItem(key, f"{heading} · {voucher_types.label(vt)}", counts[vt], endpoint,
+    return [ActionItem(key, LazyString(_type_heading, heading, vt), counts[vt], endpoint,
                        args(vt), vt)
             for vt in sorted(counts, key=_type_order) if counts[vt]]
+
+
+def _type_heading(heading: str, voucher_type: str) -> str:
+    """"Funding line to propose and confirm · Travel", in the reader's language."""
+    return f"{heading} · {gettext(voucher_types.label(voucher_type))}"
 
 
 def _type_order(voucher_type: str) -> tuple[int, str]:

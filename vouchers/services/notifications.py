@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -180,8 +181,9 @@ def payment_made(payment: Payment) -> None:
         item = db.session.get(BatchItem, payment.batch_item_id)
         iban = item.iban if item is not None else None
     iban = iban or application.organisation.iban
+    # The kind's label in the recipient's language: the mail is rendered in it.
     _tell_applicant("payment_made", application, payment=payment,
-                    kind_label=KIND_LABELS.get(payment.kind, payment.kind),
+                    kind_label=lazy_gettext(KIND_LABELS.get(payment.kind, payment.kind)),
                     iban=masked_iban(iban))
 
 

@@ -34,13 +34,19 @@ from .errors import InvalidInput
 from .transaction import atomic
 from .wording import N_
 
+# English here, translated where the profile form shows them (applicant/forms.py).
 SIZE_LABELS = {
-    "micro": "Micro (fewer than 10 staff, turnover up to €2 million)",
-    "small": "Small (fewer than 50 staff, turnover up to €10 million)",
-    "medium": "Medium (fewer than 250 staff, turnover up to €50 million)",
-    "large": "Large (250 staff or more, or turnover above €50 million)",
+    "micro": N_("Micro (fewer than 10 staff, turnover up to €2 million)"),
+    "small": N_("Small (fewer than 50 staff, turnover up to €10 million)"),
+    "medium": N_("Medium (fewer than 250 staff, turnover up to €50 million)"),
+    "large": N_("Large (250 staff or more, or turnover above €50 million)"),
 }
-SECTOR_LABELS = {s: s.replace("_", " ").capitalize() for s in SECTORS}
+_SECTOR_NAMES = {
+    "biotech": N_("Biotech"), "medtech": N_("Medtech"), "digital_health": N_("Digital health"),
+    "nutrition": N_("Nutrition"), "pharma": N_("Pharma"), "diagnostics": N_("Diagnostics"),
+}
+# In the models' order; a sector added there without a name here fails at import.
+SECTOR_LABELS = {s: _SECTOR_NAMES[s] for s in SECTORS}
 MAX_REASON = 2000
 REGISTRY_NUMBER_UNIQUE = "uq_organisations_registry_number"
 # How a correction is filed among the change records.
@@ -53,7 +59,8 @@ FIELD_LABELS = {
 }
 # Corrections made before de minimis aid was declared aid by aid, with its date, changed
 # one undated figure; the history still shows them.
-HISTORY_LABELS = {**FIELD_LABELS, "de_minimis_declared": "de minimis aid received (undated)"}
+HISTORY_LABELS = {**FIELD_LABELS,
+                  "de_minimis_declared": N_("de minimis aid received (undated)")}
 # What an applicant may no longer change once the company has submitted an application.
 FROZEN_FIELDS = {name: FIELD_LABELS[name] for name in (
     "legal_name", "registry_number", "country", "region")}
@@ -354,11 +361,12 @@ def company_record(organisation: Organisation) -> CompanyRecord:
     ).all()
     corrections, aid_changes = [], []
     for r in records:
-        by = r.actor.name if r.actor else "(a deleted account)"
+        # The page's words in its reader's language; the records keep theirs.
+        by = r.actor.name if r.actor else _("(a deleted account)")
         if r.action == CORRECT:
             corrections.append(Correction(
                 at=r.at, by=by, reason=r.reason,
-                changes=[(label, *r.changes[name]) for name, label in HISTORY_LABELS.items()
+                changes=[(_(label), *r.changes[name]) for name, label in HISTORY_LABELS.items()
                          if name in r.changes]))
             continue
         withdrawn = r.action == aid.WITHDRAW

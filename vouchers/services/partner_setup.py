@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from workflows.lifecycle import EVALUATOR, MANAGER
@@ -24,6 +25,7 @@ from .. import policy
 from ..countries import COUNTRY_ALIASES, VALID_COUNTRIES
 from ..currencies import currency_problem
 from ..extensions import db
+from ..i18n import N_
 from ..models import (
     Application,
     Call,
@@ -35,29 +37,22 @@ from ..models import (
     Programme,
     User,
 )
-from ..money import MAX_MONEY, ZERO, format_eur
+from ..money import MAX_MONEY, ZERO
 from ..policy_partners import region_key_of
 from . import partners as placement
 from .accounts import record_change
-from .call_specs import REGION_EXAMPLE, SetupRefused, checked_line, region_key
+from .call_specs import REGION_EXAMPLE, region_key
 from .errors import InvalidInput
+from .partner_regions import RegionSpec
+from .setup_checks import SetupRefused, checked_line
 from .transaction import atomic
+from .wording import eur
 
-NOT_ALLOWED = "Only the lead partner's managers set up the consortium."
+NOT_ALLOWED = N_("Only the lead partner's managers set up the consortium.")
 REGION_UNIQUE = "uq_partner_regions_region"
 NAME_UNIQUE = "uq_partners_programme_name"
 ONE_LEAD = "uq_partners_one_lead"
 # NUTS writes Greece as EL and the United Kingdom as UK (the programme's UK, ISO's GB).
-NUTS_COUNTRY = {"GR": "EL", "GB": "UK"}
-NUTS_PATTERN = re.compile(r"[A-Z]{2}[A-Z0-9]{1,3}")
-LINE_EXAMPLE = "ES | Catalonia | ES51"
-
-
-@dataclass
-class RegionSpec:
-    country: str
-    region: str
-    nuts_code: str
 
 
 @dataclass
@@ -123,56 +118,6 @@ def partner_choices() -> list[tuple[int, str]]:
     return [(pid, f"{programme}: {name}") for pid, programme, name in rows]
 
 
-def format_region_lines(partner: Partner | None) -> str:
-    return "\n".join(f"{r.country} | {r.region} | {r.nuts_code}"
-                     for r in (partner.regions if partner else ()))
-
-
-# --- the regions' text area ----------------------------------------------------------
-
-
-def parse_region_lines(text: str) -> tuple[list[RegionSpec], list[str]]:
-    """The regions of a text area, one "CC | Region name | NUTS code" a line; each line's
-    problem noted (the country, the NUTS code that must start with it, a line twice)."""
-    regions: list[RegionSpec] = []
-    problems: list[str] = []
-    for number, line in enumerate((text or "").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"Regions, line {number}"
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) != 3:
-            problems.append(f"{where}: write the country, the region's name and its NUTS "
-                            f"code separated by |, as in “{LINE_EXAMPLE}”.")
-            continue
-        # Codes are written in capitals; "es" or "eur" typed in a hurry mean the same.
-        country, name, nuts = parts[0].upper(), " ".join(parts[1].split()), parts[2].upper()
-        if not re.fullmatch(r"[A-Z]{2}", country):
-            problems.append(f"{where}: give the country as two capital letters, as in "
-                            f"“{LINE_EXAMPLE}”.")
-            continue
-        country = COUNTRY_ALIASES.get(country, country)
-        if country not in VALID_COUNTRIES:
-            hint = " (Greece is GR; its NUTS codes start with EL)" if country == "EL" else ""
-            problems.append(f"{where}: {country} is not a country code{hint}.")
-            continue
-        name = checked_line(name, f"the region's name ({where.lower()})", problems,
-                            f"{where}: give the region's name after {country}.")
-        if not name:
-            continue
-        prefix = NUTS_COUNTRY.get(country, country)
-        if not NUTS_PATTERN.fullmatch(nuts) or not nuts.startswith(prefix):
-            problems.append(f"{where}: the NUTS code of a region of {country} has 3 to 5 "
-                            f"letters and digits and starts with {prefix} (as {prefix}1 or "
-                            f"{prefix}12); “{nuts or 'nothing'}” does not.")
-            continue
-        if any(region_key(r.country, r.region) == region_key(country, name) for r in regions):
-            problems.append(f"{where}: {country} {name} is listed twice.")
-            continue
-        regions.append(RegionSpec(country, name, nuts))
-    return regions, problems
-
-
 # --- writing -------------------------------------------------------------------------
 
 
@@ -180,13 +125,13 @@ def save_partner(programme: Programme, spec: PartnerSpec, by: User,
                  partner: Partner | None = None) -> Partner:
     """Add a partner to ``programme`` (or save ``partner``): its name, country, currency,
     lead flag, regions and shares; SetupRefused lists every problem found."""
-    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), _(NOT_ALLOWED))
     if partner is not None and partner.programme_id != programme.id:
-        raise InvalidInput("This partner belongs to another programme.")
-    taken = f"The programme already has a partner named {spec.name.strip()}."
-    clash = ("One of these regions was just given to another partner; reload the page "
-             "to see who covers it.")
-    lead = "Another manager just made another partner the lead; reload the page."
+        raise InvalidInput(_("This partner belongs to another programme."))
+    taken = _("The programme already has a partner named %(name)s.", name=spec.name.strip())
+    clash = _("One of these regions was just given to another partner; reload the page to "
+              "see who covers it.")
+    lead = _("Another manager just made another partner the lead; reload the page.")
     with atomic(clashes={NAME_UNIQUE: taken, REGION_UNIQUE: clash, ONE_LEAD: lead}):
         problems: list[str] = []
         fields = _fields(programme, spec, partner, problems)
@@ -220,14 +165,15 @@ def save_partner(programme: Programme, spec: PartnerSpec, by: User,
 
 def _fields(programme: Programme, spec: PartnerSpec, partner: Partner | None,
             problems: list[str]) -> dict:
-    name = checked_line(spec.name, "the partner's name", problems, "Give the partner's name.")
+    name = checked_line(spec.name, _("the partner's name"), problems,
+                        _("Give the partner's name."))
     country = (spec.country or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", country):
-        problems.append("Give the partner's country as two capital letters, as in ES.")
+        problems.append(_("Give the partner's country as two capital letters, as in ES."))
     else:
         country = COUNTRY_ALIASES.get(country, country)
         if country not in VALID_COUNTRIES:
-            problems.append(f"{country} is not a country code.")
+            problems.append(_("%(country)s is not a country code.", country=country))
     currency = (spec.currency or "").strip().upper()
     problem = currency_problem(currency)
     if problem:
@@ -235,14 +181,15 @@ def _fields(programme: Programme, spec: PartnerSpec, partner: Partner | None,
     if name and db.session.scalar(select(Partner.id).where(
             Partner.programme_id == programme.id, Partner.name == name,
             Partner.id != (partner.id if partner else 0))):
-        problems.append(f"The programme already has a partner named {name}.")
+        problems.append(_("The programme already has a partner named %(name)s.", name=name))
     if spec.is_lead:
         lead = db.session.scalar(select(Partner).where(
             Partner.programme_id == programme.id, Partner.is_lead.is_(True),
             Partner.id != (partner.id if partner else 0)))
         if lead is not None:
-            problems.append(f"{lead.name} is already the lead partner of {programme.name}, "
-                            "and a programme has one lead partner: untick it there first.")
+            problems.append(_("%(partner)s is already the lead partner of %(programme)s, and "
+                              "a programme has one lead partner: untick it there first.",
+                              partner=lead.name, programme=programme.name))
     return {"name": name, "country": country, "currency": currency,
             "is_lead": bool(spec.is_lead)}
 
@@ -254,8 +201,9 @@ def _region_problems(programme: Programme, regions: list[RegionSpec],
     for r in regions:
         label = f"{r.country} {r.region}"
         if region_key(r.country, r.region) not in ours:
-            problems.append(f"{label} is not one of the programme's regions: add it to the "
-                            f"programme first (Edit the programme; as “{REGION_EXAMPLE}”).")
+            problems.append(_("%(region)s is not one of the programme's regions: add it to "
+                              "the programme first (Edit the programme; as “%(example)s”).",
+                              region=label, example=REGION_EXAMPLE))
             continue
         other = db.session.scalar(
             select(Partner).join(PartnerRegion, PartnerRegion.partner_id == Partner.id)
@@ -264,8 +212,9 @@ def _region_problems(programme: Programme, regions: list[RegionSpec],
                    PartnerRegion.region_key == region_key_of(r.region),
                    Partner.id != (partner.id if partner else 0)))
         if other is not None:
-            problems.append(f"{label} is already a region of {other.name}; a region belongs "
-                            "to one partner: take it out there first.")
+            problems.append(_("%(region)s is already a region of %(partner)s; a region "
+                              "belongs to one partner: take it out there first.",
+                              region=label, partner=other.name))
     return problems
 
 
@@ -321,29 +270,31 @@ def _share_problems(types: dict[int, CallVoucherType], shares: dict[int, Decimal
     for cvt_id, amount in shares.items():
         cvt = types.get(cvt_id)
         if cvt is None:
-            problems.append("A share names a voucher type that is not of this programme.")
+            problems.append(_("A share names a voucher type that is not of this programme."))
             continue
-        label = f"{cvt.call.code} {cvt.label}"
+        label = f"{cvt.call.code} {_(cvt.label)}"
         if amount is None:
             # No share of its own (or no longer): its vouchers' money stays in the type's
             # envelope, which the ledger keeps whatever the shares say.
             continue
         if amount < 0 or amount > MAX_MONEY:
-            problems.append(f"{label}: give the share as an amount of euros from 0.")
+            problems.append(_("%(type)s: give the share as an amount of euros from 0.",
+                              type=label))
             continue
         held = own[cvt_id].committed if cvt_id in own else (
             _held(partner.id, cvt_id) if partner else ZERO)
         if amount < held:
-            problems.append(f"{label}: the partner's vouchers already hold {format_eur(held)}"
-                            f"; the share cannot be less.")
+            problems.append(_("%(type)s: the partner's vouchers already hold %(held)s; the "
+                              "share cannot be less.", type=label, held=eur(held)))
         others = db.session.scalar(select(func.sum(PartnerShare.envelope)).where(
             PartnerShare.call_voucher_type_id == cvt_id,
             PartnerShare.partner_id != (partner.id if partner else 0))) or ZERO
         if others + amount > cvt.envelope:
-            problems.append(
-                f"{label}: the partners' shares would total {format_eur(others + amount)}, "
-                f"more than the envelope of {format_eur(cvt.envelope)} "
-                f"({format_eur(max(cvt.envelope - others, ZERO))} is left for this partner).")
+            problems.append(_(
+                "%(type)s: the partners' shares would total %(total)s, more than the envelope "
+                "of %(envelope)s (%(left)s is left for this partner).", type=label,
+                total=eur(others + amount), envelope=eur(cvt.envelope),
+                left=eur(max(cvt.envelope - others, ZERO))))
     return problems
 
 
@@ -375,15 +326,16 @@ def _described(partner: Partner) -> dict[str, str]:
 def set_user_partner(user: User, partner_id: int | None, by: User) -> None:
     """Say which partner a manager or an evaluator works for (None: the whole programme,
     for a manager); kept as a ChangeRecord."""
-    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), _(NOT_ALLOWED))
     if user.role not in (MANAGER, EVALUATOR):
-        raise InvalidInput("Only managers and evaluators work for a partner.")
+        raise InvalidInput(_("Only managers and evaluators work for a partner."))
     partner = db.session.get(Partner, partner_id) if partner_id is not None else None
     if partner_id is not None and partner is None:
-        raise InvalidInput("Choose one of the programme's partners, or none.")
+        raise InvalidInput(_("Choose one of the programme's partners, or none."))
     if user.partner_id == partner_id:
-        raise InvalidInput(f"{user.name} already works for "
-                           f"{partner.name if partner else 'no partner'}.")
+        raise InvalidInput(
+            _("%(user)s already works for %(partner)s.", user=user.name, partner=partner.name)
+            if partner else _("%(user)s already works for no partner.", user=user.name))
     old = db.session.get(Partner, user.partner_id) if user.partner_id else None
     with atomic():
         user.partner_id = partner_id

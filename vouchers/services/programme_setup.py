@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from exports import sepa_file
@@ -19,15 +20,17 @@ from exports import sepa_file
 from .. import identifiers, policy
 from ..clock import local_date
 from ..extensions import db
+from ..i18n import N_
 from ..models import RATE_RULES, Call, CallVoucherType, Programme, User
 from ..money import MAX_MONEY
-from ..text import clean_line
 from . import eligibility
-from .call_specs import SetupRefused, checked_line, clean_regions, refuse_if
+from .call_specs import clean_regions
 from .errors import InvalidInput
+from .setup_checks import SetupRefused, checked_line, clean_name, refuse_if
 from .transaction import atomic
+from .wording import eur, long_day
 
-NOT_ALLOWED = "Only a programme manager sets up programmes and calls."
+NOT_ALLOWED = N_("Only a programme manager sets up programmes and calls.")
 # The columns' sizes; the SEPA file's names hold 70 characters.
 DEBTOR_NAME_MAX, AUTHORITY_MAX = 70, 200
 ACCOUNT_FIELDS = ("debtor_name", "debtor_iban", "debtor_bic", "granting_authority")
@@ -39,14 +42,14 @@ def _account(fields: dict[str, str | None], programme: Programme | None,
     each problem noted. The IBAN and BIC are checked with schwifty (exports/sepa_file.py)
     and kept in their compact form. The account may stay empty (no SEPA file can be made
     until it is given); a name or an IBAN alone is not an account."""
+    # (exports/sepa_file.py knows no Flask: its refusals of an IBAN or a BIC stay English.)
     checks = {
-        "debtor_name": lambda v: clean_line(v, "the account's name", DEBTOR_NAME_MAX,
-                                            required=False),
+        "debtor_name": lambda v: clean_name(v, _("the account's name"), DEBTOR_NAME_MAX),
         "debtor_iban": lambda v: sepa_file.clean_iban(v, "The programme's IBAN")
         if v.strip() else "",
         "debtor_bic": lambda v: sepa_file.clean_bic(v, "The programme's BIC"),
-        "granting_authority": lambda v: clean_line(v, "the granting authority",
-                                                   AUTHORITY_MAX, required=False),
+        "granting_authority": lambda v: clean_name(v, _("the granting authority"),
+                                                   AUTHORITY_MAX),
     }
     cleaned: dict[str, str] = {}
     for name, check in checks.items():
@@ -63,36 +66,37 @@ def _account(fields: dict[str, str | None], programme: Programme | None,
                                    else getattr(programme, f, ""))
                        for f in ("debtor_name", "debtor_iban", "debtor_bic"))
     if bool((name or "").strip()) != bool((iban or "").strip()) or (bic and not iban):
-        problems.append("The programme's bank account needs both the account's name and its "
-                        "IBAN (the BIC is optional); or leave all three empty.")
+        problems.append(_("The programme's bank account needs both the account's name and "
+                          "its IBAN (the BIC is optional); or leave all three empty."))
     elif bic and iban and not problems:
         try:  # the bank's BIC must be of the account's country, as for a company's account
             identifiers.bic(bic, iban)
         except identifiers.IdentifierError as exc:
-            problems.append(f"The programme's BIC: {exc}")
+            problems.append(_("The programme's BIC: %(problem)s", problem=exc))
     return cleaned
 
 
 def _problems(name: str, funder: str, total_budget: Decimal | None, starts_on: date | None,
               ends_on: date | None, regions: list[list[str]]) -> tuple[list[str], list]:
     problems: list[str] = []
-    checked_line(name, "the programme's name", problems, "Give the programme a name.")
-    checked_line(funder, "the funder's name", problems, "Name the programme's funder.")
+    checked_line(name, _("the programme's name"), problems, _("Give the programme a name."))
+    checked_line(funder, _("the funder's name"), problems, _("Name the programme's funder."))
     if total_budget is None or total_budget < 0:
-        problems.append("The total budget cannot be negative.")
+        problems.append(_("The total budget cannot be negative."))
     elif total_budget > MAX_MONEY:
-        problems.append("The total budget is too large.")
+        problems.append(_("The total budget is too large."))
     if starts_on is None or ends_on is None:
-        problems.append("Say when the programme starts and ends.")
+        problems.append(_("Say when the programme starts and ends."))
     elif ends_on <= starts_on:
-        problems.append("The programme must end after it starts.")
+        problems.append(_("The programme must end after it starts."))
     return problems, clean_regions(regions or [], problems)
 
 
 def _check_rate_rule(rate_rule: str, problems: list[str]) -> None:
     if rate_rule not in RATE_RULES:
-        problems.append("Choose which month's InforEuro rate converts the partners' amounts: "
-                        "the month of the partner report's submission or of the payment.")
+        problems.append(_("Choose which month's InforEuro rate converts the partners' "
+                          "amounts: the month of the partner report's submission or of the "
+                          "payment."))
 
 
 def create_programme(by: User, *, name: str, funder: str, total_budget: Decimal,
@@ -100,7 +104,7 @@ def create_programme(by: User, *, name: str, funder: str, total_budget: Decimal,
                      regions: list[list[str]] | None = None, debtor_name: str = "",
                      debtor_iban: str = "", debtor_bic: str = "",
                      granting_authority: str = "", rate_rule: str = "submission") -> Programme:
-    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), _(NOT_ALLOWED))
     problems, regions = _problems(name, funder, total_budget, starts_on, ends_on, regions)
     _check_rate_rule(rate_rule, problems)
     account = _account({"debtor_name": debtor_name, "debtor_iban": debtor_iban,
@@ -125,7 +129,7 @@ def update_programme(programme: Programme, by: User, *, name: str, funder: str,
     envelopes, an end before a call closes or before a call's implementation period ends.
     The account fields, the granting authority and the rate rule left None stay as they
     are."""
-    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), _(NOT_ALLOWED))
     problems, regions = _problems(name, funder, total_budget, starts_on, ends_on, regions)
     if rate_rule is not None:
         _check_rate_rule(rate_rule, problems)
@@ -142,12 +146,13 @@ def update_programme(programme: Programme, by: User, *, name: str, funder: str,
             .execution_options(populate_existing=True)))
         for call in calls:
             if ends_on < local_date(call.closes_at):
-                problems.append(f"Call {call.code} closes on {local_date(call.closes_at):%d %B %Y}"
-                                "; the programme cannot end before that.")
+                problems.append(_("Call %(code)s closes on %(day)s; the programme cannot end "
+                                  "before that.", code=call.code,
+                                  day=long_day(local_date(call.closes_at))))
             elif call.implementation_ends_on and ends_on < call.implementation_ends_on:
-                problems.append(f"The activities of call {call.code} may run until "
-                                f"{call.implementation_ends_on:%d %B %Y}; the programme cannot "
-                                "end before that.")
+                problems.append(_("The activities of call %(code)s may run until %(day)s; the "
+                                  "programme cannot end before that.", code=call.code,
+                                  day=long_day(call.implementation_ends_on)))
         refuse_if(problems)
         # Only the calls that read them: a call naming its own regions is not affected.
         regions_changed = [list(r) for r in programme.regions or []] != regions
@@ -197,8 +202,9 @@ def check_programme_budget(programme: Programme) -> None:
     )
     if promised > programme.total_budget:
         raise SetupRefused([
-            f"The envelopes of the calls of {programme.name} would add up to "
-            f"€{promised:,.2f}, more than its budget of €{programme.total_budget:,.2f}."
+            _("The envelopes of the calls of %(programme)s would add up to %(promised)s, more "
+              "than its budget of %(budget)s.", programme=programme.name,
+              promised=eur(promised), budget=eur(programme.total_budget))
         ])
 
 

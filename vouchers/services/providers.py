@@ -10,19 +10,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from .. import policy
 from ..extensions import db
+from ..i18n import N_
 from ..models import Application, ServiceProvider, User
-from .call_specs import SetupRefused, checked_line
+from .setup_checks import SetupRefused, checked_line
 from .transaction import atomic
 
 COUNTRY_PATTERN = re.compile(r"[A-Z]{2}")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # Shown as a link: only web addresses, never javascript: or data: URLs.
 WEBSITE_PATTERN = re.compile(r"https?://[^\s/]+\.[^\s]+$", re.IGNORECASE)
-NOT_ALLOWED = "Only a programme manager keeps the provider catalogue."
+NOT_ALLOWED = N_("Only a programme manager keeps the provider catalogue.")
 
 
 @dataclass
@@ -58,17 +60,19 @@ def catalogue() -> list[CatalogueEntry]:
 def provider_problems(spec: ProviderSpec, except_provider: ServiceProvider | None = None
                       ) -> list[str]:
     problems: list[str] = []
-    name = checked_line(spec.name, "the provider's name", problems, "Give the provider's name.")
+    name = checked_line(spec.name, _("the provider's name"), problems,
+                        _("Give the provider's name."))
     country = (spec.country or "").strip().upper()
     if not COUNTRY_PATTERN.fullmatch(country):
-        problems.append("Give the country as a two-letter code, such as DE or NL.")
-    checked_line(spec.region, "the provider's region", problems, "Give the provider's region.")
+        problems.append(_("Give the country as a two-letter code, such as DE or NL."))
+    checked_line(spec.region, _("the provider's region"), problems,
+                 _("Give the provider's region."))
     website = (spec.website or "").strip()
     if website and not WEBSITE_PATTERN.match(website):
-        problems.append("The website must be a full address starting with https://.")
+        problems.append(_("The website must be a full address starting with https://."))
     email = (spec.email or "").strip()
     if email and not EMAIL_PATTERN.fullmatch(email):
-        problems.append(f"{email!r} is not an e-mail address.")
+        problems.append(_("%(email)s is not an e-mail address.", email=repr(email)))
     if name and COUNTRY_PATTERN.fullmatch(country):
         query = select(ServiceProvider.name).where(
             func.lower(ServiceProvider.name) == name.lower(), ServiceProvider.country == country
@@ -77,13 +81,14 @@ def provider_problems(spec: ProviderSpec, except_provider: ServiceProvider | Non
             query = query.where(ServiceProvider.id != except_provider.id)
         existing = db.session.scalar(query.limit(1))
         if existing is not None:
-            problems.append(f"{existing} ({country}) is already in the catalogue.")
+            problems.append(_("%(provider)s (%(country)s) is already in the catalogue.",
+                              provider=existing, country=country))
     return problems
 
 
 def _check(spec: ProviderSpec, by: User, except_provider: ServiceProvider | None = None
            ) -> None:
-    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), _(NOT_ALLOWED))
     problems = provider_problems(spec, except_provider)
     if problems:
         raise SetupRefused(problems)
@@ -115,6 +120,6 @@ def update_provider(provider: ServiceProvider, spec: ProviderSpec, by: User) -> 
 
 def set_provider_active(provider: ServiceProvider, active: bool, by: User) -> None:
     """Deactivated providers leave applicants' choices but stay on existing applications."""
-    policy.ensure(policy.can_run_programme(by), NOT_ALLOWED)
+    policy.ensure(policy.can_run_programme(by), _(NOT_ALLOWED))
     with atomic():
         provider.active = active

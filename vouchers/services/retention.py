@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from workflows.lifecycle import APPLICANT, DRAFT, FINAL_STATES, MANAGER
@@ -106,22 +107,27 @@ def retention_of(organisation: Organisation) -> Retention:
     years = setting("RETENTION_YEARS")
     after_activity = end_of_year_after(activity, years)
     aided = paid or last_grant is not None
+    # The explanation is said in the language of the page that asks (the manager's company
+    # page, the applicant's "My data"); the purge runs as a command, in English.
     if last_grant is not None:
         base = max(d for d in (last_movement, last_grant) if d is not None)
         from_aid = end_of_year_after(base, setting("DE_MINIMIS_RETENTION_YEARS"))
-        why = (f"de minimis aid: {setting('DE_MINIMIS_RETENTION_YEARS')} years after "
-               f"{base.year}")
+        why = _("de minimis aid: %(years)s years after %(year)s",
+                years=setting("DE_MINIMIS_RETENTION_YEARS"), year=base.year)
     elif last_movement is not None:
         from_aid = end_of_year_after(last_movement, years)
-        why = f"last payment in {last_movement.year}: {years} years after it"
+        why = _("last payment in %(year)s: %(years)s years after it", year=last_movement.year,
+                years=years)
     else:
         from_aid = None
-        why = f"no aid received: {years} years after its last activity ({activity.year})"
+        why = _("no aid received: %(years)s years after its last activity (%(year)s)",
+                years=years, year=activity.year)
     keep_until = None if running else max(d for d in (from_aid, after_activity) if d)
     if running:
-        why = f"{running} application(s) still running: kept while they run"
+        why = _("%(count)s application(s) still running: kept while they run", count=running)
     elif from_aid is not None and after_activity > from_aid:
-        why += f"; later activity in {activity.year} keeps it longer"
+        why = _("%(why)s; later activity in %(year)s keeps it longer", why=why,
+                year=activity.year)
     return Retention(keep_until, aided, last_grant is not None, running, last_movement,
                      activity, why)
 

@@ -24,6 +24,7 @@ from ..models import Application, Assignment, Review, User
 from . import deadlines, versions
 from .attachments import attachments_of
 from .reviews import counts, review_of, reviews_of
+from .wording import N_
 
 PER_PAGE = 50
 
@@ -32,12 +33,13 @@ TO_REVIEW = "to_review"
 REVIEWED = "reviewed"
 CHANGING = "changing"
 CLOSED = "closed"
+# English (the API gives them so); the evaluator's pages translate them where they show them.
 REVIEW_STATUS_LABELS = {
-    TO_CONFIRM: "To confirm: no conflict of interest",
-    TO_REVIEW: "To review",
-    CHANGING: "Being changed: you review the next version",
-    REVIEWED: "Reviewed",
-    CLOSED: "Closed without your review",
+    TO_CONFIRM: N_("To confirm: no conflict of interest"),
+    TO_REVIEW: N_("To review"),
+    CHANGING: N_("Being changed: you review the next version"),
+    REVIEWED: N_("Reviewed"),
+    CLOSED: N_("Closed without your review"),
 }
 
 

@@ -15,14 +15,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from .. import voucher_types as types
 from ..extensions import db
 from ..models import Application, ApplicationVersion, Assignment, User
-from ..money import format_eur
 from . import notifications, transitions
 from .transaction import atomic
+from .wording import N_, eur
 
 ADDED = "added"
 REMOVED = "removed"
@@ -96,7 +97,7 @@ def versions_of(application: Application) -> list[VersionRow]:
         .where(ApplicationVersion.application_id == application.id)
         .order_by(ApplicationVersion.number)
     )
-    return [VersionRow(number, at, name or "System") for number, at, name in rows]
+    return [VersionRow(number, at, name or _("System")) for number, at, name in rows]
 
 
 def version_of(application: Application, number: int) -> ApplicationVersion | None:
@@ -170,7 +171,8 @@ def _text(value: Any) -> str:
 
 
 def _amount(value: Any) -> str:
-    return NOTHING if value in (None, "") else format_eur(Decimal(value))
+    """The reader's way ("€1,250.00", "1.250,00 €"): the comparison is drawn for a page."""
+    return NOTHING if value in (None, "") else eur(Decimal(value))
 
 
 def _provider(value: dict | None) -> str:
@@ -178,11 +180,13 @@ def _provider(value: dict | None) -> str:
 
 
 def _field_changes(voucher_type: str, a: dict, b: dict) -> list[FieldChange]:
+    # The labels stay English here; the page translates them (templates/_version_diff.html).
     pairs = [
-        ("Title", _text(a.get("title")), _text(b.get("title"))),
-        ("Summary", _text(a.get("summary")), _text(b.get("summary"))),
-        ("Requested", _amount(a.get("requested_amount")), _amount(b.get("requested_amount"))),
-        ("Service provider", _provider(a.get("provider")), _provider(b.get("provider"))),
+        (N_("Title"), _text(a.get("title")), _text(b.get("title"))),
+        (N_("Summary"), _text(a.get("summary")), _text(b.get("summary"))),
+        (N_("Requested"), _amount(a.get("requested_amount")),
+         _amount(b.get("requested_amount"))),
+        (N_("Service provider"), _provider(a.get("provider")), _provider(b.get("provider"))),
     ]
     old_details, new_details = a.get("details") or {}, b.get("details") or {}
     labels = {f.key: f.label for f in types.get(voucher_type).details}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -73,29 +74,31 @@ class VoucherMoney:
         a = self.application
         if not self.is_voucher:
             return []
-        rows = [Figure("awarded", "Awarded", a.awarded_amount)]
+        # Said in the reader's language: the page reads them while it is drawn.
+        rows = [Figure("awarded", _("Awarded"), a.awarded_amount)]
         if a.released_amount:
-            rows.append(Figure("released", "Released to the envelope", a.released_amount,
-                               "not spent at close-out, or given back by a cancellation"))
+            rows.append(Figure("released", _("Released to the envelope"), a.released_amount,
+                               _("not spent at close-out, or given back by a cancellation")))
         rows += [
-            Figure("committed", "Committed (held in the envelope)", a.committed_amount),
-            Figure("paid", "Paid", a.paid_amount, "net of reversals and recoveries"),
-            Figure("outstanding", "Outstanding", a.outstanding, "held and not paid yet"),
+            Figure("committed", _("Committed (held in the envelope)"), a.committed_amount),
+            Figure("paid", _("Paid"), a.paid_amount, _("net of reversals and recoveries")),
+            Figure("outstanding", _("Outstanding"), a.outstanding, _("held and not paid yet")),
         ]
         if self.payable is not None:
-            rows.append(Figure("payable", "Payable", self.payable,
-                               "actual costs × funding rate, at most the award"))
+            rows.append(Figure("payable", _("Payable"), self.payable,
+                               _("actual costs × funding rate, at most the award")))
         if self.advance_due:
-            rows.append(Figure("advance_due", "Advance due", self.advance_due,
-                               f"the call's advance share of the award: "
-                               f"{a.call.advance_share * 100:.0f}%"))
+            rows.append(Figure("advance_due", _("Advance due"), self.advance_due,
+                               _("the call's advance share of the award: %(share)s",
+                                 share=format(a.call.advance_share * 100, ".0f") + "%")))
         if self.final_due:
-            rows.append(Figure("final_due", "Final payment due", self.final_due,
-                               "payable less the advances and payments made"))
+            rows.append(Figure("final_due", _("Final payment due"), self.final_due,
+                               _("payable less the advances and payments made")))
         if self.recovery_due:
-            rows.append(Figure("recovery_due", "Recovery due from the SME", self.recovery_due,
-                               "paid beyond the payable amount" if self.report_approved
-                               else "paid before the voucher was cancelled"))
+            rows.append(Figure("recovery_due", _("Recovery due from the SME"),
+                               self.recovery_due,
+                               _("paid beyond the payable amount") if self.report_approved
+                               else _("paid before the voucher was cancelled")))
         return rows
 
     @property
