@@ -5,6 +5,8 @@ A fixed set rather than whatever the rates table holds: a partner is set up befo
 month's rates are imported, and a typing slip (NOR for NOK) must be refused at once.
 """
 
+from flask_babel import gettext as _
+
 EUR = "EUR"
 
 # EU member states outside the euro area (BGN stays: amounts booked before Bulgaria's
@@ -23,10 +25,11 @@ PARTNER_CURRENCIES = INFOREURO_CURRENCIES | {EUR}
 
 
 def currency_problem(code: str) -> str | None:
-    """Why ``code`` cannot be a partner's currency, or None."""
+    """Why ``code`` cannot be a partner's currency (in the reader's language), or None."""
     if len(code) != 3 or not code.isalpha() or not code.isupper():
-        return "Give the currency as its three-letter ISO code in capitals, as in EUR or PLN."
+        return _("Give the currency as its three-letter ISO code in capitals, as in EUR or "
+                 "PLN.")
     if code not in PARTNER_CURRENCIES:
-        return (f"{code} is not the euro nor a currency InforEuro publishes a rate for; "
-                "give EUR or an InforEuro currency such as PLN, SEK or CHF.")
+        return _("%(code)s is not the euro nor a currency InforEuro publishes a rate for; "
+                 "give EUR or an InforEuro currency such as PLN, SEK or CHF.", code=code)
     return None

@@ -1,9 +1,11 @@
 """Company identifiers and bank details, checked with the libraries their users trust.
 
 python-stdnum knows each country's VAT and registry numbers (their formats and check
-digits), schwifty the IBAN and BIC rules. These are pure checks (no Flask, no database):
+digits), schwifty the IBAN and BIC rules. These are pure checks (no database):
 each returns the compact form to store, or raises IdentifierError with a sentence for the
-person who typed the value, naming what is wrong ("the check digits do not match").
+person who typed the value, naming what is wrong ("the check digits do not match"), in the
+request's language (English outside one). English names a country's numbers with its
+adjective ("a valid Austrian VAT number"); the other languages get the country's name.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import warnings
 from importlib import import_module
 from types import ModuleType
 
+from babel.lists import format_list
+from flask_babel import gettext as _
 from schwifty import BIC, IBAN
 from schwifty import exceptions as bank_errors
 from stdnum import exceptions as number_errors
@@ -21,73 +25,23 @@ from stdnum.eu import vat as eu_vat
 from stdnum.gb import vat as gb_vat
 from stdnum.no import mva as no_mva
 
-from .countries import EUROPEAN_COUNTRIES
+from .i18n import N_
+from .identifier_words import (
+    IdentifierError,
+    _alnum,
+    _article,
+    _country,
+    _national,
+    _place,
+    _reader,
+    _reason,
+    _shown,
+    _text,
+    adjective,
+)
 
 # The columns (vouchers/models/people.py) and the SEPA limit of a creditor's name.
 MAX_REGISTRY, MAX_VAT, MAX_ACCOUNT_HOLDER = 40, 20, 70
-
-
-class IdentifierError(ValueError):
-    """A value that is not a valid identifier; str() is the message for its author."""
-
-
-ADJECTIVES = {
-    "AT": "Austrian", "BE": "Belgian", "BG": "Bulgarian", "CH": "Swiss", "CY": "Cypriot",
-    "CZ": "Czech", "DE": "German", "DK": "Danish", "EE": "Estonian", "ES": "Spanish",
-    "FI": "Finnish", "FR": "French", "GR": "Greek", "HR": "Croatian", "HU": "Hungarian",
-    "IE": "Irish", "IS": "Icelandic", "IT": "Italian", "LI": "Liechtenstein",
-    "LT": "Lithuanian", "LU": "Luxembourg", "LV": "Latvian", "MT": "Maltese", "NL": "Dutch",
-    "NO": "Norwegian", "PL": "Polish", "PT": "Portuguese", "RO": "Romanian", "SE": "Swedish",
-    "SI": "Slovenian", "SK": "Slovak", "UK": "British",
-}
-# Names that read after "in": "in the Netherlands", "in Germany".
-_WITH_THE = {"NL", "UK", "CZ"}
-
-# What each stdnum exception means, as the end of "... is not a valid X: ...".
-REASONS = {
-    number_errors.InvalidChecksum: "the check digits do not match",
-    number_errors.InvalidLength: "it has too many or too few characters",
-    number_errors.InvalidFormat: "its letters and digits are not in the order such a "
-                                 "number has",
-    number_errors.InvalidComponent: "a part of it (such as a country, court or date code) "
-                                    "does not exist",
-}
-
-
-def adjective(country: str) -> str:
-    return ADJECTIVES.get(country, country)
-
-
-def country_name(country: str) -> str:
-    name = EUROPEAN_COUNTRIES.get(country, country)
-    return f"the {name}" if country in _WITH_THE else name
-
-
-def _place(code: str) -> str:
-    """A country named by an IBAN's or BIC's code (GB is the programme's UK)."""
-    code = "UK" if code == "GB" else code
-    return country_name(code) if code in EUROPEAN_COUNTRIES else code
-
-
-def _article(word: str) -> str:
-    return f"an {word}" if word[:1] in "AEIOU" else f"a {word}"
-
-
-def _reason(exc: Exception, reasons=REASONS) -> str:
-    return next((r for kind, r in reasons.items() if isinstance(exc, kind)), "it is not one")
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _alnum(text: str) -> str:
-    return re.sub(r"[^0-9A-Za-z]", "", text).upper()
-
-
-def _shown(text: str) -> str:
-    """The value as its author typed it, shortened for a message."""
-    return text if len(text) <= 40 else f"{text[:39]}…"
 
 
 # --- VAT numbers -------------------------------------------------------------------------
@@ -162,25 +116,26 @@ def vat_number(value: object, country: str) -> str | None:
     check = _VAT_CHECKS.get(country)
     if check is None:
         if not 4 <= len(compact) <= MAX_VAT:
-            raise IdentifierError("Give the VAT number as 4 to 20 letters and digits.")
+            raise IdentifierError(_("Give the VAT number as 4 to 20 letters and digits."))
         return compact
     prefixes = vat_prefixes(country)
-    adj = adjective(country)
     if not compact.startswith(prefixes):
         other = _foreign_prefix(compact, country)
         # A French key may begin with letters that are another country's prefix: a number
         # valid with the company's own prefix in front is the company's.
         if other is not None and _valid(check, prefixes[0] + compact) is None:
-            raise IdentifierError(
-                f"{_shown(text)} begins with the code of {adjective(other)} VAT numbers, but "
-                f"the company is in {country_name(country)}: give its {adj} VAT number, "
-                f"which begins with {prefixes[0]}.")
+            raise IdentifierError(_(
+                "%(value)s begins with the code of %(other)s VAT numbers, but the company is "
+                "in %(country)s: give its %(national)s VAT number, which begins with "
+                "%(prefix)s.", value=_shown(text), other=_national(other),
+                country=_country(country), national=_national(country), prefix=prefixes[0]))
         compact = prefixes[0] + compact
     try:
         return check(compact)
     except number_errors.ValidationError as exc:
-        raise IdentifierError(f"{_shown(text)} is not a valid {adj} VAT number: "
-                              f"{_reason(exc)}.") from exc
+        raise IdentifierError(_("%(value)s is not a valid %(national)s VAT number: "
+                                "%(reason)s.", value=_shown(text), national=_national(country),
+                                reason=_reason(exc))) from exc
 
 
 # --- company registry numbers ------------------------------------------------------------
@@ -195,26 +150,26 @@ def vat_number(value: object, country: str) -> str | None:
 # as the single field always said ("VAT or company registry number").
 _REGISTRY_MODULES = {
     "AT": (("Firmenbuchnummer", "at.businessid"),),
-    "BE": (("enterprise number", "be.vat"),),
+    "BE": ((N_("enterprise number"), "be.vat"),),
     "BG": (("UIC (EIK)", "bg.vat"),),
     "CH": (("UID", "ch.uid"),),
     "CZ": (("IČO", "cz.dic"),),
     "DE": (("Handelsregisternummer", "de.handelsregisternummer"),),
-    "DK": (("CVR number", "dk.cvr"),),
-    "EE": (("registry code", "ee.registrikood"),),
+    "DK": ((N_("CVR number"), "dk.cvr"),),
+    "EE": ((N_("registry code"), "ee.registrikood"),),
     "ES": (("NIF", "es.nif"),),
-    "FI": (("business ID (Y-tunnus)", "fi.ytunnus"),),
-    "FR": (("SIREN number", "fr.siren"), ("SIRET number", "fr.siret")),
+    "FI": ((N_("business ID (Y-tunnus)"), "fi.ytunnus"),),
+    "FR": ((N_("SIREN number"), "fr.siren"), (N_("SIRET number"), "fr.siret")),
     "HR": (("OIB", "hr.oib"),),
     "IS": (("kennitala", "is_.kennitala"),),
     "IT": (("partita IVA", "it.iva"),),
-    "LV": (("registration number", "lv.pvn"),),
-    "NO": (("organisation number", "no.orgnr"),),
+    "LV": ((N_("registration number"), "lv.pvn"),),
+    "NO": ((N_("organisation number"), "no.orgnr"),),
     "PL": (("REGON", "pl.regon"), ("NIP", "pl.nip")),
     "PT": (("NIPC", "pt.nif"),),
-    "RO": (("trade register number", "ro.onrc"), ("CUI", "ro.cui")),
-    "SE": (("organisation number", "se.orgnr"),),
-    "SI": (("registration number", "si.maticna"),),
+    "RO": ((N_("trade register number"), "ro.onrc"), ("CUI", "ro.cui")),
+    "SE": ((N_("organisation number"), "se.orgnr"),),
+    "SI": ((N_("registration number"), "si.maticna"),),
 }
 # country -> ((name, stdnum module), ...)
 REGISTRY_CHECKS: dict[str, tuple[tuple[str, ModuleType], ...]] = {
@@ -225,10 +180,16 @@ REGISTRY_CHECKS: dict[str, tuple[tuple[str, ModuleType], ...]] = {
 
 # What the message adds where a number's shape is not obvious.
 REGISTRY_HINTS = {
-    "DE": " A Handelsregisternummer names the court, the register and the number, such as "
-          "München HRB 12345.",
-    "RO": " A trade register number looks like J40/372/2002.",
+    "DE": N_("A Handelsregisternummer names the court, the register and the number, such as "
+             "München HRB 12345."),
+    "RO": N_("A trade register number looks like J40/372/2002."),
 }
+
+
+def _hint(country: str) -> str:
+    """The hint of ``country``'s numbers as the end of a message (a space before it)."""
+    hint = REGISTRY_HINTS.get(country)
+    return f" {_(hint)}" if hint else ""
 
 
 def _prepared(country: str, text: str) -> str:
@@ -240,14 +201,20 @@ def _prepared(country: str, text: str) -> str:
 
 def _fitting(number: str) -> str:
     if len(number) > MAX_REGISTRY:
-        raise IdentifierError(f"{_shown(number)} is too long to store: at most "
-                              f"{MAX_REGISTRY} characters.")
+        raise IdentifierError(_("%(value)s is too long to store: at most %(limit)s "
+                                "characters.", value=_shown(number), limit=str(MAX_REGISTRY)))
     return number
 
 
 def _names(checks, last: str = " or ") -> str:
-    """"SIREN number or SIRET number"; with ``last=", "`` for a list that goes on."""
-    return last.join(name for name, _ in checks)
+    """"SIREN number or SIRET number"; with ``last=", "`` for a list that goes on (in the
+    reader's language: "número SIREN o número SIRET")."""
+    names = [_(name) for name, _module in checks]
+    locale = _reader()
+    if locale is None or len(names) < 2:
+        return last.join(names)
+    # The list reads as alternatives in every language ("o", "oder", "eller").
+    return format_list(names, style="or", locale=locale)
 
 
 def registry_number(value: object, country: str) -> str:
@@ -255,12 +222,12 @@ def registry_number(value: object, country: str) -> str:
     text = _text(value)
     compact = _alnum(text)
     if not compact:
-        raise IdentifierError("Give the VAT or company registry number.")
+        raise IdentifierError(_("Give the VAT or company registry number."))
     checks = REGISTRY_CHECKS.get(country)
     if checks is None:
         if not 4 <= len(compact) <= MAX_REGISTRY:
-            raise IdentifierError("Give the VAT or company registry number (4 to 40 letters "
-                                  "and digits).")
+            raise IdentifierError(_("Give the VAT or company registry number (4 to 40 "
+                                    "letters and digits)."))
         return compact
     vat_error = None
     if country in _VAT_CHECKS and _looks_like_vat(compact, vat_prefixes(country)):
@@ -277,21 +244,26 @@ def registry_number(value: object, country: str) -> str:
     if vat_error is None and country in _VAT_CHECKS:
         other = _foreign_prefix(compact, country)
         if other is not None and _valid(_VAT_CHECKS[other], compact):
-            raise IdentifierError(
-                f"{_shown(text)} is {_article(adjective(other))} VAT number, but the company "
-                f"is in {country_name(country)}: give its {adjective(country)} "
-                f"{_names(checks)} or VAT number.")
+            raise IdentifierError(_(
+                "%(value)s is %(other)s VAT number, but the company is in %(country)s: give "
+                "its %(national)s %(names)s or VAT number.", value=_shown(text),
+                other=_article(adjective(other)) if _reader() is None else _country(other),
+                country=_country(country), national=_national(country),
+                names=_names(checks)))
         if (number := _valid(_VAT_CHECKS[country], vat_prefixes(country)[0] + compact)):
             return _fitting(number)  # a VAT number given without its prefix
     if vat_error is not None:
-        raise IdentifierError(f"{vat_error} Give the company's VAT number or its "
-                              f"{_names(checks)}.{REGISTRY_HINTS.get(country, '')}")
+        raise IdentifierError(_("%(problem)s Give the company's VAT number or its "
+                                "%(names)s.%(hint)s", problem=vat_error, names=_names(checks),
+                                hint=_hint(country)))
     # The check whose length fitted says most (a 14-digit French number is a SIRET).
     name, exc = next(((n, e) for n, e in errors
                       if not isinstance(e, number_errors.InvalidLength)), errors[0])
-    raise IdentifierError(f"{_shown(text)} is not a valid {adjective(country)} {name}: "
-                          f"{_reason(exc)}. Give the company's {_names(checks, ', ')} or its "
-                          f"VAT number.{REGISTRY_HINTS.get(country, '')}")
+    raise IdentifierError(_("%(value)s is not a valid %(national)s %(name)s: %(reason)s. Give "
+                            "the company's %(names)s or its VAT number.%(hint)s",
+                            value=_shown(text), national=_national(country), name=_(name),
+                            reason=_reason(exc), names=_names(checks, ", "),
+                            hint=_hint(country)))
 
 
 # --- bank details ------------------------------------------------------------------------
@@ -308,16 +280,16 @@ BIC_TERRITORIES = {"GB": {"JE", "GG", "IM"},
                    "FR": {"GF", "GP", "MQ", "RE", "YT", "PM", "BL", "MF"}, "FI": {"AX"}}
 
 _IBAN_REASONS = {
-    bank_errors.InvalidChecksumDigits: "its check digits do not match",
-    bank_errors.InvalidBBANChecksum: "the check digits of the account number within it do "
-                                     "not match",
-    bank_errors.InvalidCountryCode: "it does not begin with the code of a country that "
-                                    "uses IBANs",
-    bank_errors.InvalidStructure: "its letters and digits are not in the order an IBAN of "
-                                  "that country has",
-    bank_errors.InvalidBankCode: "its bank code is not valid",
-    bank_errors.InvalidBranchCode: "its branch code is not valid",
-    bank_errors.InvalidAccountCode: "its account number is not valid",
+    bank_errors.InvalidChecksumDigits: N_("its check digits do not match"),
+    bank_errors.InvalidBBANChecksum: N_("the check digits of the account number within it "
+                                        "do not match"),
+    bank_errors.InvalidCountryCode: N_("it does not begin with the code of a country that "
+                                       "uses IBANs"),
+    bank_errors.InvalidStructure: N_("its letters and digits are not in the order an IBAN "
+                                     "of that country has"),
+    bank_errors.InvalidBankCode: N_("its bank code is not valid"),
+    bank_errors.InvalidBranchCode: N_("its branch code is not valid"),
+    bank_errors.InvalidAccountCode: N_("its account number is not valid"),
 }
 
 
@@ -325,8 +297,9 @@ def _iban_length_reason(compact: str) -> str:
     try:
         expected = IBAN(compact, allow_invalid=True).spec.iban_length
     except (bank_errors.SchwiftyException, AttributeError, KeyError):
-        return "it has too many or too few characters"
-    return f"an IBAN of {_place(compact[:2])} has {expected} characters, this one {len(compact)}"
+        return _("it has too many or too few characters")
+    return _("an IBAN of %(place)s has %(expected)s characters, this one %(length)s",
+             place=_place(compact[:2]), expected=str(expected), length=str(len(compact)))
 
 
 def iban(value: object) -> str:
@@ -336,7 +309,7 @@ def iban(value: object) -> str:
     text = _text(value)
     compact = _alnum(text)
     if not compact:
-        raise IdentifierError("Give the IBAN of the company's account.")
+        raise IdentifierError(_("Give the IBAN of the company's account."))
     try:
         number = IBAN(compact)
         # Countries without a registered algorithm for their national check digits are
@@ -345,15 +318,15 @@ def iban(value: object) -> str:
             warnings.simplefilter("ignore", bank_errors.NationalChecksumNotVerified)
             number.validate(validate_bban=True)
     except bank_errors.InvalidLength as exc:
-        raise IdentifierError(f"{_shown(text)} is not a valid IBAN: "
-                              f"{_iban_length_reason(compact)}.") from exc
+        raise IdentifierError(_("%(value)s is not a valid IBAN: %(reason)s.", value=_shown(text),
+                                reason=_iban_length_reason(compact))) from exc
     except bank_errors.SchwiftyException as exc:
-        raise IdentifierError(f"{_shown(text)} is not a valid IBAN: "
-                              f"{_reason(exc, _IBAN_REASONS)}.") from exc
+        raise IdentifierError(_("%(value)s is not a valid IBAN: %(reason)s.", value=_shown(text),
+                                reason=_reason(exc, _IBAN_REASONS))) from exc
     if not number.in_sepa_zone:
-        raise IdentifierError(f"{_shown(text)} is an account outside the SEPA area: the "
-                              "programme pays by SEPA credit transfer, so give an account "
-                              "in the SEPA area.")
+        raise IdentifierError(_("%(value)s is an account outside the SEPA area: the programme "
+                                "pays by SEPA credit transfer, so give an account in the SEPA "
+                                "area.", value=_shown(text)))
     return number.compact
 
 
@@ -372,23 +345,23 @@ def bic(value: object, iban_compact: str | None = None) -> str | None:
     try:
         code = BIC(compact, enforce_swift_compliance=True)
     except bank_errors.InvalidLength as exc:
-        raise IdentifierError(f"{_shown(text)} is not a valid BIC: a BIC has 8 or 11 "
-                              "letters and digits.") from exc
+        raise IdentifierError(_("%(value)s is not a valid BIC: a BIC has 8 or 11 letters and "
+                                "digits.", value=_shown(text))) from exc
     except bank_errors.InvalidCountryCode as exc:
-        raise IdentifierError(f"{_shown(text)} is not a valid BIC: its fifth and sixth "
-                              "letters are not a country code.") from exc
+        raise IdentifierError(_("%(value)s is not a valid BIC: its fifth and sixth letters are "
+                                "not a country code.", value=_shown(text))) from exc
     except bank_errors.SchwiftyException as exc:
-        raise IdentifierError(f"{_shown(text)} is not a valid BIC: it is 4 letters for the "
-                              "bank, 2 for the country, 2 letters or digits for the place "
-                              "and, for a branch, 3 more.") from exc
+        raise IdentifierError(_("%(value)s is not a valid BIC: it is 4 letters for the bank, 2 "
+                                "for the country, 2 letters or digits for the place and, for a "
+                                "branch, 3 more.", value=_shown(text))) from exc
     if iban_compact:
         country = iban_compact[:2]
         if code.country_code != country and code.country_code not in BIC_TERRITORIES.get(
                 country, ()):
-            raise IdentifierError(
-                f"{code.compact} is the BIC of a bank in {_place(code.country_code)}, but the "
-                f"IBAN is of an account in {_place(country)}: give the BIC of the account's "
-                "bank.")
+            raise IdentifierError(_(
+                "%(bic)s is the BIC of a bank in %(place)s, but the IBAN is of an account in "
+                "%(country)s: give the BIC of the account's bank.", bic=code.compact,
+                place=_place(code.country_code), country=_place(country)))
     return code.compact
 
 

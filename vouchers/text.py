@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import unicodedata
 
+from flask_babel import gettext as _
+
+from .i18n import N_
 from .input_checks import text_problem
 from .services.errors import InvalidInput
 
@@ -22,40 +25,67 @@ _FORMAT = "Cf"
 
 
 def line_problem(text: str) -> str | None:
-    """Why ``text`` cannot be a name or a title, or None."""
+    """Why ``text`` cannot be a name or a title, or None (in the reader's language; the
+    character's Unicode name stays English)."""
     for ch in text:
-        category = unicodedata.category(ch)
+        category, code = unicodedata.category(ch), f"{ord(ch):04X}"
         if category == "Cc":
-            return f"contains a control character (U+{ord(ch):04X})"
+            return _("contains a control character (U+%(code)s)", code=code)
         if category == _FORMAT:
-            name = unicodedata.name(ch, "an invisible character").lower()
-            return f"contains an invisible or direction-changing character ({name}, " \
-                   f"U+{ord(ch):04X})"
+            name = unicodedata.name(ch, "").lower() or _("an invisible character")
+            return _("contains an invisible or direction-changing character (%(name)s, "
+                     "U+%(code)s)", name=name, code=code)
         if ch in "\u2028\u2029":
-            return "contains a line break"
+            return _("contains a line break")
     return None
+
+
+# input_checks.text_problem's sentences, for clean_reason to say in the reader's language.
+_STORED_PROBLEMS = {N_("is not valid UTF-8 text")}
+
+
+def _said(problem: str) -> str:
+    """A text_problem sentence in the reader's language (English when it is not known)."""
+    if problem in _STORED_PROBLEMS:
+        return _(problem)
+    start, _sep, code = problem.partition(" (U+")
+    if start == "contains a control character" and code.endswith(")"):
+        return _("contains a control character (U+%(code)s)", code=code[:-1])
+    return problem
+
+
+def _number(value: int) -> str:
+    from .services.wording import number  # wording imports this module
+
+    return number(value)
+
+
+def _capital(text: str) -> str:
+    return f"{text[0].upper()}{text[1:]}" if text else text
 
 
 def clean_title(value: object) -> str:
     """An application's title: the one rule the draft's creation and its edits share."""
-    return clean_line(value, "the title", MAX_TITLE)
+    return clean_line(value, N_("the title"), MAX_TITLE)
 
 
 def clean_line(value: object, label: str, max_length: int, *, required: bool = True) -> str:
     """A one-line name or title: stripped, visible characters only, within ``max_length``.
 
-    Raises InvalidInput naming ``label``.
+    Raises InvalidInput naming ``label``, in the reader's language: ``label`` is English,
+    marked with N_ where it is written and translated here.
     """
     text = "" if value is None else str(value).strip()
+    field = _(label)
     if required and not text:
-        raise InvalidInput(f"Give {label}.")
+        raise InvalidInput(_("Give %(field)s.", field=field))
     if len(text) > max_length:
-        raise InvalidInput(f"{label[0].upper()}{label[1:]} is too long: at most "
-                           f"{max_length:,} characters.")
+        raise InvalidInput(_("%(field)s is too long: at most %(limit)s characters.",
+                             field=_capital(field), limit=_number(max_length)))
     problem = line_problem(text)
     if problem:
-        raise InvalidInput(f"{label[0].upper()}{label[1:]} {problem}; type it again "
-                           "without it.")
+        raise InvalidInput(_("%(field)s %(problem)s; type it again without it.",
+                             field=_capital(field), problem=problem))
     return text
 
 
@@ -66,10 +96,12 @@ def clean_reason(value: object, missing: str, max_length: int) -> str:
     if not text:
         raise InvalidInput(missing)
     if len(text) > max_length:
-        raise InvalidInput(f"Keep the reason to at most {max_length:,} characters.")
+        raise InvalidInput(_("Keep the reason to at most %(limit)s characters.",
+                             limit=_number(max_length)))
     problem = text_problem(text)
     if problem:
-        raise InvalidInput(f"The reason {problem}; type it again without it.")
+        raise InvalidInput(_("The reason %(problem)s; type it again without it.",
+                             problem=_said(problem)))
     return text
 
 

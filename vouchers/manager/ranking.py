@@ -32,7 +32,7 @@ def _ranking_page(cvt: CallVoucherType, error: str | None = None, form=None):
     if error is None and form is not None and form.errors:
         error = " ".join(str(m) for messages in form.errors.values() for m in messages)
     return render_template("manager/ranking.html", cvt=cvt, call=cvt.call, error=error,
-                           entries=ranking.ranked(cvt, utcnow()), tie_break=ranking.TIE_BREAK,
+                           entries=ranking.ranked(cvt, utcnow()), tie_break=_(ranking.TIE_BREAK),
                            propose_form=ProposeForm(formdata=None))
 
 
@@ -53,7 +53,7 @@ def propose_funding_line(form: ProposeForm, call_id: int, cvt: CallVoucherType):
                           basis=proposal.basis)
     return render_template("manager/ranking_proposal.html", cvt=cvt, call=cvt.call,
                            proposal=proposal, confirm_form=confirm,
-                           tie_break=ranking.TIE_BREAK)
+                           tie_break=_(ranking.TIE_BREAK))
 
 
 @route(bp, RULE + "/confirm", methods=("POST",), permission=policy.can_decide_funding,

@@ -115,7 +115,7 @@ def _check_form(email: str, name: str) -> str:
     """The cleaned name, after checking the address is valid."""
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) or len(email) > 254:
         raise InvalidInput(_("Give a valid e-mail address."))
-    return clean_line(name, "a name", 200)
+    return clean_line(name, N_("a name"), 200)
 
 
 def _check_identity(email: str, name: str) -> str:
@@ -213,7 +213,7 @@ def disable_account(user: User, by: User, reason: str = "") -> None:
     policy.ensure(policy.can_disable_account(by, user),
                   "You cannot disable your own account." if user.id == by.id
                   else "Only a programme manager may disable accounts.")
-    reason = clean_line(reason, "the reason", 500, required=False)
+    reason = clean_line(reason, N_("the reason"), 500, required=False)
     with atomic():  # checked under the lock: a colleague may have just done it
         if not user.enabled:
             raise InvalidInput(_("The account of %(name)s is already disabled.",

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from .. import policy
 from ..clock import today
 from ..extensions import db
+from ..i18n import N_
 from ..models import AidDeclaration, ChangeRecord, Organisation, User
 from ..money import ZERO, parse_amount
 from ..text import clean_line, clean_reason
@@ -77,7 +78,7 @@ def declare(organisation: Organisation, actor: User, granting_body: Any, granted
     """Record one aid the company received; InvalidInput names the first problem."""
     policy.ensure(policy.can_declare_aid(actor, organisation),
                   "Only the company's applicant or a manager declares its aid.")
-    body = clean_line(granting_body, "the body that granted the aid", 200)
+    body = clean_line(granting_body, N_("the body that granted the aid"), 200)
     day = _granted_on(granted_on)
     value = _amount(amount)
     with atomic():

@@ -84,7 +84,7 @@ def clean(iban: str | None, bic: str | None, account_holder: str | None) -> Bank
     if code is None and identifiers.bic_needed(number):
         raise InvalidInput(_("Give the BIC of the account's bank: a SEPA transfer to an "
                              "account outside the European Economic Area needs it."))
-    holder = clean_line(account_holder, "the account holder's name",
+    holder = clean_line(account_holder, N_("the account holder's name"),
                         identifiers.MAX_ACCOUNT_HOLDER)
     return BankDetails(number, code or "", holder)
 

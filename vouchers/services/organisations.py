@@ -121,7 +121,7 @@ def _clean_profile(organisation: Organisation | None, *, legal_name: str,
                    registry_number: str, country: str, region: str, size: str, sector: str,
                    vat_number: str | None = None) -> dict[str, Any]:
     """The profile's fields normalised and checked; InvalidInput names the first problem."""
-    legal_name = clean_line(legal_name, "the company's legal name", 200)
+    legal_name = clean_line(legal_name, N_("the company's legal name"), 200)
     country = normalise_country(country)
     if country not in VALID_COUNTRIES:
         raise InvalidInput(_("Give the country as its two-letter ISO code, such as NL or DE."))
@@ -132,7 +132,7 @@ def _clean_profile(organisation: Organisation | None, *, legal_name: str,
            _identifier(organisation, "vat_number", vat_number, country, identifiers.vat_number))
     if not (region or "").strip():
         raise InvalidInput(_("Give the region the company is based in."))
-    region = clean_line(region, "the region", 200)
+    region = clean_line(region, N_("the region"), 200)
     if size not in COMPANY_SIZES:
         raise InvalidInput(_("Choose the company size: %(sizes)s.",
                              sizes=", ".join(COMPANY_SIZES)))
@@ -254,6 +254,17 @@ def _as_text(value: Any) -> str:
 # Reading, for the managers' pages ---------------------------------------------------
 
 
+# The fields whose history keeps a code ("small"): the page shows its label instead.
+_CODED = {"size": SIZE_LABELS, "sector": SECTOR_LABELS}
+
+
+def _shown(name: str, value: str) -> str:
+    """A value of the history as the page shows it: a size's or sector's label in the
+    reader's language (the record keeps the code), anything else as it was recorded."""
+    label = _CODED.get(name, {}).get(value)
+    return _(label) if label is not None else value
+
+
 def _is_sme():
     """Organisations an applicant applies for (an evaluator's employer is not one)."""
     return or_(
@@ -366,8 +377,8 @@ def company_record(organisation: Organisation) -> CompanyRecord:
         if r.action == CORRECT:
             corrections.append(Correction(
                 at=r.at, by=by, reason=r.reason,
-                changes=[(_(label), *r.changes[name]) for name, label in HISTORY_LABELS.items()
-                         if name in r.changes]))
+                changes=[(_(label), *(_shown(name, value) for value in r.changes[name]))
+                         for name, label in HISTORY_LABELS.items() if name in r.changes]))
             continue
         withdrawn = r.action == aid.WITHDRAW
         values = {name: pair[0 if withdrawn else 1] for name, pair in r.changes.items()}

@@ -30,6 +30,7 @@ from workflows import lifecycle
 from .. import policy
 from ..clock import local_date, today
 from ..extensions import db
+from ..i18n import N_
 from ..models import Application, BankDetailsChange, BatchItem, Call, PaymentBatch, User
 from ..models.base import utcnow
 from ..models.ledger import ADVANCE, BATCH_CANCELLED, BATCH_EXECUTED, BATCH_PREPARED, PAYMENT
@@ -359,7 +360,7 @@ def execute_batch(batch: PaymentBatch, actor: User, bank_reference: str,
     now = now or utcnow()
     with atomic(payments.PAYMENT_CLASH):
         policy.ensure(policy.can_manage_payments(actor), NOT_ALLOWED)
-        reference = clean_line(bank_reference, "the bank's reference of the execution",
+        reference = clean_line(bank_reference, N_("the bank's reference of the execution"),
                                MAX_BANK_REFERENCE)
         check_executed_on(batch, executed_on)
         if not _set_status(batch, status=BATCH_EXECUTED, executed_at=now,

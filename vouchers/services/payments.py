@@ -22,6 +22,7 @@ from workflows import lifecycle
 from .. import policy
 from ..clock import local_date, today
 from ..extensions import db
+from ..i18n import N_
 from ..models import Application, BatchItem, LedgerEntry, Payment, User
 from ..models.base import utcnow
 from ..models.ledger import ADVANCE, PAYMENT, RECOVERY, REVERSAL
@@ -146,9 +147,9 @@ def record_payment(application: Application, actor: User, amount=None, *, paid_o
     with atomic(PAYMENT_CLASH):
         policy.ensure(policy.can_manage(actor, application), "Only a manager may record payments.")
         transfer = _transfer(application, amount, amount_in_currency)
-        reference = clean_line(reference, "the payment reference (bank transfer or ledger "
-                               "number)", MAX_REFERENCE)
-        invoice_number = clean_line(invoice_number, "the invoice number", MAX_REFERENCE,
+        reference = clean_line(reference, N_("the payment reference (bank transfer or ledger "
+                                  "number)"), MAX_REFERENCE)
+        invoice_number = clean_line(invoice_number, N_("the invoice number"), MAX_REFERENCE,
                                     required=False)
         still, limit = _limit(application, kind)
         _check_dates(application, paid_on, invoice_date)
@@ -309,7 +310,7 @@ def record_recovery(application: Application, actor: User, amount, *, received_o
         policy.ensure(policy.can_manage(actor, application),
                       "Only a manager may record recoveries.")
         amount = _amount(amount)
-        reference = clean_line(reference, "the reference of the incoming transfer",
+        reference = clean_line(reference, N_("the reference of the incoming transfer"),
                                MAX_REFERENCE)
         if received_on > today():
             raise InvalidInput(_("A recovery cannot be dated in the future."))

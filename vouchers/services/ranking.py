@@ -21,6 +21,7 @@ from workflows.lifecycle import UNDER_REVIEW, WAITLISTED
 
 from ..clock import local_date
 from ..extensions import db
+from ..i18n import N_
 from ..models import (
     Application,
     Call,
@@ -29,8 +30,9 @@ from ..models import (
 from ..models.base import MAX_ID, utcnow
 from . import deadlines, eligibility, scoring, undertaking
 
-TIE_BREAK = ("higher score on the first criterion, then the earlier submission, then the "
-             "lower reference number")
+# English (the CLI prints it); a page shows it translated: gettext(TIE_BREAK).
+TIE_BREAK = N_("higher score on the first criterion, then the earlier submission, then the "
+               "lower reference number")
 RANKED_STATES = (UNDER_REVIEW, WAITLISTED)
 _NUMBER = re.compile(r"(\d+)$")
 

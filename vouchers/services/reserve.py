@@ -76,9 +76,10 @@ class Offer:
 
 def offer_of(cvt: CallVoucherType, now: datetime | None = None) -> Offer:
     now = now or utcnow()
-    # The lines' reasons are records (funding_line.walk): in English, whoever looks.
+    # The lines' reasons are records (funding_line.walk): in English, whoever looks; the
+    # walk is of the whole ranking at ``now``, so Proposal.why says them in the reader's.
     with force_locale("en"):
-        return Offer(cvt, walk(cvt, ranking.ranked(cvt, now), now))
+        return Offer(cvt, walk(cvt, ranking.ranked(cvt, now), now, ranked=True))
 
 
 def offers(call: Call, now: datetime | None = None) -> list[Offer]:
@@ -114,7 +115,7 @@ def promote(application: Application, actor: User, fingerprint: str,
                                      "fits: promote it first.",
                                      reference=first.application.reference))
         if first is None:
-            reason = mine.reason if mine is not None else ""
+            reason = offer.walk.why(mine) if mine is not None else ""
             raise InvalidInput(_("%(reference)s does not fit now. %(reason)s",
                                  reference=application.reference, reason=reason).strip())
         transitions.award(application, actor, first.amount, now=now,

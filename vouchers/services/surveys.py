@@ -49,7 +49,7 @@ from ..models.base import utcnow
 from ..models.ledger import REVERSAL
 from ..models.surveys import FollowUpSurvey
 from ..money import MAX_MONEY, format_eur
-from . import outbox
+from . import deadlines, outbox
 from .errors import ConcurrentChange, InvalidInput
 from .transaction import atomic
 from .wording import long_day, number
@@ -177,7 +177,7 @@ def recipients(survey: FollowUpSurvey) -> list[User]:
 def _mail(kind: str, survey: FollowUpSurvey, now: datetime) -> int:
     application = survey.application
     context = {"survey": survey, "questions": questions_of(application.voucher_type),
-               "due_text": f"{survey.due_on.day} {survey.due_on:%B %Y}"}
+               "due_text": deadlines.day(survey.due_on)}
     sent = 0
     for user in recipients(survey):
         if outbox.queue(kind, to=user, application=application, context=context,

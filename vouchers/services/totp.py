@@ -304,7 +304,7 @@ def reset(user: User, by: User, reason: str = "") -> None:
     policy.ensure(policy.can_reset_second_factor(by, user),
                   "You cannot reset your own two-factor sign-in." if user.id == by.id
                   else "Only a programme manager may reset two-factor sign-in.")
-    reason = clean_line(reason, "the reason", 500, required=False)
+    reason = clean_line(reason, N_("the reason"), 500, required=False)
     with atomic():
         if not user.totp_secret:
             raise InvalidInput(_("%(name)s has no two-factor sign-in to reset.", name=user.name))
