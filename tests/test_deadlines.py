@@ -25,7 +25,7 @@ from vouchers.clock import local_date, today
 from vouchers.extensions import db
 from vouchers.models import Application, Call
 from vouchers.services import call_setup, deadlines, eligibility, reviews
-from vouchers.services.call_specs import SetupRefused
+from vouchers.services.setup_checks import SetupRefused
 
 ROW = re.compile(r'<th scope="row"><a href="/manage/applications/\d+">([^<]+)</a></th>')
 TRAVEL_END, DELIVERY = date(2027, 3, 3), date(2027, 6, 30)  # tests/factories.py's details

@@ -18,9 +18,9 @@ from vouchers.extensions import db
 from vouchers.models import Application, PartnerShare
 from vouchers.services import call_setup, funding_line, reserve
 from vouchers.services import payment_batches as pb
-from vouchers.services.call_specs import SetupRefused
 from vouchers.services.errors import PaymentRefused
 from vouchers.services.funding_line import AWARD, WAITLIST
+from vouchers.services.setup_checks import SetupRefused
 
 FULL = Decimal("60000.00")  # the factories' market validation request (its maximum)
 
