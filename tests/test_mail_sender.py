@@ -13,6 +13,7 @@ says where mail goes and refuses to send dead links.
 from __future__ import annotations
 
 import email
+import logging
 import os
 import signal
 import subprocess
@@ -62,6 +63,18 @@ def row(message: OutboxMessage) -> OutboxMessage:
 def statuses() -> list[str]:
     db.session.expire_all()
     return list(db.session.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)))
+
+
+@pytest.fixture(autouse=True)
+def quiet_root_logger():
+    """The commands' own output is what these tests read, and the app's log handler writes
+    to the same stderr: the app's INFO lines ("mail 3 sent to ...") stay out of it, whatever
+    level a test before this one left the root logger at (a new app sets INFO)."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)
+    yield
+    root.setLevel(level)
 
 
 @pytest.fixture
