@@ -23,6 +23,7 @@ from tests.browser.keyboard import (
     tab_to,
     type_into,
 )
+from tests.browser.test_voucher_life import expect_flash
 from tests.factories import PASSWORD, Factories
 from vouchers.extensions import db
 from vouchers.models import Application
@@ -64,12 +65,6 @@ def sign_in(page, url: str, email: str, *, code: bool = False) -> None:
         assert page.url.endswith("/account/login/code")
         type_into(page, "Code", pyotp.TOTP(SECRET).now())
         press_enter_and_wait(page)
-
-
-def expect_flash(page, text: str) -> None:
-    from playwright.sync_api import expect
-
-    expect(page.get_by_role("status").filter(has_text=text)).to_be_visible()
 
 
 def test_a_voucher_is_reviewed_awarded_reported_and_paid_with_the_keyboard_alone(
