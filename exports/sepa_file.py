@@ -34,6 +34,8 @@ from sepaxml import SepaTransfer
 from sepaxml.validation import ValidationError
 from text_unidecode import unidecode  # sepaxml's own dependency, for the same transliteration
 
+from .words import N_, Words, words
+
 SCHEMA = "pain.001.001.03"
 CURRENCY = "EUR"
 MAX_ID = 35  # Max35Text: message, payment information and end-to-end ids
@@ -46,7 +48,12 @@ _SPACES = re.compile(r" {2,}")
 
 
 class SepaFileError(ValueError):
-    """The file cannot be made from these data; the message says why, for a person."""
+    """The file cannot be made from these data. ``words`` says why, for a person: English
+    as ``str()``, in the reader's language through ``vouchers.i18n.said``."""
+
+    def __init__(self, template: str, **values: object):
+        self.words = words(template, **values)
+        super().__init__(str(self.words))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,31 +101,41 @@ def sepa_id(value: str, max_length: int = MAX_ID) -> str:
 
 
 _IBAN_PROBLEMS = (
-    (InvalidStructure, "it holds characters an IBAN cannot hold"),
-    (InvalidCountryCode, "it does not begin with a known country code"),
-    (InvalidLength, "it has the wrong number of characters for its country"),
-    (InvalidChecksumDigits, "its check digits do not match (a typing error?)"),
+    (InvalidStructure, N_("%(whose)s %(iban)s is not a valid IBAN: it holds characters an "
+                          "IBAN cannot hold.")),
+    (InvalidCountryCode, N_("%(whose)s %(iban)s is not a valid IBAN: it does not begin "
+                            "with a known country code.")),
+    (InvalidLength, N_("%(whose)s %(iban)s is not a valid IBAN: it has the wrong number of "
+                       "characters for its country.")),
+    (InvalidChecksumDigits, N_("%(whose)s %(iban)s is not a valid IBAN: its check digits do "
+                               "not match (a typing error?).")),
 )
 
+# ``whose`` names the field in a message's first words; a caller may give its own (Words,
+# or text already in the reader's language).
+THE_IBAN, THE_BIC = words(N_("The IBAN")), words(N_("The BIC"))
 
-def clean_iban(value: str, whose: str = "The IBAN", *, sepa: bool = True) -> str:
+
+def clean_iban(value: str, whose: object = THE_IBAN, *, sepa: bool = True) -> str:
     """The IBAN in compact form (spaces out, capitals); SepaFileError saying what is wrong."""
     text = (value or "").strip()
     if not text:
-        raise SepaFileError(f"{whose} is missing.")
+        raise SepaFileError(N_("%(whose)s is missing."), whose=whose)
     try:
         iban = schwifty.IBAN(text)
     except SchwiftyException as exc:
-        reason = next((why for kind, why in _IBAN_PROBLEMS if isinstance(exc, kind)),
-                      "its bank or account number does not check out")
-        raise SepaFileError(f"{whose} {text} is not a valid IBAN: {reason}.") from exc
+        problem = next((why for kind, why in _IBAN_PROBLEMS if isinstance(exc, kind)),
+                       N_("%(whose)s %(iban)s is not a valid IBAN: its bank or account "
+                          "number does not check out."))
+        raise SepaFileError(problem, whose=whose, iban=text) from exc
     if sepa and not iban.in_sepa_zone:
-        raise SepaFileError(f"{whose} {iban.formatted} is in a country outside the SEPA "
-                            "zone: a SEPA credit transfer cannot reach it.")
+        raise SepaFileError(N_("%(whose)s %(iban)s is in a country outside the SEPA zone: a "
+                               "SEPA credit transfer cannot reach it."),
+                            whose=whose, iban=iban.formatted)
     return iban.compact
 
 
-def clean_bic(value: str, whose: str = "The BIC") -> str:
+def clean_bic(value: str, whose: object = THE_BIC) -> str:
     """The BIC in compact form, "" when none is given (an IBAN alone reaches a SEPA bank)."""
     text = (value or "").strip()
     if not text:
@@ -126,15 +143,16 @@ def clean_bic(value: str, whose: str = "The BIC") -> str:
     try:
         return schwifty.BIC(text).compact
     except SchwiftyException as exc:
-        raise SepaFileError(f"{whose} {text} is not a valid BIC: a BIC has 8 or 11 letters "
-                            "and digits (bank, country, place and branch), such as "
-                            "COBADEFFXXX.") from exc
+        raise SepaFileError(N_("%(whose)s %(bic)s is not a valid BIC: a BIC has 8 or 11 "
+                               "letters and digits (bank, country, place and branch), such "
+                               "as COBADEFFXXX."), whose=whose, bic=text) from exc
 
 
 def cents(amount: Decimal) -> int:
     """sepaxml takes amounts as integer cents."""
     if amount != amount.quantize(Decimal("0.01")) or amount <= 0:
-        raise SepaFileError(f"{amount} is not an amount in euros and cents above zero.")
+        raise SepaFileError(N_("%(amount)s is not an amount in euros and cents above zero."),
+                            amount=amount)
     return int(amount * 100)
 
 
@@ -159,30 +177,42 @@ class _BatchTransfer(SepaTransfer):
             node.text = self._batch_id
 
 
-def _account(account: Account, whose: str) -> dict:
+def _account(account: Account, nameless: str, whose_iban: Words, whose_bic: Words) -> dict:
+    """sepaxml's account; ``nameless`` (a template) and the ``whose`` name the party in a
+    refusal (whole phrases, not a party put in a phrase: "del programa", not "de el")."""
     name = sepa_text(account.name, MAX_NAME)
     if not name:
-        raise SepaFileError(f"{whose} has no name the SEPA character set can write.")
-    found = {"name": name, "IBAN": clean_iban(account.iban, f"{whose}'s IBAN")}
-    bic = clean_bic(account.bic, f"{whose}'s BIC")
+        raise SepaFileError(nameless, name=account.name)
+    found = {"name": name, "IBAN": clean_iban(account.iban, whose_iban)}
+    bic = clean_bic(account.bic, whose_bic)
     return found | ({"BIC": bic} if bic else {})
+
+
+def _creditor(account: Account) -> dict:
+    nameless = (N_("The account of %(name)s has no name the SEPA character set can write.")
+                if (account.name or "").strip() else
+                N_("A creditor's account has no name the SEPA character set can write."))
+    return _account(account, nameless, words(N_("The IBAN of %(name)s"), name=account.name),
+                    words(N_("The BIC of %(name)s"), name=account.name))
 
 
 def build(file: TransferFile) -> bytes:
     """The pain.001.001.03 XML of ``file``, validated against the schema."""
     if not file.transfers:
-        raise SepaFileError("A SEPA file needs at least one transfer.")
+        raise SepaFileError(N_("A SEPA file needs at least one transfer."))
     message_id = sepa_id(file.message_id)
     if message_id != file.message_id or not message_id:
-        raise SepaFileError(f"{file.message_id!r} cannot be a SEPA message id: up to "
-                            f"{MAX_ID} letters, digits and dashes.")
+        raise SepaFileError(N_("%(id)s cannot be a SEPA message id: up to %(most)s letters, "
+                               "digits and dashes."), id=repr(file.message_id), most=MAX_ID)
     if file.created_at.utcoffset() is None:
-        raise SepaFileError("The file's creation time must say its time zone.")
-    config = {**_account(file.debtor, "The programme's account"), "batch": True,
-              "currency": CURRENCY}
+        raise SepaFileError(N_("The file's creation time must say its time zone."))
+    debtor = _account(file.debtor, N_("The programme's account has no name the SEPA "
+                                      "character set can write."),
+                      words(N_("The programme's IBAN")), words(N_("The programme's BIC")))
+    config = {**debtor, "batch": True, "currency": CURRENCY}
     sepa = _BatchTransfer(config, message_id, file.created_at)
     for transfer in file.transfers:
-        payment = {**_account(transfer.creditor, transfer.creditor.name or "A creditor"),
+        payment = {**_creditor(transfer.creditor),
                    "amount": cents(transfer.amount), "execution_date": file.execution_date,
                    "description": sepa_text(transfer.remittance, MAX_REMITTANCE) or "Voucher",
                    "endtoend_id": sepa_id(transfer.end_to_end_id) or "NOTPROVIDED"}
@@ -190,8 +220,9 @@ def build(file: TransferFile) -> bytes:
     try:
         return sepa.export(validate=True)
     except ValidationError as exc:
-        raise SepaFileError(f"The SEPA file does not validate against {SCHEMA}: "
-                            f"{exc.__cause__ or exc}") from exc
+        raise SepaFileError(N_("The SEPA file does not validate against %(schema)s: "
+                               "%(problem)s"), schema=SCHEMA, problem=exc.__cause__ or exc
+                            ) from exc
 
 
 __all__ = ["CURRENCY", "SCHEMA", "Account", "SepaFileError", "Transfer", "TransferFile",

@@ -410,7 +410,7 @@ def test_the_budget_message_names_a_programme_ending_in_s(make, manager):
      "Travel: the name of a criterion contains an invisible"),
     (lambda m, p: providers.add_provider(provider_spec(name="Rhein\ufeff Biotest"), m),
      "The provider's name contains an invisible or direction-changing character "
-     "(zero width no-break space, U+FEFF)"),
+     "(a byte-order mark, U+FEFF)"),
     (lambda m, p: providers.add_provider(provider_spec(region="Bavaria\u200f"), m),
      "The provider's region contains an invisible"),
 ])

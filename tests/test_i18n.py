@@ -10,6 +10,8 @@ import re
 
 import pytest
 from babel.messages.pofile import read_po
+from flask import render_template_string
+from flask_babel import force_locale
 from jinja2 import Environment
 from openpyxl import load_workbook
 
@@ -165,6 +167,17 @@ def test_the_workbook_headings_follow_the_requesters_language(app, make):
     assert english["Applications"][:3] == ["Reference", "SME", "Country"]
 
 
+def test_a_word_with_two_meanings_gets_each_its_own_translation(app):
+    """A column heading "Change" is a noun, the button a verb; an application "Submitted"
+    is feminine in Catalan, a report masculine: pgettext's context keeps them apart."""
+    page = ('{{ pgettext("column heading", "Change") }}|{{ _("Change") }}|'
+            '{{ pgettext("report", "Submitted") }}|{{ _("Submitted") }}')
+    with app.test_request_context(), force_locale("ca"):
+        assert render_template_string(page) == "Canvi|Canviar|Enviat|Enviada"
+    with app.test_request_context():
+        assert render_template_string(page) == "Change|Change|Submitted|Submitted"
+
+
 # --- the catalogues and the marking ---------------------------------------------------------
 
 
@@ -179,7 +192,12 @@ def test_every_message_in_scope_has_a_translation(code):
     catalogue = _catalogue(code)
     messages = i18n.messages_in_scope(ROOT)
     assert len(messages) > 100
-    missing = [m for m in messages if not (catalogue.get(m) and catalogue.get(m).string)]
+    def translated(key):
+        context, _sep, message = key.rpartition(i18n.CONTEXT_SEPARATOR)
+        found = catalogue.get(message, context=context or None)
+        return found is not None and found.string
+
+    missing = [m for m in messages if not translated(m)]
     assert not missing, f"{code} lacks {missing[:5]} (README 'Languages': update the .po)"
     fuzzy = [m.id for m in catalogue if m.id and m.fuzzy]
     assert not fuzzy
@@ -231,8 +249,10 @@ def unmarked_texts(source: str) -> list[str]:
             kept.append("\x00" if in_trans else value)
         elif in_tag and kind == "string" and not in_trans:
             text = value[1:-1]
-            called = [v for k, v in previous if k != "whitespace"][-2:]
-            marked = len(called) == 2 and called[0] in _TRANSLATORS and called[1] == "("
+            called = [v for k, v in previous if k != "whitespace"]
+            # _("text"), or pgettext("context", "text"): the context is not shown
+            marked = (called[-2:-1] and called[-2] in _TRANSLATORS and called[-1] == "(") or (
+                called[-4:-3] == ["pgettext"] and called[-3] == "(" and called[-1] == ",")
             if not marked and re.search(r"[A-Za-z]{2}", text) and (
                     " " in text.strip() or re.match(r"[A-Z][a-z]+$", text)):
                 found.append(text)
@@ -260,6 +280,8 @@ def test_no_visible_text_in_scope_is_left_unmarked(name):
     ('{{ m.heading("Voucher awarded") }}', ["Voucher awarded"]),
     ('{% with heading="Files" %}{% endwith %}', ["Files"]),
     ("<p>{{ _('Hello') }} · {% trans n=name %}Hi {{ n }}{% endtrans %}</p>", []),
+    ('<th>{{ pgettext("column heading", "Change") }}</th>', []),
+    ('<th>{{ pgettext("column heading", "Change") ~ " and more" }}</th>', [" and more"]),
     ('<a class="button secondary" href="{{ url_for(\'a.b\') }}">{{ _("Go") }}</a>', []),
     ('{% if state == "reporting" %}{{ x or "—" }}{% endif %}<!-- a note -->', []),
 ])

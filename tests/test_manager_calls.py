@@ -376,10 +376,10 @@ def test_a_funding_rate_that_rounds_to_zero_has_its_own_message(client, manager,
 
 @pytest.mark.parametrize(("field", "message"), [
     ("title", "The call&#39;s title contains an invisible or direction-changing character "
-              "(zero width space, U+200B)"),
+              "(a zero-width space, U+200B)"),
     (type_prefix("travel") + "criteria-0-name",
      "Travel: the name of a criterion contains an invisible or direction-changing character "
-     "(right-to-left override, U+202E)"),
+     "(a text-direction override, U+202E)"),
 ])
 def test_invisible_characters_in_titles_and_criteria_are_refused(client, manager, programme,
                                                                  field, message):

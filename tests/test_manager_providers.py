@@ -124,7 +124,7 @@ def test_deactivating_keeps_the_provider_on_applications_but_out_of_the_choices(
 
 @pytest.mark.parametrize(("field", "typed", "message"), [
     ("name", "Rhein\u200b Biotest", "The provider&#39;s name contains an invisible or "
-                                    "direction-changing character (zero width space, U+200B)"),
+                                    "direction-changing character (a zero-width space, U+200B)"),
     ("region", "Bavaria \u202e", "The provider&#39;s region contains an invisible"),
 ])
 def test_invisible_characters_in_a_provider_are_refused(client, manager, field, typed, message):

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 import sepaxml
+from flask_babel import force_locale
 
 from exports import sepa_file
 from exports.sepa_file import Account, SepaFileError, Transfer, TransferFile
 from tests.test_payment_batches import due_voucher, give_debtor
 from vouchers.clock import today
+from vouchers.i18n import said
 from vouchers.services import batch_files
 from vouchers.services import payment_batches as pb
 
@@ -117,11 +119,31 @@ def test_ibans_and_bics_are_kept_compact():
     ({"message_id": "VCH C1 7"}, "cannot be a SEPA message id"),
     ({"created_at": datetime(2027, 3, 1, 9, 30)}, "time zone"),
     ({"debtor": Account(name="Lead partner", iban="DE00370400440532013000")},
-     "The programme's account's IBAN .* check digits"),
+     "The programme's IBAN .* check digits"),
+    ({"transfers": [Transfer(end_to_end_id="E1", amount=Decimal("1.00"), remittance="V",
+                             creditor=Account(name="Fábrica Øst", iban="DE00370400440532013000"))]},
+     "The IBAN of Fábrica Øst DE00370400440532013000 is not a valid IBAN"),
 ])
 def test_a_file_that_cannot_be_made_says_why(changes, message):
     with pytest.raises(SepaFileError, match=message):
         sepa_file.build(_file("1.00", **changes))
+
+
+def test_a_refusal_is_said_in_the_readers_language(app):
+    """exports knows no Flask: its refusal carries its words, which the app translates
+    (the template and the field it names), whoever reads it."""
+    with pytest.raises(SepaFileError) as refused:
+        sepa_file.build(_file("1.00", debtor=Account(name="Lead partner",
+                                                     iban="DE00370400440532013000")))
+    with app.test_request_context(), force_locale("ca"):
+        assert said(refused.value) == ("L'IBAN del programa DE00370400440532013000 no és un "
+                                       "IBAN vàlid: els seus dígits de control no coincideixen "
+                                       "(un error en escriure'l?).")
+    with app.test_request_context(), force_locale("de"):
+        assert said(refused.value).startswith("Die IBAN des Programms DE00370400440532013000 "
+                                              "ist keine gültige IBAN")
+    with app.test_request_context():
+        assert said(refused.value) == str(refused.value)
 
 
 def test_amounts_are_whole_cents():

@@ -14,12 +14,15 @@ with ``pip install -e .`` alone serves every language.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel, force_locale, get_locale, gettext
 from flask_login import current_user
+
+from exports.words import Words
 
 # Code -> the language's own name, as the picker shows it (a Catalan reader looks for
 # "Català", not "Catalan").
@@ -45,6 +48,20 @@ def N_(text: str) -> str:
     return text
 
 
+def said(value: object) -> str:
+    """``value`` in the reader's language: exports' ``Words`` (and an error carrying them)
+    translated, each of their values too; anything else as ``str()``."""
+    found = getattr(value, "words", value)
+    if not isinstance(found, Words):
+        return str(value)
+    return gettext(found.template, **{name: said(part) for name, part in found.values.items()})
+
+
+def translated(messages: Mapping[str, str]) -> dict[str, str]:
+    """``messages`` (values marked ``N_``) with each value in the reader's language."""
+    return {key: gettext(text) for key, text in messages.items()}
+
+
 def _files(folder: str, endings: tuple[str, ...]) -> tuple[str, ...]:
     found = []
     for directory, _dirs, names in os.walk(os.path.join(ROOT, folder)):
@@ -54,12 +71,17 @@ def _files(folder: str, endings: tuple[str, ...]) -> tuple[str, ...]:
 
 
 # What the catalogues must cover (tests/test_i18n.py holds every file to it): every
-# template, every gettext/lazy_gettext/N_ call in the app's Python, every mail subject, the
-# workbook's texts and the labels the code keeps in English and translates where it shows
-# them (states, actions, review statuses).
+# template, every gettext/lazy_gettext/N_ call in the Python of vouchers/, workflows/ and
+# exports/, every mail subject, the workbook's texts and the labels the code keeps in
+# English and translates where it shows them (states, actions, review statuses).
 TEMPLATES_IN_SCOPE = _files("templates", (".html", ".txt"))
-PYTHON_IN_SCOPE = tuple(os.path.join("vouchers", name) for name in _files("vouchers", (".py",)))
-KEYWORDS = {"lazy_gettext": None, "N_": None}
+PYTHON_IN_SCOPE = tuple(os.path.join(folder, name)
+                        for folder in ("vouchers", "workflows", "exports")
+                        for name in _files(folder, (".py",)))
+KEYWORDS = {"lazy_gettext": None, "N_": None, "lazy_pgettext": ((1, "c"), 2)}
+# A message with a context (pgettext: "Change" as a column heading, not the button) is
+# keyed "context\x04message" in messages_in_scope, as gettext keys it in a catalogue.
+CONTEXT_SEPARATOR = "\x04"
 
 babel = Babel()
 
@@ -178,20 +200,23 @@ def messages_in_scope(root: str) -> dict[str, tuple[str, ...]]:
 
     found: dict[str, list[str]] = {}
 
-    def add(message, where):
-        found.setdefault(message, []).append(where)
+    def add(message, where, context=None):
+        if not isinstance(message, str):
+            message = message[0]  # a plural: its singular is its key
+        key = f"{context}{CONTEXT_SEPARATOR}{message}" if context else message
+        found.setdefault(key, []).append(where)
 
     keywords = {**DEFAULT_KEYWORDS, **KEYWORDS}
     for name in TEMPLATES_IN_SCOPE:
         path = os.path.join(root, "templates", name)
-        for _line, message, _comments, _context in extract_from_file(
+        for _line, message, _comments, context in extract_from_file(
                 "jinja2", path, keywords=keywords,
                 options={"extensions": "jinja2.ext.do"}):
-            add(message if isinstance(message, str) else message[0], name)
+            add(message, name, context)
     for name in PYTHON_IN_SCOPE:
-        for _line, message, _comments, _context in extract_from_file(
+        for _line, message, _comments, context in extract_from_file(
                 "python", os.path.join(root, name), keywords=keywords):
-            add(message if isinstance(message, str) else message[0], name)
+            add(message, name, context)
     for kind in mail_kinds.KINDS.values():
         add(kind.subject, f"vouchers/mail_kinds.py:{kind.key}")
     for heading in workbook_columns():

@@ -23,16 +23,30 @@ MAX_TITLE = 200
 # it is ("Trojan Source"): refused in names and titles.
 _FORMAT = "Cf"
 
+# Unicode's names are English: the ones people paste by accident, in the reader's language
+# (any other is "an invisible character", with its code).
+_FORMAT_NAMES = {
+    "\u00ad": N_("a soft hyphen"),
+    "\u200b": N_("a zero-width space"),
+    "\u200c": N_("a zero-width non-joiner"),
+    "\u200d": N_("a zero-width joiner"),
+    "\u200e": N_("a left-to-right mark"),
+    "\u200f": N_("a right-to-left mark"),
+    "\u2060": N_("a word joiner"),
+    "\ufeff": N_("a byte-order mark"),
+    **dict.fromkeys("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+                    N_("a text-direction override")),
+}
+
 
 def line_problem(text: str) -> str | None:
-    """Why ``text`` cannot be a name or a title, or None (in the reader's language; the
-    character's Unicode name stays English)."""
+    """Why ``text`` cannot be a name or a title, or None (in the reader's language)."""
     for ch in text:
         category, code = unicodedata.category(ch), f"{ord(ch):04X}"
         if category == "Cc":
             return _("contains a control character (U+%(code)s)", code=code)
         if category == _FORMAT:
-            name = unicodedata.name(ch, "").lower() or _("an invisible character")
+            name = _(_FORMAT_NAMES.get(ch, N_("an invisible character")))
             return _("contains an invisible or direction-changing character (%(name)s, "
                      "U+%(code)s)", name=name, code=code)
         if ch in "\u2028\u2029":

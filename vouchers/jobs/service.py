@@ -37,7 +37,7 @@ def shown_state(job: Job, now: datetime | None = None) -> str:
 def submit(kind: str, params: dict[str, Any], *, title: str, user: User) -> Job:
     """Queue a job of ``kind`` for ``user``; it starts when the caller's transaction commits."""
     if kinds.get(kind) is None:
-        raise InvalidInput(f"There is no job of the kind {kind!r}.")
+        raise InvalidInput(gettext("There is no job of the kind %(kind)s.", kind=repr(kind)))
     with atomic():
         job = Job(kind=kind, params=params, title=title[:200], requested_by_id=user.id,
                   state="queued", progress=0, message="", attempts=0, queue_id="",

@@ -13,6 +13,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 from exports import sepa_file
 
 from ..fields import MoneyField
+from ..i18n import said
 from ..models import RATE_RULES, Programme
 from ..services.call_specs import REGION_EXAMPLE
 from .forms_call_rules import RegionsField, not_negative
@@ -74,10 +75,10 @@ class ProgrammeForm(FlaskForm):
     # its field.
     def validate_debtor_iban(self, field):
         if (field.data or "").strip():
-            _checked(sepa_file.clean_iban, field.data, "The IBAN")
+            _checked(sepa_file.clean_iban, field.data)
 
     def validate_debtor_bic(self, field):
-        _checked(sepa_file.clean_bic, field.data, "The BIC")
+        _checked(sepa_file.clean_bic, field.data)
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -92,11 +93,11 @@ class ProgrammeForm(FlaskForm):
                 "regions": self.regions.data or []}
 
 
-def _checked(clean, value: str | None, whose: str) -> None:
+def _checked(clean, value: str | None) -> None:
     try:
-        clean(value or "", whose)
+        clean(value or "")
     except sepa_file.SepaFileError as exc:
-        raise ValidationError(str(exc)) from exc
+        raise ValidationError(said(exc)) from exc
 
 
 def programme_form(programme: Programme) -> ProgrammeForm:

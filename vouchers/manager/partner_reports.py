@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext, lazy_pgettext
 from flask_login import current_user
 
 from .. import jobs, policy
@@ -34,7 +34,8 @@ from .forms_partner_reports import (
 nav_item("manager", lazy_gettext("Partner reports"), "manager.partner_reports_home", order=48)
 
 # A report's status as the pages show it.
-REPORT_STATUS = {"draft": lazy_gettext("Draft"), "submitted": lazy_gettext("Submitted")}
+REPORT_STATUS = {"draft": lazy_gettext("Draft"),
+                 "submitted": lazy_pgettext("report", "Submitted")}
 PARTNER = {"partner": by_id(Partner)}
 REPORT = {"report": by_id(PartnerReport, "partner_report_id")}
 PROGRAMME = {"programme": by_id(Programme)}

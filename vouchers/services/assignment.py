@@ -230,8 +230,8 @@ def assign_extra(application: Application) -> Assignment | None:
     assignments in the call, ties by lowest id. Runs inside the caller's atomic() (a
     review being submitted), under the same write lock.
     """
-    with atomic(clashes={ASSIGNED_TWICE: "The extra evaluator was assigned at the "
-                         "same moment by someone else; reload the page."}):
+    with atomic(clashes={ASSIGNED_TWICE: _("The extra evaluator was assigned at the same "
+                                           "moment by someone else; reload the page.")}):
         if application.state not in REVIEWABLE_STATES:
             return None
         candidates = eligible_evaluators(application)

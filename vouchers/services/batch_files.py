@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from exports import sepa_file
 from exports.sepa_file import Account, SepaFileError, Transfer, TransferFile
 
+from ..i18n import said
 from ..models import PaymentBatch
 from ..models.ledger import BATCH_CANCELLED
 from .errors import PaymentRefused
@@ -34,7 +35,8 @@ def sepa_xml(batch: PaymentBatch) -> bytes:
     try:
         return sepa_file.build(transfer_file(batch))
     except SepaFileError as exc:
-        raise PaymentRefused(_("The SEPA file cannot be made: %(problem)s", problem=exc)) from exc
+        raise PaymentRefused(_("The SEPA file cannot be made: %(problem)s",
+                               problem=said(exc))) from exc
 
 
 def sepa_filename(batch: PaymentBatch) -> str:

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..clock import local_date, programme_zone
@@ -128,7 +129,7 @@ def _digest_of(user: User, messages: list[OutboxMessage], day: date, now: dateti
             if marked != len(ids):
                 # The user chose immediate mail meanwhile (services/mail_preferences.py):
                 # the next run writes the digest of what still waits.
-                raise ConcurrentChange("The waiting messages changed; the digest waits.")
+                raise ConcurrentChange(_("The waiting messages changed; the digest waits."))
     except ConcurrentChange:
         return False
     for m in messages:

@@ -30,7 +30,7 @@ from workflows import lifecycle
 from .. import policy
 from ..clock import local_date, today
 from ..extensions import db
-from ..i18n import N_
+from ..i18n import N_, said, translated
 from ..models import Application, BankDetailsChange, BatchItem, Call, PaymentBatch, User
 from ..models.base import utcnow
 from ..models.ledger import ADVANCE, BATCH_CANCELLED, BATCH_EXECUTED, BATCH_PREPARED, PAYMENT
@@ -49,12 +49,13 @@ MAX_DAYS_AHEAD = 365
 MAX_BANK_REFERENCE = 60  # Payment.reference and LedgerEntry.reference hold 60
 PREPARE_CLASH = {
     "uq_batch_items_pending_application_id": (
-        "A selected voucher was put in another payment batch at the same moment; nothing "
-        "was prepared. Reload the page to see what is still due."),
+        N_("A selected voucher was put in another payment batch at the same moment; "
+           "nothing was prepared. Reload the page to see what is still due.")),
 }
-NO_BANK_DETAILS = "No bank details: the company has not given its IBAN and account holder."
-CHANGE_PENDING = ("New bank details await a manager's confirmation: confirm or refuse them "
-                  "on the company's page first.")
+NO_BANK_DETAILS = N_("No bank details: the company has not given its IBAN and account "
+                     "holder.")
+CHANGE_PENDING = N_("New bank details await a manager's confirmation: confirm or refuse them "
+                    "on the company's page first.")
 
 
 @dataclass(frozen=True)
@@ -129,15 +130,15 @@ def _changes_pending(organisation_ids: set[int]) -> set[int]:
 def _bank_details(application: Application, change_pending: bool) -> dict:
     org = application.organisation
     if not (org.iban or "").strip() or not (org.account_holder or "").strip():
-        return {"problem": NO_BANK_DETAILS}
+        return {"problem": _(NO_BANK_DETAILS)}
     holder = org.account_holder.strip()
     try:
-        iban = sepa_file.clean_iban(org.iban, "The company's IBAN")
-        bic = sepa_file.clean_bic(org.bic or "", "The company's BIC")
+        iban = sepa_file.clean_iban(org.iban, _("The company's IBAN"))
+        bic = sepa_file.clean_bic(org.bic or "", _("The company's BIC"))
     except SepaFileError as exc:
-        return {"problem": str(exc), "account_holder": holder}
+        return {"problem": said(exc), "account_holder": holder}
     found = {"iban": iban, "bic": bic, "account_holder": holder}
-    return found | ({"problem": CHANGE_PENDING} if change_pending else {})
+    return found | ({"problem": _(CHANGE_PENDING)} if change_pending else {})
 
 
 def _dues(call: Call, *, fresh: bool = False) -> tuple[list[Due], set[int]]:
@@ -200,11 +201,11 @@ def debtor_of(call: Call) -> Account:
     try:
         return Account(name=programme.debtor_name,
                        iban=sepa_file.clean_iban(programme.debtor_iban,
-                                                 "The programme's IBAN"),
-                       bic=sepa_file.clean_bic(programme.debtor_bic, "The programme's BIC"))
+                                                 _("The programme's IBAN")),
+                       bic=sepa_file.clean_bic(programme.debtor_bic, _("The programme's BIC")))
     except SepaFileError as exc:
         raise PaymentRefused(_("%(problem)s Correct it on the programme's page.",
-                               problem=exc)) from exc
+                               problem=said(exc))) from exc
 
 
 def check_execution_date(execution_date: date | None, on: date | None = None) -> None:
@@ -274,7 +275,7 @@ def prepare_batch(call: Call, actor: User, application_ids, execution_date: date
                   now: datetime | None = None) -> PaymentBatch:
     """A batch of the selected payments due, to be executed on ``execution_date``."""
     now = now or utcnow()
-    with atomic(PREPARE_CLASH):
+    with atomic(translated(PREPARE_CLASH)):
         policy.ensure(policy.can_manage_payments(actor), NOT_ALLOWED)
         ids = list(dict.fromkeys(application_ids or ()))
         if not ids:
@@ -358,7 +359,7 @@ def execute_batch(batch: PaymentBatch, actor: User, bank_reference: str,
                   executed_on: date | None, now: datetime | None = None) -> PaymentBatch:
     """The bank executed the file: record each transfer as a payment, once."""
     now = now or utcnow()
-    with atomic(payments.PAYMENT_CLASH):
+    with atomic(translated(payments.PAYMENT_CLASH)):
         policy.ensure(policy.can_manage_payments(actor), NOT_ALLOWED)
         reference = clean_line(bank_reference, N_("the bank's reference of the execution"),
                                MAX_BANK_REFERENCE)

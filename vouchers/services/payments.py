@@ -22,7 +22,7 @@ from workflows import lifecycle
 from .. import policy
 from ..clock import local_date, today
 from ..extensions import db
-from ..i18n import N_
+from ..i18n import N_, translated
 from ..models import Application, BatchItem, LedgerEntry, Payment, User
 from ..models.base import utcnow
 from ..models.ledger import ADVANCE, PAYMENT, RECOVERY, REVERSAL
@@ -46,8 +46,10 @@ from .wording import day, eur, money, month
 
 MAX_REASON = 2000
 MAX_REFERENCE = 60  # the columns' length
-PAYMENT_CLASH = {"uq_payments_batch_item_id": "This transfer of the batch is already recorded.",
-                 "uq_ledger_entries_payment_kind": "This payment is already reversed."}
+# Marked N_ and given to atomic() through i18n.translated (the reader's language).
+PAYMENT_CLASH = {"uq_payments_batch_item_id": N_("This transfer of the batch is already "
+                                                 "recorded."),
+                 "uq_ledger_entries_payment_kind": N_("This payment is already reversed.")}
 
 
 def payments_of(application: Application) -> list[Payment]:
@@ -144,7 +146,7 @@ def record_payment(application: Application, actor: User, amount=None, *, paid_o
     by recording that batch, never by hand as well.
     """
     now = now or utcnow()
-    with atomic(PAYMENT_CLASH):
+    with atomic(translated(PAYMENT_CLASH)):
         policy.ensure(policy.can_manage(actor, application), "Only a manager may record payments.")
         transfer = _transfer(application, amount, amount_in_currency)
         reference = clean_line(reference, N_("the payment reference (bank transfer or ledger "
@@ -276,7 +278,7 @@ def reverse_payment(payment: Payment, actor: User, reason: str,
     """Book a recorded payment back (the bank returned it, or it was wrong)."""
     now = now or utcnow()
     application = payment.application
-    with atomic(PAYMENT_CLASH):
+    with atomic(translated(PAYMENT_CLASH)):
         policy.ensure(policy.can_manage(actor, payment), "Only a manager may reverse payments.")
         reason = clean_reason(reason, _("Give the reason for the reversal."), MAX_REASON)
         if payment.id in reversed_payment_ids(application):

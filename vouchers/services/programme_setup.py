@@ -20,7 +20,7 @@ from exports import sepa_file
 from .. import identifiers, policy
 from ..clock import local_date
 from ..extensions import db
-from ..i18n import N_
+from ..i18n import N_, said
 from ..models import RATE_RULES, Call, CallVoucherType, Programme, User
 from ..money import MAX_MONEY
 from . import eligibility
@@ -42,12 +42,11 @@ def _account(fields: dict[str, str | None], programme: Programme | None,
     each problem noted. The IBAN and BIC are checked with schwifty (exports/sepa_file.py)
     and kept in their compact form. The account may stay empty (no SEPA file can be made
     until it is given); a name or an IBAN alone is not an account."""
-    # (exports/sepa_file.py knows no Flask: its refusals of an IBAN or a BIC stay English.)
     checks = {
         "debtor_name": lambda v: clean_name(v, _("the account's name"), DEBTOR_NAME_MAX),
-        "debtor_iban": lambda v: sepa_file.clean_iban(v, "The programme's IBAN")
+        "debtor_iban": lambda v: sepa_file.clean_iban(v, _("The programme's IBAN"))
         if v.strip() else "",
-        "debtor_bic": lambda v: sepa_file.clean_bic(v, "The programme's BIC"),
+        "debtor_bic": lambda v: sepa_file.clean_bic(v, _("The programme's BIC")),
         "granting_authority": lambda v: clean_name(v, _("the granting authority"),
                                                    AUTHORITY_MAX),
     }
@@ -60,7 +59,7 @@ def _account(fields: dict[str, str | None], programme: Programme | None,
         except InvalidInput as exc:
             problems.append(exc.message)
         except sepa_file.SepaFileError as exc:
-            problems.append(str(exc))
+            problems.append(said(exc))
     # What the account will hold (a field refused above counts as given).
     name, iban, bic = (cleaned.get(f, fields.get(f) if fields.get(f) is not None
                                    else getattr(programme, f, ""))
