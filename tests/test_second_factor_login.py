@@ -50,6 +50,21 @@ def test_a_user_with_a_second_factor_is_not_signed_in_by_the_password(client, ma
     assert signed_in(client)
 
 
+def test_only_the_code_step_counts_as_a_sign_in_for_the_inactivity_rule(client, make):
+    """Someone who knows the password but not the code must not keep an unused account
+    from being disabled (services/retention.py reads last_login_at)."""
+    user = make.applicant()
+    enrol(user)
+    before = db.session.get(User, user.id).last_login_at
+    password_step(client, user)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).last_login_at == before
+    client.post(CODE_PAGE, data={"code": code_now()})
+    db.session.expire_all()
+    after = db.session.get(User, user.id).last_login_at
+    assert after is not None and after != before
+
+
 def test_the_code_page_is_the_same_for_every_account(app, make):
     pages = []
     for user in (make.applicant(), make.manager()):

@@ -20,6 +20,18 @@ ISO_COUNTRIES = frozenset(_ISO_CODES.split())
 COUNTRY_ALIASES = {"GB": "UK"}
 VALID_COUNTRIES = ISO_COUNTRIES | {"UK"}
 
+def name_for_reader(code: str) -> str:
+    """``code``'s name in the reader's language (Babel's names of the territories; in
+    English this module's own)."""
+    from .i18n import reader_locale  # i18n's catalogue tools import the app's modules
+
+    english = EUROPEAN_COUNTRIES.get(code, code)
+    locale = reader_locale()
+    # The programme writes the United Kingdom "UK" (as VAT numbers do); ISO 3166 says GB.
+    return english if locale is None else locale.territories.get(
+        "GB" if code == "UK" else code, english)
+
+
 # The countries offered in the profile form: the programme is European.
 EUROPEAN_COUNTRIES: dict[str, str] = {
     "AT": "Austria", "BE": "Belgium", "BG": "Bulgaria", "CH": "Switzerland", "CY": "Cyprus",

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from wtforms import StringField
-from wtforms.validators import StopValidation
+from wtforms.validators import StopValidation, ValidationError
 
+from .i18n import N_
 from .money import parse_amount
 
 
@@ -100,3 +101,15 @@ class CountField(_ParsedField):
 def optional_id(value) -> int | None:
     """A select's chosen id; None for its "choose one" line (an empty value)."""
     return None if value in (None, "", "None") else int(value)
+
+
+def at_least_zero(message: str = N_("Cannot be negative.")):
+    """A validator refusing a number below zero with ``message`` (marked N_). Not
+    NumberRange: it would add "cannot be negative" to a number that did not parse."""
+    def check(form, field) -> None:
+        if field.data is not None and field.data < 0:
+            raise ValidationError(_(message))
+    return check
+
+
+not_negative = at_least_zero()

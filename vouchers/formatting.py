@@ -5,17 +5,17 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 
-from babel import Locale
 from babel.dates import format_skeleton
 from babel.numbers import format_currency
-from flask import Flask, has_app_context
-from flask_babel import get_locale, gettext
+from flask import Flask
+from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from workflows.lifecycle import STATE_LABELS
 
 from . import voucher_types
 from .clock import programme_zone
+from .i18n import reader_locale
 from .money import format_money
 from .services.rates import format_rate
 
@@ -42,17 +42,11 @@ class LocaleText(str):
         return escape(str(self))
 
 
-def _reader_locale() -> Locale | None:
-    """The reader's locale when it is not English; None keeps the English formats."""
-    locale = get_locale() if has_app_context() else None
-    return locale if locale is not None and locale.language != "en" else None
-
-
 def local_time(value: datetime | None, fmt: str = DEFAULT_TIME) -> str:
     if value is None:
         return "—"
     value = value.astimezone(programme_zone())
-    locale = _reader_locale()
+    locale = reader_locale()
     if locale is None or fmt not in (DEFAULT_TIME, DATE_ONLY):
         return value.strftime(fmt)
     if fmt == DATE_ONLY:  # the day of that moment, as the ``day`` filter writes it
@@ -64,7 +58,7 @@ def day(value: date | None) -> str:
     """A date: "03 Dec 2026"; "3 de des. del 2026" in Catalan, "3. Dez. 2026" in German."""
     if value is None:
         return "—"
-    locale = _reader_locale()
+    locale = reader_locale()
     if locale is None:
         return value.strftime("%d %b %Y")
     return format_skeleton("yMMMd", value, locale=locale)
@@ -75,7 +69,7 @@ def eur(amount: Decimal | None) -> str:
 
 
 def money(amount: Decimal | None, currency: str = "EUR") -> str:
-    locale = _reader_locale()
+    locale = reader_locale()
     if locale is None or amount is None:
         return format_money(amount, currency)
     return format_currency(amount, currency, locale=locale)

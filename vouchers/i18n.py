@@ -16,9 +16,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, has_app_context, has_request_context, request, session
 from flask_babel import Babel, force_locale, get_locale, gettext
 from flask_login import current_user
 
@@ -46,6 +47,13 @@ def N_(text: str) -> str:
     """Mark ``text`` for the catalogues where it is defined (a label kept in English in the
     code, the API and the records) and translated where it is shown: ``gettext(label)``."""
     return text
+
+
+def reader_locale() -> Locale | None:
+    """The reader's locale when it is not English (a request's, or one forced for a mail's
+    recipient); None keeps the English wording and formats."""
+    locale = get_locale() if has_app_context() else None
+    return locale if locale is not None and locale.language != "en" else None
 
 
 def said(value: object) -> str:

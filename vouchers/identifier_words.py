@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import re
 
-from flask import has_request_context
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from stdnum import exceptions as number_errors
 
-from .countries import EUROPEAN_COUNTRIES
-from .i18n import N_
+from .countries import EUROPEAN_COUNTRIES, name_for_reader
+from .i18n import N_, reader_locale
 
 
 class IdentifierError(ValueError):
@@ -41,25 +39,15 @@ REASONS = {
 }
 
 
-def _reader():
-    """The reader's locale when it is not English; None keeps the English wording."""
-    locale = get_locale() if has_request_context() else None
-    return locale if locale is not None and locale.language != "en" else None
-
-
 def _country(country: str) -> str:
     """``country`` as a message names it: "the Netherlands", "Nederland" in Dutch."""
-    locale = _reader()
-    if locale is None:
-        return country_name(country)
-    return locale.territories.get("GB" if country == "UK" else country,
-                                  EUROPEAN_COUNTRIES.get(country, country))
+    return country_name(country) if reader_locale() is None else name_for_reader(country)
 
 
 def _national(country: str) -> str:
     """What names a country's numbers: its adjective in English ("Austrian"), its name in
     the other languages (the catalogues' sentences are written for a name)."""
-    return adjective(country) if _reader() is None else _country(country)
+    return adjective(country) if reader_locale() is None else _country(country)
 
 
 def adjective(country: str) -> str:

@@ -25,7 +25,7 @@ from stdnum.eu import vat as eu_vat
 from stdnum.gb import vat as gb_vat
 from stdnum.no import mva as no_mva
 
-from .i18n import N_
+from .i18n import N_, reader_locale
 from .identifier_words import (
     IdentifierError,
     _alnum,
@@ -33,7 +33,6 @@ from .identifier_words import (
     _country,
     _national,
     _place,
-    _reader,
     _reason,
     _shown,
     _text,
@@ -210,7 +209,7 @@ def _names(checks, last: str = " or ") -> str:
     """"SIREN number or SIRET number"; with ``last=", "`` for a list that goes on (in the
     reader's language: "número SIREN o número SIRET")."""
     names = [_(name) for name, _module in checks]
-    locale = _reader()
+    locale = reader_locale()
     if locale is None or len(names) < 2:
         return last.join(names)
     # The list reads as alternatives in every language ("o", "oder", "eller").
@@ -247,7 +246,7 @@ def registry_number(value: object, country: str) -> str:
             raise IdentifierError(_(
                 "%(value)s is %(other)s VAT number, but the company is in %(country)s: give "
                 "its %(national)s %(names)s or VAT number.", value=_shown(text),
-                other=_article(adjective(other)) if _reader() is None else _country(other),
+                other=_article(adjective(other)) if reader_locale() is None else _country(other),
                 country=_country(country), national=_national(country),
                 names=_names(checks)))
         if (number := _valid(_VAT_CHECKS[country], vat_prefixes(country)[0] + compact)):

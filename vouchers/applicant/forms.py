@@ -25,16 +25,14 @@ from wtforms import (
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 
 from .. import voucher_types as types
-from ..fields import MoneyField, optional_id
+from ..fields import MoneyField, at_least_zero, optional_id
+from ..i18n import N_
 from ..models import Application
 from ..services import reporting
 from ..services.applications import MAX_COST_LINES, MAX_DETAIL, MAX_TEXT
 from ..services.attachments import ACCEPT, PURPOSES
 
-
-def _not_negative(form, field):
-    if field.data is not None and field.data < 0:
-        raise ValidationError(_("The amount cannot be negative."))
+_not_negative = at_least_zero(N_("The amount cannot be negative."))
 
 
 class CostLineForm(Form):

@@ -7,29 +7,22 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Optional
 
-from ..countries import EUROPEAN_COUNTRIES
+from ..countries import EUROPEAN_COUNTRIES, name_for_reader
 from ..fields import MoneyField
-from ..i18n import current_language
 from ..identifiers import MAX_ACCOUNT_HOLDER
 from ..models import COMPANY_SIZES, SECTORS, Organisation
 from ..services.organisations import SECTOR_LABELS, SIZE_LABELS
 
 
 def country_names() -> dict[str, str]:
-    """The countries a company may be based in, by code, named in the reader's language
-    (Babel's names of the territories; in English the list's own)."""
-    if current_language() == "en":
-        return dict(EUROPEAN_COUNTRIES)
-    territories = get_locale().territories
-    # The list writes the United Kingdom "UK" (as VAT numbers do); ISO 3166 says GB.
-    return {code: territories.get("GB" if code == "UK" else code, name)
-            for code, name in EUROPEAN_COUNTRIES.items()}
+    """The countries a company may be based in, by code, named in the reader's language."""
+    return {code: name_for_reader(code) for code in EUROPEAN_COUNTRIES}
 
 
 def _sort_key(name: str) -> str:

@@ -13,11 +13,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange
 
 from .. import policy
 from ..boundary import by_id, route, see_other
-from ..fields import CountField, MoneyField
+from ..fields import CountField, MoneyField, not_negative
 from ..models.surveys import FollowUpSurvey
 from ..money import parse_amount
 from ..services import surveys
@@ -35,11 +35,6 @@ class SignedMoneyField(MoneyField):
         return super().parse(text)
 
 
-def _not_negative(form, field) -> None:
-    if field.data is not None and field.data < 0:
-        raise ValidationError(_("Cannot be negative."))
-
-
 def _field(question: surveys.Question):
     # The questions are English in services/surveys.py, translated where they are shown.
     label = _(question.label)
@@ -54,7 +49,7 @@ def _field(question: surveys.Question):
         if question.key == surveys.TURNOVER:
             return SignedMoneyField(label, description=description, validators=[required])
         return MoneyField(label, description=description,
-                          validators=[required, _not_negative])
+                          validators=[required, not_negative])
     return RadioField(label, choices=YES_NO, description=description,
                       validators=[InputRequired(_("Answer yes or no."))])
 

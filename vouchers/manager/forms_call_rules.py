@@ -55,12 +55,6 @@ _RULE_GROUPS = frozenset({"sizes", "attachments"})
 NO_LEAD = lazy_gettext("No lead evaluator: managers record the consensus")
 
 
-def not_negative(form, field) -> None:
-    # Not NumberRange: it would add "cannot be negative" to a number that did not parse.
-    if field.data is not None and field.data < 0:
-        raise ValidationError(gettext("Cannot be negative."))
-
-
 def above_zero(form, field) -> None:
     if field.data is not None and field.data <= 0:
         raise ValidationError(gettext("Must be more than zero."))

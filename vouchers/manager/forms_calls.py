@@ -31,7 +31,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Reg
 
 from .. import voucher_types
 from ..clock import programme_zone
-from ..fields import MoneyField, NumberField
+from ..fields import MoneyField, NumberField, not_negative
 from ..models import VOUCHER_TYPES, Call, Programme, User
 from ..services.call_setup import CallSpec
 from ..services.call_specs import (
@@ -47,7 +47,6 @@ from .forms_call_rules import (
     above_zero,
     new_rules_data,
     new_type_rules,
-    not_negative,
     posted_with_rules,
     rules_data,
     type_rules_data,

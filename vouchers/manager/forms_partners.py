@@ -14,7 +14,7 @@ from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAr
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..auth.forms import InviteForm
-from ..fields import MoneyField, optional_id
+from ..fields import MoneyField, not_negative, optional_id
 from ..formatting import eur
 from ..models import CallVoucherType, Partner
 from ..services.partner_regions import LINE_EXAMPLE, format_region_lines, parse_region_lines
@@ -22,11 +22,6 @@ from ..services.partner_setup import PartnerSpec, partner_choices
 
 NO_PARTNER = lazy_gettext("No partner: the whole programme")
 SHARE_PREFIX = "share_"
-
-
-def _not_negative(form, field) -> None:
-    if field.data is not None and field.data < 0:
-        raise ValidationError(gettext("Cannot be negative."))
 
 
 class PartnerForm(FlaskForm):
@@ -82,7 +77,7 @@ def partner_form(types: list[CallVoucherType], partner: Partner | None = None) -
             f"{t.call.code} {t.label} (€)",
             description=gettext("Of its envelope of %(envelope)s. Empty: no share of its own, "
                                 "the envelope is the limit.", envelope=eur(t.envelope)),
-            validators=[Optional(), _not_negative]))
+            validators=[Optional(), not_negative]))
     Form.share_types = types
     if partner is None:
         return Form()

@@ -12,11 +12,11 @@ from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
 from exports import sepa_file
 
-from ..fields import MoneyField
+from ..fields import MoneyField, not_negative
 from ..i18n import said
 from ..models import RATE_RULES, Programme
 from ..services.call_specs import REGION_EXAMPLE
-from .forms_call_rules import RegionsField, not_negative
+from .forms_call_rules import RegionsField
 
 FIELDS = ("name", "funder", "total_budget", "starts_on", "ends_on", "regions", "debtor_name",
           "debtor_iban", "debtor_bic", "granting_authority", "rate_rule")

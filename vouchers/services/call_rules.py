@@ -14,9 +14,10 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .. import formatting, voucher_types
+from .. import voucher_types
 from ..clock import programme_zone
 from ..formatting import local_time
+from ..i18n import reader_locale
 from ..models import Call, CallVoucherType
 from ..models.programmes import SME_SIZES
 from ..text import listing
@@ -40,7 +41,7 @@ def day(value: date) -> str:
 def _in_sentence(label: str) -> str:
     """"The provider's quote" inside a sentence; "CV of ..." stays as it is."""
     label = _(label)
-    if formatting._reader_locale() is not None and formatting._reader_locale().language == "de":
+    if reader_locale() is not None and reader_locale().language == "de":
         return label  # German keeps its nouns' capitals
     return label[0].lower() + label[1:] if label[1:2].islower() else label
 
@@ -61,7 +62,7 @@ def who_may_apply(call: Call) -> RuleSection:
     else:
         words = [_(SIZE_WORDS[s]) for s in sizes]
         size = _("Only %(sizes)s enterprises may apply.",
-                 sizes=listing(words, "or") if formatting._reader_locale() is None
+                 sizes=listing(words, "or") if reader_locale() is None
                  else either(words))
     return RuleSection(_("Who may apply"), (where, size))
 

@@ -198,7 +198,8 @@ def log_in(email: str, password: str, address: str, now: datetime | None = None)
     """The user, after the throttle lets the attempt through and the password is right.
 
     A refusal is recorded (the LoginRefused keeps it); a success clears this pair's
-    failures, remembers the address as one of the user's usual ones and the time.
+    failures, remembers the address as one of the user's usual ones and, for a user
+    without a second factor, the time of the sign-in.
     """
     now = now or utcnow()
     try:
@@ -216,7 +217,10 @@ def log_in(email: str, password: str, address: str, now: datetime | None = None)
     with atomic():
         db.session.execute(delete(FailedLogin).where(FailedLogin.email == _normal(email),
                                                      FailedLogin.address == address))
-        user.last_login_at = now
+        # With a second factor the sign-in ends at the code (totp.verify notes the time):
+        # a password alone must not keep an unused account from being disabled.
+        if user.totp_enabled_at is None:
+            user.last_login_at = now
         _remember(user, address, now)
     current_app.logger.info("login: %s (%s, id %s) from %s", user.email, user.role, user.id,
                             address)

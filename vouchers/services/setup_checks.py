@@ -9,7 +9,7 @@ from decimal import Decimal
 from babel.numbers import format_decimal
 from flask_babel import gettext as _
 
-from .. import formatting
+from ..i18n import reader_locale
 from ..text import line_problem
 from .errors import InvalidInput
 from .wording import number
@@ -75,7 +75,7 @@ def checked_line(value: str, label: str, problems: list[str], missing: str) -> s
 def percent(value: Decimal) -> str:
     """A percentage's figure as typed ("0.005" in English, "0,005" in Catalan)."""
     figure = value.normalize()
-    locale = formatting._reader_locale()
+    locale = reader_locale()
     return f"{figure:f}" if locale is None else format_decimal(
         figure, locale=locale, decimal_quantization=False, group_separator=False)
 

@@ -221,7 +221,11 @@ def verify(user: User, code: str | None, address: str, now: datetime | None = No
     if not is_enabled(user):
         raise WrongCode(_(WRONG_CODE))
     secret = _decrypt(user.totp_secret or "")
-    return _check(user, code, address, now or utcnow(), secret=secret, recovery=True)
+    now = now or utcnow()
+    used = _check(user, code, address, now, secret=secret, recovery=True)
+    with atomic():
+        user.last_login_at = now  # the sign-in is complete (logins.log_in waited for this)
+    return used
 
 
 # --- enrolling, recovery codes, turning off ----------------------------------------------

@@ -17,7 +17,10 @@ from babel.numbers import format_decimal
 from flask_babel import gettext
 
 from .. import formatting
-from ..i18n import N_  # noqa: F401  (the services mark their constants with it)
+from ..i18n import (
+    N_,  # noqa: F401  (the services mark their constants with it)
+    reader_locale,
+)
 from ..text import listing
 
 
@@ -36,47 +39,47 @@ def day(value: date | None) -> str:
 
 def long_day(value: date) -> str:
     """"03 December 2026"."""
-    locale = formatting._reader_locale()
+    locale = reader_locale()
     return value.strftime("%d %B %Y") if locale is None else format_skeleton(
         "yMMMMd", value, locale=locale)
 
 
 def month(value: date) -> str:
     """"March 2026"."""
-    locale = formatting._reader_locale()
+    locale = reader_locale()
     return value.strftime("%B %Y") if locale is None else format_skeleton(
         "yMMMM", value, locale=locale)
 
 
 def number(value: int) -> str:
     """"10,000"."""
-    locale = formatting._reader_locale()
+    locale = reader_locale()
     return f"{value:,}" if locale is None else format_decimal(value, locale=locale)
 
 
 def either(items: list[str]) -> str:
     """"a or b or c" (English as before); "a, b o c" in Catalan."""
-    locale = formatting._reader_locale()
+    locale = reader_locale()
     return " or ".join(items) if locale is None else format_list(items, style="or",
                                                                   locale=locale)
 
 
 def short_day(value: date) -> str:
     """"3 Dec 2026" (no leading zero)."""
-    locale = formatting._reader_locale()
+    locale = reader_locale()
     return f"{value.day} {value:%b %Y}" if locale is None else format_skeleton(
         "yMMMd", value, locale=locale)
 
 
 def both(items: list[str]) -> str:
     """"a, b and c" (text.listing's English); "a, b i c" in Catalan."""
-    locale = formatting._reader_locale()
+    locale = reader_locale()
     return listing(items) if locale is None else format_list(items, locale=locale)
 
 
 def iso_day(value: date) -> str:
     """"2031-12-31" in English (as before), the reader's date otherwise."""
-    locale = formatting._reader_locale()
+    locale = reader_locale()
     return value.isoformat() if locale is None else format_skeleton("yMMMd", value,
                                                                      locale=locale)
 
@@ -85,12 +88,12 @@ def in_sentence(label: str) -> str:
     """A label (a state, a voucher type) inside a sentence: translated, and in lower case
     where the language writes it so (German keeps its nouns' capitals)."""
     text = gettext(label)
-    locale = formatting._reader_locale()
+    locale = reader_locale()
     return text if locale is not None and locale.language == "de" else text.lower()
 
 
 def full_day(value: date) -> str:
     """"3 December 2026" (no leading zero)."""
-    locale = formatting._reader_locale()
+    locale = reader_locale()
     return f"{value.day} {value:%B %Y}" if locale is None else format_skeleton(
         "yMMMMd", value, locale=locale)
