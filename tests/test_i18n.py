@@ -128,7 +128,34 @@ def test_an_award_mail_to_a_catalan_applicant_is_in_catalan(app, client, make, d
                     "50.000,00\xa0€", "Condicions", "Rebeu aquest correu"):
         assert catalan in text, catalan
     assert "Val concedit" in html and "Obriu el vostre val" in html
-    assert "Amount awarded" not in text and "Dear" not in text
+    assert "validació de mercat" in text and "validació de mercat" in html  # its type
+    assert "Amount awarded" not in text and "Dear" not in text and "market" not in text
+
+
+def test_a_manager_reading_catalan_sees_the_types_states_and_statuses_in_catalan(client,
+                                                                                 make):
+    """The voucher types, states and statuses are English in the code and the records;
+    every page shows them in its reader's language (the type's name, the call's status,
+    the filters' choices, the final report's status)."""
+    application = make.application("reporting")
+    manager = make.manager()
+    manager.language = "ca"
+    db.session.commit()
+    login(client, manager)
+    call = application.call
+    dashboard = client.get(f"/manage/calls/{call.id}/dashboard").get_data(as_text=True)
+    assert "Validació de mercat" in dashboard and "Market validation" not in dashboard
+    calls = client.get("/manage/calls").get_data(as_text=True)
+    assert "Validació de mercat (" in calls and "Market validation" not in calls
+    table = client.get("/manage/applications").get_data(as_text=True)
+    for catalan in ("Validació de mercat</option>", "En avaluació</option>"):
+        assert catalan in table, catalan
+    assert "Under review</option>" not in table and "Travel</option>" not in table
+    home = client.get("/manage/").get_data(as_text=True)
+    assert '<span class="badge">Oberta</span>' in home
+    page = client.get(f"/manage/applications/{application.id}").get_data(as_text=True)
+    assert "Dotació de Validació de mercat" in page or "Validació de mercat" in page
+    assert "Market validation" not in page
 
 
 def test_an_award_mail_to_an_applicant_without_a_choice_stays_english(app, client, make,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from babel.dates import format_skeleton
 from babel.numbers import format_currency
 from flask import Flask
-from flask_babel import gettext
+from flask_babel import gettext, pgettext
 from markupsafe import Markup, escape
 
 from workflows.lifecycle import STATE_LABELS
@@ -86,6 +86,19 @@ def type_label(code: str | None) -> str:
     return gettext(voucher_types.LABELS[code]) if code in voucher_types.LABELS else code
 
 
+def report_status(status: str | None) -> str:
+    """A final report's status in the reader's language (a report's "Submitted" has its
+    own context: masculine in Catalan, where an application's is feminine)."""
+    return {"draft": gettext("Draft"), "submitted": pgettext("report", "Submitted"),
+            "returned": gettext("Returned"), "approved": gettext("Approved")}.get(status, status)
+
+
+def call_status(status: str | None) -> str:
+    """A call's status (services/calls.py: upcoming, open, closed) in the reader's language."""
+    return {"open": gettext("Open"), "closed": gettext("Closed"),
+            "upcoming": gettext("Upcoming")}.get(status, status)
+
+
 def attachment_kind(kind: str | None) -> str:
     """What an attachment is (voucher_types.ATTACHMENT_KINDS) in the reader's language."""
     labels = voucher_types.ATTACHMENT_KINDS
@@ -102,7 +115,14 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(state_label, "state_label")
     # Labels of voucher types come from their registry, like everywhere else.
     app.add_template_filter(type_label, "type_label")
+    from .services.wording import in_sentence  # wording reads this module's formats
+
+    # Inside a sentence: "Rànquing de validació de mercat" (German keeps its capitals).
+    app.add_template_filter(lambda code: in_sentence(voucher_types.label(code)),
+                            "type_in_sentence")
     app.add_template_filter(attachment_kind, "attachment_kind")
+    app.add_template_filter(report_status, "report_status")
+    app.add_template_filter(call_status, "call_status")
     app.add_template_filter(lambda r: f"{r * 100:.0f}%", "percent")
     # The registry itself, for templates that show a type's own questions.
     app.add_template_global(voucher_types.get, "voucher_type")

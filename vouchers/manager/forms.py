@@ -66,12 +66,14 @@ class ApplicationFilterForm(Form):
     type = _select(lazy_gettext("Voucher type"), lazy_gettext("Choose one of the voucher types."),
                    default="",
                    choices=_choices([("", lazy_gettext("All types"))]
-                                    + list(voucher_types.LABELS.items())))
+                                    + [(code, lazy_gettext(label))
+                                       for code, label in voucher_types.LABELS.items()]))
     state = _select(lazy_gettext("State"),
                     lazy_gettext("Choose one of the states of a submitted application."),
                     default="",
                     choices=_choices([("", lazy_gettext("All states"))]
-                                     + [(s, STATE_LABELS[s]) for s in STATES if s != "draft"]))
+                                     + [(s, lazy_gettext(STATE_LABELS[s])) for s in STATES
+                                        if s != "draft"]))
     country = _select(lazy_gettext("Country"),
                       lazy_gettext("No applicant comes from that country."), default="")
     needs = _select(lazy_gettext("Needs"),

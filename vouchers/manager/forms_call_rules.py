@@ -132,7 +132,8 @@ SizesForm = type("SizesForm", (_Ticks,), {
     **{size: BooleanField(SIZE_LABELS[size]) for size in COMPANY_SIZES},
 })
 AttachmentsForm = type("AttachmentsForm", (_Ticks,), {
-    kind: BooleanField(label) for kind, label in voucher_types.ATTACHMENT_KINDS.items()
+    kind: BooleanField(lazy_gettext(label))
+    for kind, label in voucher_types.ATTACHMENT_KINDS.items()
 })
 
 

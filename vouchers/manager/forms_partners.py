@@ -74,7 +74,7 @@ def partner_form(types: list[CallVoucherType], partner: Partner | None = None) -
 
     for t in types:
         setattr(Form, f"{SHARE_PREFIX}{t.id}", MoneyField(
-            f"{t.call.code} {t.label} (€)",
+            f"{t.call.code} {gettext(t.label)} (€)",
             description=gettext("Of its envelope of %(envelope)s. Empty: no share of its own, "
                                 "the envelope is the limit.", envelope=eur(t.envelope)),
             validators=[Optional(), not_negative]))

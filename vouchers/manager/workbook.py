@@ -61,7 +61,7 @@ class WorkbookFilterForm(FlaskForm):
 def workbook_form(call: Call, **form_kwargs) -> WorkbookFilterForm:
     """``form_kwargs``: the API hands its JSON body as ``formdata``."""
     form = WorkbookFilterForm(**form_kwargs)
-    form.type.choices = [(t.voucher_type, t.label) for t in call.voucher_types]
+    form.type.choices = [(t.voucher_type, _(t.label)) for t in call.voucher_types]
     return form
 
 

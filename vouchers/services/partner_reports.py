@@ -27,6 +27,7 @@ from exports.sheets.common import JEMS_REFERENCE_LENGTH as INTERNAL_REFERENCE_LE
 from .. import policy, voucher_types
 from ..clock import local_date
 from ..extensions import db
+from ..i18n import N_
 from ..models import (
     Application,
     ExpenditureLine,
@@ -48,7 +49,7 @@ from .wording import day as on_day
 # A voucher pays an SME for services it buys from outside (a provider's study, a trip's
 # fees): among Jems' cost categories of a partner report that is "External expertise and
 # services", never staff or equipment of the partner itself.
-COST_CATEGORY = "External expertise and services"
+COST_CATEGORY = N_("External expertise and services")  # English in Jems' export
 # The kinds of ledger entries that move paid money (commitments and releases move only the
 # envelope: nothing reached or left an SME).
 PAID_KINDS = (ADVANCE, PAYMENT, REVERSAL, RECOVERY)

@@ -20,6 +20,7 @@ from decimal import Decimal
 from uuid import uuid4
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext, lazy_pgettext
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
@@ -42,9 +43,15 @@ from .transaction import CONCURRENT_MESSAGE, atomic
 from .wording import day, eur
 
 NOT_ALLOWED = "Only a programme manager prepares and records payment batches."
+# The kinds as the remittance text and the API write them (English, for the bank and
+# the machines); as a page shows them, in the reader's language.
 KIND_LABELS = {ADVANCE: "advance", PAYMENT: "final payment"}
-STATUS_LABELS = {BATCH_PREPARED: "Awaiting execution", BATCH_EXECUTED: "Executed",
-                 BATCH_CANCELLED: "Cancelled"}
+KIND_SHOWN = {ADVANCE: lazy_gettext("Advance"), PAYMENT: lazy_gettext("Final payment")}
+# A batch has its own context: "Cancelled" is feminine for an application in Catalan and
+# Spanish, masculine for a batch (un lot, un lote).
+STATUS_LABELS = {BATCH_PREPARED: lazy_pgettext("payment batch", "Awaiting execution"),
+                 BATCH_EXECUTED: lazy_pgettext("payment batch", "Executed"),
+                 BATCH_CANCELLED: lazy_pgettext("payment batch", "Cancelled")}
 MAX_DAYS_AHEAD = 365
 MAX_BANK_REFERENCE = 60  # Payment.reference and LedgerEntry.reference hold 60
 PREPARE_CLASH = {
@@ -78,6 +85,10 @@ class Due:
     def label(self) -> str:
         return KIND_LABELS[self.kind]
 
+    @property
+    def shown_label(self) -> str:
+        return str(KIND_SHOWN[self.kind])
+
 
 @dataclass(frozen=True)
 class BatchSummary:
@@ -87,7 +98,7 @@ class BatchSummary:
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS[self.batch.status]
+        return str(STATUS_LABELS[self.batch.status])
 
 
 def _candidates(call: Call, *, fresh: bool = False, eur: bool = True) -> list[Application]:

@@ -44,6 +44,7 @@ from workflows.lifecycle import APPLICANT, PAID
 from .. import policy, voucher_types
 from ..clock import local_date
 from ..extensions import db
+from ..i18n import N_
 from ..models import Application, Call, CallVoucherType, LedgerEntry, Payment, User
 from ..models.base import utcnow
 from ..models.ledger import REVERSAL
@@ -74,18 +75,19 @@ class Question:
     description: str = ""
 
 
+# English in the code, the API and the workbook; translated where a page or a mail asks.
 QUESTIONS: dict[str, Question] = {q.key: q for q in (
-    Question(JOBS, "Jobs created since the voucher was paid", COUNT,
-             "Full-time positions the company added, counted once each; 0 if none."),
-    Question(TURNOVER, "Change in yearly turnover since the voucher was paid (€)", MONEY,
-             "The last full year against the year before the voucher; negative if it "
-             "fell, such as -5000."),
-    Question(MARKET, "Has the company entered a new market?", YES_NO,
-             "A new country, or a new kind of customer, for the product or service."),
-    Question(CERTIFICATION, "Has the product obtained a certification or approval?", YES_NO,
-             "CE marking, ISO, a notified body's or a regulator's approval."),
-    Question(INVESTMENT, "Investment raised since the voucher was paid (€)", MONEY,
-             "Equity, loans or grants for the work the voucher supported; 0 if none."),
+    Question(JOBS, N_("Jobs created since the voucher was paid"), COUNT,
+             N_("Full-time positions the company added, counted once each; 0 if none.")),
+    Question(TURNOVER, N_("Change in yearly turnover since the voucher was paid (€)"), MONEY,
+             N_("The last full year against the year before the voucher; negative if it "
+                "fell, such as -5000.")),
+    Question(MARKET, N_("Has the company entered a new market?"), YES_NO,
+             N_("A new country, or a new kind of customer, for the product or service.")),
+    Question(CERTIFICATION, N_("Has the product obtained a certification or approval?"),
+             YES_NO, N_("CE marking, ISO, a notified body's or a regulator's approval.")),
+    Question(INVESTMENT, N_("Investment raised since the voucher was paid (€)"), MONEY,
+             N_("Equity, loans or grants for the work the voucher supported; 0 if none.")),
 )}
 
 # What each voucher type is for, and so what its survey asks: a trip to a partnering event
