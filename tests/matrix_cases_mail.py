@@ -13,14 +13,18 @@ import secrets
 
 from tests.matrix_cases import Post, case, url
 from vouchers.extensions import db
-from vouchers.models import OutboxMessage
+from vouchers.models import OutboxMessage, User
+from vouchers.services import outbox
 
 
-def _failed(to: str) -> OutboxMessage:
-    """A message the sender gave up on (written as the sender leaves one)."""
+def _failed(to: str, recipient: User | None = None) -> OutboxMessage:
+    """A message the sender gave up on (written as the sender leaves one, in its
+    recipient's language)."""
+    subject, text, html = outbox.render("password_changed",
+                                        {"recipient": recipient, "recipient_address": to})
     message = OutboxMessage(
-        kind="password_changed", to_address=to, subject="Your password was changed",
-        body_text="Your password was changed.", body_html="<p>Your password was changed.</p>",
+        kind="password_changed", to_address=to, subject=subject, body_text=text,
+        body_html=html, user_id=recipient.id if recipient is not None else None,
         message_id=f"<{secrets.token_hex(8)}@matrix.invalid>", status="failed", attempts=1,
         last_error="The mail server refused the address: 550 5.1.1 No such user")
     db.session.add(message)
@@ -29,7 +33,7 @@ def _failed(to: str) -> OutboxMessage:
 
 
 def world_args(make, users: dict, args: dict) -> dict:
-    return {"outbox_id": _failed(users["applicant"].email).id}
+    return {"outbox_id": _failed(users["applicant"].email, users["applicant"]).id}
 
 
 @case("manager.retry_mail")

@@ -19,6 +19,9 @@ from tests.event_mail_support import act, html_of, queued_after, settle, text_of
 from tests.helpers import login
 from vouchers import i18n
 from vouchers.extensions import db
+from vouchers.models import Invitation
+from vouchers.services import accounts
+from vouchers.services.errors import InvalidInput
 from vouchers.services.workbook import budget_export
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -169,6 +172,49 @@ def test_an_award_mail_to_an_applicant_without_a_choice_stays_english(app, clien
     act(client, make.manager(), application, "award", amount="50000.00")
     [row] = queued_after(mark)
     assert row.subject == f"Awarded: {application.reference}"
+
+
+def test_an_invitation_is_written_in_the_language_the_manager_chose(app, client, make,
+                                                                     deliver):
+    """The invited person has no account, so no language: the manager chooses the
+    invitation's (their own by default); its mail is in it and the new account starts in
+    it."""
+    manager = make.manager()
+    manager.language = "de"
+    db.session.commit()
+    mark = settle(deliver)
+    login(client, manager)
+    form = client.get("/manage/users/invite").get_data(as_text=True)
+    assert '<option selected value="de">Deutsch</option>' in form
+    response = client.post("/manage/users/invite", data={
+        "name": "Eulàlia Avaluadora", "email": "eulalia@x.example", "role": "evaluator",
+        "language": "ca"})
+    assert response.status_code == 303
+    [row] = queued_after(mark)
+    assert row.subject == "Invitació a Programa de vals", row.subject
+    [message] = deliver()
+    assert "Hello" not in text_of(message) and "Dear" not in text_of(message)
+    invitation = db.session.scalars(db.select(Invitation)).one()
+    assert invitation.language == "ca"
+    user = accounts.accept_invitation(invitation, "a long and unusual passphrase 42")
+    assert user.language == "ca"
+    # A language the programme does not speak changes nothing.
+    refused = client.post("/manage/users/invite", data={
+        "name": "Other", "email": "other@x.example", "role": "evaluator", "language": "xx"})
+    assert refused.status_code == 400 and "eulalia" not in refused.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Invitation)) == 1
+
+
+def test_an_invitation_from_a_service_caller_takes_the_inviters_language(app, make):
+    manager = make.manager()
+    manager.language = "nl"
+    db.session.commit()
+    invitation, _token = accounts.create_invitation(by=manager, email="n@x.example",
+                                                    name="N", role="evaluator")
+    assert invitation.language == "nl"
+    with pytest.raises(InvalidInput, match="languages the programme speaks"):
+        accounts.create_invitation(by=manager, email="m@x.example", name="M",
+                                   role="evaluator", language="xx")
 
 
 def _headings(call, language):

@@ -16,6 +16,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from ..auth.forms import InviteForm
 from ..fields import MoneyField, not_negative, optional_id
 from ..formatting import eur
+from ..i18n import current_language
 from ..models import CallVoucherType, Partner
 from ..services.partner_regions import LINE_EXAMPLE, format_region_lines, parse_region_lines
 from ..services.partner_setup import PartnerSpec, partner_choices
@@ -106,6 +107,8 @@ class PartnerInviteForm(InviteForm):
 def invite_form() -> PartnerInviteForm:
     form = PartnerInviteForm()
     _set_choices(form.partner_id)
+    if not form.is_submitted():  # the manager's own language, until they choose another
+        form.language.data = current_language()
     return form
 
 

@@ -76,7 +76,7 @@ def _render_invite(form, error=None):
 def invite_user(form):
     invitation, token = accounts.create_invitation(
         by=current_user, email=form.email.data, name=form.name.data, role=form.role.data,
-        partner_id=form.partner_id.data)
+        partner_id=form.partner_id.data, language=form.language.data or None)
     # The link went out by e-mail too; the manager may still pass it on. The link is a
     # credential (it sets a manager's password), so the log names only the invitation.
     current_app.logger.info("invitation %s for %s (%s) created by %s", invitation.id,

@@ -46,6 +46,9 @@ class Invitation(db.Model):
     # The partner agency the invited manager or evaluator works for; accepting copies it
     # to the new account (a partner's manager then sees that partner's SMEs only).
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    # The language the manager chose for the invitation (vouchers/i18n.py): its mail is
+    # written in it, and the new account starts in it. None: English.
+    language: Mapped[str | None] = mapped_column(String(5))
 
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])

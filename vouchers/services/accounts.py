@@ -23,7 +23,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from workflows.lifecycle import ROLES
 
-from .. import policy
+from .. import i18n, policy
 from ..extensions import db
 from ..models import INVITED_ROLES, Application, ChangeRecord, Invitation, Partner, User
 from ..models.base import utcnow
@@ -270,10 +270,12 @@ def token_hash(token: str) -> str:
 
 
 def create_invitation(*, by: User, email: str, name: str, role: str,
-                      now: datetime | None = None,
-                      partner_id: int | None = None) -> tuple[Invitation, str]:
+                      now: datetime | None = None, partner_id: int | None = None,
+                      language: str | None = None) -> tuple[Invitation, str]:
     """Invite an evaluator or a manager; returns the invitation and its secret token.
-    ``partner_id``: the partner agency they work for (None: the whole programme).
+    ``partner_id``: the partner agency they work for (None: the whole programme);
+    ``language``: the invitation's, which its mail is written in and the new account
+    starts in (None: the inviting manager's own).
 
     The token is returned once and only its hash is kept. Earlier pending invitations
     for the same address are revoked, so only the newest link works.
@@ -287,16 +289,20 @@ def create_invitation(*, by: User, email: str, name: str, role: str,
     name = _check_identity(email, name)
     if partner_id is not None and db.session.get(Partner, partner_id) is None:
         raise InvalidInput(_("Choose one of the programme's partners, or none."))
+    if language is not None and language not in i18n.LANGUAGES:
+        raise InvalidInput(_("Choose one of the languages the programme speaks."))
+    language = language or by.language
     token = secrets.token_urlsafe(32)
     with atomic():
         for earlier in pending_invitations(now, email=email):
             earlier.revoked_at = now
         invitation = Invitation(token_hash=token_hash(token), email=email, name=name,
                                 role=role, invited_by_id=by.id, created_at=now,
-                                expires_at=now + INVITATION_LIFETIME, partner_id=partner_id)
+                                expires_at=now + INVITATION_LIFETIME, partner_id=partner_id,
+                                language=language)
         db.session.add(invitation)
         # The manager may still copy the link from the page that follows.
-        outbox.queue("invitation", to=email, now=now,
+        outbox.queue("invitation", to=email, now=now, language=language,
                      context={"invitation": invitation, "token": token, "inviter": by})
     return invitation, token
 
@@ -345,6 +351,7 @@ def accept_invitation(invitation: Invitation, password: str,
         user = create_user(email=invitation.email, name=invitation.name, role=invitation.role,
                            password=None, password_hash=password_hash)
         user.partner_id = invitation.partner_id
+        user.language = invitation.language
         # Conditional, so two clicks on one link at the same moment create one account.
         claimed = db.session.execute(
             update(Invitation)

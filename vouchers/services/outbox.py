@@ -45,20 +45,22 @@ def programme_name(application=None, call=None) -> str:
     if configured:
         return configured
     newest = db.session.scalar(select(Programme.name).order_by(Programme.id.desc()).limit(1))
-    return newest or "the voucher programme"
+    return newest or gettext("Voucher programme")  # the site's own name (base.html)
 
 
 def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of ``kind`` for ``context``."""
     spec = mail_kinds.get(kind)
     env = current_app.jinja_env
-    context = {"programme_name": programme_name(context.get("application"),
-                                                 context.get("call")),
-               "link": external_url, **context}
     # In the recipient's language, not the request's (vouchers/i18n.py); a subject's
-    # catalogue entry is its whole Jinja source, placeholders included.
+    # catalogue entry is its whole Jinja source, placeholders included. A bare address
+    # (an invitation's) has the language its sender chose for it.
     recipient = context.get("recipient")
-    with force_locale(i18n.choose(getattr(recipient, "language", None))):
+    language = getattr(recipient, "language", None) or context.get("recipient_language")
+    with force_locale(i18n.choose(language)):
+        context = {"programme_name": programme_name(context.get("application"),
+                                                     context.get("call")),
+                   "link": external_url, **context}
         # A subject is plain text: Flask autoescapes templates without a file name, which
         # would turn "R&D" into "R&amp;D" in the header.
         subject_template = env.from_string(
@@ -71,11 +73,13 @@ def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
 
 def queue(kind: str, *, to: User | str, context: dict[str, Any] | None = None,
           application=None, dedupe_key: str | None = None, account: User | None = None,
-          now: datetime | None = None) -> OutboxMessage | None:
+          now: datetime | None = None, language: str | None = None) -> OutboxMessage | None:
     """Queue one message of ``kind`` to a user (or a bare address) inside atomic().
 
     ``account`` names the user a message to a bare address is about (a link confirming
     their new address): the sender then holds it back should that account be disabled.
+    ``language``: what a message to a bare address with no account is written in (an
+    invitation's); a user's message is written in the user's own.
     Returns None, queuing nothing, when a message with the same ``dedupe_key`` exists or
     the user's account is disabled.
     """
@@ -85,7 +89,7 @@ def queue(kind: str, *, to: User | str, context: dict[str, Any] | None = None,
         return None
     address = to.email if isinstance(to, User) else str(to)
     context = {"recipient": user, "recipient_address": address, "application": application,
-               **(context or {})}
+               "recipient_language": language, **(context or {})}
     # Asked before rendering: a reminder already queued costs one lookup, not three
     # templates (a concurrent twin still meets the unique key below).
     if dedupe_key is not None and db.session.scalar(
