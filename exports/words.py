@@ -18,7 +18,7 @@ def N_(text: str) -> str:
     return text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # its values are a dict: compared by identity
 class Words:
     template: str
     values: Mapping[str, object] = field(default_factory=dict)

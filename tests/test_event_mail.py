@@ -146,7 +146,7 @@ def test_waitlisted_gives_the_reserve_position(app, client, make, deliver):
     [row] = queued_after(mark)
     assert (row.kind, row.user_id) == ("waitlisted", second.applicant_id)
     [message] = deliver()
-    assert "You are number 2 on the reserve list of Market validation" in text_of(message)
+    assert "You are number 2 on the reserve list of market validation" in text_of(message)
     assert "number 2" in html_of(message)
 
 

@@ -72,7 +72,7 @@ def test_a_visitor_gets_the_browsers_language_then_the_footers_choice(client):
     # The footer's picker opens the language page with the choice made (a GET: no CSRF
     # token in a visitor's pages, which stay cacheable); its button saves it.
     picked = client.get("/account/language?language=da&next=/account/language")
-    assert '<option selected value="da">' in picked.get_data(as_text=True)
+    assert '<option lang="da" selected value="da">' in picked.get_data(as_text=True)
     assert 'id="next" name="next" type="hidden" value="/account/language"' in picked.get_data(
         as_text=True)
     client.post("/account/language", data={"language": "da", "next": "/account/language"})
@@ -185,7 +185,7 @@ def test_an_invitation_is_written_in_the_language_the_manager_chose(app, client,
     mark = settle(deliver)
     login(client, manager)
     form = client.get("/manage/users/invite").get_data(as_text=True)
-    assert '<option selected value="de">Deutsch</option>' in form
+    assert '<option lang="de" selected value="de">Deutsch</option>' in form
     response = client.post("/manage/users/invite", data={
         "name": "Eulàlia Avaluadora", "email": "eulalia@x.example", "role": "evaluator",
         "language": "ca"})

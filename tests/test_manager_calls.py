@@ -379,7 +379,7 @@ def test_a_funding_rate_that_rounds_to_zero_has_its_own_message(client, manager,
               "(a zero-width space, U+200B)"),
     (type_prefix("travel") + "criteria-0-name",
      "Travel: the name of a criterion contains an invisible or direction-changing character "
-     "(a text-direction override, U+202E)"),
+     "(a text-direction control, U+202E)"),
 ])
 def test_invisible_characters_in_titles_and_criteria_are_refused(client, manager, programme,
                                                                  field, message):

@@ -124,7 +124,7 @@ def test_manager_corrects_frozen_details_and_the_change_is_logged(client, make, 
     ({"legal_name": ""}, "This field is required.", 400),
     ({"country": "XX"}, "Not a valid choice", 400),
     ({"legal_name": "Renamed\u202e B.V."}, "The company&#39;s legal name contains an invisible "
-     "or direction-changing character (a text-direction override, U+202E)", 422),
+     "or direction-changing character (a text-direction control, U+202E)", 422),
     ({"region": "Flanders\u200b"}, "The region contains an invisible", 422),
     ({}, "Nothing to correct", 422),
 ])

@@ -115,7 +115,7 @@ def test_applicants_see_their_place_on_the_reserve_list(team, line, client):
     for number, application in enumerate(waiting, start=1):
         login(client, application.applicant)
         page = client.get(f"/apply/applications/{application.id}").get_data(as_text=True)
-        assert (f"You are number {number} on the reserve list of Market validation"
+        assert (f"You are number {number} on the reserve list of market validation"
                 in page)
     login(client, awarded[0].applicant)
     page = client.get(f"/apply/applications/{awarded[0].id}").get_data(as_text=True)

@@ -86,6 +86,11 @@ def type_label(code: str | None) -> str:
     return gettext(voucher_types.LABELS[code]) if code in voucher_types.LABELS else code
 
 
+def a_voucher(code: str | None) -> str:
+    """"an impact voucher", in the reader's language (voucher_types.A_VOUCHER)."""
+    return gettext(voucher_types.A_VOUCHER[code]) if code in voucher_types.A_VOUCHER else code
+
+
 def report_status(status: str | None) -> str:
     """A final report's status in the reader's language (a report's "Submitted" has its
     own context: masculine in Catalan, where an application's is feminine)."""
@@ -120,8 +125,14 @@ def init_app(app: Flask) -> None:
     # Inside a sentence: "Rànquing de validació de mercat" (German keeps its capitals).
     app.add_template_filter(lambda code: in_sentence(voucher_types.label(code)),
                             "type_in_sentence")
+    app.add_template_filter(lambda state: in_sentence(STATE_LABELS.get(state, state)),
+                            "state_in_sentence")
+    from .text import capital
+
+    app.add_template_filter(capital, "capital")
     app.add_template_filter(attachment_kind, "attachment_kind")
     app.add_template_filter(report_status, "report_status")
+    app.add_template_filter(a_voucher, "a_voucher")
     app.add_template_filter(call_status, "call_status")
     app.add_template_filter(lambda r: f"{r * 100:.0f}%", "percent")
     # The registry itself, for templates that show a type's own questions.

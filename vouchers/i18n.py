@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from flask import Flask, current_app, has_app_context, has_request_context, request, session
 from flask_babel import Babel, force_locale, get_locale, gettext
 from flask_login import current_user
@@ -60,6 +62,10 @@ def said(value: object) -> str:
     """``value`` in the reader's language: exports' ``Words`` (and an error carrying them)
     translated, each of their values too; anything else as ``str()``."""
     found = getattr(value, "words", value)
+    if isinstance(found, Decimal):  # an amount refused: "1,005" in Catalan, every digit
+        locale = reader_locale()
+        return str(found) if locale is None else format_decimal(
+            found, locale=locale, decimal_quantization=False)
     if not isinstance(found, Words):
         return str(value)
     return gettext(found.template, **{name: said(part) for name, part in found.values.items()})

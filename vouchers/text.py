@@ -35,7 +35,7 @@ _FORMAT_NAMES = {
     "\u2060": N_("a word joiner"),
     "\ufeff": N_("a byte-order mark"),
     **dict.fromkeys("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
-                    N_("a text-direction override")),
+                    N_("a text-direction control")),
 }
 
 
@@ -74,7 +74,9 @@ def _number(value: int) -> str:
     return number(value)
 
 
-def _capital(text: str) -> str:
+def capital(text: str) -> str:
+    """``text`` with its first letter in capitals, to start a sentence (not str.capitalize,
+    which lowers the rest: German nouns keep theirs)."""
     return f"{text[0].upper()}{text[1:]}" if text else text
 
 
@@ -95,11 +97,11 @@ def clean_line(value: object, label: str, max_length: int, *, required: bool = T
         raise InvalidInput(_("Give %(field)s.", field=field))
     if len(text) > max_length:
         raise InvalidInput(_("%(field)s is too long: at most %(limit)s characters.",
-                             field=_capital(field), limit=_number(max_length)))
+                             field=capital(field), limit=_number(max_length)))
     problem = line_problem(text)
     if problem:
         raise InvalidInput(_("%(field)s %(problem)s; type it again without it.",
-                             field=_capital(field), problem=problem))
+                             field=capital(field), problem=problem))
     return text
 
 

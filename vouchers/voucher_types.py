@@ -102,6 +102,15 @@ REGISTRY: dict[str, VoucherType] = {t.code: t for t in (
 CODES: tuple[str, ...] = tuple(REGISTRY)
 LABELS: dict[str, str] = {code: t.label for code, t in REGISTRY.items()}
 PROVIDER_TYPES: frozenset[str] = frozenset(c for c, t in REGISTRY.items() if t.needs_provider)
+# "A voucher of this type" as a sentence says it: the article and the type's name agree
+# in each language ("an impact voucher", "un val d'impacte"), which a label put in a
+# phrase cannot do.
+A_VOUCHER: dict[str, str] = {
+    "travel": N_("a travel voucher"),
+    "market_validation": N_("a market validation voucher"),
+    "product_validation": N_("a product validation voucher"),
+    "impact": N_("an impact voucher"),
+}
 
 PERIOD_MESSAGE = N_("The trip cannot end before it starts.")
 

@@ -181,7 +181,8 @@ def confirm_email_change(form, link):
 
 class LanguageForm(FlaskForm):
     language = SelectField(lazy_gettext("Language"),
-                           choices=[SelectChoice(code, name)
+                           # "Català" read as Catalan by a screen reader, not English
+                           choices=[SelectChoice(code, name, render_kw={"lang": code})
                                     for code, name in i18n.LANGUAGES.items()],
                            validators=[InputRequired(lazy_gettext("Choose a language."))])
     # The page the picker sat on: the reader stays where they were.

@@ -152,7 +152,7 @@ class InviteForm(FlaskForm):
     language = SelectField(lazy_gettext("Language"),
                            description=lazy_gettext("The invitation's e-mail is written in "
                                                     "it, and the new account starts in it."),
-                           choices=[SelectChoice(code, name)
+                           choices=[SelectChoice(code, name, render_kw={"lang": code})
                                     for code, name in i18n.LANGUAGES.items()],
                            validate_choice=False, validators=[_known_language])
     submit = SubmitField(lazy_gettext("Create invitation"))

@@ -25,19 +25,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from exports import sepa_file
-from exports.sepa_file import Account, SepaFileError
 from workflows import lifecycle
 
 from .. import policy
 from ..clock import local_date, today
 from ..extensions import db
-from ..i18n import N_, said, translated
-from ..models import Application, BankDetailsChange, BatchItem, Call, PaymentBatch, User
+from ..i18n import N_, translated
+from ..models import Application, BatchItem, Call, PaymentBatch, User
 from ..models.base import utcnow
 from ..models.ledger import ADVANCE, BATCH_CANCELLED, BATCH_EXECUTED, BATCH_PREPARED, PAYMENT
 from ..money import ZERO
 from ..text import clean_line
-from . import payments, rates, settlement
+from . import batch_files, payments, rates, settlement
 from .errors import ConcurrentChange, InvalidInput, PaymentRefused
 from .transaction import CONCURRENT_MESSAGE, atomic
 from .wording import day, eur
@@ -59,10 +58,6 @@ PREPARE_CLASH = {
         N_("A selected voucher was put in another payment batch at the same moment; "
            "nothing was prepared. Reload the page to see what is still due.")),
 }
-NO_BANK_DETAILS = N_("No bank details: the company has not given its IBAN and account "
-                     "holder.")
-CHANGE_PENDING = N_("New bank details await a manager's confirmation: confirm or refuse them "
-                    "on the company's page first.")
 
 
 @dataclass(frozen=True)
@@ -132,31 +127,11 @@ def pending_ids(call: Call) -> set[int]:
         .where(Application.call_id == call.id)))
 
 
-def _changes_pending(organisation_ids: set[int]) -> set[int]:
-    return set(db.session.scalars(
-        select(BankDetailsChange.pending_organisation_id)
-        .where(BankDetailsChange.pending_organisation_id.in_(organisation_ids))))
-
-
-def _bank_details(application: Application, change_pending: bool) -> dict:
-    org = application.organisation
-    if not (org.iban or "").strip() or not (org.account_holder or "").strip():
-        return {"problem": _(NO_BANK_DETAILS)}
-    holder = org.account_holder.strip()
-    try:
-        iban = sepa_file.clean_iban(org.iban, _("The company's IBAN"))
-        bic = sepa_file.clean_bic(org.bic or "", _("The company's BIC"))
-    except SepaFileError as exc:
-        return {"problem": said(exc), "account_holder": holder}
-    found = {"iban": iban, "bic": bic, "account_holder": holder}
-    return found | ({"problem": _(CHANGE_PENDING)} if change_pending else {})
-
-
 def _dues(call: Call, *, fresh: bool = False) -> tuple[list[Due], set[int]]:
     """(every voucher with money due now and not in an open batch, the ids in one)."""
     candidates = _candidates(call, fresh=fresh)
     pending = pending_ids(call)
-    changing = _changes_pending({a.organisation_id for a in candidates})
+    changing = batch_files.changes_pending({a.organisation_id for a in candidates})
     dues = []
     for application in candidates:
         if application.id in pending:
@@ -166,8 +141,9 @@ def _dues(call: Call, *, fresh: bool = False) -> tuple[list[Due], set[int]]:
         if owed is None:
             continue
         kind, amount = owed
-        dues.append(Due(application, kind, amount,
-                        **_bank_details(application, application.organisation_id in changing)))
+        account = batch_files.bank_details(application,
+                                           application.organisation_id in changing)
+        dues.append(Due(application, kind, amount, **account))
     return dues, pending
 
 
@@ -200,23 +176,6 @@ def calls_with_batches() -> list[tuple[Call, int, int]]:
         select(Call, open_, done).outerjoin(PaymentBatch, PaymentBatch.call_id == Call.id)
         .options(joinedload(Call.programme))
         .group_by(Call.id).order_by(Call.opens_at.desc(), Call.id.desc()))]
-
-
-def debtor_of(call: Call) -> Account:
-    """The programme's own account, which the SEPA file pays from."""
-    programme = call.programme
-    if not programme.debtor_name.strip() or not programme.debtor_iban.strip():
-        raise PaymentRefused(_("Give the bank account of %(programme)s (account name and "
-                               "IBAN) on the programme's page first: the SEPA file pays from "
-                               "it.", programme=programme.name))
-    try:
-        return Account(name=programme.debtor_name,
-                       iban=sepa_file.clean_iban(programme.debtor_iban,
-                                                 _("The programme's IBAN")),
-                       bic=sepa_file.clean_bic(programme.debtor_bic, _("The programme's BIC")))
-    except SepaFileError as exc:
-        raise PaymentRefused(_("%(problem)s Correct it on the programme's page.",
-                               problem=said(exc))) from exc
 
 
 def check_execution_date(execution_date: date | None, on: date | None = None) -> None:
@@ -292,7 +251,7 @@ def prepare_batch(call: Call, actor: User, application_ids, execution_date: date
         if not ids:
             raise InvalidInput(_("Select at least one payment for the SEPA file."))
         check_execution_date(execution_date, local_date(now))
-        debtor = debtor_of(call)
+        debtor = batch_files.debtor_of(call)
         db.session.flush()
         dues, pending = _dues(call, fresh=True)
         by_id = {d.application.id: d for d in dues}

@@ -10,7 +10,7 @@ from babel.numbers import format_decimal
 from flask_babel import gettext as _
 
 from ..i18n import reader_locale
-from ..text import line_problem
+from ..text import capital, line_problem
 from .errors import InvalidInput
 from .wording import number
 
@@ -28,11 +28,6 @@ class SetupRefused(InvalidInput):
     def message(self) -> str:
         # One problem a line: the pages list them (see manager/calls.py).
         return "\n".join(self.problems)
-
-
-def capital(text: str) -> str:
-    """``text`` with its first letter in capitals, to start a sentence."""
-    return f"{text[0].upper()}{text[1:]}" if text else text
 
 
 def line_fault(value: object, label: str, max_length: int) -> str | None:
