@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from decimal import Decimal
 
 import pytest
 from babel.messages.pofile import read_po
@@ -20,6 +21,7 @@ from tests.helpers import login
 from vouchers import i18n
 from vouchers.extensions import db
 from vouchers.models import Invitation
+from vouchers.money import parse_amount
 from vouchers.services import accounts
 from vouchers.services.errors import InvalidInput
 from vouchers.services.workbook import budget_export
@@ -249,6 +251,23 @@ def test_a_word_with_two_meanings_gets_each_its_own_translation(app):
         assert render_template_string(page) == "Canvi|Canviar|Enviat|Enviada"
     with app.test_request_context():
         assert render_template_string(page) == "Change|Change|Submitted|Submitted"
+
+
+def test_a_mistyped_amount_and_a_score_are_written_in_the_readers_language(app):
+    """What money.parse_amount refuses is shown by every money field (fields.MoneyField),
+    and a score by the rankings, the reviews and the rejection mail."""
+    with app.test_request_context(), force_locale("ca"):
+        with pytest.raises(ValueError) as refused:
+            parse_amount("1,5")
+        assert str(refused.value) == ("Escriviu '1,5' amb un punt per als cèntims i sense "
+                                      "separador de milers.")
+        with pytest.raises(ValueError, match="supera l'import més gran"):
+            parse_amount("99999999999999")
+        assert render_template_string("{{ s|decimal }}", s=Decimal("4.50")) == "4,50"
+    with app.test_request_context():
+        with pytest.raises(ValueError, match="with a dot for cents"):
+            parse_amount("1,5")
+        assert render_template_string("{{ s|decimal }}", s=Decimal("4.50")) == "4.50"
 
 
 # --- the catalogues and the marking ---------------------------------------------------------

@@ -49,6 +49,13 @@ def _text(node: ast.AST) -> str | None:
     return None
 
 
+def _programmers(node: ast.AST) -> bool:
+    """A ValueError for the programmer, not a reader: its text starts in lower case
+    ("naive datetime given") in this code base; a reader's starts a sentence."""
+    text = _text(node)
+    return text is None or text[:1].islower()
+
+
 def _name(func: ast.AST) -> str:
     if isinstance(func, ast.Name):
         return func.id
@@ -61,6 +68,8 @@ def _shown_arguments(call: ast.Call) -> list[ast.AST]:
     keywords = {k.arg: k.value for k in call.keywords}
     if name == "flash" or _REFUSAL.search(name):
         return call.args[:1] + [keywords[k] for k in ("message",) if k in keywords]
+    if name == "ValueError" and call.args and not _programmers(call.args[0]):
+        return call.args[:1]  # a parser's message, which a form shows (fields.py)
     if name.endswith("Field"):
         return call.args[:1] + [keywords[k] for k in ("label", "description") if k in keywords]
     if name in _VALIDATORS:
@@ -121,6 +130,8 @@ def test_every_text_the_python_shows_is_marked():
     'problems.append(f"{ref}: no bank details")',
     'self.errors.append("Give an end date.")',
     'abort(400, "Bad file")',
+    'raise ValueError(f"{text!r} is not an amount.")',
+    'raise ValueError("Write it with a dot.")',
 ])
 def test_an_unmarked_text_is_found(source):
     assert unmarked_python(source), source
@@ -135,6 +146,7 @@ def test_an_unmarked_text_is_found(source):
     'out.append(f"{label}: committed is {counter}")',  # a command's output
     'policy.ensure(allowed, "Only managers.")',  # logged, never shown
     'field = StringField("iban")',  # a key, not words
+    'raise ValueError(f"unknown fields for a {kind} application")',  # the programmer's
 ])
 def test_a_marked_text_or_one_nobody_reads_passes(source):
     assert not unmarked_python(source), source

@@ -15,7 +15,7 @@ from workflows.lifecycle import STATE_LABELS
 
 from . import voucher_types
 from .clock import programme_zone
-from .i18n import reader_locale
+from .i18n import local_decimal, reader_locale
 from .money import format_money
 from .services.rates import format_rate
 
@@ -134,6 +134,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(report_status, "report_status")
     app.add_template_filter(a_voucher, "a_voucher")
     app.add_template_filter(call_status, "call_status")
+    app.add_template_filter(local_decimal, "decimal")  # a score: "4,50" in Catalan
     app.add_template_filter(lambda r: f"{r * 100:.0f}%", "percent")
     # The registry itself, for templates that show a type's own questions.
     app.add_template_global(voucher_types.get, "voucher_type")

@@ -58,14 +58,26 @@ def reader_locale() -> Locale | None:
     return locale if locale is not None and locale.language != "en" else None
 
 
+def local_decimal(value: Decimal | int | None) -> str:
+    """A decimal number (a score, an amount refused) written the reader's way, every digit
+    it has kept ("4,00" in Catalan); English keeps Python's "4.00"."""
+    if value is None:
+        return "—"
+    locale = reader_locale()
+    if locale is None or isinstance(value, bool) or not isinstance(value, Decimal | int):
+        return str(value)
+    value = Decimal(value)
+    places = max(0, -value.as_tuple().exponent) if value.is_finite() else 0
+    return format_decimal(value, format="#,##0" + ("." + "0" * places if places else ""),
+                          locale=locale, decimal_quantization=False)
+
+
 def said(value: object) -> str:
     """``value`` in the reader's language: exports' ``Words`` (and an error carrying them)
     translated, each of their values too; anything else as ``str()``."""
     found = getattr(value, "words", value)
-    if isinstance(found, Decimal):  # an amount refused: "1,005" in Catalan, every digit
-        locale = reader_locale()
-        return str(found) if locale is None else format_decimal(
-            found, locale=locale, decimal_quantization=False)
+    if isinstance(found, Decimal):  # an amount refused: "1,005" in Catalan
+        return local_decimal(found)
     if not isinstance(found, Words):
         return str(value)
     return gettext(found.template, **{name: said(part) for name, part in found.values.items()})

@@ -26,7 +26,7 @@ def _refused(form: AcceptExceptionForm, error: str | None, application: Applicat
                           _("Correct the reason below."))
     return draw_application(application, name=exception_key(rule.code), form=form,
                             error=error,
-                            label=_("Accept an exception to “%(rule)s”", rule=rule.label))
+                            label=_("Accept an exception to “%(rule)s”", rule=_(rule.label)))
 
 
 @route(bp, "/applications/<int:application_id>/rules/<rule>/accept", methods=("POST",),
@@ -36,7 +36,7 @@ def _refused(form: AcceptExceptionForm, error: str | None, application: Applicat
        render=_refused)
 def accept_exception(form: AcceptExceptionForm, application: Application, rule: Rule):
     eligibility.accept_exception(application, rule.code, form.reason.data, current_user)
-    flash(_("Exception to “%(rule)s” accepted; the reason is in the history.", rule=rule.label),
-          "success")
+    flash(_("Exception to “%(rule)s” accepted; the reason is in the history.",
+            rule=_(rule.label)), "success")
     return see_other("manager.application", "eligibility-heading",
                      application_id=application.id)

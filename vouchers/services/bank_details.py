@@ -43,14 +43,14 @@ CONFIRMED, REFUSED = "confirmed", "refused"
 SET, REQUEST, CONFIRM, REFUSE, REPLACE, WITHDRAW = (
     "bank_details", "bank_details_requested", "bank_details_confirmed",
     "bank_details_refused", "bank_details_replaced", "bank_details_withdrawn")
-ACTION_LABELS = {SET: "Changed", REQUEST: "Change asked for", CONFIRM: "Change confirmed",
-                 REFUSE: "Change refused", REPLACE: "Change replaced by a newer one",
-                 WITHDRAW: "Change withdrawn"}
+ACTION_LABELS = {SET: N_("Changed"), REQUEST: N_("Change asked for"),
+                 CONFIRM: N_("Change confirmed"), REFUSE: N_("Change refused"),
+                 REPLACE: N_("Change replaced by a newer one"), WITHDRAW: N_("Change withdrawn")}
 BANK_ACTIONS = tuple(ACTION_LABELS)
 # What set_bank_details did.
 APPLIED, REQUESTED, WITHDRAWN = "applied", "requested", "withdrawn"
 PENDING_UNIQUE = "uq_bank_details_changes_pending_organisation_id"
-FIELDS = {"iban": "IBAN", "bic": "BIC", "account_holder": "account holder"}
+FIELDS = {"iban": N_("IBAN"), "bic": N_("BIC"), "account_holder": N_("account holder")}
 HISTORY_SHOWN = 20
 DECIDED_MESSAGE = N_("This change of bank details was decided or replaced a moment ago; "
                      "reload the page to see how.")
@@ -269,9 +269,9 @@ def history(organisation: Organisation, limit: int = HISTORY_SHOWN) -> list[Bank
                ChangeRecord.action.in_(BANK_ACTIONS))
         .order_by(ChangeRecord.id.desc()).limit(limit))
     return [BankEvent(
-        at=r.at, by=r.actor.name if r.actor else "(a deleted account)",
-        what=ACTION_LABELS[r.action], reason=r.reason,
-        changes=[(label, _shown(name, r.changes[name][0]), _shown(name, r.changes[name][1]))
+        at=r.at, by=r.actor.name if r.actor else _("(a deleted account)"),
+        what=_(ACTION_LABELS[r.action]), reason=r.reason,
+        changes=[(_(label), _shown(name, r.changes[name][0]), _shown(name, r.changes[name][1]))
                  for name, label in FIELDS.items() if name in r.changes])
         for r in records]
 

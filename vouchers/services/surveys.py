@@ -49,11 +49,11 @@ from ..models import Application, Call, CallVoucherType, LedgerEntry, Payment, U
 from ..models.base import utcnow
 from ..models.ledger import REVERSAL
 from ..models.surveys import FollowUpSurvey
-from ..money import MAX_MONEY, format_eur
+from ..money import MAX_MONEY
 from . import deadlines, outbox
 from .errors import ConcurrentChange, InvalidInput
 from .transaction import atomic
-from .wording import long_day, number
+from .wording import eur, long_day, number
 
 DEFAULT_REMINDER_DAYS = 14
 MOST_JOBS = 100_000
@@ -361,11 +361,11 @@ def roll_up(executor, call_id: int, chosen: Iterable[str] = ()) -> list[FollowUp
 
 
 def describe_answer(question: Question, value) -> str:
-    """An answer as the pages show it."""
+    """An answer as the pages show it, in the reader's language."""
     if value is None:
         return "—"
     if question.kind == YES_NO:
-        return "Yes" if value else "No"
+        return _("Yes") if value else _("No")
     if question.kind == MONEY:
-        return format_eur(value)
-    return str(value)
+        return eur(value)
+    return number(value)
