@@ -143,6 +143,12 @@ def test_a_disabled_accounts_tokens_stop_working(client, make):
     response = _calls(client, secret)
     assert is_problem(response, 401)
     assert api_tokens.authenticate(secret) is None
+    # Revoked, not only refused while disabled: enabling the account again (after a
+    # theft, say) does not bring the old token back.
+    assert all(t.revoked_at is not None for t in _tokens(user))
+    accounts.enable_account(user, manager)
+    db.session.commit()
+    assert is_problem(_calls(client, secret), 401)
 
 
 def test_creating_and_revoking_need_the_pages_csrf_token(app, make, monkeypatch):

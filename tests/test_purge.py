@@ -11,12 +11,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import delete, func, select
 
+from tests.api_support import token_of
 from tests.helpers import login
 from tests.privacy_support import populated_company
 from tests.test_workbook_libreoffice import recalculate, soffice  # noqa: F401  (fixture)
 from vouchers.clock import today
 from vouchers.extensions import db
 from vouchers.models import (
+    ApiToken,
     ApplicationMessage,
     AuditRecord,
     ChangeRecord,
@@ -26,7 +28,7 @@ from vouchers.models import (
     User,
 )
 from vouchers.search import search_key
-from vouchers.services import attachments
+from vouchers.services import api_tokens, attachments
 from vouchers.services.purge import purge_expired
 from vouchers.services.workbook import COMMAND_LINE, budget_export
 
@@ -152,6 +154,7 @@ def test_unused_accounts_are_disabled_then_anonymised(app, make):
                        (busy, 2000), (active, 10)):
         user.last_login_at = now - timedelta(days=days)
     db.session.commit()
+    secret = token_of(idle, "read")
 
     report = purge_expired(now)
     db.session.commit()
@@ -166,6 +169,10 @@ def test_unused_accounts_are_disabled_then_anonymised(app, make):
     assert active.enabled
     assert db.session.scalar(select(func.count(ChangeRecord.id)).where(
         ChangeRecord.subject_id == idle.id, ChangeRecord.action == "disabled")) == 1
+    # Its API token is revoked with it, not merely refused while it stays disabled.
+    assert api_tokens.authenticate(secret) is None
+    assert db.session.scalar(select(func.count(ApiToken.id)).where(
+        ApiToken.user_id == idle.id, ApiToken.revoked_at.is_(None))) == 0
 
 
 def test_the_last_manager_is_never_disabled_nor_anonymised(app, make):

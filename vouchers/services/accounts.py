@@ -209,7 +209,9 @@ def record_change(user: User, action: str, by: User, changes: dict[str, list[str
 
 
 def disable_account(user: User, by: User, reason: str = "") -> None:
-    """A manager disables an account: it cannot log in and its sessions end at once."""
+    """A manager disables an account: it cannot log in, its sessions end at once and its
+    API tokens stop working for good (enabling it again does not bring them back: a
+    disabled account may have been a stolen one)."""
     policy.ensure(policy.can_disable_account(by, user),
                   "You cannot disable your own account." if user.id == by.id
                   else "Only a programme manager may disable accounts.")
@@ -220,6 +222,9 @@ def disable_account(user: User, by: User, reason: str = "") -> None:
                                  name=user.name))
         user.enabled = False
         end_sessions(user)
+        from .api_tokens import revoke_all  # api_tokens hashes its tokens with this module
+
+        revoke_all(user)
         # Links this user handed out would otherwise let them, or whoever holds one, back in.
         db.session.execute(
             update(Invitation)

@@ -15,7 +15,7 @@ from ..clock import local_date
 from ..extensions import db
 from ..models import ChangeRecord, User
 from ..models.base import utcnow
-from . import accounts, privacy, retention
+from . import accounts, api_tokens, privacy, retention
 from .transaction import atomic
 
 
@@ -73,6 +73,7 @@ def _disable_unused(user: User, now: datetime) -> None:
     with atomic():
         user.enabled = False
         accounts.end_sessions(user)
+        api_tokens.revoke_all(user)
         reason = f"Unused for {retention.setting('ACCOUNT_DISABLE_AFTER_DAYS')} days"
         db.session.add(ChangeRecord(subject_type="user", subject_id=user.id,
                                     action="disabled", actor_id=None, reason=reason,
