@@ -1,6 +1,8 @@
 """Country codes: the ISO list, the programme's spelling of the United Kingdom, and the
 countries the forms offer. One place, for companies, providers and a call's regions."""
 
+from .i18n import reader_locale
+
 # ISO 3166-1 alpha-2.
 _ISO_CODES = """
 AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
@@ -20,18 +22,6 @@ ISO_COUNTRIES = frozenset(_ISO_CODES.split())
 COUNTRY_ALIASES = {"GB": "UK"}
 VALID_COUNTRIES = ISO_COUNTRIES | {"UK"}
 
-def name_for_reader(code: str) -> str:
-    """``code``'s name in the reader's language (Babel's names of the territories; in
-    English this module's own)."""
-    from .i18n import reader_locale  # i18n's catalogue tools import the app's modules
-
-    english = EUROPEAN_COUNTRIES.get(code, code)
-    locale = reader_locale()
-    # The programme writes the United Kingdom "UK" (as VAT numbers do); ISO 3166 says GB.
-    return english if locale is None else locale.territories.get(
-        "GB" if code == "UK" else code, english)
-
-
 # The countries offered in the profile form: the programme is European.
 EUROPEAN_COUNTRIES: dict[str, str] = {
     "AT": "Austria", "BE": "Belgium", "BG": "Bulgaria", "CH": "Switzerland", "CY": "Cyprus",
@@ -42,3 +32,13 @@ EUROPEAN_COUNTRIES: dict[str, str] = {
     "PL": "Poland", "PT": "Portugal", "RO": "Romania", "SE": "Sweden", "SI": "Slovenia",
     "SK": "Slovakia", "UK": "United Kingdom",
 }
+
+
+def name_for_reader(code: str) -> str:
+    """``code``'s name in the reader's language (Babel's names of the territories; in
+    English this module's own)."""
+    english = EUROPEAN_COUNTRIES.get(code, code)
+    locale = reader_locale()
+    # The programme writes the United Kingdom "UK" (as VAT numbers do); ISO 3166 says GB.
+    return english if locale is None else locale.territories.get(
+        "GB" if code == "UK" else code, english)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext, lazy_pgettext
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from .. import jobs, policy
@@ -33,9 +33,6 @@ from .forms_partner_reports import (
 # the lead partner's on the consortium summary (partner_reports_home decides).
 nav_item("manager", lazy_gettext("Partner reports"), "manager.partner_reports_home", order=48)
 
-# A report's status as the pages show it.
-REPORT_STATUS = {"draft": lazy_gettext("Draft"),
-                 "submitted": lazy_pgettext("report", "Submitted")}
 PARTNER = {"partner": by_id(Partner)}
 REPORT = {"report": by_id(PartnerReport, "partner_report_id")}
 PROGRAMME = {"programme": by_id(Programme)}
@@ -45,7 +42,7 @@ def _partner_page(partner: Partner, form=None, error: str | None = None):
     return render_template(
         "manager/partner_reports.html", partner=partner, reports=reports.reports_of(partner),
         draft=reports.draft_of(partner), next_start=reports.next_period_start(partner),
-        form=form or OpenPeriodForm(formdata=None), error=error, report_status=REPORT_STATUS)
+        form=form or OpenPeriodForm(formdata=None), error=error)
 
 
 def _report_page(report: PartnerReport, form=None, error: str | None = None,
@@ -137,7 +134,6 @@ def consortium_summary(programme: Programme):
 def _consortium_page(programme: Programme, error: str | None = None):
     return render_template("manager/partner_reports_consortium.html", programme=programme,
                            rows=summary.consortium_summary(programme), error=error,
-                           report_status=REPORT_STATUS,
                            download_form=ButtonForm(formdata=None))
 
 

@@ -65,8 +65,6 @@ def debtor_of(call: Call) -> Account:
                                problem=said(exc))) from exc
 
 
-
-
 def transfer_file(batch: PaymentBatch) -> TransferFile:
     return TransferFile(
         message_id=batch.message_id, created_at=batch.created_at,

@@ -41,7 +41,8 @@ def day(value: date) -> str:
 def _in_sentence(label: str) -> str:
     """"The provider's quote" inside a sentence; "CV of ..." stays as it is."""
     label = _(label)
-    if reader_locale() is not None and reader_locale().language == "de":
+    locale = reader_locale()
+    if locale is not None and locale.language == "de":
         return label  # German keeps its nouns' capitals
     return label[0].lower() + label[1:] if label[1:2].islower() else label
 
